@@ -1,0 +1,2 @@
+/** Roster bench module. */
+package dev.roster.bench;

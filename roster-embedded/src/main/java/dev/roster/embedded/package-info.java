@@ -1,0 +1,2 @@
+/** Roster embedded module. */
+package dev.roster.embedded;

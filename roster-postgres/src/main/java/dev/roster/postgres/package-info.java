@@ -1,0 +1,2 @@
+/** Roster postgres module. */
+package dev.roster.postgres;

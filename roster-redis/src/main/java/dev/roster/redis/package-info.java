@@ -1,0 +1,2 @@
+/** Roster redis module. */
+package dev.roster.redis;

@@ -1,0 +1,2 @@
+/** Roster server module. */
+package dev.roster.server;

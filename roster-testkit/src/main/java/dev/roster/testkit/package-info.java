@@ -1,0 +1,2 @@
+/** Roster testkit module. */
+package dev.roster.testkit;
