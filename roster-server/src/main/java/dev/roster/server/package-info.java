@@ -1,2 +1,2 @@
-/** Roster server module. */
+/** The Roster server: command line, wiring, the embedded default and the demo. */
 package dev.roster.server;
