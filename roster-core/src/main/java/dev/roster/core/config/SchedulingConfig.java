@@ -1,0 +1,103 @@
+package dev.roster.core.config;
+
+import java.time.Duration;
+
+/**
+ * sub2api's {@code gateway.scheduling} section, with its key names, formats and defaults
+ * (upstream-behaviour §7). {@code *_seconds} keys are whole seconds; {@code *_timeout} and
+ * {@code *_interval} keys are durations. Construction validates every value and every combination,
+ * naming the key in a {@link ConfigException}.
+ *
+ * @param stickySessionMaxWaiting {@code sticky_session_max_waiting}, &gt; 0 (default 3)
+ * @param stickySessionWaitTimeout {@code sticky_session_wait_timeout} (default 120 s)
+ * @param fallbackWaitTimeout {@code fallback_wait_timeout} (default 30 s)
+ * @param fallbackMaxWaiting {@code fallback_max_waiting}, &gt; 0 (default 100)
+ * @param loadBatchEnabled {@code load_batch_enabled} (default true)
+ * @param slotCleanupInterval {@code slot_cleanup_interval}, 0 disables (default 30 s)
+ * @param dbFallbackEnabled {@code db_fallback_enabled} (default true)
+ * @param dbFallbackTimeoutSeconds {@code db_fallback_timeout_seconds}, 0 = no extra timeout (default 0)
+ * @param dbFallbackMaxQps {@code db_fallback_max_qps}, 0 = unlimited (default 0)
+ * @param outboxPollIntervalSeconds {@code outbox_poll_interval_seconds}, &gt; 0 (default 1)
+ * @param outboxLagWarnSeconds {@code outbox_lag_warn_seconds}, 0 disables (default 5)
+ * @param outboxLagRebuildSeconds {@code outbox_lag_rebuild_seconds}, 0 disables, &ge; warn (default 10)
+ * @param outboxLagRebuildFailures {@code outbox_lag_rebuild_failures}, &gt; 0 (default 3)
+ * @param outboxBacklogRebuildRows {@code outbox_backlog_rebuild_rows}, 0 disables (default 10000)
+ * @param fullRebuildIntervalSeconds {@code full_rebuild_interval_seconds}, 0 disables (default 300)
+ */
+public record SchedulingConfig(
+        int stickySessionMaxWaiting,
+        Duration stickySessionWaitTimeout,
+        Duration fallbackWaitTimeout,
+        int fallbackMaxWaiting,
+        boolean loadBatchEnabled,
+        Duration slotCleanupInterval,
+        boolean dbFallbackEnabled,
+        int dbFallbackTimeoutSeconds,
+        int dbFallbackMaxQps,
+        int outboxPollIntervalSeconds,
+        int outboxLagWarnSeconds,
+        int outboxLagRebuildSeconds,
+        int outboxLagRebuildFailures,
+        int outboxBacklogRebuildRows,
+        int fullRebuildIntervalSeconds) {
+
+    private static final String P = "gateway.scheduling.";
+
+    /** sub2api's defaults. */
+    public static final SchedulingConfig DEFAULTS = new SchedulingConfig(
+            3,
+            Duration.ofSeconds(120),
+            Duration.ofSeconds(30),
+            100,
+            true,
+            Duration.ofSeconds(30),
+            true,
+            0,
+            0,
+            1,
+            5,
+            10,
+            3,
+            10_000,
+            300);
+
+    public SchedulingConfig {
+        positive("sticky_session_max_waiting", stickySessionMaxWaiting);
+        nonNegative("sticky_session_wait_timeout", stickySessionWaitTimeout);
+        nonNegative("fallback_wait_timeout", fallbackWaitTimeout);
+        positive("fallback_max_waiting", fallbackMaxWaiting);
+        nonNegative("slot_cleanup_interval", slotCleanupInterval);
+        nonNegative("db_fallback_timeout_seconds", dbFallbackTimeoutSeconds);
+        nonNegative("db_fallback_max_qps", dbFallbackMaxQps);
+        positive("outbox_poll_interval_seconds", outboxPollIntervalSeconds);
+        nonNegative("outbox_lag_warn_seconds", outboxLagWarnSeconds);
+        nonNegative("outbox_lag_rebuild_seconds", outboxLagRebuildSeconds);
+        positive("outbox_lag_rebuild_failures", outboxLagRebuildFailures);
+        nonNegative("outbox_backlog_rebuild_rows", outboxBacklogRebuildRows);
+        nonNegative("full_rebuild_interval_seconds", fullRebuildIntervalSeconds);
+        if (outboxLagWarnSeconds > 0 && outboxLagRebuildSeconds > 0 && outboxLagRebuildSeconds < outboxLagWarnSeconds) {
+            throw new ConfigException(
+                    P + "outbox_lag_rebuild_seconds",
+                    outboxLagRebuildSeconds,
+                    "a value >= outbox_lag_warn_seconds (" + outboxLagWarnSeconds + ") or 0 to disable");
+        }
+    }
+
+    private static void positive(String key, int v) {
+        if (v <= 0) {
+            throw new ConfigException(P + key, v, "an integer > 0");
+        }
+    }
+
+    private static void nonNegative(String key, int v) {
+        if (v < 0) {
+            throw new ConfigException(P + key, v, "an integer >= 0");
+        }
+    }
+
+    private static void nonNegative(String key, Duration d) {
+        if (d == null || d.isNegative()) {
+            throw new ConfigException(P + key, d, "a duration >= 0 such as 30s");
+        }
+    }
+}
