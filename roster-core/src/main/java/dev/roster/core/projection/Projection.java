@@ -29,7 +29,8 @@ import java.util.function.Consumer;
  *
  * <p><b>Errors.</b> Every method may throw {@link ProjectionUnavailableException} when the store cannot
  * be reached or does not answer in time. Reads never throw {@link CorruptValueException}: they return
- * {@link Lookup.Corrupt} naming the key. Bad arguments throw {@link IllegalArgumentException} or
+ * {@link Lookup.Corrupt} naming the key; a write whose stored state cannot be interpreted (e.g. a key
+ * of an unexpected type) throws it. Bad arguments throw {@link IllegalArgumentException} or
  * {@link NullPointerException} naming the argument, before anything is written.
  *
  * <p><b>Secrets.</b> Only {@link AccountCard}s are stored, and cards have no credential fields.
