@@ -21,13 +21,18 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code (for tests). */
     public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The configured command line, so tests can redirect its output. */
+    static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             // Users get one line; the stack trace is for the debug log only.
             cmd.getErr().println("roster: " + describe(ex));
             return 1;
         });
-        return cl.execute(args);
+        return cl;
     }
 
     static String describe(Throwable ex) {
