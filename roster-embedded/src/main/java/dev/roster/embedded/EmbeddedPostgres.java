@@ -250,31 +250,56 @@ public final class EmbeddedPostgres implements AutoCloseable {
     }
 
     /**
-     * How to launch PostgreSQL so that it is not root: nothing when the JVM is not root, {@code unshare
-     * -U} when the kernel allows user namespaces.
+     * How to launch PostgreSQL so that it is not root: nothing when the JVM is not root; {@code unshare
+     * -U} when the kernel allows user namespaces; else {@code setpriv} to the unprivileged user {@code
+     * nobody}, which then must own the data folder. The system property {@code
+     * roster.embedded.postgres.launch} ({@code auto}, {@code unshare}, {@code user}) forces a choice.
      */
-    private static List<String> privilegePrefix() throws IOException {
+    private List<String> privilegePrefix() throws IOException {
+        String forced = System.getProperty("roster.embedded.postgres.launch", "auto");
         if (!isRoot()) {
             return List.of();
         }
-        for (String unshare : List.of("/usr/bin/unshare", "/bin/unshare")) {
-            if (Files.isExecutable(Path.of(unshare))) {
-                Process p = new ProcessBuilder(unshare, "-U", "true")
-                        .redirectErrorStream(true)
-                        .start();
-                try {
-                    p.getInputStream().readAllBytes();
-                    if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0) {
-                        return List.of(unshare, "-U");
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+        if (!forced.equals("user")) {
+            for (String unshare : List.of("/usr/bin/unshare", "/bin/unshare")) {
+                if (Files.isExecutable(Path.of(unshare)) && succeeds(unshare, "-U", "true")) {
+                    return List.of(unshare, "-U");
                 }
             }
+            if (forced.equals("unshare")) {
+                throw new IllegalStateException("unshare -U is not available here");
+            }
         }
-        throw new IllegalStateException("PostgreSQL cannot run as root and user namespaces are unavailable:"
-                + " run Roster as a non-root user, or enable them (sysctl kernel.unprivileged_userns_clone=1"
-                + " and install util-linux for unshare)");
+        for (String setpriv : List.of("/usr/bin/setpriv", "/bin/setpriv")) {
+            if (Files.isExecutable(Path.of(setpriv))
+                    && succeeds(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "true")) {
+                Files.createDirectories(dataDir);
+                // nobody must be able to reach the data folder through its parent
+                if (!succeeds("chmod", "o+x", dataDir.getParent().toString())) {
+                    throw new IllegalStateException("could not open " + dataDir.getParent() + " to user nobody");
+                }
+                if (!succeeds("chown", "-R", "nobody:nogroup", dataDir.toString())) {
+                    throw new IllegalStateException("could not give " + dataDir + " to user nobody for PostgreSQL");
+                }
+                return List.of(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups");
+            }
+        }
+        throw new IllegalStateException("PostgreSQL cannot run as root, and neither user namespaces (unshare -U)"
+                + " nor setpriv to user nobody work here: run Roster as a non-root user, or install util-linux"
+                + " and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)");
+    }
+
+    private static boolean succeeds(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private static boolean isRoot() {

@@ -17,7 +17,8 @@ import java.util.stream.Stream;
  * One real PostgreSQL 17 server per test JVM, started on first use and stopped by a shutdown hook.
  * Each test class takes its own database with {@link #newDatabase(String)}, so classes never see each
  * other's rows. The fault controls act on the server process and therefore affect every database of
- * this JVM; a test that uses them should run in a JVM or class of its own (or restore the server).
+ * this JVM; a test that uses them should restore the server before it ends. Pause and partition act
+ * on one database's own proxy ({@link #newProxiedDatabase(String)}) and affect nobody else.
  *
  * <p>The JDBC driver is not a dependency of the test kit: callers have it on their class path.
  */
@@ -100,6 +101,19 @@ public final class PostgresHarness {
         return new TestDatabase(server.jdbcUrl(name), server.user(), "", name, server.port());
     }
 
+    /**
+     * Like {@link #newDatabase(String)}, but reached through a {@link TcpProxy} of its own, so that a
+     * test can pause or partition this database's connections without touching other classes'. The
+     * proxy is closed by the shutdown hook or by {@link ProxiedDatabase#close()}.
+     */
+    public ProxiedDatabase newProxiedDatabase(String hint) {
+        TestDatabase direct = newDatabase(hint);
+        TcpProxy proxy = TcpProxy.start("127.0.0.1", server.port());
+        String url = "jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/" + direct.name();
+        TestDatabase viaProxy = new TestDatabase(url, direct.user(), direct.password(), direct.name(), proxy.port());
+        return new ProxiedDatabase(viaProxy, direct, proxy);
+    }
+
     private void shutdown() {
         try {
             server.stop();
@@ -109,6 +123,20 @@ public final class PostgresHarness {
             } catch (IOException ignored) {
                 // A temp folder left behind is harmless.
             }
+        }
+    }
+
+    /**
+     * A test database reached through its own proxy.
+     *
+     * @param db the database as seen through the proxy (use this in the code under test)
+     * @param direct the same database reached directly (for the test's own checks during a fault)
+     * @param proxy the proxy's fault controls
+     */
+    public record ProxiedDatabase(TestDatabase db, TestDatabase direct, TcpProxy proxy) implements AutoCloseable {
+        @Override
+        public void close() {
+            proxy.close();
         }
     }
 

@@ -43,4 +43,28 @@ class PostgresHarnessTest {
             assertThat(c.isValid(2)).isTrue();
         }
     }
+
+    @Test
+    void proxied_database_can_be_paused_and_partitioned_without_touching_the_direct_path() throws Exception {
+        try (PostgresHarness.ProxiedDatabase p = PostgresHarness.shared().newProxiedDatabase("proxied")) {
+            String url = p.db().jdbcUrl() + "?socketTimeout=1&connectTimeout=1&loginTimeout=1";
+            try (Connection c = java.sql.DriverManager.getConnection(url, p.db().user(), "");
+                    Statement st = c.createStatement()) {
+                st.execute("SELECT 1");
+                p.proxy().pause();
+                assertThatThrownBy(() -> st.execute("SELECT 1")).isInstanceOf(SQLException.class);
+                try (Connection d = p.direct().connect()) {
+                    assertThat(d.isValid(2)).isTrue();
+                }
+                p.proxy().resume();
+            }
+            p.proxy().partition();
+            assertThatThrownBy(() -> java.sql.DriverManager.getConnection(url, p.db().user(), ""))
+                    .isInstanceOf(SQLException.class);
+            p.proxy().heal();
+            try (Connection c = java.sql.DriverManager.getConnection(url, p.db().user(), "")) {
+                assertThat(c.isValid(2)).isTrue();
+            }
+        }
+    }
 }
