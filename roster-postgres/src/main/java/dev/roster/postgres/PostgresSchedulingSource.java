@@ -1,0 +1,237 @@
+package dev.roster.postgres;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.Group0Scope;
+import dev.roster.core.GroupLink;
+import dev.roster.core.Mode;
+import dev.roster.core.Platforms;
+import dev.roster.core.RunMode;
+import dev.roster.core.outbox.OutboxSource;
+import dev.roster.core.source.GroupInfo;
+import dev.roster.core.source.SchedulingSource;
+import dev.roster.core.source.SourceException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import javax.sql.DataSource;
+
+/**
+ * {@link SchedulingSource} over PostgreSQL. The bucket query's durable part runs in SQL; {@link
+ * #loadBucketAt} also runs the time-based part in SQL at a given instant, for audits and for
+ * checking that SQL and {@link dev.roster.core.TimeFilter} agree.
+ */
+public final class PostgresSchedulingSource implements SchedulingSource {
+    /**
+     * Card columns. Only the keys of {@code credentials.model_mapping} leave the database; the rest
+     * of credentials never does. {@code mixed_scheduling} counts only as the JSON boolean true.
+     */
+    static final String CARD_COLUMNS = "a.id, a.name, a.platform, a.type, a.status, a.schedulable, a.priority,"
+            + " a.concurrency, a.rate_limit_reset_at, a.overload_until, a.temp_unschedulable_until, a.expires_at,"
+            + " a.auto_pause_on_expired,"
+            + " coalesce(a.extra -> 'mixed_scheduling' = 'true'::jsonb, false),"
+            + " CASE WHEN jsonb_typeof(a.credentials -> 'model_mapping') = 'object'"
+            + "   THEN ARRAY(SELECT k FROM jsonb_object_keys(a.credentials -> 'model_mapping') k ORDER BY k)"
+            + "   ELSE '{}'::text[] END,"
+            + " ARRAY(SELECT l.group_id FROM account_groups l WHERE l.account_id = a.id ORDER BY l.priority, l.group_id),"
+            + " ARRAY(SELECT l.priority FROM account_groups l WHERE l.account_id = a.id ORDER BY l.priority, l.group_id),"
+            + " a.updated_at";
+
+    private final DataSource dataSource;
+    private final PostgresOutbox outbox;
+
+    public PostgresSchedulingSource(DataSource dataSource) {
+        this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+        this.outbox = new PostgresOutbox(dataSource);
+    }
+
+    @Override
+    public List<AccountCard> loadBucket(Bucket bucket, RunMode runMode, Group0Scope group0Scope) {
+        return query(bucket, runMode, group0Scope, null);
+    }
+
+    /**
+     * The full bucket query Q(bucket, now) in SQL: the durable part plus the time-based blocks
+     * judged at {@code now}. Equal to {@code TimeFilter.apply(loadBucket(...), now)} by design.
+     */
+    public List<AccountCard> loadBucketAt(Bucket bucket, RunMode runMode, Group0Scope group0Scope, Instant now) {
+        return query(bucket, runMode, group0Scope, Objects.requireNonNull(now, "now"));
+    }
+
+    private List<AccountCard> query(Bucket bucket, RunMode runMode, Group0Scope scope, Instant now) {
+        Objects.requireNonNull(bucket, "bucket");
+        Objects.requireNonNull(runMode, "runMode");
+        Objects.requireNonNull(scope, "group0Scope");
+        boolean simple = runMode == RunMode.SIMPLE;
+        long group = simple ? 0 : bucket.groupId();
+        Group0Scope effectiveScope = simple ? Group0Scope.ALL : scope;
+        StringBuilder sql = new StringBuilder("SELECT ").append(CARD_COLUMNS).append(" FROM accounts a");
+        if (group > 0) {
+            sql.append(" JOIN account_groups ag ON ag.account_id = a.id AND ag.group_id = ?")
+                    .append(" JOIN groups g ON g.id = ag.group_id AND g.status = 'active' AND g.deleted_at IS NULL");
+        }
+        sql.append(" WHERE a.deleted_at IS NULL AND a.status = 'active' AND a.schedulable AND (a.platform = ?");
+        if (bucket.mode() == Mode.MIXED) {
+            sql.append(" OR (a.platform = '")
+                    .append(Platforms.ANTIGRAVITY)
+                    .append("' AND a.extra -> 'mixed_scheduling' = 'true'::jsonb)");
+        }
+        sql.append(')');
+        if (group == 0 && effectiveScope == Group0Scope.UNGROUPED) {
+            sql.append(" AND NOT EXISTS (SELECT 1 FROM account_groups x WHERE x.account_id = a.id)");
+        }
+        if (now != null) {
+            sql.append(" AND (a.rate_limit_reset_at IS NULL OR a.rate_limit_reset_at <= ?)")
+                    .append(" AND (a.overload_until IS NULL OR a.overload_until <= ?)")
+                    .append(" AND (a.temp_unschedulable_until IS NULL OR a.temp_unschedulable_until <= ?)")
+                    .append(" AND NOT (a.auto_pause_on_expired AND a.expires_at IS NOT NULL AND a.expires_at <= ?)");
+        }
+        sql.append(group > 0 ? " ORDER BY ag.priority, a.priority, a.id" : " ORDER BY a.priority, a.id");
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql.toString())) {
+            int i = 1;
+            if (group > 0) {
+                ps.setLong(i++, group);
+            }
+            ps.setString(i++, bucket.platform());
+            if (now != null) {
+                Timestamp t = Timestamp.from(now);
+                for (int k = 0; k < 4; k++) {
+                    ps.setTimestamp(i++, t);
+                }
+            }
+            List<AccountCard> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(card(rs));
+                }
+            }
+            return List.copyOf(out);
+        } catch (SQLException e) {
+            throw new SourceException("loading bucket " + bucket + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Map<Long, AccountCard> loadCards(Collection<Long> ids) {
+        if (ids.isEmpty()) {
+            return Map.of();
+        }
+        String sql = "SELECT " + CARD_COLUMNS + " FROM accounts a WHERE a.id = ANY (?) AND a.deleted_at IS NULL"
+                + " ORDER BY a.id";
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, c.createArrayOf("bigint", new TreeSet<>(ids).toArray()));
+            Map<Long, AccountCard> out = new LinkedHashMap<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    AccountCard card = card(rs);
+                    out.put(card.id(), card);
+                }
+            }
+            return Collections.unmodifiableMap(out);
+        } catch (SQLException e) {
+            throw new SourceException("loading account cards failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<GroupInfo> activeGroups() {
+        String sql = "SELECT id, name, platform, status FROM groups WHERE status = 'active' AND deleted_at IS NULL"
+                + " ORDER BY id";
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql);
+                ResultSet rs = ps.executeQuery()) {
+            List<GroupInfo> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(new GroupInfo(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4)));
+            }
+            return List.copyOf(out);
+        } catch (SQLException e) {
+            throw new SourceException("listing active groups failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Set<String> platforms() {
+        String sql = "SELECT platform FROM accounts WHERE deleted_at IS NULL"
+                + " UNION SELECT platform FROM groups WHERE deleted_at IS NULL";
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql);
+                ResultSet rs = ps.executeQuery()) {
+            TreeSet<String> out = new TreeSet<>();
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+            return Collections.unmodifiableSortedSet(out);
+        } catch (SQLException e) {
+            throw new SourceException("listing platforms failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Instant databaseNow() {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT now()");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getTimestamp(1).toInstant();
+        } catch (SQLException e) {
+            throw new SourceException("reading the database clock failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public OutboxSource outbox() {
+        return outbox;
+    }
+
+    static AccountCard card(ResultSet rs) throws SQLException {
+        List<String> models = new ArrayList<>();
+        Array m = rs.getArray(15);
+        for (Object o : (Object[]) m.getArray()) {
+            models.add((String) o);
+        }
+        Object[] gids = (Object[]) rs.getArray(16).getArray();
+        Object[] prios = (Object[]) rs.getArray(17).getArray();
+        List<GroupLink> links = new ArrayList<>(gids.length);
+        for (int k = 0; k < gids.length; k++) {
+            links.add(new GroupLink(((Number) gids[k]).longValue(), ((Number) prios[k]).intValue()));
+        }
+        return new AccountCard(
+                rs.getLong(1),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getString(4),
+                rs.getString(5),
+                rs.getBoolean(6),
+                rs.getInt(7),
+                rs.getInt(8),
+                instant(rs.getTimestamp(9)),
+                instant(rs.getTimestamp(10)),
+                instant(rs.getTimestamp(11)),
+                instant(rs.getTimestamp(12)),
+                rs.getBoolean(13),
+                rs.getBoolean(14),
+                models,
+                links,
+                instant(rs.getTimestamp(18)));
+    }
+
+    private static Instant instant(Timestamp t) {
+        return t == null ? null : t.toInstant();
+    }
+}
