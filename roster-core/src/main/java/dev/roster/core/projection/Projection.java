@@ -1,0 +1,191 @@
+package dev.roster.core.projection;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The shared projection of the scheduling state (design §5): bucket snapshots, account cards with
+ * last-used beside them, and projection state (watermark, generation, bucket registry, leases).
+ * PostgreSQL stays the source of truth; everything here can be rebuilt from it.
+ *
+ * <p><b>Snapshots.</b> A writer first {@linkplain #allocateVersion allocates} a version (which also
+ * captures the bucket's fence epoch), then reads the database, then {@linkplain #publish publishes}.
+ * Activation is atomic and happens only if the ticket's version is greater than the active one's and
+ * the bucket was not retired since the ticket was allocated, so a writer that read earlier never
+ * replaces newer data. Versions come from a per-bucket counter that only moves forward for as long as
+ * the stored data lives (a flush removes the counter and the snapshots together), so "newer (generation,
+ * version)" reduces to "greater version"; the generation is stamped on each snapshot so readers can
+ * tell a replaced projection apart. Readers see either the previous or the new snapshot, never a mix
+ * and never an empty intermediate state. A superseded snapshot stays readable by its version for the
+ * grace period (default 60 s) and then expires.
+ *
+ * <p><b>Errors.</b> Every method may throw {@link ProjectionUnavailableException} when the store cannot
+ * be reached or does not answer in time. Reads never throw {@link CorruptValueException}: they return
+ * {@link Lookup.Corrupt} naming the key; a write whose stored state cannot be interpreted (e.g. a key
+ * of an unexpected type) throws it. Bad arguments throw {@link IllegalArgumentException} or
+ * {@link NullPointerException} naming the argument, before anything is written.
+ *
+ * <p><b>Secrets.</b> Only {@link AccountCard}s are stored, and cards have no credential fields.
+ *
+ * <p>Implementations are thread-safe.
+ */
+public interface Projection extends AutoCloseable {
+
+    /** The default grace period of superseded snapshot versions. */
+    Duration DEFAULT_GRACE = Duration.ofSeconds(60);
+
+    /** The name of the replayer lease, the one that fences {@link #advanceWatermark}. */
+    String REPLAYER_LEASE = "replayer";
+
+    // ---- snapshots ---------------------------------------------------------------------------
+
+    /**
+     * Reads the bucket's active snapshot in one round trip.
+     *
+     * @return a hit (possibly with no cards), a miss when nothing is active (never built, or retired),
+     *     or corrupt when the stored value cannot be decoded
+     */
+    Lookup<Snapshot> readSnapshot(Bucket bucket);
+
+    /**
+     * Reads a specific version of the bucket's snapshot: the active one, or a superseded one still
+     * within its grace period.
+     */
+    Lookup<Snapshot> readSnapshot(Bucket bucket, long version);
+
+    /**
+     * Allocates the next version of {@code bucket} and captures its fence epoch. Call this before the
+     * database read whose result will be published.
+     *
+     * @return the ticket, or empty when the bucket is retired (no version is allocated then)
+     */
+    Optional<VersionTicket> allocateVersion(Bucket bucket);
+
+    /**
+     * Atomically activates {@code cards} as the snapshot of the ticket's bucket, if the ticket is newer
+     * than the active snapshot and still within the bucket's current epoch; then the previous active
+     * snapshot becomes superseded (readable by version for the grace period), the bucket is added to
+     * the registry and an {@link Invalidation} is published. Last-used values are never touched.
+     *
+     * @param ticket from {@link #allocateVersion}
+     * @param generation the generation id to stamp on the snapshot
+     * @param cards the members in order; may be empty
+     */
+    PublishOutcome publish(VersionTicket ticket, String generation, List<AccountCard> cards);
+
+    /**
+     * Retires the bucket: removes its active snapshot (it stays readable by version for the grace
+     * period), removes it from the registry and raises its fence so that every ticket allocated
+     * before stays unpublishable, even after {@link #reopen}. Idempotent: retiring a retired bucket
+     * changes nothing.
+     */
+    void retire(Bucket bucket);
+
+    /**
+     * Reopens a retired bucket so that new tickets can be allocated; tickets from before the retire
+     * stay fenced. The bucket reads as a miss until the next publish. Idempotent.
+     */
+    void reopen(Bucket bucket);
+
+    /** Whether the bucket is retired. */
+    boolean isRetired(Bucket bucket);
+
+    // ---- registry ----------------------------------------------------------------------------
+
+    /** Adds the bucket to the registry of known buckets (publish does this too). */
+    void register(Bucket bucket);
+
+    /**
+     * The registered buckets. Entries that cannot be parsed are skipped and reported through the
+     * implementation's log, never thrown.
+     */
+    Set<Bucket> buckets();
+
+    // ---- account cards and last-used ---------------------------------------------------------
+
+    /** Reads one account card. */
+    Lookup<AccountCard> card(long accountId);
+
+    /** Reads several cards; the map has an entry for every requested id, in the requested order. */
+    Map<Long, Lookup<AccountCard>> cards(Collection<Long> accountIds);
+
+    /** Writes (replaces) cards. Last-used values beside them are left alone. */
+    void putCards(Collection<AccountCard> cards);
+
+    /** Deletes cards and the last-used values beside them. Missing ids are ignored. */
+    void deleteCards(Collection<Long> accountIds);
+
+    /**
+     * Moves last-used values forward: each account's value becomes the maximum of the stored one and
+     * the given one, only for accounts whose card exists. Stored with millisecond precision.
+     */
+    void markUsed(Map<Long, Instant> lastUsed);
+
+    /** The last-used values of the accounts that have one (millisecond precision). */
+    Map<Long, Instant> lastUsed(Collection<Long> accountIds);
+
+    // ---- projection state --------------------------------------------------------------------
+
+    /** The outbox watermark, or a miss when none was ever stored (a fresh or flushed projection). */
+    Lookup<Long> watermark();
+
+    /**
+     * Moves the watermark forward to {@code horizon} if {@code replayerLease} is the currently held
+     * {@link #REPLAYER_LEASE} and the stored value is lower.
+     *
+     * @throws IllegalArgumentException when {@code horizon < 0} or the lease is not the replayer lease
+     */
+    WatermarkOutcome advanceWatermark(Lease replayerLease, long horizon);
+
+    /** The stored generation; a miss means the projection must be fully rebuilt. */
+    Lookup<Generation> generation();
+
+    /** Stores the generation (after a full rebuild under it completed). */
+    void putGeneration(Generation generation);
+
+    // ---- leases ------------------------------------------------------------------------------
+
+    /**
+     * Acquires the lease {@code name} for {@code ttl} with a fresh random owner token, if nobody holds
+     * it.
+     *
+     * @return the held lease, or empty when someone else holds it
+     * @throws IllegalArgumentException when {@code ttl} is not positive or the name is malformed
+     */
+    Optional<Lease> tryAcquireLease(String name, Duration ttl);
+
+    /**
+     * Extends the lease to {@code ttl} from now if it is still held by this token.
+     *
+     * @return whether the lease was still held (and is now extended)
+     */
+    boolean renewLease(Lease lease, Duration ttl);
+
+    /**
+     * Releases the lease if it is still held by this token (compare-and-delete).
+     *
+     * @return whether it was held and is now released; {@code false} means it was lost earlier
+     */
+    boolean releaseLease(Lease lease);
+
+    // ---- invalidation ------------------------------------------------------------------------
+
+    /**
+     * Subscribes to invalidations published after each activation (by any client of the same
+     * projection). The listener runs on an implementation thread and must not block; exceptions it
+     * throws are logged and dropped.
+     */
+    Subscription subscribe(Consumer<Invalidation> listener);
+
+    /** Releases the resources this instance owns. */
+    @Override
+    void close();
+}

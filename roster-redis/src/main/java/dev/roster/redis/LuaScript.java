@@ -1,0 +1,110 @@
+package dev.roster.redis;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** A Lua script and its SHA-1, so it runs by EVALSHA and falls back to EVAL after a script flush. */
+record LuaScript(String name, byte[] source, String sha) {
+
+    static LuaScript of(String name, String source) {
+        byte[] bytes = source.getBytes(StandardCharsets.UTF_8);
+        try {
+            String sha =
+                    HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(bytes));
+            return new LuaScript(name, bytes, sha);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is required by every Java platform", e);
+        }
+    }
+
+    /** KEYS: retired, counter, epoch. Returns {version, epoch}, or {-1, 0} when retired. */
+    static final LuaScript ALLOCATE = of("allocate", """
+            if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, 0} end
+            local v = redis.call('INCR', KEYS[2])
+            local e = tonumber(redis.call('GET', KEYS[3]) or '0')
+            return {v, e}
+            """);
+
+    /**
+     * KEYS: snap, active, epoch, retired. ARGV: version, epoch, value, graceMs, channel, message.
+     * The superseded key is derived from KEYS[1]; it shares KEYS[1]'s hash tag, so the same slot.
+     */
+    static final LuaScript PUBLISH = of("publish", """
+            if redis.call('EXISTS', KEYS[4]) == 1 then return 'RETIRED' end
+            if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[2] then return 'FENCED' end
+            local cur = redis.call('GET', KEYS[2])
+            if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 'SUPERSEDED' end
+            if cur and redis.call('EXISTS', KEYS[1]) == 1 then
+              local old = KEYS[1] .. '@' .. cur
+              redis.call('RENAME', KEYS[1], old)
+              redis.call('PEXPIRE', old, ARGV[4])
+            end
+            redis.call('SET', KEYS[1], ARGV[3])
+            redis.call('SET', KEYS[2], ARGV[1])
+            redis.call('PUBLISH', ARGV[5], ARGV[6])
+            return 'ACTIVATED'
+            """);
+
+    /** KEYS: retired, epoch, snap, active. ARGV: graceMs. Returns 1 if it retired, 0 if already retired. */
+    static final LuaScript RETIRE = of("retire", """
+            if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+            redis.call('SET', KEYS[1], '1')
+            redis.call('INCR', KEYS[2])
+            local cur = redis.call('GET', KEYS[4])
+            if cur and redis.call('EXISTS', KEYS[3]) == 1 then
+              local old = KEYS[3] .. '@' .. cur
+              redis.call('RENAME', KEYS[3], old)
+              redis.call('PEXPIRE', old, ARGV[1])
+            end
+            redis.call('DEL', KEYS[3], KEYS[4])
+            return 1
+            """);
+
+    /**
+     * KEYS: card1, lu1, card2, lu2, ... ARGV: ms1, ms2, ... Sets each last-used to the max of stored and
+     * given, only where the card exists. Returns how many moved.
+     */
+    static final LuaScript MARK_USED = of("markUsed", """
+            local n = 0
+            for i = 1, #ARGV do
+              if redis.call('EXISTS', KEYS[2 * i - 1]) == 1 then
+                local cur = redis.call('GET', KEYS[2 * i])
+                if not cur or tonumber(cur) < tonumber(ARGV[i]) then
+                  redis.call('SET', KEYS[2 * i], ARGV[i])
+                  n = n + 1
+                end
+              end
+            end
+            return n
+            """);
+
+    /**
+     * KEYS: replayer lease, watermark. ARGV: token, value (canonical decimal). Compares as decimal
+     * strings (length first) because Lua numbers are doubles and watermarks may exceed 2^53.
+     */
+    static final LuaScript ADVANCE_WATERMARK = of("advanceWatermark", """
+            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'FENCED' end
+            local cur = redis.call('GET', KEYS[2])
+            if cur and (#cur > #ARGV[2] or (#cur == #ARGV[2] and cur >= ARGV[2])) then return 'NOT_NEWER' end
+            redis.call('SET', KEYS[2], ARGV[2])
+            return 'ADVANCED'
+            """);
+
+    /** KEYS: lease. ARGV: token, ttlMs. */
+    static final LuaScript RENEW = of("renewLease", """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            end
+            return 0
+            """);
+
+    /** KEYS: lease. ARGV: token. */
+    static final LuaScript RELEASE = of("releaseLease", """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              return redis.call('DEL', KEYS[1])
+            end
+            return 0
+            """);
+}

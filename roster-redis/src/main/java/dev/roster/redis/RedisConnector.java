@@ -1,0 +1,231 @@
+package dev.roster.redis;
+
+import dev.roster.core.projection.ProjectionUnavailableException;
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One long-lived Lettuce client and connection to Redis standalone, Sentinel or Cluster, shared by any
+ * number of {@link RedisProjection}s (each with its own key prefix). Commands use a byte-array codec;
+ * the connection auto-reconnects; while disconnected commands are rejected at once; the request queue
+ * is bounded; every command has the configured timeout. Thread-safe.
+ *
+ * <p>{@link ClientResources} (event loops) may be passed in and shared across connectors; then the
+ * caller shuts them down. Otherwise the connector creates and owns them.
+ */
+public final class RedisConnector implements AutoCloseable {
+    private final RedisConnectionOptions options;
+    private final RedisEndpoint endpoint;
+    private final AbstractRedisClient client;
+    private final StatefulConnection<byte[], byte[]> connection;
+    private final RedisClusterCommands<byte[], byte[]> sync;
+    private final RedisClusterAsyncCommands<byte[], byte[]> async;
+    private final boolean cluster;
+
+    private RedisConnector(RedisConnectionOptions options, ClientResources resources) {
+        this.options = options;
+        this.endpoint = RedisEndpoint.parse(options.uri());
+        SocketOptions socket = SocketOptions.builder()
+                .connectTimeout(options.commandTimeout())
+                .keepAlive(true)
+                .build();
+        TimeoutOptions timeouts = TimeoutOptions.enabled(options.commandTimeout());
+        this.cluster = endpoint.kind() == RedisEndpoint.Kind.CLUSTER;
+        try {
+            if (cluster) {
+                List<RedisURI> seeds =
+                        endpoint.nodes().stream().map(this::nodeUri).toList();
+                RedisClusterClient c = resources == null
+                        ? RedisClusterClient.create(seeds)
+                        : RedisClusterClient.create(resources, seeds);
+                c.setOptions(ClusterClientOptions.builder()
+                        .socketOptions(socket)
+                        .timeoutOptions(timeouts)
+                        .requestQueueSize(options.requestQueueSize())
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                        .autoReconnect(true)
+                        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                                .enableAllAdaptiveRefreshTriggers()
+                                .build())
+                        .build());
+                this.client = c;
+                StatefulRedisClusterConnection<byte[], byte[]> conn;
+                try {
+                    conn = c.connect(ByteArrayCodec.INSTANCE);
+                    // Node connections open lazily, and a command routed to a node whose connection is
+                    // still opening would be rejected (REJECT_COMMANDS): open them all now.
+                    for (RedisClusterNode node : conn.getPartitions()) {
+                        if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                            conn.getConnection(
+                                    node.getUri().getHost(), node.getUri().getPort());
+                        }
+                    }
+                } catch (RuntimeException e) {
+                    shutdown(c, resources == null);
+                    throw e;
+                }
+                this.connection = conn;
+                this.sync = conn.sync();
+                this.async = conn.async();
+            } else {
+                RedisURI uri = standaloneOrSentinelUri();
+                RedisClient c = resources == null ? RedisClient.create() : RedisClient.create(resources);
+                c.setOptions(ClientOptions.builder()
+                        .socketOptions(socket)
+                        .timeoutOptions(timeouts)
+                        .requestQueueSize(options.requestQueueSize())
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                        .autoReconnect(true)
+                        .build());
+                this.client = c;
+                try {
+                    StatefulRedisConnection<byte[], byte[]> conn = c.connect(ByteArrayCodec.INSTANCE, uri);
+                    this.connection = conn;
+                    this.sync = conn.sync();
+                    this.async = conn.async();
+                } catch (RuntimeException e) {
+                    shutdown(c, resources == null);
+                    throw e;
+                }
+            }
+        } catch (RedisException e) {
+            throw new ProjectionUnavailableException("cannot connect to " + endpoint + ": " + e.getMessage(), e);
+        }
+        this.ownsResources = resources == null;
+    }
+
+    private final boolean ownsResources;
+
+    /**
+     * Connects with client resources of its own.
+     *
+     * @throws ProjectionUnavailableException when Redis cannot be reached
+     * @throws IllegalArgumentException when the URI is malformed
+     */
+    public static RedisConnector connect(RedisConnectionOptions options) {
+        return new RedisConnector(Objects.requireNonNull(options, "options"), null);
+    }
+
+    /** Connects using shared client resources, which the caller shuts down after closing this. */
+    public static RedisConnector connect(RedisConnectionOptions options, ClientResources resources) {
+        return new RedisConnector(Objects.requireNonNull(options, "options"), Objects.requireNonNull(resources));
+    }
+
+    /** Whether this is a Cluster connection (cross-slot batches are split by slot). */
+    public boolean isCluster() {
+        return cluster;
+    }
+
+    /** The options. */
+    public RedisConnectionOptions options() {
+        return options;
+    }
+
+    /** The parsed endpoint. */
+    public RedisEndpoint endpoint() {
+        return endpoint;
+    }
+
+    /** Synchronous commands (the connection's timeout applies). */
+    public RedisClusterCommands<byte[], byte[]> sync() {
+        return sync;
+    }
+
+    /** Asynchronous commands, for pipelined batches. */
+    public RedisClusterAsyncCommands<byte[], byte[]> async() {
+        return async;
+    }
+
+    /**
+     * Opens a new Pub/Sub connection (string codec), which the caller closes. On Cluster it subscribes
+     * through one node; Redis propagates PUBLISH to every node.
+     */
+    public StatefulRedisPubSubConnection<String, String> connectPubSub() {
+        try {
+            if (client instanceof RedisClusterClient c) {
+                return c.connectPubSub(StringCodec.UTF8);
+            }
+            return ((RedisClient) client).connectPubSub(StringCodec.UTF8, standaloneOrSentinelUri());
+        } catch (RedisException e) {
+            throw new ProjectionUnavailableException("cannot open a pub/sub connection to " + endpoint, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+        shutdown(client, ownsResources);
+    }
+
+    private static void shutdown(AbstractRedisClient c, boolean ownsResources) {
+        // Resources shared with other connectors must outlive this client: only shut down our own.
+        c.shutdown(0, ownsResources ? 2 : 1, TimeUnit.SECONDS);
+    }
+
+    private RedisURI standaloneOrSentinelUri() {
+        RedisURI.Builder b;
+        if (endpoint.kind() == RedisEndpoint.Kind.SENTINEL) {
+            RedisEndpoint.HostPort first = endpoint.nodes().get(0);
+            b = RedisURI.Builder.sentinel(first.host(), first.port(), endpoint.sentinelMaster());
+            for (RedisEndpoint.HostPort hp :
+                    endpoint.nodes().subList(1, endpoint.nodes().size())) {
+                b.withSentinel(hp.host(), hp.port());
+            }
+        } else {
+            RedisEndpoint.HostPort hp = endpoint.nodes().get(0);
+            b = RedisURI.Builder.redis(hp.host(), hp.port()).withSsl(endpoint.tls());
+        }
+        auth(b);
+        return b.withDatabase(endpoint.database())
+                .withTimeout(options.commandTimeout())
+                .build();
+    }
+
+    private RedisURI nodeUri(RedisEndpoint.HostPort hp) {
+        RedisURI.Builder b = RedisURI.Builder.redis(hp.host(), hp.port()).withSsl(endpoint.tls());
+        auth(b);
+        return b.withTimeout(options.commandTimeout()).build();
+    }
+
+    private void auth(RedisURI.Builder b) {
+        if (endpoint.password() != null) {
+            if (endpoint.username() != null) {
+                b.withAuthentication(endpoint.username(), endpoint.password());
+            } else {
+                b.withPassword(endpoint.password());
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RedisConnector[" + endpoint + "]";
+    }
+
+    /** The command timeout. */
+    public Duration commandTimeout() {
+        return options.commandTimeout();
+    }
+}

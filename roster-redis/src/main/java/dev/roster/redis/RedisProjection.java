@@ -1,0 +1,709 @@
+package dev.roster.redis;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.projection.CorruptValueException;
+import dev.roster.core.projection.Generation;
+import dev.roster.core.projection.Invalidation;
+import dev.roster.core.projection.Lease;
+import dev.roster.core.projection.Lookup;
+import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.ProjectionUnavailableException;
+import dev.roster.core.projection.PublishOutcome;
+import dev.roster.core.projection.Snapshot;
+import dev.roster.core.projection.Subscription;
+import dev.roster.core.projection.VersionTicket;
+import dev.roster.core.projection.WatermarkOutcome;
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The {@link Projection} on Redis (standalone, Sentinel or Cluster) through Lettuce. Key layout in
+ * {@link RedisKeys}, value formats in {@link ProjectionCodec}. Thread-safe; many projections (with
+ * different key prefixes) may share one {@link RedisConnector}.
+ *
+ * <p>Implementation notes. Every multi-key script touches keys of one hash tag (one slot): snapshot
+ * activation, retire and allocation touch one bucket's keys, last-used touches account keys grouped
+ * by slot, and the watermark script touches the {@code {state}} keys. The two steps that cross slots
+ * are the registry updates after an activation or a retire; the registry is advisory (rebuilds read
+ * the database for the set of buckets too), and a retired bucket is also recognised by its tombstone.
+ * Reads decode outside Redis and report undecodable values as {@link Lookup.Corrupt} with the key.
+ */
+public final class RedisProjection implements Projection {
+    private static final System.Logger LOG = System.getLogger(RedisProjection.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final int BATCH = 256;
+    private static final String GENERATION_FORMAT = "1";
+
+    private final RedisConnector connector;
+    private final boolean ownsConnector;
+    private final RedisKeys keys;
+    private final Duration grace;
+    private final RedisClusterCommands<byte[], byte[]> redis;
+    private final Map<Bucket, byte[]> snapshotKeys = new ConcurrentHashMap<>();
+    private final List<Consumer<Invalidation>> listeners = new CopyOnWriteArrayList<>();
+    private final Object pubSubLock = new Object();
+    private StatefulRedisPubSubConnection<String, String> pubSub;
+    private volatile boolean closed;
+
+    private RedisProjection(RedisConnector connector, boolean owns, String keyPrefix, Duration grace) {
+        this.connector = Objects.requireNonNull(connector, "connector");
+        this.ownsConnector = owns;
+        this.keys = new RedisKeys(keyPrefix);
+        Objects.requireNonNull(grace, "grace");
+        if (grace.isNegative() || grace.isZero()) {
+            throw new IllegalArgumentException("snapshot grace must be positive, got " + grace);
+        }
+        this.grace = grace;
+        this.redis = connector.sync();
+    }
+
+    /**
+     * A projection over a connector the caller owns (and closes after this).
+     *
+     * @param connector the shared connection
+     * @param keyPrefix see {@link RedisKeys#RedisKeys(String)}
+     * @param grace how long superseded snapshot versions stay readable
+     */
+    public static RedisProjection over(RedisConnector connector, String keyPrefix, Duration grace) {
+        return new RedisProjection(connector, false, keyPrefix, grace);
+    }
+
+    /** A projection that owns its own connection, closed with it. */
+    public static RedisProjection connect(RedisConnectionOptions options, String keyPrefix, Duration grace) {
+        RedisConnector c = RedisConnector.connect(options);
+        try {
+            return new RedisProjection(c, true, keyPrefix, grace);
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A projection that owns its own connection (closed with it), using shared client resources that
+     * the caller shuts down.
+     */
+    public static RedisProjection connect(
+            RedisConnectionOptions options, ClientResources resources, String keyPrefix, Duration grace) {
+        RedisConnector c = RedisConnector.connect(options, resources);
+        try {
+            return new RedisProjection(c, true, keyPrefix, grace);
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** The key layout (for inspection and tests). */
+    public RedisKeys keys() {
+        return keys;
+    }
+
+    // ---- snapshots -------------------------------------------------------------------------
+
+    @Override
+    public Lookup<Snapshot> readSnapshot(Bucket bucket) {
+        Objects.requireNonNull(bucket, "bucket");
+        byte[] key = snapshotKeys.computeIfAbsent(bucket, b -> bytes(keys.snapshot(b)));
+        return readSnapshotAt(bucket, key);
+    }
+
+    @Override
+    public Lookup<Snapshot> readSnapshot(Bucket bucket, long version) {
+        Objects.requireNonNull(bucket, "bucket");
+        Lookup<Snapshot> active = readSnapshot(bucket);
+        if (active instanceof Lookup.Hit<Snapshot> h && h.found().version() == version) {
+            return active;
+        }
+        Lookup<Snapshot> old = readSnapshotAt(bucket, bytes(keys.snapshot(bucket, version)));
+        if (old instanceof Lookup.Hit<Snapshot> h && h.found().version() != version) {
+            return corrupt(new CorruptValueException(
+                    keys.snapshot(bucket, version), "holds version " + h.found().version()));
+        }
+        return old;
+    }
+
+    private Lookup<Snapshot> readSnapshotAt(Bucket bucket, byte[] key) {
+        byte[] v;
+        try {
+            v = call("GET", key, () -> redis.get(key));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+        if (v == null) {
+            return Lookup.miss();
+        }
+        try {
+            return Lookup.hit(ProjectionCodec.decodeSnapshot(str(key), v, bucket));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+    }
+
+    @Override
+    public Optional<VersionTicket> allocateVersion(Bucket bucket) {
+        Objects.requireNonNull(bucket, "bucket");
+        List<Object> r = eval(
+                LuaScript.ALLOCATE,
+                ScriptOutputType.MULTI,
+                keys(keys.retired(bucket), keys.counter(bucket), keys.epoch(bucket)));
+        long version = (Long) r.get(0);
+        if (version < 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new VersionTicket(bucket, version, (Long) r.get(1)));
+    }
+
+    @Override
+    public PublishOutcome publish(VersionTicket ticket, String generation, List<AccountCard> cards) {
+        Objects.requireNonNull(ticket, "ticket");
+        Bucket b = ticket.bucket();
+        Snapshot s = new Snapshot(b, generation, ticket.version(), cards);
+        byte[] value = ProjectionCodec.encodeSnapshot(s);
+        String message = b.text() + " " + generation + " " + ticket.version();
+        byte[] result = eval(
+                LuaScript.PUBLISH,
+                ScriptOutputType.VALUE,
+                keys(keys.snapshot(b), keys.activeVersion(b), keys.epoch(b), keys.retired(b)),
+                bytes(Long.toString(ticket.version())),
+                bytes(Long.toString(ticket.epoch())),
+                value,
+                bytes(Long.toString(grace.toMillis())),
+                bytes(keys.channel()),
+                bytes(message));
+        PublishOutcome outcome = PublishOutcome.valueOf(str(result));
+        if (outcome == PublishOutcome.ACTIVATED) {
+            register(b);
+        }
+        return outcome;
+    }
+
+    @Override
+    public void retire(Bucket bucket) {
+        Objects.requireNonNull(bucket, "bucket");
+        eval(
+                LuaScript.RETIRE,
+                ScriptOutputType.INTEGER,
+                keys(keys.retired(bucket), keys.epoch(bucket), keys.snapshot(bucket), keys.activeVersion(bucket)),
+                bytes(Long.toString(grace.toMillis())));
+        byte[] registry = bytes(keys.registry());
+        call("SREM", registry, () -> redis.srem(registry, bytes(bucket.text())));
+    }
+
+    @Override
+    public void reopen(Bucket bucket) {
+        byte[] k = bytes(keys.retired(Objects.requireNonNull(bucket, "bucket")));
+        call("DEL", k, () -> redis.del(k));
+    }
+
+    @Override
+    public boolean isRetired(Bucket bucket) {
+        byte[] k = bytes(keys.retired(Objects.requireNonNull(bucket, "bucket")));
+        return call("EXISTS", k, () -> redis.exists(k)) > 0;
+    }
+
+    // ---- registry --------------------------------------------------------------------------
+
+    @Override
+    public void register(Bucket bucket) {
+        byte[] registry = bytes(keys.registry());
+        byte[] member = bytes(Objects.requireNonNull(bucket, "bucket").text());
+        call("SADD", registry, () -> redis.sadd(registry, member));
+    }
+
+    @Override
+    public Set<Bucket> buckets() {
+        byte[] registry = bytes(keys.registry());
+        Set<byte[]> members;
+        try {
+            members = call("SMEMBERS", registry, () -> redis.smembers(registry));
+        } catch (CorruptValueException e) {
+            LOG.log(Level.WARNING, e.getMessage());
+            return Set.of();
+        }
+        Set<Bucket> out = new LinkedHashSet<>();
+        for (byte[] m : members) {
+            try {
+                out.add(Bucket.parse(str(m)));
+            } catch (IllegalArgumentException e) {
+                LOG.log(Level.WARNING, "skipping registry entry of " + keys.registry() + ": " + e.getMessage());
+            }
+        }
+        return Set.copyOf(out);
+    }
+
+    // ---- cards and last-used ---------------------------------------------------------------
+
+    @Override
+    public Lookup<AccountCard> card(long accountId) {
+        byte[] k = bytes(keys.card(accountId));
+        byte[] v;
+        try {
+            v = call("GET", k, () -> redis.get(k));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+        return decodeCard(accountId, k, v);
+    }
+
+    @Override
+    public Map<Long, Lookup<AccountCard>> cards(Collection<Long> accountIds) {
+        List<Long> ids = List.copyOf(accountIds);
+        Map<Long, Lookup<AccountCard>> out = new LinkedHashMap<>();
+        for (int from = 0; from < ids.size(); from += BATCH) {
+            List<Long> chunk = ids.subList(from, Math.min(ids.size(), from + BATCH));
+            byte[][] ks = chunk.stream().map(id -> bytes(keys.card(id))).toArray(byte[][]::new);
+            // MGET answers nil for keys of another type, so no WRONGTYPE can arise here.
+            List<KeyValue<byte[], byte[]>> values = call("MGET", ks[0], () -> redis.mget(ks));
+            for (int i = 0; i < chunk.size(); i++) {
+                KeyValue<byte[], byte[]> kv = values.get(i);
+                out.put(chunk.get(i), decodeCard(chunk.get(i), ks[i], kv.hasValue() ? kv.getValue() : null));
+            }
+        }
+        return out;
+    }
+
+    private Lookup<AccountCard> decodeCard(long id, byte[] key, byte[] v) {
+        if (v == null) {
+            return Lookup.miss();
+        }
+        try {
+            return Lookup.hit(ProjectionCodec.decodeCard(str(key), v, id));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+    }
+
+    @Override
+    public void putCards(Collection<AccountCard> cards) {
+        List<AccountCard> list = List.copyOf(cards);
+        for (int from = 0; from < list.size(); from += BATCH) {
+            Map<byte[], byte[]> kv = new LinkedHashMap<>();
+            for (AccountCard c : list.subList(from, Math.min(list.size(), from + BATCH))) {
+                kv.put(bytes(keys.card(c.id())), ProjectionCodec.encodeCard(c));
+            }
+            call("MSET", kv.keySet().iterator().next(), () -> redis.mset(kv));
+        }
+    }
+
+    @Override
+    public void deleteCards(Collection<Long> accountIds) {
+        List<Long> ids = List.copyOf(accountIds);
+        for (int from = 0; from < ids.size(); from += BATCH) {
+            List<byte[]> ks = new ArrayList<>();
+            for (Long id : ids.subList(from, Math.min(ids.size(), from + BATCH))) {
+                ks.add(bytes(keys.card(id)));
+                ks.add(bytes(keys.lastUsed(id)));
+            }
+            byte[][] arr = ks.toArray(byte[][]::new);
+            call("DEL", arr[0], () -> redis.del(arr));
+        }
+    }
+
+    @Override
+    public void markUsed(Map<Long, Instant> lastUsed) {
+        if (lastUsed.isEmpty()) {
+            return;
+        }
+        // One script per slot: on Cluster every account is its own tag, so group by slot; standalone
+        // has one group. Groups run pipelined and are awaited together.
+        Map<Integer, List<Map.Entry<Long, Instant>>> groups = new TreeMap<>();
+        for (Map.Entry<Long, Instant> e : lastUsed.entrySet()) {
+            Objects.requireNonNull(e.getValue(), "last-used instant of account " + e.getKey());
+            int slot = connector.isCluster() ? SlotHash.getSlot(keys.card(e.getKey())) : 0;
+            groups.computeIfAbsent(slot, s -> new ArrayList<>()).add(e);
+        }
+        List<byte[][]> keyBatches = new ArrayList<>();
+        List<byte[][]> argBatches = new ArrayList<>();
+        for (List<Map.Entry<Long, Instant>> group : groups.values()) {
+            for (int from = 0; from < group.size(); from += BATCH) {
+                List<Map.Entry<Long, Instant>> chunk = group.subList(from, Math.min(group.size(), from + BATCH));
+                byte[][] ks = new byte[chunk.size() * 2][];
+                byte[][] as = new byte[chunk.size()][];
+                for (int i = 0; i < chunk.size(); i++) {
+                    ks[2 * i] = bytes(keys.card(chunk.get(i).getKey()));
+                    ks[2 * i + 1] = bytes(keys.lastUsed(chunk.get(i).getKey()));
+                    as[i] = bytes(Long.toString(chunk.get(i).getValue().toEpochMilli()));
+                }
+                keyBatches.add(ks);
+                argBatches.add(as);
+            }
+        }
+        List<RedisFuture<Long>> futures = new ArrayList<>();
+        for (int i = 0; i < keyBatches.size(); i++) {
+            futures.add(connector
+                    .async()
+                    .evalsha(
+                            LuaScript.MARK_USED.sha(), ScriptOutputType.INTEGER, keyBatches.get(i), argBatches.get(i)));
+        }
+        for (int i = 0; i < futures.size(); i++) {
+            try {
+                await("EVALSHA markUsed", keyBatches.get(i)[0], futures.get(i));
+            } catch (NoScript e) {
+                eval(LuaScript.MARK_USED, ScriptOutputType.INTEGER, keyBatches.get(i), argBatches.get(i));
+            }
+        }
+    }
+
+    @Override
+    public Map<Long, Instant> lastUsed(Collection<Long> accountIds) {
+        List<Long> ids = List.copyOf(accountIds);
+        Map<Long, Instant> out = new LinkedHashMap<>();
+        for (int from = 0; from < ids.size(); from += BATCH) {
+            List<Long> chunk = ids.subList(from, Math.min(ids.size(), from + BATCH));
+            byte[][] ks = chunk.stream().map(id -> bytes(keys.lastUsed(id))).toArray(byte[][]::new);
+            List<KeyValue<byte[], byte[]>> values = call("MGET", ks[0], () -> redis.mget(ks));
+            for (int i = 0; i < chunk.size(); i++) {
+                KeyValue<byte[], byte[]> kv = values.get(i);
+                if (kv.hasValue()) {
+                    try {
+                        out.put(chunk.get(i), Instant.ofEpochMilli(Long.parseLong(str(kv.getValue()))));
+                    } catch (NumberFormatException e) {
+                        // Not worth failing a read for: the next markUsed cannot fix it either, so report.
+                        LOG.log(
+                                Level.WARNING,
+                                new CorruptValueException(str(ks[i]), "not a millisecond count").getMessage());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    // ---- projection state ------------------------------------------------------------------
+
+    @Override
+    public Lookup<Long> watermark() {
+        byte[] k = bytes(keys.watermark());
+        byte[] v;
+        try {
+            v = call("GET", k, () -> redis.get(k));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+        if (v == null) {
+            return Lookup.miss();
+        }
+        String s = str(v);
+        try {
+            long w = Long.parseLong(s);
+            if (w < 0) {
+                return corrupt(new CorruptValueException(keys.watermark(), "negative watermark " + w));
+            }
+            return Lookup.hit(w);
+        } catch (NumberFormatException e) {
+            return corrupt(
+                    new CorruptValueException(keys.watermark(), "not a decimal number: '" + abbreviate(s) + "'"));
+        }
+    }
+
+    @Override
+    public WatermarkOutcome advanceWatermark(Lease replayerLease, long horizon) {
+        Objects.requireNonNull(replayerLease, "replayerLease");
+        if (!REPLAYER_LEASE.equals(replayerLease.name())) {
+            throw new IllegalArgumentException("the watermark is fenced by the '" + REPLAYER_LEASE
+                    + "' lease, got lease '" + replayerLease.name() + "'");
+        }
+        if (horizon < 0) {
+            throw new IllegalArgumentException("watermark must be >= 0, got " + horizon);
+        }
+        byte[] r = eval(
+                LuaScript.ADVANCE_WATERMARK,
+                ScriptOutputType.VALUE,
+                keys(keys.lease(REPLAYER_LEASE), keys.watermark()),
+                bytes(replayerLease.token()),
+                bytes(Long.toString(horizon)));
+        return WatermarkOutcome.valueOf(str(r));
+    }
+
+    @Override
+    public Lookup<Generation> generation() {
+        byte[] k = bytes(keys.generation());
+        byte[] v;
+        try {
+            v = call("GET", k, () -> redis.get(k));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+        if (v == null) {
+            return Lookup.miss();
+        }
+        String[] parts = str(v).split("\\|", -1);
+        if (parts.length != 3 || !GENERATION_FORMAT.equals(parts[0])) {
+            return corrupt(new CorruptValueException(
+                    keys.generation(),
+                    parts.length == 3
+                            ? "format version " + parts[0] + ", this reader understands " + GENERATION_FORMAT
+                            : "not a generation value"));
+        }
+        try {
+            return Lookup.hit(new Generation(parts[1], parts[2]));
+        } catch (IllegalArgumentException e) {
+            return corrupt(new CorruptValueException(keys.generation(), e.getMessage(), e));
+        }
+    }
+
+    @Override
+    public void putGeneration(Generation generation) {
+        Objects.requireNonNull(generation, "generation");
+        byte[] k = bytes(keys.generation());
+        byte[] v = bytes(GENERATION_FORMAT + "|" + generation.id() + "|" + generation.fingerprint());
+        call("SET", k, () -> redis.set(k, v));
+    }
+
+    // ---- leases ----------------------------------------------------------------------------
+
+    @Override
+    public Optional<Lease> tryAcquireLease(String name, Duration ttl) {
+        byte[] k = bytes(keys.lease(name));
+        long ms = ttlMillis(ttl);
+        byte[] token = new byte[16];
+        RANDOM.nextBytes(token);
+        String hex = HexFormat.of().formatHex(token);
+        String ok = call(
+                "SET NX", k, () -> redis.set(k, bytes(hex), SetArgs.Builder.nx().px(ms)));
+        return "OK".equals(ok) ? Optional.of(new Lease(name, hex)) : Optional.empty();
+    }
+
+    @Override
+    public boolean renewLease(Lease lease, Duration ttl) {
+        Objects.requireNonNull(lease, "lease");
+        long ms = ttlMillis(ttl);
+        Long r = eval(
+                LuaScript.RENEW,
+                ScriptOutputType.INTEGER,
+                keys(keys.lease(lease.name())),
+                bytes(lease.token()),
+                bytes(Long.toString(ms)));
+        return r == 1L;
+    }
+
+    @Override
+    public boolean releaseLease(Lease lease) {
+        Objects.requireNonNull(lease, "lease");
+        Long r =
+                eval(LuaScript.RELEASE, ScriptOutputType.INTEGER, keys(keys.lease(lease.name())), bytes(lease.token()));
+        return r == 1L;
+    }
+
+    private static long ttlMillis(Duration ttl) {
+        Objects.requireNonNull(ttl, "lease ttl");
+        if (ttl.isNegative() || ttl.isZero() || ttl.toMillis() == 0) {
+            throw new IllegalArgumentException("lease ttl must be at least 1 ms, got " + ttl);
+        }
+        return ttl.toMillis();
+    }
+
+    // ---- invalidation ----------------------------------------------------------------------
+
+    @Override
+    public Subscription subscribe(Consumer<Invalidation> listener) {
+        Objects.requireNonNull(listener, "listener");
+        synchronized (pubSubLock) {
+            if (closed) {
+                throw new IllegalStateException("projection is closed");
+            }
+            if (pubSub == null) {
+                StatefulRedisPubSubConnection<String, String> c = connector.connectPubSub();
+                c.addListener(new RedisPubSubAdapter<>() {
+                    @Override
+                    public void message(String channel, String message) {
+                        deliver(message);
+                    }
+                });
+                try {
+                    c.sync().subscribe(keys.channel());
+                } catch (RedisException e) {
+                    c.close();
+                    throw new ProjectionUnavailableException("cannot subscribe to " + keys.channel(), e);
+                }
+                pubSub = c;
+            }
+            listeners.add(listener);
+        }
+        return () -> listeners.remove(listener);
+    }
+
+    private void deliver(String message) {
+        Invalidation inv;
+        try {
+            String[] p = message.split(" ", -1);
+            if (p.length != 3) {
+                throw new IllegalArgumentException("expected '<bucket> <generation> <version>'");
+            }
+            inv = new Invalidation(Bucket.parse(p[0]), p[1], Long.parseLong(p[2]));
+        } catch (IllegalArgumentException e) {
+            LOG.log(
+                    Level.WARNING,
+                    "ignoring malformed invalidation on " + keys.channel() + ": '" + abbreviate(message) + "': "
+                            + e.getMessage());
+            return;
+        }
+        for (Consumer<Invalidation> l : listeners) {
+            try {
+                l.accept(inv);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "invalidation listener failed for " + inv, e);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (pubSubLock) {
+            closed = true;
+            listeners.clear();
+            if (pubSub != null) {
+                pubSub.close();
+                pubSub = null;
+            }
+        }
+        if (ownsConnector) {
+            connector.close();
+        }
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------
+
+    private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
+        try {
+            return call("EVALSHA " + script.name(), ks[0], () -> redis.evalsha(script.sha(), type, ks, args));
+        } catch (NoScript e) {
+            // Scripts vanish on restart, failover or SCRIPT FLUSH; EVAL reloads this one.
+            return call("EVAL " + script.name(), ks[0], () -> redis.eval(script.source(), type, ks, args));
+        }
+    }
+
+    private <T> T call(String op, byte[] key, Supplier<T> command) {
+        try {
+            return command.get();
+        } catch (RedisNoScriptException e) {
+            throw new NoScript();
+        } catch (RedisCommandTimeoutException e) {
+            throw new ProjectionUnavailableException(
+                    op + " " + str(key) + " timed out after " + connector.commandTimeout() + " (" + connector.endpoint()
+                            + ")",
+                    e);
+        } catch (RedisCommandExecutionException e) {
+            throw classify(op, key, e);
+        } catch (RedisException e) {
+            throw new ProjectionUnavailableException(
+                    op + " " + str(key) + " failed: " + e.getMessage() + " (" + connector.endpoint() + ")", e);
+        }
+    }
+
+    private <T> T await(String op, byte[] key, RedisFuture<T> future) {
+        long ms = connector.commandTimeout().toMillis() + 1000;
+        try {
+            return future.get(ms, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProjectionUnavailableException(op + " " + str(key) + " interrupted", e);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new ProjectionUnavailableException(op + " " + str(key) + " timed out after " + ms + " ms", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RedisException re) {
+                return call(op, key, () -> {
+                    throw re;
+                });
+            }
+            throw new ProjectionUnavailableException(op + " " + str(key) + " failed: " + cause, cause);
+        }
+    }
+
+    private RuntimeException classify(String op, byte[] key, RedisCommandExecutionException e) {
+        String msg = String.valueOf(e.getMessage());
+        String code = msg.split(" ", 2)[0];
+        switch (code) {
+            case "WRONGTYPE":
+                return new CorruptValueException(str(key), "holds another Redis type (" + msg + ")", e);
+            case "LOADING",
+                    "BUSY",
+                    "CLUSTERDOWN",
+                    "MASTERDOWN",
+                    "TRYAGAIN",
+                    "READONLY",
+                    "OOM",
+                    "NOREPLICAS",
+                    "MOVED",
+                    "ASK",
+                    "NOAUTH",
+                    "WRONGPASS",
+                    "NOPERM":
+                return new ProjectionUnavailableException(
+                        op + " " + str(key) + " refused: " + msg + " (" + connector.endpoint() + ")", e);
+            default:
+                // A script or protocol error is a bug, not an outage: do not let it pass as "unavailable".
+                return new IllegalStateException(op + " " + str(key) + " failed: " + msg, e);
+        }
+    }
+
+    private static <T> Lookup<T> corrupt(CorruptValueException e) {
+        LOG.log(Level.WARNING, e.getMessage());
+        return Lookup.corrupt(e);
+    }
+
+    private static byte[][] keys(String... ks) {
+        byte[][] out = new byte[ks.length][];
+        for (int i = 0; i < ks.length; i++) {
+            out[i] = bytes(ks[i]);
+        }
+        return out;
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String str(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 60 ? s : s.substring(0, 60) + "...";
+    }
+
+    /** NOSCRIPT: the caller falls back to EVAL. */
+    private static final class NoScript extends RuntimeException {
+        NoScript() {
+            super(null, null, false, false);
+        }
+    }
+}

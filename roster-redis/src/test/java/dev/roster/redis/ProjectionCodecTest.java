@@ -1,0 +1,65 @@
+package dev.roster.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.Mode;
+import dev.roster.core.projection.CorruptValueException;
+import dev.roster.core.projection.Snapshot;
+import dev.roster.testkit.Fixtures;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ProjectionCodecTest {
+    private static final Bucket B = Bucket.of(7, "anthropic", Mode.MIXED);
+
+    @Test
+    void snapshotAndCard_roundTrip() {
+        Snapshot s = new Snapshot(B, "g1", 42, Fixtures.cards(1, 30));
+        assertThat(ProjectionCodec.decodeSnapshot("k", ProjectionCodec.encodeSnapshot(s), B))
+                .isEqualTo(s);
+        AccountCard c = Fixtures.card(1L << 40);
+        assertThat(ProjectionCodec.decodeCard("k", ProjectionCodec.encodeCard(c), 1L << 40))
+                .isEqualTo(c);
+    }
+
+    @Test
+    void everyTruncation_isCorruptNeverAnotherException() {
+        byte[] full = ProjectionCodec.encodeSnapshot(new Snapshot(B, "g1", 3, Fixtures.cards(1, 4)));
+        for (int n = 0; n < full.length; n++) {
+            byte[] cut = Arrays.copyOf(full, n);
+            assertThatThrownBy(() -> ProjectionCodec.decodeSnapshot("snap", cut, B))
+                    .isInstanceOf(CorruptValueException.class)
+                    .hasMessageContaining("'snap'");
+        }
+    }
+
+    @Test
+    void randomByteFlips_decodeOrFailAsCorrupt() {
+        byte[] full = ProjectionCodec.encodeSnapshot(new Snapshot(B, "g1", 3, Fixtures.cards(1, 4)));
+        Random r = new Random(20260301);
+        for (int i = 0; i < 2000; i++) {
+            byte[] v = full.clone();
+            v[3 + r.nextInt(v.length - 3)] = (byte) r.nextInt(256);
+            try {
+                ProjectionCodec.decodeSnapshot("snap", v, B);
+            } catch (CorruptValueException expected) {
+                // Either outcome is fine; any other exception type is the bug this test guards.
+            }
+        }
+    }
+
+    @Test
+    void trailingBytesAndWrongAccount_areCorrupt() {
+        byte[] card = ProjectionCodec.encodeCard(Fixtures.card(5));
+        byte[] longer = Arrays.copyOf(card, card.length + 1);
+        assertThatThrownBy(() -> ProjectionCodec.decodeCard("c", longer, 5)).hasMessageContaining("trailing");
+        assertThatThrownBy(() -> ProjectionCodec.decodeCard("c", card, 6)).hasMessageContaining("account 5");
+        assertThat(ProjectionCodec.encodeSnapshot(new Snapshot(B, "g", 1, List.of())))
+                .hasSizeLessThan(40);
+    }
+}

@@ -1,0 +1,257 @@
+package dev.roster.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.Mode;
+import dev.roster.core.projection.Generation;
+import dev.roster.core.projection.Lookup;
+import dev.roster.core.projection.ProjectionUnavailableException;
+import dev.roster.core.projection.PublishOutcome;
+import dev.roster.core.projection.Snapshot;
+import dev.roster.embedded.RespConnection;
+import dev.roster.testkit.Fixtures;
+import dev.roster.testkit.RedisHarness;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Redis-specific behaviour: corrupt values, secrets, key layout, script reloads and outages. */
+class RedisProjectionTest {
+    private static final RedisHarness REDIS = RedisHarness.shared();
+    private static final Bucket B = Bucket.of(3, "openai", Mode.SINGLE);
+
+    private String prefix;
+    private RedisProjection projection;
+
+    @BeforeEach
+    void open() {
+        prefix = REDIS.keyPrefix(RedisProjectionTest.class);
+        projection = RedisProjection.connect(
+                RedisConnectionOptions.of(REDIS.uri()).withCommandTimeout(Duration.ofMillis(500)),
+                TestRedis.RESOURCES,
+                prefix,
+                Duration.ofSeconds(60));
+    }
+
+    @AfterEach
+    void close() {
+        REDIS.heal();
+        REDIS.resume();
+        projection.close();
+    }
+
+    private void publish(Bucket b, List<AccountCard> cards) {
+        assertThat(projection.publish(projection.allocateVersion(b).orElseThrow(), "gen", cards))
+                .isEqualTo(PublishOutcome.ACTIVATED);
+    }
+
+    // ---- corrupt values --------------------------------------------------------------------
+
+    @Test
+    void corruptSnapshot_isReportedForItsKeyAndReadsAsMiss() {
+        String key = projection.keys().snapshot(B);
+        REDIS.command("SET", key, "{\"not\":\"a snapshot\"}");
+
+        Lookup<Snapshot> read = projection.readSnapshot(B);
+        assertThat(read).isInstanceOfSatisfying(Lookup.Corrupt.class, c -> {
+            assertThat(c.error().key()).isEqualTo(key);
+            assertThat(c.error().reason()).contains("bad magic");
+        });
+        assertThat(read.value()).isEmpty();
+    }
+
+    @Test
+    void snapshotOfAnotherFormatVersion_isRefusedNotMisread() {
+        publish(B, Fixtures.cards(1, 3));
+        String key = projection.keys().snapshot(B);
+        REDIS.command("SETRANGE", key, "2", "\u0009");
+
+        assertThat(projection.readSnapshot(B))
+                .isInstanceOfSatisfying(
+                        Lookup.Corrupt.class,
+                        c -> assertThat(c.error().reason()).isEqualTo("format version 9, this reader understands 1"));
+    }
+
+    @Test
+    void truncatedSnapshot_andWrongTypeKey_areCorrupt() {
+        publish(B, Fixtures.cards(1, 3));
+        String key = projection.keys().snapshot(B);
+        REDIS.command("SETRANGE", key, "0", "RS\u0001");
+        String full = (String) REDIS.command("GETRANGE", key, "0", "40");
+        REDIS.command("SET", key, full);
+        assertThat(projection.readSnapshot(B)).isInstanceOf(Lookup.Corrupt.class);
+
+        Bucket other = Bucket.of(4, "openai", Mode.SINGLE);
+        REDIS.command("HSET", projection.keys().snapshot(other), "f", "v");
+        assertThat(projection.readSnapshot(other))
+                .isInstanceOfSatisfying(
+                        Lookup.Corrupt.class,
+                        c -> assertThat(c.error().reason()).contains("WRONGTYPE"));
+    }
+
+    @Test
+    void snapshotCopiedUnderAnotherBucketsKey_isCorrupt() {
+        publish(B, Fixtures.cards(1, 2));
+        Bucket other = Bucket.of(5, "openai", Mode.SINGLE);
+        try (RespConnection c = REDIS.connect()) {
+            // COPY keeps the bytes exact; a text round trip would not.
+            c.command("COPY", projection.keys().snapshot(B), projection.keys().snapshot(other));
+        }
+        assertThat(projection.readSnapshot(other))
+                .isInstanceOfSatisfying(
+                        Lookup.Corrupt.class,
+                        c -> assertThat(c.error().reason()).contains("holds the snapshot of bucket '3:openai:single'"));
+    }
+
+    @Test
+    void corruptCard_isReportedForItsKeyAndOtherCardsStillRead() {
+        projection.putCards(Fixtures.cards(1, 3));
+        String key = projection.keys().card(2);
+        REDIS.command("SET", key, "garbage");
+
+        assertThat(projection.card(2))
+                .isInstanceOfSatisfying(
+                        Lookup.Corrupt.class, c -> assertThat(c.error().key()).isEqualTo(key));
+        Map<Long, Lookup<AccountCard>> all = projection.cards(List.of(1L, 2L, 3L));
+        assertThat(all.get(1L)).isEqualTo(Lookup.hit(Fixtures.card(1)));
+        assertThat(all.get(2L)).isInstanceOf(Lookup.Corrupt.class);
+        assertThat(all.get(3L)).isEqualTo(Lookup.hit(Fixtures.card(3)));
+    }
+
+    @Test
+    void corruptState_isReportedNotThrown() {
+        REDIS.command("SET", projection.keys().watermark(), "12abc");
+        REDIS.command("SET", projection.keys().generation(), "2|abc|def");
+        REDIS.command("SADD", projection.keys().registry(), "not-a-bucket", "1:openai:single");
+
+        assertThat(projection.watermark()).isInstanceOf(Lookup.Corrupt.class);
+        assertThat(projection.generation())
+                .isInstanceOfSatisfying(
+                        Lookup.Corrupt.class,
+                        c -> assertThat(c.error().reason()).contains("format version 2"));
+        assertThat(projection.buckets()).containsExactly(Bucket.of(1, "openai", Mode.SINGLE));
+    }
+
+    // ---- secrets ---------------------------------------------------------------------------
+
+    @Test
+    void fullPublish_leavesNoCredentialAnywhereInRedis() {
+        String secret = "sk-ant-SECRET-" + Long.toHexString(System.nanoTime());
+        List<Fixtures.AccountRow> rows = new ArrayList<>();
+        for (long id = 1; id <= 20; id++) {
+            rows.add(Fixtures.rowWithSecret(id, secret));
+        }
+        List<AccountCard> cards = rows.stream().map(Fixtures.AccountRow::toCard).toList();
+        projection.putCards(cards);
+        publish(B, cards);
+        projection.markUsed(Map.of(1L, Instant.now()));
+        projection.putGeneration(Generation.random("fp"));
+
+        String everything = dumpEveryKeyAndValue();
+        // The scan must really see values: the model mapping keys are on the cards.
+        assertThat(everything).contains("claude-sonnet-4").contains(prefix);
+        assertThat(everything).doesNotContain(secret);
+        assertThat(everything).doesNotContain("claude-sonnet-4-20250514");
+    }
+
+    private String dumpEveryKeyAndValue() {
+        StringBuilder sb = new StringBuilder();
+        try (RespConnection c = REDIS.connect()) {
+            String cursor = "0";
+            do {
+                List<?> page = (List<?>) c.command("SCAN", cursor, "COUNT", "1000");
+                cursor = (String) page.get(0);
+                for (Object k : (List<?>) page.get(1)) {
+                    String key = (String) k;
+                    sb.append(key).append('=');
+                    switch ((String) c.command("TYPE", key)) {
+                        case "string" -> sb.append(c.command("GET", key));
+                        case "set" -> sb.append(c.command("SMEMBERS", key));
+                        case "hash" -> sb.append(c.command("HGETALL", key));
+                        case "list" -> sb.append(c.command("LRANGE", key, "0", "-1"));
+                        case "zset" -> sb.append(c.command("ZRANGE", key, "0", "-1"));
+                        default -> sb.append("?");
+                    }
+                    sb.append('\n');
+                }
+            } while (!"0".equals(cursor));
+        }
+        return sb.toString();
+    }
+
+    // ---- layout, TTLs and scripts ----------------------------------------------------------
+
+    @Test
+    void keys_carryPrefixAndTag_andOnlySupersededVersionsAndLeasesExpire() {
+        publish(B, Fixtures.cards(1, 2));
+        publish(B, Fixtures.cards(1, 3));
+        projection.tryAcquireLease("rebuild:x", Duration.ofSeconds(10)).orElseThrow();
+
+        assertThat(projection.keys().snapshot(B)).isEqualTo(prefix + "{3:openai:single}:snap");
+        assertThat(projection.keys().card(42)).isEqualTo(prefix + "{42}:card");
+        long supersededTtl = (Long) REDIS.command("PTTL", projection.keys().snapshot(B, 1));
+        assertThat(supersededTtl).isBetween(1L, 60_000L);
+        assertThat((Long) REDIS.command("PTTL", projection.keys().lease("rebuild:x")))
+                .isBetween(1L, 10_000L);
+        assertThat((Long) REDIS.command("PTTL", projection.keys().snapshot(B))).isEqualTo(-1L);
+    }
+
+    @Test
+    void scriptFlush_isSurvivedByReloading() {
+        publish(B, Fixtures.cards(1, 1));
+        REDIS.command("SCRIPT", "FLUSH");
+        publish(B, Fixtures.cards(1, 2));
+        projection.putCards(Fixtures.cards(1, 2));
+        REDIS.command("SCRIPT", "FLUSH");
+        projection.markUsed(Map.of(1L, Instant.ofEpochMilli(5)));
+        assertThat(projection.lastUsed(List.of(1L))).containsEntry(1L, Instant.ofEpochMilli(5));
+        assertThat(projection.readSnapshot(B).value())
+                .hasValueSatisfying(s -> assertThat(s.cards()).hasSize(2));
+    }
+
+    @Test
+    void invalidArguments_areRejectedBeforeAnythingIsWritten() {
+        assertThatThrownBy(() -> RedisProjection.over(null, "p:", Duration.ofSeconds(1)))
+                .isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> new RedisKeys("has{brace}")).hasMessageContaining("has{brace}");
+        assertThatThrownBy(() -> RedisConnectionOptions.of("redis://h:1").withRequestQueueSize(0))
+                .hasMessageContaining("requestQueueSize");
+    }
+
+    // ---- outages ---------------------------------------------------------------------------
+
+    @Test
+    void partition_makesReadsFailAsUnavailable_andHealRecovers() {
+        publish(B, Fixtures.cards(1, 2));
+        REDIS.partition();
+        assertThatThrownBy(() -> projection.readSnapshot(B))
+                .isInstanceOf(ProjectionUnavailableException.class)
+                .hasMessageContaining(projection.keys().snapshot(B));
+        REDIS.heal();
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreException(ProjectionUnavailableException.class)
+                .until(() -> projection.readSnapshot(B).isHit());
+    }
+
+    @Test
+    void pausedServer_timesOutAsUnavailable() {
+        publish(B, Fixtures.cards(1, 2));
+        REDIS.pause();
+        assertThatThrownBy(() -> projection.readSnapshot(B))
+                .isInstanceOf(ProjectionUnavailableException.class)
+                .hasMessageContaining("timed out");
+        REDIS.resume();
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreException(ProjectionUnavailableException.class)
+                .until(() -> projection.readSnapshot(B).isHit());
+    }
+}
