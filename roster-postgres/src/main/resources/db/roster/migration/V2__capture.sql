@@ -93,16 +93,24 @@ CREATE TRIGGER roster_capture_delete AFTER DELETE ON accounts
 
 -- One account_groups_changed per statement: account_id is set when the statement touched one
 -- account (the upstream shape), and the payload always lists account_ids and group_ids.
+-- group_ids is the changed links' groups plus every group the accounts are still linked to: a card
+-- carries its account's links, so the account's card changed in all of those buckets (old ∪ new).
 CREATE FUNCTION roster_emit_links(aids bigint[], gids bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    affected bigint[];
 BEGIN
     IF aids IS NULL OR cardinality(aids) = 0 THEN
         RETURN;
     END IF;
+    SELECT coalesce(array_agg(DISTINCT g ORDER BY g), '{}') INTO affected
+      FROM (SELECT unnest(gids) AS g
+            UNION
+            SELECT ag.group_id FROM account_groups ag WHERE ag.account_id = ANY (aids)) u;
     INSERT INTO scheduler_outbox (event_type, account_id, payload)
     VALUES ('account_groups_changed',
             CASE WHEN cardinality(aids) = 1 THEN aids[1] END,
-            jsonb_build_object('account_ids', to_jsonb(aids), 'group_ids', to_jsonb(coalesce(gids, '{}'))));
+            jsonb_build_object('account_ids', to_jsonb(aids), 'group_ids', to_jsonb(affected)));
 END
 $$;
 

@@ -98,6 +98,10 @@ class OutboxReaderTest {
     @Test
     void manyConcurrentWritersWithRandomCommitDelays_noSkipNoDuplicate_restartRereadsOnlyAboveWatermark()
             throws Exception {
+        // Reader 1 skips what earlier tests wrote, then runs while the writers write; it "crashes"
+        // after persisting its watermark.
+        OutboxCursor r1 = new OutboxCursor(outbox, 0, 100_000, 7);
+        drain(r1);
         int writers = 6;
         int txPerWriter = 30;
         Set<Long> committed = ConcurrentHashMap.newKeySet();
@@ -138,10 +142,7 @@ class OutboxReaderTest {
             }));
         }
 
-        // Reader 1 runs while the writers write; it "crashes" after persisting its watermark.
         StateRepository state = new StateRepository(pg.ds);
-        OutboxCursor r1 = new OutboxCursor(outbox, 0, 100_000, 7);
-        drain(r1);
         Map<Long, Long> seen1 = new HashMap<>();
         int polls = 0;
         while (threads.stream().anyMatch(Thread::isAlive) && polls < 40) {
@@ -161,18 +162,32 @@ class OutboxReaderTest {
         // Reader 2 starts from the persisted watermark and runs until every committed event is seen.
         OutboxCursor r2 = new OutboxCursor(outbox, persisted, 100_000, 7);
         Map<Long, Long> seen2 = new HashMap<>();
-        await().atMost(Duration.ofSeconds(60)).until(() -> {
-            OutboxCursor.Batch b = r2.next();
-            for (OutboxEvent e : b.events()) {
-                assertThat(seen2.put(e.id(), e.txid()))
-                        .as("reader 2 returned %s twice", e.id())
-                        .isNull();
-            }
-            r2.acknowledge(b);
-            return threads.stream().noneMatch(Thread::isAlive)
-                    && b.isEmpty()
-                    && union(seen1, seen2).containsAll(committed);
-        });
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(5))
+                .conditionEvaluationListener(cond -> {
+                    if (cond.getRemainingTimeInMS() < 50) {
+                        Set<Long> missing = new java.util.TreeSet<>(committed);
+                        missing.removeAll(union(seen1, seen2));
+                        System.out.println("missing=" + missing + " alive="
+                                + threads.stream()
+                                        .filter(Thread::isAlive)
+                                        .map(t -> t.getName() + java.util.Arrays.toString(t.getStackTrace()))
+                                        .toList()
+                                + " r1wm=" + persisted + " r2wm=" + r2.watermark() + " stats=" + r2.stats());
+                    }
+                })
+                .until(() -> {
+                    OutboxCursor.Batch b = r2.next();
+                    for (OutboxEvent e : b.events()) {
+                        assertThat(seen2.put(e.id(), e.txid()))
+                                .as("reader 2 returned %s twice", e.id())
+                                .isNull();
+                    }
+                    r2.acknowledge(b);
+                    return threads.stream().noneMatch(Thread::isAlive)
+                            && b.isEmpty()
+                            && union(seen1, seen2).containsAll(committed);
+                });
         for (Thread t : threads) {
             t.join();
         }
