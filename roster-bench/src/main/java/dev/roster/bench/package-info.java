@@ -1,2 +1,6 @@
-/** Roster bench module. */
+/**
+ * Roster's benchmarks: JMH micro benchmarks (each with its baseline arm) and measurement mains. Build
+ * with {@code ./mvnw -B -pl roster-bench -am package -DskipTests} and run {@code java -jar
+ * roster-bench/target/benchmarks.jar}.
+ */
 package dev.roster.bench;
