@@ -112,25 +112,36 @@ public final class FullRebuilder {
         CompletableFuture<Void> current = f;
         String why = reason;
         while (true) {
+            Throwable error = null;
             try {
                 runOnce(why);
-                current.complete(null);
             } catch (Throwable t) {
+                error = t;
                 failures.incrementAndGet();
                 LOG.log(Level.WARNING, "full rebuild (" + why + ") failed: " + t.getMessage());
-                current.completeExceptionally(t);
-            } finally {
-                runs.incrementAndGet();
             }
+            runs.incrementAndGet();
+            CompletableFuture<Void> next;
+            String nextWhy;
+            // Settle the state before releasing the waiters, so they observe it.
             synchronized (lock) {
-                if (trailing == null) {
-                    running = false;
-                    return;
-                }
-                current = trailing;
-                why = trailingReason;
+                next = trailing;
+                nextWhy = trailingReason;
                 trailing = null;
+                if (next == null) {
+                    running = false;
+                }
             }
+            if (error == null) {
+                current.complete(null);
+            } else {
+                current.completeExceptionally(error);
+            }
+            if (next == null) {
+                return;
+            }
+            current = next;
+            why = nextWhy;
         }
     }
 
