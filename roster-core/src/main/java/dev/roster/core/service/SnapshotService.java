@@ -142,7 +142,12 @@ public final class SnapshotService implements AutoCloseable {
             if (closed || replayThread != null) {
                 throw new IllegalStateException("snapshot service already started or closed");
             }
-            engine.adoptStoredGeneration();
+            try {
+                engine.adoptStoredGeneration();
+            } catch (ProjectionException e) {
+                // Not a start failure: the service starts not ready and the replay loop retries.
+                LOG.log(Level.WARNING, "projection unavailable at start: " + e.getMessage());
+            }
             timer = Executors.newSingleThreadScheduledExecutor(daemon("roster-lease"));
             long renewMs = config.projection().leaseRenew().toMillis();
             timer.scheduleWithFixedDelay(leases::current, renewMs, renewMs, TimeUnit.MILLISECONDS);
