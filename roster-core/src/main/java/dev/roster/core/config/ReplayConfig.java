@@ -1,0 +1,136 @@
+package dev.roster.core.config;
+
+import java.time.Duration;
+
+/**
+ * Roster's {@code replay} section: how the outbox replayer reads, retries and cleans up. Every
+ * value is validated at construction; a {@link ConfigException} names the key and the value.
+ *
+ * @param batchSize {@code replay.batch_size}: events per outbox read, 1..100000 (default 500)
+ * @param maxApplied {@code replay.max_applied}: bound of the applied-id set above the watermark,
+ *     &ge; batch size (default 10000)
+ * @param maxAttempts {@code replay.max_attempts}: how often an event that keeps failing is tried
+ *     before it is dead-lettered, &ge; 1 (default 5)
+ * @param retryBackoff {@code replay.retry_backoff}: first delay before a failed batch is retried,
+ *     positive (default 1 s); it doubles per failure
+ * @param retryBackoffMax {@code replay.retry_backoff_max}: cap of that delay, &ge; retry_backoff
+ *     (default 60 s)
+ * @param retention {@code replay.retention}: applied events older than this are deleted (default 10 min)
+ * @param retentionBatchSize {@code replay.retention_batch_size}: rows per delete statement, &ge; 1
+ *     (default 5000)
+ * @param retentionInterval {@code replay.retention_interval}: how often the lease holder runs the
+ *     retention pass, positive (default 60 s)
+ * @param rebuildParallelism {@code replay.rebuild_parallelism}: buckets rebuilt at once, 1..64
+ *     (default 4)
+ */
+public record ReplayConfig(
+        int batchSize,
+        int maxApplied,
+        int maxAttempts,
+        Duration retryBackoff,
+        Duration retryBackoffMax,
+        Duration retention,
+        int retentionBatchSize,
+        Duration retentionInterval,
+        int rebuildParallelism) {
+
+    private static final String P = "replay.";
+
+    /** The defaults. */
+    public static final ReplayConfig DEFAULTS = new ReplayConfig(
+            500,
+            10_000,
+            5,
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(60),
+            Duration.ofMinutes(10),
+            5_000,
+            Duration.ofSeconds(60),
+            4);
+
+    public ReplayConfig {
+        range("batch_size", batchSize, 1, 100_000);
+        if (maxApplied < batchSize) {
+            throw new ConfigException(
+                    P + "max_applied", maxApplied, "an integer >= replay.batch_size (" + batchSize + ")");
+        }
+        range("max_attempts", maxAttempts, 1, 1_000);
+        positive("retry_backoff", retryBackoff);
+        positive("retry_backoff_max", retryBackoffMax);
+        if (retryBackoffMax.compareTo(retryBackoff) < 0) {
+            throw new ConfigException(
+                    P + "retry_backoff_max",
+                    retryBackoffMax,
+                    "a duration >= replay.retry_backoff (" + retryBackoff + ")");
+        }
+        if (retention == null || retention.isNegative()) {
+            throw new ConfigException(P + "retention", retention, "a duration >= 0 such as 10m");
+        }
+        range("retention_batch_size", retentionBatchSize, 1, 1_000_000);
+        positive("retention_interval", retentionInterval);
+        range("rebuild_parallelism", rebuildParallelism, 1, 64);
+    }
+
+    /** A copy with another batch size (and max_applied raised to it when lower). */
+    public ReplayConfig withBatchSize(int v) {
+        return new ReplayConfig(
+                v,
+                Math.max(maxApplied, v),
+                maxAttempts,
+                retryBackoff,
+                retryBackoffMax,
+                retention,
+                retentionBatchSize,
+                retentionInterval,
+                rebuildParallelism);
+    }
+
+    /** A copy with another attempt limit. */
+    public ReplayConfig withMaxAttempts(int v) {
+        return new ReplayConfig(
+                batchSize,
+                maxApplied,
+                v,
+                retryBackoff,
+                retryBackoffMax,
+                retention,
+                retentionBatchSize,
+                retentionInterval,
+                rebuildParallelism);
+    }
+
+    /** A copy with another retry back-off (first delay and cap). */
+    public ReplayConfig withRetryBackoff(Duration first, Duration max) {
+        return new ReplayConfig(
+                batchSize,
+                maxApplied,
+                maxAttempts,
+                first,
+                max,
+                retention,
+                retentionBatchSize,
+                retentionInterval,
+                rebuildParallelism);
+    }
+
+    /** The delay before retry number {@code failures} (1-based): back-off doubling up to the cap. */
+    public Duration retryDelay(int failures) {
+        Duration d = retryBackoff;
+        for (int i = 1; i < failures && d.compareTo(retryBackoffMax) < 0; i++) {
+            d = d.multipliedBy(2);
+        }
+        return d.compareTo(retryBackoffMax) > 0 ? retryBackoffMax : d;
+    }
+
+    private static void range(String key, int v, int min, int max) {
+        if (v < min || v > max) {
+            throw new ConfigException(P + key, v, "an integer between " + min + " and " + max);
+        }
+    }
+
+    private static void positive(String key, Duration d) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new ConfigException(P + key, d, "a positive duration such as 1s");
+        }
+    }
+}

@@ -1,0 +1,290 @@
+package dev.roster.core.internal;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.RunMode;
+import dev.roster.core.config.ServiceConfig;
+import dev.roster.core.projection.Generation;
+import dev.roster.core.projection.Lookup;
+import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.ProjectionUnavailableException;
+import dev.roster.core.projection.PublishOutcome;
+import dev.roster.core.projection.VersionTicket;
+import dev.roster.core.source.SchedulingSource;
+import dev.roster.core.source.SourceException;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The state and the bucket-rebuild step shared by the hot path, the replayer and the full rebuild.
+ *
+ * <p>Implementation notes. A rebuild allocates the bucket's version <em>before</em> reading the
+ * database and publishes with a compare-and-set on the version (design §5), so any number of
+ * concurrent rebuilders of one bucket are safe: the newest allocation wins, and its read started
+ * after every commit that happened before it was allocated. That is why there is no per-bucket
+ * rebuild lock at all, and so no "lock busy, skip" path (the seed's W3): a rebuild is either
+ * published, superseded by a newer allocation (whose read is at least as fresh), or fenced by a
+ * retire. Retire and reopen decisions, and the replay of a batch versus a full rebuild, are
+ * serialised by {@link #applyLock}, so a full rebuild working from an older group state can never
+ * undo a retire or reopen the replayer applied from a newer one.
+ */
+public final class Engine {
+    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+
+    private final SchedulingSource source;
+    private final Projection projection;
+    private final ServiceConfig config;
+    private final InstantSource clock;
+    private final String fingerprint;
+    private final ExecutorService bucketPool;
+    private final ReentrantLock applyLock = new ReentrantLock(true);
+
+    private volatile String generationId;
+    private volatile boolean ready;
+
+    public Engine(
+            SchedulingSource source,
+            Projection projection,
+            ServiceConfig config,
+            InstantSource clock,
+            ExecutorService bucketPool) {
+        this.source = Objects.requireNonNull(source, "source");
+        this.projection = Objects.requireNonNull(projection, "projection");
+        this.config = Objects.requireNonNull(config, "config");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.bucketPool = Objects.requireNonNull(bucketPool, "bucketPool");
+        this.fingerprint = fingerprintOf(config);
+        // Until the projection's generation is known, publish under a fresh id; readers accept a
+        // snapshot only under the generation they know, so nothing unverified is served.
+        this.generationId = Generation.random(fingerprint).id();
+    }
+
+    /** The fingerprint of the settings that shape snapshots (run mode, group-0 scope, format). */
+    public static String fingerprintOf(ServiceConfig config) {
+        return Generation.fingerprintOf(
+                "roster-snapshot-v1",
+                "run_mode=" + config.runMode().name(),
+                "group0=" + config.effectiveGroup0Scope().name());
+    }
+
+    public SchedulingSource source() {
+        return source;
+    }
+
+    public Projection projection() {
+        return projection;
+    }
+
+    public ServiceConfig config() {
+        return config;
+    }
+
+    public InstantSource clock() {
+        return clock;
+    }
+
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    public ReentrantLock applyLock() {
+        return applyLock;
+    }
+
+    /** The generation id snapshots are published under and accepted from. */
+    public String generationId() {
+        return generationId;
+    }
+
+    /** Sets the generation id (a full rebuild under a new generation, or adoption of the stored one). */
+    public void generationId(String id) {
+        this.generationId = Objects.requireNonNull(id, "id");
+    }
+
+    /** Whether the projection has been verified current (or fully rebuilt) since start. */
+    public boolean ready() {
+        return ready;
+    }
+
+    public void ready(boolean v) {
+        this.ready = v;
+    }
+
+    /**
+     * Whether a snapshot stamped {@code generation} may be served. On a mismatch the stored generation
+     * is read once and adopted when it was made for these settings (another instance rebuilt it).
+     */
+    public boolean accepts(String generation) {
+        if (generation.equals(generationId)) {
+            return true;
+        }
+        Optional<Generation> stored = projection.generation().value();
+        if (stored.isPresent()
+                && stored.get().matches(fingerprint)
+                && stored.get().id().equals(generation)) {
+            generationId = generation;
+            ready = true;
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Adopts the stored generation when it matches these settings; returns whether it did (the
+     * projection is then current).
+     */
+    public boolean adoptStoredGeneration() {
+        Lookup<Generation> g = projection.generation();
+        Optional<Generation> v = g.value();
+        if (v.isPresent() && v.get().matches(fingerprint)) {
+            generationId = v.get().id();
+            ready = true;
+            return true;
+        }
+        return false;
+    }
+
+    /** The durable part of Q for {@code bucket} under this configuration. */
+    public List<AccountCard> load(Bucket bucket) {
+        return source.loadBucket(bucket, config.runMode(), config.effectiveGroup0Scope());
+    }
+
+    /** Whether buckets of group {@code g} are retired when the group is not active (standard mode, g &gt; 0). */
+    public boolean lifecycleApplies(long g) {
+        return g > 0 && config.runMode() == RunMode.STANDARD;
+    }
+
+    /** What one bucket rebuild did. */
+    public enum Outcome {
+        /** The new snapshot is active. */
+        PUBLISHED,
+        /** A newer allocation won; its read is at least as fresh, so the bucket is up to date. */
+        SUPERSEDED,
+        /** The bucket's group is not active: the bucket is retired (and empty). */
+        RETIRED
+    }
+
+    /**
+     * The result of one bucket rebuild.
+     *
+     * @param outcome what happened, or {@code null} on failure
+     * @param cards the cards read (empty when retired or failed)
+     * @param error the failure, or {@code null}
+     */
+    public record Result(Outcome outcome, List<AccountCard> cards, Throwable error) {
+        public boolean ok() {
+            return error == null;
+        }
+    }
+
+    /**
+     * Rebuilds one bucket. With {@code activeGroups} known, a bucket of a group that is not active
+     * is retired, and a retired bucket of an active group is reopened first.
+     *
+     * @param activeGroups ids of active groups, read before this call under {@link #applyLock}
+     */
+    public Outcome rebuild(Bucket bucket, Set<Long> activeGroups) {
+        return rebuildLoaded(bucket, activeGroups).outcome();
+    }
+
+    private Result rebuildLoaded(Bucket bucket, Set<Long> activeGroups) {
+        if (lifecycleApplies(bucket.groupId()) && !activeGroups.contains(bucket.groupId())) {
+            projection.retire(bucket);
+            return new Result(Outcome.RETIRED, List.of(), null);
+        }
+        Optional<VersionTicket> ticket = projection.allocateVersion(bucket);
+        if (ticket.isEmpty()) {
+            // Retired earlier, and its group is active now (or lifecycle does not apply).
+            projection.reopen(bucket);
+            ticket = projection.allocateVersion(bucket);
+            if (ticket.isEmpty()) {
+                throw new IllegalStateException("bucket " + bucket + " was retired again while reopening it");
+            }
+        }
+        List<AccountCard> cards = load(bucket);
+        PublishOutcome o = projection.publish(ticket.get(), generationId, cards);
+        return switch (o) {
+            case ACTIVATED -> new Result(Outcome.PUBLISHED, cards, null);
+            case SUPERSEDED -> new Result(Outcome.SUPERSEDED, cards, null);
+            case RETIRED, FENCED ->
+                throw new IllegalStateException(
+                        "bucket " + bucket + " was retired while it was being rebuilt (" + o + ")");
+        };
+    }
+
+    /**
+     * Rebuilds {@code buckets} with bounded parallelism ({@code replay.rebuild_parallelism}), each
+     * once. Never throws for a bucket's failure: the map holds every bucket's result.
+     */
+    public Map<Bucket, Result> rebuildAll(Collection<Bucket> buckets, Set<Long> activeGroups) {
+        List<Bucket> list = List.copyOf(buckets);
+        List<Callable<Result>> tasks = new ArrayList<>(list.size());
+        for (Bucket b : list) {
+            tasks.add(() -> {
+                try {
+                    return rebuildLoaded(b, activeGroups);
+                } catch (RuntimeException e) {
+                    return new Result(null, List.of(), e);
+                }
+            });
+        }
+        Map<Bucket, Result> out = new LinkedHashMap<>();
+        if (tasks.size() == 1) {
+            try {
+                out.put(list.getFirst(), tasks.getFirst().call());
+            } catch (Exception e) {
+                out.put(list.getFirst(), new Result(null, List.of(), e));
+            }
+            return out;
+        }
+        List<Future<Result>> futures;
+        try {
+            futures = bucketPool.invokeAll(tasks);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while rebuilding buckets", e);
+        }
+        for (int i = 0; i < list.size(); i++) {
+            Result r;
+            try {
+                r = futures.get(i).get();
+            } catch (ExecutionException e) {
+                r = new Result(null, List.of(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while rebuilding buckets", e);
+            }
+            out.put(list.get(i), r);
+        }
+        return out;
+    }
+
+    /**
+     * Whether {@code e} says a store is unreachable (the operation may succeed later unchanged),
+     * rather than something wrong with the work itself.
+     */
+    public static boolean isInfrastructure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SourceException || t instanceof ProjectionUnavailableException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static void log(System.Logger.Level level, String msg, Throwable t) {
+        LOG.log(level, msg, t);
+    }
+}

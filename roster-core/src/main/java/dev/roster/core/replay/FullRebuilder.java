@@ -1,0 +1,211 @@
+package dev.roster.core.replay;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.internal.Engine;
+import dev.roster.core.internal.Universe;
+import dev.roster.core.outbox.OutboxSource;
+import dev.roster.core.projection.Generation;
+import dev.roster.core.projection.Lease;
+import dev.roster.core.projection.Projection;
+import dev.roster.core.source.GroupInfo;
+import java.lang.System.Logger.Level;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+
+/**
+ * The full rebuild with its coalescer (upstream lesson 10): one run at a time; a request that arrives
+ * while a run is in progress joins exactly one trailing run, because the running one may have read
+ * the database before that request's cause committed. Runs on {@code executor} (a dedicated thread in
+ * a deployment; the calling thread in step-driven tests).
+ *
+ * <p>A run reads the outbox horizon first, then rebuilds every registered and canonical bucket (group 0
+ * and every active group, on every platform of the universe), retiring the buckets of groups that are
+ * not active, writes the cards of every member, and finally moves the watermark to that horizon
+ * (fenced by the replayer lease, when this instance holds it). When the stored generation is missing
+ * or was made for other settings, the run publishes under a new generation and stores it at the end;
+ * the service is ready after that.
+ */
+public final class FullRebuilder {
+    private static final System.Logger LOG = System.getLogger(FullRebuilder.class.getName());
+
+    private final Engine engine;
+    private final OutboxSource outbox;
+    private final LeaseKeeper leases;
+    private final Executor executor;
+    private final Object lock = new Object();
+    private final AtomicLong runs = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private volatile LongConsumer onHorizon = h -> {};
+    private boolean running;
+    private CompletableFuture<Void> trailing;
+    private String trailingReason;
+
+    public FullRebuilder(Engine engine, OutboxSource outbox, LeaseKeeper leases, Executor executor) {
+        this.engine = Objects.requireNonNull(engine, "engine");
+        this.outbox = Objects.requireNonNull(outbox, "outbox");
+        this.leases = Objects.requireNonNull(leases, "leases");
+        this.executor = Objects.requireNonNull(executor, "executor");
+    }
+
+    /** Sets who is told the horizon a successful run moved the watermark to (the replayer). */
+    public void onHorizon(LongConsumer consumer) {
+        this.onHorizon = Objects.requireNonNull(consumer, "consumer");
+    }
+
+    /**
+     * Requests a full rebuild. The future completes when a run that started after this request
+     * finished: normally on success, exceptionally with the run's error.
+     */
+    public CompletableFuture<Void> request(String reason) {
+        CompletableFuture<Void> f;
+        synchronized (lock) {
+            if (running) {
+                if (trailing == null) {
+                    trailing = new CompletableFuture<>();
+                    trailingReason = reason;
+                }
+                return trailing;
+            }
+            running = true;
+            f = new CompletableFuture<>();
+        }
+        CompletableFuture<Void> first = f;
+        try {
+            executor.execute(() -> runLoop(first, reason));
+        } catch (RuntimeException e) {
+            synchronized (lock) {
+                running = false;
+            }
+            f.completeExceptionally(e);
+        }
+        return f;
+    }
+
+    /** Whether a run is in progress or queued. */
+    public boolean busy() {
+        synchronized (lock) {
+            return running;
+        }
+    }
+
+    /** Completed runs (successful or not). */
+    public long runs() {
+        return runs.get();
+    }
+
+    /** Failed runs. */
+    public long failures() {
+        return failures.get();
+    }
+
+    private void runLoop(CompletableFuture<Void> f, String reason) {
+        CompletableFuture<Void> current = f;
+        String why = reason;
+        while (true) {
+            Throwable error = null;
+            try {
+                runOnce(why);
+            } catch (Throwable t) {
+                error = t;
+                failures.incrementAndGet();
+                LOG.log(Level.WARNING, "full rebuild (" + why + ") failed: " + t.getMessage());
+            }
+            runs.incrementAndGet();
+            CompletableFuture<Void> next;
+            String nextWhy;
+            // Settle the state before releasing the waiters, so they observe it.
+            synchronized (lock) {
+                next = trailing;
+                nextWhy = trailingReason;
+                trailing = null;
+                if (next == null) {
+                    running = false;
+                }
+            }
+            if (error == null) {
+                current.complete(null);
+            } else {
+                current.completeExceptionally(error);
+            }
+            if (next == null) {
+                return;
+            }
+            current = next;
+            why = nextWhy;
+        }
+    }
+
+    private void runOnce(String reason) {
+        Projection projection = engine.projection();
+        engine.applyLock().lock();
+        try {
+            Optional<Generation> stored = projection.generation().value();
+            boolean fresh = stored.isEmpty() || !stored.get().matches(engine.fingerprint());
+            Generation target = fresh ? Generation.random(engine.fingerprint()) : stored.get();
+            engine.generationId(target.id());
+
+            // The horizon first: every transaction below it has finished before any read below.
+            long horizon = outbox.read(Long.MAX_VALUE, Set.of(), null, 1).horizon();
+            Set<Bucket> registered = projection.buckets();
+            Set<Long> active = new TreeSet<>();
+            for (GroupInfo g : engine.source().activeGroups()) {
+                active.add(g.id());
+            }
+            Set<String> platforms = Universe.platforms(engine.source().platforms(), registered);
+            Set<Bucket> all = new LinkedHashSet<>(registered);
+            all.addAll(Universe.canonical(0, platforms));
+            if (engine.config().runMode() == dev.roster.core.RunMode.STANDARD) {
+                for (long g : active) {
+                    all.addAll(Universe.canonical(g, platforms));
+                }
+            }
+            Map<Bucket, Engine.Result> results = engine.rebuildAll(all, active);
+            Map<Long, AccountCard> cards = new LinkedHashMap<>();
+            int failed = 0;
+            Throwable first = null;
+            for (Map.Entry<Bucket, Engine.Result> e : results.entrySet()) {
+                if (!e.getValue().ok()) {
+                    failed++;
+                    if (first == null) {
+                        first = e.getValue().error();
+                    }
+                    continue;
+                }
+                for (AccountCard c : e.getValue().cards()) {
+                    cards.putIfAbsent(c.id(), c);
+                }
+            }
+            if (failed > 0) {
+                throw new IllegalStateException(
+                        failed + " of " + all.size() + " buckets failed to rebuild; first: " + first.getMessage(),
+                        first);
+            }
+            projection.putCards(cards.values());
+            Optional<Lease> lease = leases.held();
+            if (lease.isPresent()) {
+                projection.advanceWatermark(lease.get(), horizon);
+                onHorizon.accept(horizon);
+            }
+            if (fresh) {
+                projection.putGeneration(target);
+            }
+            engine.ready(true);
+            LOG.log(
+                    Level.INFO,
+                    "full rebuild (" + reason + ") done: " + all.size() + " buckets, " + cards.size() + " cards"
+                            + (fresh ? ", new generation" : ""));
+        } finally {
+            engine.applyLock().unlock();
+        }
+    }
+}

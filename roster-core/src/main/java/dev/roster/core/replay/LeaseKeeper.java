@@ -1,0 +1,92 @@
+package dev.roster.core.replay;
+
+import dev.roster.core.projection.Lease;
+import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.ProjectionException;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Holds (or tries to obtain) the replayer lease {@link Projection#REPLAYER_LEASE}: acquires it when
+ * free, renews it once {@code renew} has passed since the last renewal, and notices when it was lost.
+ * Thread-safe; called from the replay loop and from the renewal timer.
+ */
+public final class LeaseKeeper {
+    private static final System.Logger LOG = System.getLogger(LeaseKeeper.class.getName());
+
+    private final Projection projection;
+    private final InstantSource clock;
+    private final Duration ttl;
+    private final Duration renew;
+    private Lease lease;
+    private Instant renewedAt;
+    private long acquisitions;
+
+    public LeaseKeeper(Projection projection, InstantSource clock, Duration ttl, Duration renew) {
+        this.projection = Objects.requireNonNull(projection, "projection");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.ttl = ttl;
+        this.renew = renew;
+    }
+
+    /** The lease, acquiring or renewing it as due; empty when another instance holds it or Redis fails. */
+    public synchronized Optional<Lease> current() {
+        Instant now = clock.instant();
+        try {
+            if (lease != null && !now.isBefore(renewedAt.plus(renew))) {
+                if (projection.renewLease(lease, ttl)) {
+                    renewedAt = now;
+                } else {
+                    LOG.log(Level.WARNING, "replayer lease lost (expired or taken over); replay stops here");
+                    lease = null;
+                }
+            }
+            if (lease == null) {
+                lease = projection
+                        .tryAcquireLease(Projection.REPLAYER_LEASE, ttl)
+                        .orElse(null);
+                renewedAt = now;
+                if (lease != null) {
+                    acquisitions++;
+                    LOG.log(Level.INFO, "replayer lease acquired; this instance replays the outbox");
+                }
+            }
+            return Optional.ofNullable(lease);
+        } catch (ProjectionException e) {
+            // Keep the lease object: if Redis comes back before the TTL ends, renewal succeeds.
+            LOG.log(Level.WARNING, "replayer lease check failed: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** The lease if held, without acquiring or renewing. */
+    public synchronized Optional<Lease> held() {
+        return Optional.ofNullable(lease);
+    }
+
+    /** Forgets the lease (it was found fenced). */
+    public synchronized void lost() {
+        lease = null;
+    }
+
+    /** How many times this keeper acquired the lease. */
+    public synchronized long acquisitions() {
+        return acquisitions;
+    }
+
+    /** Releases the lease if held (compare-and-delete), so another instance takes over at once. */
+    public synchronized void release() {
+        if (lease != null) {
+            try {
+                projection.releaseLease(lease);
+            } catch (ProjectionException e) {
+                LOG.log(Level.WARNING, "releasing the replayer lease failed (it expires by itself): " + e.getMessage());
+            }
+            lease = null;
+        }
+    }
+}

@@ -1,0 +1,582 @@
+package dev.roster.core.replay;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.Platforms;
+import dev.roster.core.internal.Engine;
+import dev.roster.core.internal.Universe;
+import dev.roster.core.outbox.OutboxCursor;
+import dev.roster.core.outbox.OutboxEvent;
+import dev.roster.core.outbox.OutboxSource;
+import dev.roster.core.outbox.OutboxStats;
+import dev.roster.core.projection.Generation;
+import dev.roster.core.projection.Lease;
+import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.WatermarkOutcome;
+import dev.roster.core.service.DeadLetterSink;
+import dev.roster.core.source.GroupInfo;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The outbox replayer. Only the holder of the replayer lease replays; every call of {@link
+ * #pollOnce()} first checks (acquires or renews) the lease, so instances take over from each other
+ * without coordination beyond the projection.
+ *
+ * <p>One poll reads one batch and turns it into a set of dirty buckets plus card writes; each dirty
+ * bucket is rebuilt once, with bounded parallelism. The watermark moves (fenced by the lease) only
+ * after every bucket of the batch is published. When the batch fails, it is read again after a
+ * back-off ({@code replay.retry_backoff} doubling to {@code replay.retry_backoff_max}); failures that
+ * come from the work of particular events (not from an unreachable store) count against those events,
+ * and an event that reached {@code replay.max_attempts} is dead-lettered with its error, a full rebuild
+ * is requested, and the batch goes on without it. A malformed row is dead-lettered at once. So no row
+ * stalls the stream and no event is skipped. Lag and backlog are checked after every poll that saw
+ * events, whether the batch succeeded or not.
+ *
+ * <p>Handlers (the seed's semantics, with Roster's fixes): an account change rewrites the account's
+ * card (or deletes it when the account is gone) and rebuilds the buckets of the payload groups and the
+ * account's current groups, always including group 0 (whose scope contains the account, or did), for
+ * the account's platform, plus anthropic and gemini for antigravity accounts (so switching the mixed
+ * flag off removes it from mixed buckets), or for every platform when the account is gone; bulk and
+ * link events do the same per account, each account's groups only on its own platforms; a group change
+ * rebuilds every canonical and registered bucket of the group, retiring them when the group is missing,
+ * deleted or inactive and reopening them when it is active again; last-used moves the side values
+ * forward; {@code full_rebuild} requests a (coalesced) full rebuild; unknown types are counted and
+ * skipped.
+ *
+ * <p>Not thread-safe by itself: the service calls it from one replay thread; tests call it directly.
+ */
+public final class Replayer {
+    private static final System.Logger LOG = System.getLogger(Replayer.class.getName());
+
+    private final Engine engine;
+    private final OutboxSource outbox;
+    private final LeaseKeeper leases;
+    private final FullRebuilder rebuilder;
+    private final LagMonitor lag;
+    private final DeadLetterSink deadLetters;
+
+    private OutboxCursor cursor;
+    private long persistedWatermark = -1;
+    private final AtomicLong fastForward = new AtomicLong(-1);
+    private final Map<Long, Integer> attempts = new HashMap<>();
+    private final Map<Long, String> lastErrors = new HashMap<>();
+    private final Set<Long> parked = new HashSet<>();
+    private int batchFailures;
+    private Instant retryAt;
+    private Instant nextIntervalRebuild;
+    private Instant nextRetention;
+    private volatile Instant generationRetryAt;
+    private volatile int generationFailures;
+    private volatile boolean generationRebuildPending;
+
+    private final AtomicLong applied = new AtomicLong();
+    private final AtomicLong unknown = new AtomicLong();
+    private final AtomicLong deadLettered = new AtomicLong();
+    private final AtomicLong bucketRebuilds = new AtomicLong();
+
+    public Replayer(
+            Engine engine,
+            OutboxSource outbox,
+            LeaseKeeper leases,
+            FullRebuilder rebuilder,
+            LagMonitor lag,
+            DeadLetterSink deadLetters) {
+        this.engine = Objects.requireNonNull(engine, "engine");
+        this.outbox = Objects.requireNonNull(outbox, "outbox");
+        this.leases = Objects.requireNonNull(leases, "leases");
+        this.rebuilder = Objects.requireNonNull(rebuilder, "rebuilder");
+        this.lag = Objects.requireNonNull(lag, "lag");
+        this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
+        rebuilder.onHorizon(h -> fastForward.accumulateAndGet(h, Math::max));
+    }
+
+    /** Polls until caught up, failing or not holding the lease (at most {@code maxPolls} polls). */
+    public ReplayStep drain(int maxPolls) {
+        ReplayStep s = ReplayStep.MORE;
+        for (int i = 0; i < maxPolls && s == ReplayStep.MORE; i++) {
+            s = pollOnce();
+        }
+        return s;
+    }
+
+    /** Polls until caught up (see {@link #drain(int)}), at most 10 000 polls. */
+    public ReplayStep drain() {
+        return drain(10_000);
+    }
+
+    /** One replay step: lease, generation and schedule checks, then at most one batch. */
+    public ReplayStep pollOnce() {
+        Optional<Lease> held = leases.current();
+        if (held.isEmpty()) {
+            cursor = null;
+            persistedWatermark = -1;
+            if (!engine.ready()) {
+                engine.adoptStoredGeneration();
+            }
+            return ReplayStep.NOT_HOLDER;
+        }
+        Lease lease = held.get();
+        Instant now = engine.clock().instant();
+        checkGeneration(now);
+        checkInterval(now);
+        if (cursor == null) {
+            long start = engine.projection().watermark().value().orElse(0L);
+            cursor = newCursor(start);
+            persistedWatermark = start;
+            retryAt = null;
+            batchFailures = 0;
+        }
+        long ff = fastForward.getAndSet(-1);
+        if (ff >= 0 && Long.compareUnsigned(ff, cursor.watermark()) > 0) {
+            // A full rebuild covered everything below its horizon.
+            cursor = newCursor(ff);
+            persistedWatermark = Math.max(persistedWatermark, ff);
+        }
+        if (retryAt != null && now.isBefore(retryAt)) {
+            observeLag();
+            return ReplayStep.BACKING_OFF;
+        }
+        OutboxCursor.Batch batch;
+        try {
+            batch = cursor.next();
+        } catch (RuntimeException e) {
+            fail("reading the outbox failed: " + e.getMessage(), now);
+            return ReplayStep.FAILED;
+        }
+        if (batch.isEmpty()) {
+            cursor.acknowledge(batch);
+            lag.caughtUp();
+            return persist(lease, now) ? ReplayStep.IDLE : ReplayStep.NOT_HOLDER;
+        }
+        boolean ok;
+        engine.applyLock().lock();
+        try {
+            ok = apply(batch.events());
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
+            ok = false;
+        } finally {
+            engine.applyLock().unlock();
+        }
+        if (!ok) {
+            fail("batch of " + batch.events().size() + " events not fully applied", now);
+            observeLag();
+            return ReplayStep.FAILED;
+        }
+        cursor.acknowledge(batch);
+        for (OutboxEvent e : batch.events()) {
+            attempts.remove(e.id());
+            lastErrors.remove(e.id());
+            parked.remove(e.id());
+        }
+        batchFailures = 0;
+        retryAt = null;
+        applied.addAndGet(batch.events().size());
+        if (!persist(lease, now)) {
+            return ReplayStep.NOT_HOLDER;
+        }
+        observeLag();
+        retention(now);
+        return batch.full() ? ReplayStep.MORE : ReplayStep.CAUGHT_UP;
+    }
+
+    private OutboxCursor newCursor(long watermark) {
+        var r = engine.config().replay();
+        return new OutboxCursor(outbox, watermark, r.maxApplied(), r.batchSize());
+    }
+
+    private void fail(String what, Instant now) {
+        batchFailures++;
+        Duration d = engine.config().replay().retryDelay(batchFailures);
+        retryAt = now.plus(d);
+        LOG.log(Level.WARNING, what + "; retrying in " + d.toMillis() + " ms (failure " + batchFailures + ")");
+    }
+
+    /** Moves the stored watermark to the cursor's; false when the lease turned out to be lost. */
+    private boolean persist(Lease lease, Instant now) {
+        long w = cursor.watermark();
+        if (w == persistedWatermark) {
+            return true;
+        }
+        try {
+            WatermarkOutcome o = engine.projection().advanceWatermark(lease, w);
+            if (o == WatermarkOutcome.FENCED) {
+                LOG.log(Level.WARNING, "watermark write fenced: the replayer lease was lost");
+                leases.lost();
+                cursor = null;
+                return false;
+            }
+            persistedWatermark = w;
+        } catch (RuntimeException e) {
+            // The batch is applied; the next poll writes the watermark again (re-applying is harmless).
+            LOG.log(Level.WARNING, "watermark write failed: " + e.getMessage());
+        }
+        return true;
+    }
+
+    private void observeLag() {
+        try {
+            OutboxStats s = cursor.stats();
+            lag.observe(s.pending(), s.lag());
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, "outbox stats unavailable: " + e.getMessage());
+        }
+    }
+
+    private void checkGeneration(Instant now) {
+        if (generationRebuildPending && !rebuilder.busy()) {
+            generationRebuildPending = false;
+        }
+        if (generationRebuildPending || (generationRetryAt != null && now.isBefore(generationRetryAt))) {
+            return;
+        }
+        Optional<Generation> stored;
+        try {
+            stored = engine.projection().generation().value();
+        } catch (RuntimeException e) {
+            return;
+        }
+        if (stored.isPresent() && stored.get().matches(engine.fingerprint())) {
+            if (!engine.ready() || !stored.get().id().equals(engine.generationId())) {
+                engine.generationId(stored.get().id());
+                engine.ready(true);
+            }
+            return;
+        }
+        // Missing (fresh or flushed Redis) or made for other settings: rebuild everything.
+        engine.ready(false);
+        generationRebuildPending = true;
+        rebuilder
+                .request(stored.isEmpty() ? "generation_missing" : "generation_changed")
+                .whenComplete((v, e) -> {
+                    if (e == null) {
+                        generationFailures = 0;
+                        generationRetryAt = null;
+                    } else {
+                        generationFailures++;
+                        generationRetryAt = engine.clock().instant().plus(LagMonitor.retryDelay(generationFailures));
+                    }
+                });
+    }
+
+    private void checkInterval(Instant now) {
+        int s = engine.config().scheduling().fullRebuildIntervalSeconds();
+        if (s <= 0) {
+            return;
+        }
+        if (nextIntervalRebuild == null) {
+            nextIntervalRebuild = now.plusSeconds(s);
+        } else if (!now.isBefore(nextIntervalRebuild)) {
+            nextIntervalRebuild = now.plusSeconds(s);
+            rebuilder.request("interval");
+        }
+    }
+
+    private void retention(Instant now) {
+        var r = engine.config().replay();
+        if (nextRetention != null && now.isBefore(nextRetention)) {
+            return;
+        }
+        nextRetention = now.plus(r.retentionInterval());
+        try {
+            outbox.deleteApplied(cursor.watermark(), r.retention(), r.retentionBatchSize());
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "outbox retention failed: " + e.getMessage());
+        }
+    }
+
+    // ---- applying a batch ---------------------------------------------------------------------
+
+    /** The effects of a batch: card writes and dirty buckets with the events that dirtied them. */
+    private final class Plan {
+        final Map<Long, AccountCard> put = new LinkedHashMap<>();
+        final Set<Long> delete = new TreeSet<>();
+        final Map<Long, Instant> lastUsed = new HashMap<>();
+        final Map<Bucket, Set<Long>> dirty = new LinkedHashMap<>();
+        final Set<String> fullRebuilds = new LinkedHashSet<>();
+        Set<String> allPlatforms;
+        Set<Bucket> registered;
+
+        void dirty(Bucket b, long eventId) {
+            dirty.computeIfAbsent(b, k -> new TreeSet<>()).add(eventId);
+        }
+
+        Set<String> allPlatforms() {
+            if (allPlatforms == null) {
+                allPlatforms = Universe.platforms(engine.source().platforms(), registered());
+            }
+            return allPlatforms;
+        }
+
+        Set<Bucket> registered() {
+            if (registered == null) {
+                registered = engine.projection().buckets();
+            }
+            return registered;
+        }
+    }
+
+    /** Applies {@code events}; true when every event is applied or parked in the dead-letter sink. */
+    private boolean apply(List<OutboxEvent> events) {
+        Plan plan = new Plan();
+        Map<Long, String> eventFailures = new LinkedHashMap<>();
+        // Cards of every account the batch names, in one read (a store failure fails the batch).
+        Set<Long> accountIds = new TreeSet<>();
+        for (OutboxEvent e : events) {
+            if (parked.contains(e.id())) {
+                continue;
+            }
+            switch (e) {
+                case OutboxEvent.AccountChanged a -> accountIds.add(a.accountId());
+                case OutboxEvent.AccountBulkChanged a -> accountIds.addAll(a.accountIds());
+                case OutboxEvent.AccountGroupsChanged a -> accountIds.addAll(a.accountIds());
+                default -> {}
+            }
+        }
+        Map<Long, AccountCard> cards =
+                accountIds.isEmpty() ? Map.of() : engine.source().loadCards(accountIds);
+        for (OutboxEvent e : events) {
+            if (parked.contains(e.id())) {
+                continue;
+            }
+            try {
+                translate(e, cards, plan);
+            } catch (RuntimeException ex) {
+                if (Engine.isInfrastructure(ex)) {
+                    throw ex;
+                }
+                eventFailures.put(e.id(), "handling " + describe(e) + " failed: " + ex);
+            }
+        }
+        Projection projection = engine.projection();
+        if (!plan.delete.isEmpty()) {
+            projection.deleteCards(plan.delete);
+        }
+        if (!plan.put.isEmpty()) {
+            projection.putCards(plan.put.values());
+        }
+        if (!plan.lastUsed.isEmpty()) {
+            projection.markUsed(plan.lastUsed);
+        }
+        boolean infrastructure = false;
+        if (!plan.dirty.isEmpty()) {
+            Set<Long> active = activeGroupIds(plan.dirty.keySet());
+            Map<Bucket, Engine.Result> results = engine.rebuildAll(plan.dirty.keySet(), active);
+            bucketRebuilds.addAndGet(results.size());
+            for (Map.Entry<Bucket, Engine.Result> r : results.entrySet()) {
+                Throwable err = r.getValue().error();
+                if (err == null) {
+                    continue;
+                }
+                LOG.log(Level.WARNING, "rebuilding " + r.getKey() + " failed: " + err);
+                if (Engine.isInfrastructure(err)) {
+                    infrastructure = true;
+                } else {
+                    for (long id : plan.dirty.get(r.getKey())) {
+                        eventFailures.merge(id, "rebuilding " + r.getKey() + " failed: " + err, (a, b) -> a);
+                    }
+                }
+            }
+        }
+        for (String why : plan.fullRebuilds) {
+            rebuilder.request(why);
+        }
+        boolean pending = infrastructure;
+        int max = engine.config().replay().maxAttempts();
+        for (OutboxEvent e : events) {
+            String err = eventFailures.get(e.id());
+            if (err == null) {
+                continue;
+            }
+            int n = attempts.merge(e.id(), 1, Integer::sum);
+            lastErrors.put(e.id(), err);
+            if (n < max && !(e instanceof OutboxEvent.Malformed)) {
+                pending = true;
+                continue;
+            }
+            if (!park(e, err, n)) {
+                pending = true;
+            }
+        }
+        return !pending;
+    }
+
+    /** Dead-letters {@code e} and requests a full rebuild to cover its effect; false if the sink failed. */
+    private boolean park(OutboxEvent e, String error, int tries) {
+        try {
+            deadLetters.deadLetter(e, error, tries);
+        } catch (RuntimeException ex) {
+            LOG.log(Level.WARNING, "dead-lettering outbox event " + e.id() + " failed: " + ex.getMessage());
+            return false;
+        }
+        parked.add(e.id());
+        deadLettered.incrementAndGet();
+        LOG.log(Level.WARNING, "outbox event " + e.id() + " dead-lettered after " + tries + " attempt(s): " + error);
+        rebuilder.request("dead_letter");
+        return true;
+    }
+
+    private Set<Long> activeGroupIds(Collection<Bucket> buckets) {
+        boolean needed = false;
+        for (Bucket b : buckets) {
+            needed |= engine.lifecycleApplies(b.groupId());
+        }
+        if (!needed) {
+            return Set.of();
+        }
+        Set<Long> ids = new HashSet<>();
+        for (GroupInfo g : engine.source().activeGroups()) {
+            ids.add(g.id());
+        }
+        return ids;
+    }
+
+    private void translate(OutboxEvent e, Map<Long, AccountCard> cards, Plan plan) {
+        switch (e) {
+            case OutboxEvent.AccountChanged a -> account(a.id(), a.accountId(), cards, a.groupIds(), plan);
+            case OutboxEvent.AccountGroupsChanged a -> {
+                for (long id : a.accountIds()) {
+                    account(a.id(), id, cards, a.groupIds(), plan);
+                }
+            }
+            case OutboxEvent.AccountBulkChanged a -> {
+                for (long id : a.accountIds()) {
+                    account(a.id(), id, cards, a.groupIds(), plan);
+                }
+            }
+            case OutboxEvent.GroupChanged g -> group(g, plan);
+            case OutboxEvent.AccountLastUsed u ->
+                u.lastUsed().forEach((id, at) -> {
+                    if (id > 0 && at.getEpochSecond() > 0) {
+                        plan.lastUsed.merge(id, at, (x, y) -> x.isAfter(y) ? x : y);
+                    }
+                });
+            case OutboxEvent.FullRebuild f -> plan.fullRebuilds.add("outbox");
+            case OutboxEvent.Unknown u -> {
+                unknown.incrementAndGet();
+                LOG.log(Level.INFO, "skipping outbox event " + u.id() + " of unknown type '" + u.eventType() + "'");
+            }
+            case OutboxEvent.Malformed m -> throw new MalformedEventException(m.reason());
+        }
+    }
+
+    private void account(long eventId, long accountId, Map<Long, AccountCard> cards, List<Long> payload, Plan plan) {
+        if (accountId <= 0) {
+            return;
+        }
+        AccountCard card = cards.get(accountId);
+        List<Long> groups = new ArrayList<>(payload);
+        Collection<String> platforms;
+        if (card == null) {
+            plan.put.remove(accountId);
+            plan.delete.add(accountId);
+            platforms = plan.allPlatforms();
+        } else {
+            plan.delete.remove(accountId);
+            plan.put.put(accountId, card);
+            card.groups().forEach(l -> groups.add(l.groupId()));
+            platforms = Platforms.ANTIGRAVITY.equals(card.platform())
+                    ? List.of(card.platform(), Platforms.ANTHROPIC, Platforms.GEMINI)
+                    : List.of(card.platform());
+        }
+        Set<Long> gids = new LinkedHashSet<>(
+                Universe.normalizeGroups(groups, engine.config().runMode()));
+        // Group 0 holds every account of the platform (scope all) or the ungrouped ones, which a link
+        // change moves in or out of: its buckets are always affected (the seed's gap, upstream §10).
+        gids.add(0L);
+        for (long g : gids) {
+            for (String p : platforms) {
+                for (Bucket b : Universe.canonical(g, p)) {
+                    plan.dirty(b, eventId);
+                }
+            }
+        }
+    }
+
+    private void group(OutboxEvent.GroupChanged e, Plan plan) {
+        for (long g : e.groupIds()) {
+            long target = Universe.normalizeGroup(g, engine.config().runMode());
+            if (g <= 0) {
+                continue;
+            }
+            for (Bucket b : Universe.canonical(target, plan.allPlatforms())) {
+                plan.dirty(b, e.id());
+            }
+            if (target > 0) {
+                for (Bucket b : plan.registered()) {
+                    if (b.groupId() == target) {
+                        plan.dirty(b, e.id());
+                    }
+                }
+            }
+        }
+    }
+
+    private static String describe(OutboxEvent e) {
+        return e.getClass().getSimpleName() + " #" + e.id();
+    }
+
+    /** A malformed row: it can never succeed, so it is parked at once. */
+    static final class MalformedEventException extends RuntimeException {
+        MalformedEventException(String reason) {
+            super("malformed outbox row: " + reason, null, false, false);
+        }
+    }
+
+    // ---- state for tests and metrics ----------------------------------------------------------
+
+    /** Events applied (or parked) in acknowledged batches. */
+    public long applied() {
+        return applied.get();
+    }
+
+    /** Events of unknown type skipped. */
+    public long unknown() {
+        return unknown.get();
+    }
+
+    /** Events dead-lettered. */
+    public long deadLettered() {
+        return deadLettered.get();
+    }
+
+    /** Bucket rebuilds attempted by replayed batches. */
+    public long bucketRebuilds() {
+        return bucketRebuilds.get();
+    }
+
+    /** The cursor's watermark, or -1 when this instance does not replay. */
+    public long watermark() {
+        return cursor == null ? -1 : cursor.watermark();
+    }
+
+    /** The time of the next retry of a failed batch, or {@code null}. */
+    public Instant retryAt() {
+        return retryAt;
+    }
+
+    /** How often the event was tried without success so far (0 when never failed or done). */
+    public int attempts(long eventId) {
+        return attempts.getOrDefault(eventId, 0);
+    }
+
+    /** The lag monitor. */
+    public LagMonitor lagMonitor() {
+        return lag;
+    }
+}

@@ -1,0 +1,38 @@
+package dev.roster.core.service;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The answer of {@link SnapshotService#list}: the bucket's schedulable accounts at the read instant in
+ * the order of the bucket query, whether the caller should treat the list as mixed, and the (generation,
+ * version) of the snapshot it came from.
+ *
+ * @param bucket the bucket that answered (after mode resolution and group normalisation)
+ * @param accounts the cards, time filter applied; may be empty (an empty bucket is a valid answer)
+ * @param useMixed whether the bucket's mode is mixed
+ * @param generation the generation id of the snapshot ({@code ""} when served from the database
+ *     without a publishable version, e.g. for a retired bucket)
+ * @param version the snapshot version ({@code 0} in that case)
+ * @param source where the answer came from
+ */
+public record ListResult(
+        Bucket bucket, List<AccountCard> accounts, boolean useMixed, String generation, long version, Source source) {
+
+    public ListResult {
+        Objects.requireNonNull(bucket, "bucket");
+        accounts = List.copyOf(accounts);
+        Objects.requireNonNull(generation, "generation");
+        Objects.requireNonNull(source, "source");
+    }
+
+    /** Where an answer came from. */
+    public enum Source {
+        /** The projection's active snapshot. */
+        PROJECTION,
+        /** The guarded database fallback. */
+        DATABASE
+    }
+}

@@ -1,0 +1,13 @@
+package dev.roster.core.service;
+
+/**
+ * Base type of the errors the snapshot service's hot path reports; callers act on the subtype.
+ * These are expected at high rates under load shedding, so they carry no stack trace.
+ */
+public abstract sealed class SchedulerException extends RuntimeException
+        permits CacheNotReadyException, FallbackLimitedException, FallbackTimeoutException, StoreUnavailableException {
+
+    SchedulerException(String message, Throwable cause) {
+        super(message, cause, false, false);
+    }
+}
