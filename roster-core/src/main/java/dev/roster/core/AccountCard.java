@@ -38,6 +38,50 @@ public record AccountCard(
         groups = List.copyOf(groups == null ? List.of() : groups);
     }
 
+    /** This card with another {@code updatedAt} (the audit ignores that field). */
+    public AccountCard withUpdatedAt(Instant at) {
+        return new AccountCard(
+                id,
+                name,
+                platform,
+                type,
+                status,
+                schedulable,
+                priority,
+                concurrency,
+                rateLimitResetAt,
+                overloadUntil,
+                tempUnschedulableUntil,
+                expiresAt,
+                autoPauseOnExpired,
+                mixedScheduling,
+                supportedModels,
+                groups,
+                at);
+    }
+
+    /** This card with another list of supported models. */
+    public AccountCard withSupportedModels(List<String> models) {
+        return new AccountCard(
+                id,
+                name,
+                platform,
+                type,
+                status,
+                schedulable,
+                priority,
+                concurrency,
+                rateLimitResetAt,
+                overloadUntil,
+                tempUnschedulableUntil,
+                expiresAt,
+                autoPauseOnExpired,
+                mixedScheduling,
+                models,
+                groups,
+                updatedAt);
+    }
+
     /** The durable part of schedulability: active status and the admin switch. */
     public boolean durablySchedulable() {
         return "active".equals(status) && schedulable;

@@ -64,25 +64,7 @@ public final class Fixtures {
             List<String> models = mm instanceof Map<?, ?> m
                     ? m.keySet().stream().map(String::valueOf).toList()
                     : List.of();
-            AccountCard c = card;
-            return new AccountCard(
-                    c.id(),
-                    c.name(),
-                    c.platform(),
-                    c.type(),
-                    c.status(),
-                    c.schedulable(),
-                    c.priority(),
-                    c.concurrency(),
-                    c.rateLimitResetAt(),
-                    c.overloadUntil(),
-                    c.tempUnschedulableUntil(),
-                    c.expiresAt(),
-                    c.autoPauseOnExpired(),
-                    c.mixedScheduling(),
-                    models,
-                    c.groups(),
-                    c.updatedAt());
+            return card.withSupportedModels(models);
         }
     }
 

@@ -140,24 +140,7 @@ public final class Auditor {
     }
 
     private static AccountCard withoutUpdatedAt(AccountCard c) {
-        return new AccountCard(
-                c.id(),
-                c.name(),
-                c.platform(),
-                c.type(),
-                c.status(),
-                c.schedulable(),
-                c.priority(),
-                c.concurrency(),
-                c.rateLimitResetAt(),
-                c.overloadUntil(),
-                c.tempUnschedulableUntil(),
-                c.expiresAt(),
-                c.autoPauseOnExpired(),
-                c.mixedScheduling(),
-                c.supportedModels(),
-                c.groups(),
-                null);
+        return c.withUpdatedAt(null);
     }
 
     private static List<Long> ids(List<AccountCard> cards) {
