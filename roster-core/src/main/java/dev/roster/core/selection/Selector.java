@@ -41,6 +41,8 @@ import java.util.function.Predicate;
  *       first; among never used, OAuth first when {@code preferOAuth}); slots are tried in that order.
  *       <b>Legacy</b> ({@code false}): the single best account by priority and least recently used,
  *       first in bucket order on ties (§8.6); its slot or a wait plan.
+ *   <li>A retry that carries a {@link WaitTicket} first tries a slot on its queue's account, if still a
+ *       candidate (sub2api's waiting loop polls that account's slot directly).
  *   <li><b>Fallback</b>: a wait plan ({@code fallback_wait_timeout}, {@code fallback_max_waiting}) on the
  *       first account, in priority and least-recently-used order, whose queue has room.
  * </ol>
@@ -185,6 +187,26 @@ public final class Selector {
                             metrics.stickyMiss();
                         }
                     }
+                }
+            }
+        }
+
+        // A retry from a wait plan polls its queue's account directly, as sub2api's waiting loop does: the
+        // load rate counts the other waiters, so going through layer 2 could starve every waiter.
+        WaitTicket ticket = r.waitTicket();
+        if (ticket != null && !cooling.contains(ticket.accountId())) {
+            AccountCard card = find(candidates, ticket.accountId());
+            if (card != null) {
+                SlotAttempt a = store.tryAcquire(card.id(), card.concurrency(), config.slotLeaseTtl());
+                switch (a) {
+                    case SlotAttempt.Granted g -> {
+                        return acquired(card, g.lease(), false, Selection.Layer.FALLBACK, binding, now);
+                    }
+                    case SlotAttempt.CoolingDown cd -> {
+                        cooling.add(card.id());
+                        firstFree = earlier(firstFree, cd.until());
+                    }
+                    case SlotAttempt.Full f -> metrics.saturated();
                 }
             }
         }
