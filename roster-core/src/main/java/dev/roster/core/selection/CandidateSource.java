@@ -1,0 +1,26 @@
+package dev.roster.core.selection;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.service.ListResult;
+import java.util.Optional;
+
+/**
+ * Where the selector reads candidates: a bucket's schedulable accounts, time filter applied, in the
+ * bucket query's order, and single cards. The snapshot service satisfies it as it is ({@code
+ * SnapshotService::list} and {@code ::getAccount}); errors of the service (not ready, fallback limited,
+ * store unavailable) pass through {@link Selector#select} unchanged.
+ */
+public interface CandidateSource {
+
+    /**
+     * The request's bucket, as {@code SnapshotService.list(groupId, platform, forcePlatform)}.
+     *
+     * @param groupId the API key's group, or {@code null}
+     * @param platform the request's platform
+     * @param forcePlatform whether the route pins the platform
+     */
+    ListResult list(Long groupId, String platform, boolean forcePlatform);
+
+    /** One account's card whatever its schedulability, or empty when the account does not exist. */
+    Optional<AccountCard> getAccount(long accountId);
+}

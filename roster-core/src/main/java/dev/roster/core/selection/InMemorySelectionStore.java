@@ -1,0 +1,191 @@
+package dev.roster.core.selection;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * A {@link SelectionStore} in process memory, on an injected clock: for tests and single-instance use.
+ * One lock guards everything, which makes every operation trivially atomic; clients that share an
+ * instance share its state as clients of one Redis do.
+ */
+public final class InMemorySelectionStore implements SelectionStore {
+    private final InstantSource clock;
+    private final Map<Long, Map<String, Instant>> slots = new HashMap<>();
+    private final Map<Long, Map<String, Instant>> waits = new HashMap<>();
+    private final Map<Long, EnumMap<CooldownKind, Instant>> cooldowns = new HashMap<>();
+    private final Map<String, Binding> sticky = new HashMap<>();
+
+    private record Binding(long accountId, Instant expiresAt) {}
+
+    /** A store judging expiry with {@code clock}. */
+    public InMemorySelectionStore(InstantSource clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    @Override
+    public synchronized SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requirePositive(ttl, "slot ttl");
+        Instant now = clock.instant();
+        Instant cool = coolingUntil(accountId, now);
+        if (cool != null) {
+            return new SlotAttempt.CoolingDown(cool);
+        }
+        Map<String, Instant> held = live(slots, accountId, now);
+        if (concurrency > 0 && held.size() >= concurrency) {
+            return new SlotAttempt.Full(held.size());
+        }
+        SlotLease lease = new SlotLease(accountId, Tokens.random(), now.plus(ttl));
+        held.put(lease.token(), lease.expiresAt());
+        return new SlotAttempt.Granted(lease);
+    }
+
+    @Override
+    public synchronized boolean renew(SlotLease lease, Duration ttl) {
+        Objects.requireNonNull(lease, "lease");
+        SelectionStore.requirePositive(ttl, "slot ttl");
+        Instant now = clock.instant();
+        Map<String, Instant> held = live(slots, lease.accountId(), now);
+        if (!held.containsKey(lease.token())) {
+            return false;
+        }
+        held.put(lease.token(), now.plus(ttl));
+        return true;
+    }
+
+    @Override
+    public synchronized boolean release(long accountId, String token) {
+        SelectionStore.requireAccount(accountId);
+        Tokens.require(token, "slot token");
+        return live(slots, accountId, clock.instant()).remove(token) != null;
+    }
+
+    @Override
+    public synchronized Optional<WaitTicket> tryEnqueue(long accountId, int maxWaiting, Duration ttl) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requirePositive(ttl, "wait ttl");
+        Instant now = clock.instant();
+        Map<String, Instant> held = live(waits, accountId, now);
+        if (held.size() >= maxWaiting) {
+            return Optional.empty();
+        }
+        WaitTicket t = new WaitTicket(accountId, Tokens.random(), now.plus(ttl));
+        held.put(t.token(), t.expiresAt());
+        return Optional.of(t);
+    }
+
+    @Override
+    public synchronized boolean leave(long accountId, String token) {
+        SelectionStore.requireAccount(accountId);
+        Tokens.require(token, "wait token");
+        return live(waits, accountId, clock.instant()).remove(token) != null;
+    }
+
+    @Override
+    public synchronized Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
+        Instant now = clock.instant();
+        Map<Long, AccountLoad> out = new LinkedHashMap<>();
+        for (long id : accountIds) {
+            out.put(id, new AccountLoad(count(slots.get(id), now), count(waits.get(id), now), coolingUntil(id, now)));
+        }
+        return out;
+    }
+
+    @Override
+    public synchronized Instant extendCooldown(long accountId, CooldownKind kind, Instant until) {
+        SelectionStore.requireAccount(accountId);
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(until, "until");
+        return cooldowns
+                .computeIfAbsent(accountId, k -> new EnumMap<>(CooldownKind.class))
+                .merge(kind, until, (a, b) -> a.isAfter(b) ? a : b);
+    }
+
+    @Override
+    public synchronized OptionalLong sticky(String bindingKey) {
+        SelectionStore.requireBindingKey(bindingKey);
+        Binding b = sticky.get(bindingKey);
+        if (b == null || !b.expiresAt().isAfter(clock.instant())) {
+            sticky.remove(bindingKey);
+            return OptionalLong.empty();
+        }
+        return OptionalLong.of(b.accountId());
+    }
+
+    @Override
+    public synchronized void bindSticky(String bindingKey, long accountId, Duration ttl) {
+        SelectionStore.requireBindingKey(bindingKey);
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requirePositive(ttl, "sticky ttl");
+        sticky.put(bindingKey, new Binding(accountId, clock.instant().plus(ttl)));
+    }
+
+    @Override
+    public synchronized boolean dropSticky(String bindingKey, long accountId) {
+        SelectionStore.requireBindingKey(bindingKey);
+        Binding b = sticky.get(bindingKey);
+        if (b != null && b.accountId() == accountId) {
+            sticky.remove(bindingKey);
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public synchronized int sweep(Collection<Long> accountIds) {
+        Instant now = clock.instant();
+        int n = 0;
+        for (long id : accountIds) {
+            n += purge(slots.get(id), now) + purge(waits.get(id), now);
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {}
+
+    private static Map<String, Instant> live(Map<Long, Map<String, Instant>> all, long id, Instant now) {
+        Map<String, Instant> m = all.computeIfAbsent(id, k -> new HashMap<>());
+        purge(m, now);
+        return m;
+    }
+
+    private static int purge(Map<String, Instant> m, Instant now) {
+        if (m == null) {
+            return 0;
+        }
+        int before = m.size();
+        m.values().removeIf(exp -> !exp.isAfter(now));
+        return before - m.size();
+    }
+
+    private static int count(Map<String, Instant> m, Instant now) {
+        if (m == null) {
+            return 0;
+        }
+        return (int) m.values().stream().filter(exp -> exp.isAfter(now)).count();
+    }
+
+    private Instant coolingUntil(long id, Instant now) {
+        EnumMap<CooldownKind, Instant> c = cooldowns.get(id);
+        if (c == null) {
+            return null;
+        }
+        Instant latest = null;
+        for (Instant t : c.values()) {
+            if (t.isAfter(now) && (latest == null || t.isAfter(latest))) {
+                latest = t;
+            }
+        }
+        return latest;
+    }
+}

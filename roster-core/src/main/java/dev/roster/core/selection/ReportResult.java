@@ -1,0 +1,27 @@
+package dev.roster.core.selection;
+
+import java.time.Instant;
+
+/**
+ * What {@link Selector#report} did.
+ *
+ * @param accountId the account
+ * @param action what changed
+ * @param kind the cooldown deadline moved, or {@code null} when none was
+ * @param until the deadline now in force for {@code kind} (a later one already stored wins), or {@code
+ *     null}
+ * @param persisted whether the change also reached the source of truth ({@code true} when nothing had to
+ *     be persisted)
+ */
+public record ReportResult(long accountId, Action action, CooldownKind kind, Instant until, boolean persisted) {
+
+    /** What a report changed. */
+    public enum Action {
+        /** Nothing (success or an outcome without a cooldown). */
+        NONE,
+        /** A cooldown deadline was set or kept (if a later one was already stored). */
+        COOLDOWN,
+        /** The account was put into error status, with a temporary cooldown until the snapshots drop it. */
+        ERROR
+    }
+}

@@ -1,0 +1,83 @@
+package dev.roster.core.selection;
+
+import dev.roster.core.Platforms;
+import java.util.Set;
+
+/**
+ * What one request asks of {@link Selector#select} (upstream-behaviour §8.1).
+ *
+ * @param groupId the API key's group, or {@code null} for none
+ * @param platform the request's platform (well formed)
+ * @param forcePlatform whether the route pins the platform
+ * @param sessionKey the conversation's stickiness key (e.g. a hash of the session), or {@code null} for a
+ *     request without a session; at most 256 characters
+ * @param model the requested model, or {@code null} when any account will do
+ * @param excludedIds accounts the caller already tried for this request (failover retries)
+ * @param preferOAuth whether OAuth accounts win ties among never-used accounts (sub2api sets it for
+ *     Gemini)
+ * @param waitTicket the ticket of the {@link Selection.Wait} this request is retrying from, or {@code
+ *     null}; it is handed back before selecting again, so a waiting request is counted once
+ */
+public record SelectRequest(
+        Long groupId,
+        String platform,
+        boolean forcePlatform,
+        String sessionKey,
+        String model,
+        Set<Long> excludedIds,
+        boolean preferOAuth,
+        WaitTicket waitTicket) {
+
+    /** The longest session key accepted. */
+    public static final int MAX_SESSION_KEY = 256;
+
+    public SelectRequest {
+        if (groupId != null && groupId < 0) {
+            throw new IllegalArgumentException("group must be >= 0, got " + groupId);
+        }
+        Platforms.require(platform);
+        if (sessionKey != null && (sessionKey.isEmpty() || sessionKey.length() > MAX_SESSION_KEY)) {
+            throw new IllegalArgumentException(
+                    "session key must be 1.." + MAX_SESSION_KEY + " characters, got " + sessionKey.length());
+        }
+        if (model != null && model.isEmpty()) {
+            model = null;
+        }
+        excludedIds = excludedIds == null ? Set.of() : Set.copyOf(excludedIds);
+    }
+
+    /** A request for {@code platform} in {@code groupId} with nothing else set. */
+    public static SelectRequest of(Long groupId, String platform) {
+        return new SelectRequest(groupId, platform, false, null, null, Set.of(), false, null);
+    }
+
+    /** A copy pinned to its platform or not. */
+    public SelectRequest withForcePlatform(boolean v) {
+        return new SelectRequest(groupId, platform, v, sessionKey, model, excludedIds, preferOAuth, waitTicket);
+    }
+
+    /** A copy with a session key. */
+    public SelectRequest withSession(String v) {
+        return new SelectRequest(groupId, platform, forcePlatform, v, model, excludedIds, preferOAuth, waitTicket);
+    }
+
+    /** A copy for a model. */
+    public SelectRequest withModel(String v) {
+        return new SelectRequest(groupId, platform, forcePlatform, sessionKey, v, excludedIds, preferOAuth, waitTicket);
+    }
+
+    /** A copy excluding accounts. */
+    public SelectRequest withExcluded(Set<Long> v) {
+        return new SelectRequest(groupId, platform, forcePlatform, sessionKey, model, v, preferOAuth, waitTicket);
+    }
+
+    /** A copy preferring OAuth accounts or not. */
+    public SelectRequest withPreferOAuth(boolean v) {
+        return new SelectRequest(groupId, platform, forcePlatform, sessionKey, model, excludedIds, v, waitTicket);
+    }
+
+    /** A copy retrying from a wait. */
+    public SelectRequest withWaitTicket(WaitTicket v) {
+        return new SelectRequest(groupId, platform, forcePlatform, sessionKey, model, excludedIds, preferOAuth, v);
+    }
+}

@@ -1,0 +1,142 @@
+package dev.roster.core.selection;
+
+import dev.roster.core.projection.ProjectionUnavailableException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The state selection shares between gateway instances: per-account concurrency slots and wait tickets
+ * (leases that expire if their holder dies), per-account cooldown deadlines that only move forward, and
+ * sticky session bindings with a TTL.
+ *
+ * <p><b>Time.</b> Expiry is judged with the store's clock (the application clock, the same one the
+ * time filter uses), so a fake clock drives it in tests. A slot or ticket is live while its expiry is
+ * after now; a cooldown applies while its deadline is after now.
+ *
+ * <p><b>Atomicity.</b> {@link #tryAcquire} and {@link #tryEnqueue} are atomic per account across every
+ * client of the same store: live slots never exceed the concurrency given, live tickets never exceed the
+ * queue limit given. {@link #tryAcquire} also refuses an account inside a cooldown, so a cooldown written
+ * by any client is honoured by every later acquisition. Releases are idempotent.
+ *
+ * <p><b>Errors.</b> Every method may throw {@link ProjectionUnavailableException} when the store cannot be
+ * reached; nothing is then known about a write. Bad arguments throw {@link IllegalArgumentException}
+ * naming the argument before anything is written.
+ *
+ * <p>Implementations are thread-safe.
+ */
+public interface SelectionStore extends AutoCloseable {
+
+    /**
+     * Takes a slot on the account if fewer than {@code concurrency} live slots are held and no cooldown
+     * applies; expired slots are cleaned first. A {@code concurrency} of 0 or less means unlimited (the
+     * slot is still counted).
+     *
+     * @param ttl how long the slot lives without a {@link #renew}; positive
+     */
+    SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl);
+
+    /**
+     * Extends a live slot to {@code ttl} from now.
+     *
+     * @return whether the slot was still live (and is now extended); {@code false} means it expired or
+     *     was released
+     */
+    boolean renew(SlotLease lease, Duration ttl);
+
+    /**
+     * Frees a slot. Idempotent.
+     *
+     * @return whether it was held until now (live); {@code false} when it was released or had expired
+     */
+    boolean release(long accountId, String token);
+
+    /**
+     * Takes a wait ticket on the account if fewer than {@code maxWaiting} live tickets are held.
+     *
+     * @param ttl how long the ticket lives (the wait timeout); positive
+     * @return the ticket, or empty when the queue is full
+     */
+    Optional<WaitTicket> tryEnqueue(long accountId, int maxWaiting, Duration ttl);
+
+    /** Hands a wait ticket back. Idempotent; returns whether it was live. */
+    boolean leave(long accountId, String token);
+
+    /**
+     * The shared state of several accounts, read in one batch. The map has an entry for every requested
+     * id ({@link AccountLoad#IDLE} for an account nobody touched).
+     */
+    Map<Long, AccountLoad> loads(Collection<Long> accountIds);
+
+    /**
+     * Moves the account's {@code kind} deadline to {@code until} unless the stored one is later.
+     *
+     * @return the deadline now stored (the later of the two)
+     */
+    Instant extendCooldown(long accountId, CooldownKind kind, Instant until);
+
+    /** The account a session is bound to, if the binding is live. */
+    OptionalLong sticky(String bindingKey);
+
+    /** Binds (or re-binds) a session to an account for {@code ttl} from now; also the refresh on use. */
+    void bindSticky(String bindingKey, long accountId, Duration ttl);
+
+    /**
+     * Removes a binding if it still points to {@code accountId} (another instance may have re-bound the
+     * session meanwhile).
+     *
+     * @return whether the binding was removed
+     */
+    boolean dropSticky(String bindingKey, long accountId);
+
+    /**
+     * Deletes expired slots and wait tickets of the given accounts (housekeeping: counts already ignore
+     * expired entries).
+     *
+     * @return how many entries were deleted
+     */
+    int sweep(Collection<Long> accountIds);
+
+    /** Releases the resources this client owns. */
+    @Override
+    void close();
+
+    /**
+     * Checks a duration argument.
+     *
+     * @throws IllegalArgumentException naming {@code what} unless {@code d} is positive
+     */
+    static Duration requirePositive(Duration d, String what) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(what + " must be a positive duration, got " + d);
+        }
+        return d;
+    }
+
+    /**
+     * Checks an account id argument.
+     *
+     * @throws IllegalArgumentException unless {@code id > 0}
+     */
+    static long requireAccount(long id) {
+        if (id <= 0) {
+            throw new IllegalArgumentException("account id must be > 0, got " + id);
+        }
+        return id;
+    }
+
+    /**
+     * Checks a sticky binding key.
+     *
+     * @throws IllegalArgumentException when it is null or empty
+     */
+    static String requireBindingKey(String key) {
+        if (key == null || key.isEmpty()) {
+            throw new IllegalArgumentException("sticky binding key must not be empty");
+        }
+        return key;
+    }
+}

@@ -1,0 +1,588 @@
+package dev.roster.core.selection;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Platforms;
+import dev.roster.core.config.SchedulingConfig;
+import dev.roster.core.config.SelectionConfig;
+import dev.roster.core.service.ListResult;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+/**
+ * Picks the account for one request, holds a concurrency slot on it, and turns upstream outcomes into
+ * cooldowns (design §6, upstream-behaviour §8).
+ *
+ * <p><b>Candidates</b> are the request's bucket from {@link CandidateSource#list} (time-based blocks of
+ * the database already applied), minus the request's excluded ids, minus accounts not admissible for the
+ * platform (§8.4) or no longer schedulable at this instant (stale card), minus accounts that do not serve
+ * the model, minus accounts inside a cooldown held in the {@link SelectionStore} (reported by any
+ * instance).
+ *
+ * <p><b>Layers</b>, in sub2api's order:
+ *
+ * <ol>
+ *   <li><b>Sticky</b>: a session bound to a candidate gets a slot on it, or a wait plan on it while its
+ *       queue is below {@code sticky_session_max_waiting}. A binding whose account is no longer a
+ *       candidate (for any reason but the request's own exclusion) is dropped at once and never served.
+ *   <li><b>Load-aware</b> ({@code load_batch_enabled: true}): accounts with load rate below 100, sorted
+ *       stably (over the bucket's order) by priority, load rate, then least recently used (never used
+ *       first; among never used, OAuth first when {@code preferOAuth}); slots are tried in that order.
+ *       <b>Legacy</b> ({@code false}): the single best account by priority and least recently used,
+ *       first in bucket order on ties (§8.6); its slot or a wait plan.
+ *   <li>A retry that carries a {@link WaitTicket} first tries a slot on its queue's account, if still a
+ *       candidate (sub2api's waiting loop polls that account's slot directly).
+ *   <li><b>Fallback</b>: a wait plan ({@code fallback_wait_timeout}, {@code fallback_max_waiting}) on the
+ *       first account, in priority and least-recently-used order, whose queue has room.
+ * </ol>
+ *
+ * A slot acquired outside the sticky layer binds the session to the account for {@code
+ * selection.sticky_ttl}; every sticky use refreshes it. Acquiring moves the account's last-used forward.
+ *
+ * <p><b>Errors.</b> Errors of the candidate source and of the store ({@code ProjectionUnavailableException})
+ * propagate: without the shared store, concurrency cannot be guaranteed, so nothing is handed out. A slot
+ * acquired before a later step failed is released again. Thread-safe.
+ */
+public final class Selector {
+    private static final System.Logger LOG = System.getLogger(Selector.class.getName());
+
+    private final CandidateSource source;
+    private final SelectionStore store;
+    private final UsageLedger usage;
+    private final CooldownSink sink;
+    private final SchedulingConfig scheduling;
+    private final SelectionConfig config;
+    private final InstantSource clock;
+    private final SelectionMetrics metrics;
+    private final Set<Long> seen = ConcurrentHashMap.newKeySet();
+
+    private Selector(Builder b) {
+        this.source = Objects.requireNonNull(b.source, "source");
+        this.store = Objects.requireNonNull(b.store, "store");
+        this.usage = Objects.requireNonNull(b.usage, "usage");
+        this.sink = b.sink;
+        this.scheduling = b.scheduling;
+        this.config = b.selection;
+        this.clock = b.clock;
+        this.metrics = b.metrics;
+    }
+
+    /** A builder; source, store and usage ledger are required. */
+    public static Builder newBuilder() {
+        return new Builder();
+    }
+
+    // ---- select ----------------------------------------------------------------------------
+
+    /**
+     * Selects an account for the request.
+     *
+     * @throws IllegalArgumentException for a malformed request (the request record checks it)
+     */
+    public Selection select(SelectRequest r) {
+        Objects.requireNonNull(r, "request");
+        if (r.waitTicket() != null) {
+            // The retrying request was counted in a queue; hand that place back first so it is counted once.
+            store.leave(r.waitTicket().accountId(), r.waitTicket().token());
+        }
+        ListResult listed = source.list(r.groupId(), r.platform(), r.forcePlatform());
+        Instant now = clock.instant();
+        String bucket = listed.bucket().text();
+
+        List<AccountCard> all = listed.accounts();
+        if (all.isEmpty()) {
+            return none(Selection.Reason.NO_ACCOUNTS, "bucket " + bucket + " lists no schedulable account", null);
+        }
+        List<AccountCard> open = keep(all, c -> !r.excludedIds().contains(c.id()));
+        if (open.isEmpty()) {
+            return none(
+                    Selection.Reason.ALL_EXCLUDED,
+                    "all " + all.size() + " accounts of bucket " + bucket + " are excluded by the request",
+                    null);
+        }
+        // The snapshot may be older than this instant: re-check what the card says (upstream PR #278).
+        List<AccountCard> admissible = keep(
+                open,
+                c -> admissible(c, r.platform(), listed.useMixed()) && c.durablySchedulable() && c.availableAt(now));
+        if (admissible.isEmpty()) {
+            return none(
+                    Selection.Reason.NO_ACCOUNTS,
+                    "none of the " + open.size() + " accounts of bucket " + bucket + " is schedulable for "
+                            + r.platform() + " at " + now,
+                    null);
+        }
+        List<AccountCard> serving = keep(admissible, c -> c.supportsModel(r.model()));
+        if (serving.isEmpty()) {
+            return none(
+                    Selection.Reason.MODEL_UNSUPPORTED,
+                    "none of the " + admissible.size() + " remaining accounts of bucket " + bucket + " supports model '"
+                            + r.model() + "'",
+                    null);
+        }
+        List<Long> ids = serving.stream().map(AccountCard::id).toList();
+        seen.addAll(ids);
+        Map<Long, AccountLoad> loads = store.loads(ids);
+        Instant firstFree = null;
+        List<AccountCard> candidates = new ArrayList<>(serving.size());
+        for (AccountCard c : serving) {
+            Instant until = load(loads, c).coolingUntil();
+            if (until != null && until.isAfter(now)) {
+                firstFree = earlier(firstFree, until);
+            } else {
+                candidates.add(c);
+            }
+        }
+        if (candidates.isEmpty()) {
+            return coolingDown(serving.size(), bucket, firstFree);
+        }
+        Map<Long, Instant> lastUsed =
+                usage.lastUsed(candidates.stream().map(AccountCard::id).toList());
+        String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
+        Set<Long> cooling = new HashSet<>();
+
+        // Layer 1: the session's account.
+        if (binding != null) {
+            OptionalLong bound = store.sticky(binding);
+            if (bound.isEmpty() || r.excludedIds().contains(bound.getAsLong())) {
+                metrics.stickyMiss();
+            } else {
+                long id = bound.getAsLong();
+                AccountCard card = find(candidates, id);
+                if (card == null) {
+                    drop(binding, id);
+                } else {
+                    SlotAttempt a = store.tryAcquire(id, card.concurrency(), config.slotLeaseTtl());
+                    switch (a) {
+                        case SlotAttempt.Granted g -> {
+                            metrics.stickyHit();
+                            return acquired(card, g.lease(), true, Selection.Layer.STICKY, binding, now);
+                        }
+                        case SlotAttempt.CoolingDown cd -> {
+                            drop(binding, id);
+                            cooling.add(id);
+                            firstFree = earlier(firstFree, cd.until());
+                        }
+                        case SlotAttempt.Full f -> {
+                            metrics.saturated();
+                            Selection.Wait w = queue(
+                                    card,
+                                    scheduling.stickySessionMaxWaiting(),
+                                    scheduling.stickySessionWaitTimeout(),
+                                    true);
+                            if (w != null) {
+                                metrics.stickyHit();
+                                return w;
+                            }
+                            metrics.stickyMiss();
+                        }
+                    }
+                }
+            }
+        }
+
+        // A retry from a wait plan polls its queue's account directly, as sub2api's waiting loop does: the
+        // load rate counts the other waiters, so going through layer 2 could starve every waiter.
+        WaitTicket ticket = r.waitTicket();
+        if (ticket != null && !cooling.contains(ticket.accountId())) {
+            AccountCard card = find(candidates, ticket.accountId());
+            if (card != null) {
+                SlotAttempt a = store.tryAcquire(card.id(), card.concurrency(), config.slotLeaseTtl());
+                switch (a) {
+                    case SlotAttempt.Granted g -> {
+                        return acquired(card, g.lease(), false, Selection.Layer.FALLBACK, binding, now);
+                    }
+                    case SlotAttempt.CoolingDown cd -> {
+                        cooling.add(card.id());
+                        firstFree = earlier(firstFree, cd.until());
+                    }
+                    case SlotAttempt.Full f -> metrics.saturated();
+                }
+            }
+        }
+
+        // Layer 2: load-aware priority order, or the legacy single best.
+        List<AccountCard> pool = keep(candidates, c -> !cooling.contains(c.id()));
+        Comparator<AccountCard> lru = leastRecentlyUsed(lastUsed, r.preferOAuth());
+        if (scheduling.loadBatchEnabled()) {
+            List<AccountCard> order = keep(pool, c -> load(loads, c).loadRate(c.concurrency()) < 100);
+            order.sort(Comparator.comparingInt(AccountCard::priority)
+                    .thenComparingInt(c -> load(loads, c).loadRate(c.concurrency()))
+                    .thenComparing(lru));
+            for (AccountCard c : order) {
+                SlotAttempt a = store.tryAcquire(c.id(), c.concurrency(), config.slotLeaseTtl());
+                switch (a) {
+                    case SlotAttempt.Granted g -> {
+                        return acquired(c, g.lease(), false, Selection.Layer.LOAD_AWARE, binding, now);
+                    }
+                    case SlotAttempt.CoolingDown cd -> {
+                        cooling.add(c.id());
+                        firstFree = earlier(firstFree, cd.until());
+                    }
+                    case SlotAttempt.Full f -> metrics.saturated();
+                }
+            }
+        } else if (!pool.isEmpty()) {
+            AccountCard best = pool.stream()
+                    .sorted(Comparator.comparingInt(AccountCard::priority).thenComparing(lru))
+                    .findFirst()
+                    .orElseThrow();
+            SlotAttempt a = store.tryAcquire(best.id(), best.concurrency(), config.slotLeaseTtl());
+            switch (a) {
+                case SlotAttempt.Granted g -> {
+                    return acquired(best, g.lease(), false, Selection.Layer.LEGACY, binding, now);
+                }
+                case SlotAttempt.CoolingDown cd -> {
+                    cooling.add(best.id());
+                    firstFree = earlier(firstFree, cd.until());
+                }
+                case SlotAttempt.Full f -> metrics.saturated();
+            }
+        }
+
+        // Layer 3: a wait plan on the best account whose queue has room.
+        List<AccountCard> fallback = keep(pool, c -> !cooling.contains(c.id()));
+        if (fallback.isEmpty()) {
+            return coolingDown(serving.size(), bucket, firstFree);
+        }
+        fallback.sort(Comparator.comparingInt(AccountCard::priority).thenComparing(lru));
+        for (AccountCard c : fallback) {
+            if (load(loads, c).waiting() < scheduling.fallbackMaxWaiting()) {
+                Selection.Wait w = queue(c, scheduling.fallbackMaxWaiting(), scheduling.fallbackWaitTimeout(), false);
+                if (w != null) {
+                    return w;
+                }
+            }
+        }
+        return none(
+                Selection.Reason.SATURATED,
+                "all " + fallback.size() + " available accounts of bucket " + bucket
+                        + " are at their concurrency and their wait queues are full",
+                null);
+    }
+
+    // ---- release, renew --------------------------------------------------------------------
+
+    /** Frees a slot (idempotent); returns whether it was still held. */
+    public boolean release(SlotLease lease) {
+        Objects.requireNonNull(lease, "lease");
+        return store.release(lease.accountId(), lease.token());
+    }
+
+    /** Frees the slot {@code token} of the account (idempotent); for callers that kept only the two values. */
+    public boolean release(long accountId, String token) {
+        return store.release(SelectionStore.requireAccount(accountId), Tokens.require(token, "slot token"));
+    }
+
+    /** Hands a wait ticket back (idempotent); returns whether it was still live. */
+    public boolean release(WaitTicket ticket) {
+        Objects.requireNonNull(ticket, "ticket");
+        return store.leave(ticket.accountId(), ticket.token());
+    }
+
+    /**
+     * Extends a held slot by {@code selection.slot_lease_ttl} from now, for upstream calls (long streams)
+     * that outlast it.
+     *
+     * @return whether the slot was still held; {@code false} means it expired and may be reused by others
+     */
+    public boolean renew(SlotLease lease) {
+        return store.renew(Objects.requireNonNull(lease, "lease"), config.slotLeaseTtl());
+    }
+
+    // ---- report ----------------------------------------------------------------------------
+
+    /**
+     * Records what the upstream answered for an account. A cooldown is written to the shared store at
+     * once (every instance honours it at its next select) and then to the {@link CooldownSink}; deadlines
+     * only ever extend, so a report with an earlier deadline than the stored one leaves the stored one.
+     *
+     * @throws IllegalArgumentException when {@code accountId <= 0}
+     */
+    public ReportResult report(long accountId, Outcome outcome) {
+        SelectionStore.requireAccount(accountId);
+        Objects.requireNonNull(outcome, "outcome");
+        Instant now = clock.instant();
+        switch (outcome.kind()) {
+            case RATE_LIMITED -> {
+                Instant reset = outcome.resetAt();
+                Instant until =
+                        reset != null && reset.isAfter(now) ? reset : now.plus(config.rateLimitDefaultCooldown());
+                return cooldown(accountId, CooldownKind.RATE_LIMITED, until);
+            }
+            case OVERLOADED -> {
+                return cooldown(accountId, CooldownKind.OVERLOADED, now.plus(config.overloadCooldown()));
+            }
+            case UNAUTHORIZED -> {
+                String type = accountType(accountId);
+                if (type == null || "oauth".equals(type) || "setup-token".equals(type)) {
+                    return cooldown(accountId, CooldownKind.TEMP_UNSCHEDULABLE, now.plus(config.authFailureCooldown()));
+                }
+                return error(accountId, now, message(outcome, "Authentication failed (401)"));
+            }
+            case FORBIDDEN -> {
+                return error(accountId, now, message(outcome, "Access forbidden (403)"));
+            }
+            default -> {
+                return new ReportResult(accountId, ReportResult.Action.NONE, null, null, true);
+            }
+        }
+    }
+
+    /**
+     * Deletes expired slots and wait tickets of every account this selector has seen as a candidate.
+     * {@link SlotSweeper} runs it every {@code slot_cleanup_interval}.
+     *
+     * @return how many entries were deleted
+     */
+    public int sweepExpired() {
+        return seen.isEmpty() ? 0 : store.sweep(List.copyOf(seen));
+    }
+
+    /** The scheduling section in use. */
+    public SchedulingConfig scheduling() {
+        return scheduling;
+    }
+
+    // ---- internals ---------------------------------------------------------------------------
+
+    private Selection acquired(
+            AccountCard card, SlotLease lease, boolean sticky, Selection.Layer layer, String binding, Instant now) {
+        try {
+            if (binding != null) {
+                store.bindSticky(binding, card.id(), config.stickyTtl());
+            }
+            usage.markUsed(Map.of(card.id(), now));
+        } catch (RuntimeException e) {
+            // Never leak a slot the caller will not learn about (upstream SEL-02).
+            try {
+                store.release(lease.accountId(), lease.token());
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        metrics.acquired(layer);
+        return new Selection.Acquired(card, lease, sticky, layer);
+    }
+
+    private Selection.Wait queue(AccountCard card, int maxWaiting, Duration timeout, boolean sticky) {
+        if (timeout.isZero()) {
+            return null;
+        }
+        return store.tryEnqueue(card.id(), maxWaiting, timeout)
+                .map(t -> {
+                    Selection.Wait w = new Selection.Wait(card, timeout, maxWaiting, sticky, t);
+                    metrics.waitPlanned(w.layer());
+                    return w;
+                })
+                .orElse(null);
+    }
+
+    private void drop(String binding, long accountId) {
+        store.dropSticky(binding, accountId);
+        metrics.stickyDrop();
+    }
+
+    private Selection coolingDown(int count, String bucket, Instant firstFree) {
+        return none(
+                Selection.Reason.COOLING_DOWN,
+                "all " + count + " remaining accounts of bucket " + bucket + " are cooling down; the first is free at "
+                        + firstFree,
+                firstFree);
+    }
+
+    private Selection none(Selection.Reason reason, String detail, Instant until) {
+        metrics.none(reason);
+        return new Selection.None(reason, detail, until);
+    }
+
+    private ReportResult cooldown(long accountId, CooldownKind kind, Instant until) {
+        Instant effective = store.extendCooldown(accountId, kind, until);
+        metrics.cooldownSet(kind);
+        boolean persisted = persist(accountId, () -> sink.extend(accountId, kind, effective));
+        return new ReportResult(accountId, ReportResult.Action.COOLDOWN, kind, effective, persisted);
+    }
+
+    private ReportResult error(long accountId, Instant now, String message) {
+        // The error status reaches the snapshots through the database; until then every instance skips the
+        // account through a temporary cooldown in the shared store.
+        Instant effective = store.extendCooldown(
+                accountId, CooldownKind.TEMP_UNSCHEDULABLE, now.plus(config.authFailureCooldown()));
+        metrics.errorSet();
+        boolean persisted = persist(accountId, () -> sink.markError(accountId, message));
+        return new ReportResult(
+                accountId, ReportResult.Action.ERROR, CooldownKind.TEMP_UNSCHEDULABLE, effective, persisted);
+    }
+
+    private boolean persist(long accountId, Runnable write) {
+        try {
+            write.run();
+            return true;
+        } catch (RuntimeException e) {
+            LOG.log(
+                    Level.WARNING,
+                    "cooldown of account " + accountId + " is in the shared store but could not be persisted: " + e);
+            return false;
+        }
+    }
+
+    private String accountType(long accountId) {
+        try {
+            return source.getAccount(accountId).map(AccountCard::type).orElse(null);
+        } catch (RuntimeException e) {
+            // Unknown type: take the milder, temporary action rather than an error status.
+            return null;
+        }
+    }
+
+    private static String message(Outcome o, String fallback) {
+        return o.message() == null || o.message().isBlank() ? fallback : o.message();
+    }
+
+    /** Upstream-behaviour §8.4. */
+    static boolean admissible(AccountCard c, String platform, boolean useMixed) {
+        if (c.platform().equals(platform)) {
+            return true;
+        }
+        return useMixed && Platforms.ANTIGRAVITY.equals(c.platform()) && c.mixedScheduling();
+    }
+
+    /**
+     * Least recently used first: never used before used, then the older; between two never-used accounts,
+     * OAuth first when {@code preferOAuth}; otherwise equal (the stable sort keeps the bucket's order).
+     */
+    static Comparator<AccountCard> leastRecentlyUsed(Map<Long, Instant> lastUsed, boolean preferOAuth) {
+        return (a, b) -> {
+            Instant la = lastUsed.get(a.id());
+            Instant lb = lastUsed.get(b.id());
+            if (la == null && lb == null) {
+                return preferOAuth ? Boolean.compare(!isOAuth(a), !isOAuth(b)) : 0;
+            }
+            if (la == null) {
+                return -1;
+            }
+            if (lb == null) {
+                return 1;
+            }
+            return la.compareTo(lb);
+        };
+    }
+
+    private static boolean isOAuth(AccountCard c) {
+        return "oauth".equals(c.type());
+    }
+
+    /** Sessions are bound per (group, platform), as sub2api keys them per group. */
+    static String bindingKey(ListResult listed, String platform, String sessionKey) {
+        return listed.bucket().groupId() + ":" + platform + ":" + sessionKey;
+    }
+
+    private static AccountLoad load(Map<Long, AccountLoad> loads, AccountCard c) {
+        return loads.getOrDefault(c.id(), AccountLoad.IDLE);
+    }
+
+    private static AccountCard find(List<AccountCard> cards, long id) {
+        for (AccountCard c : cards) {
+            if (c.id() == id) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    private static List<AccountCard> keep(List<AccountCard> cards, Predicate<AccountCard> p) {
+        List<AccountCard> out = new ArrayList<>(cards.size());
+        for (AccountCard c : cards) {
+            if (p.test(c)) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    private static Instant earlier(Instant a, Instant b) {
+        return a == null || b.isBefore(a) ? b : a;
+    }
+
+    /** Builds a {@link Selector}. */
+    public static final class Builder {
+        private CandidateSource source;
+        private SelectionStore store;
+        private UsageLedger usage;
+        private CooldownSink sink = CooldownSink.NONE;
+        private SchedulingConfig scheduling = SchedulingConfig.DEFAULTS;
+        private SelectionConfig selection = SelectionConfig.DEFAULTS;
+        private InstantSource clock = InstantSource.system();
+        private SelectionMetrics metrics = SelectionMetrics.NONE;
+
+        private Builder() {}
+
+        /** Where candidates come from (required). */
+        public Builder source(CandidateSource v) {
+            source = Objects.requireNonNull(v, "source");
+            return this;
+        }
+
+        /** The shared slot, sticky and cooldown store (required). */
+        public Builder store(SelectionStore v) {
+            store = Objects.requireNonNull(v, "store");
+            return this;
+        }
+
+        /** Last-used values (required). */
+        public Builder usage(UsageLedger v) {
+            usage = Objects.requireNonNull(v, "usage");
+            return this;
+        }
+
+        /** Where cooldowns are persisted (default: nowhere). */
+        public Builder cooldownSink(CooldownSink v) {
+            sink = Objects.requireNonNull(v, "cooldownSink");
+            return this;
+        }
+
+        /** {@code gateway.scheduling} (default: sub2api's defaults). */
+        public Builder scheduling(SchedulingConfig v) {
+            scheduling = Objects.requireNonNull(v, "scheduling");
+            return this;
+        }
+
+        /** {@code selection} (default: {@link SelectionConfig#DEFAULTS}). */
+        public Builder selection(SelectionConfig v) {
+            selection = Objects.requireNonNull(v, "selection");
+            return this;
+        }
+
+        /** The application clock (default: the system clock); must be the store's clock too. */
+        public Builder clock(InstantSource v) {
+            clock = Objects.requireNonNull(v, "clock");
+            return this;
+        }
+
+        /** Metrics (default: none). */
+        public Builder metrics(SelectionMetrics v) {
+            metrics = Objects.requireNonNull(v, "metrics");
+            return this;
+        }
+
+        /**
+         * The selector.
+         *
+         * @throws NullPointerException naming the first required part that is missing
+         */
+        public Selector build() {
+            return new Selector(this);
+        }
+    }
+}

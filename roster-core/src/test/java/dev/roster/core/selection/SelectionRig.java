@@ -1,0 +1,98 @@
+package dev.roster.core.selection;
+
+import dev.roster.core.config.SchedulingConfig;
+import dev.roster.core.config.SelectionConfig;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** A selector over in-memory ports on a fake clock, with a sink that records what it is told. */
+final class SelectionRig {
+    final FakeClock clock = new FakeClock();
+    final InMemoryCandidates candidates = new InMemoryCandidates(clock);
+    final InMemorySelectionStore store = new InMemorySelectionStore(clock);
+    final InMemoryUsageLedger usage = new InMemoryUsageLedger();
+    final SelectionCounters counters = new SelectionCounters();
+    final List<String> persisted = new CopyOnWriteArrayList<>();
+    volatile boolean sinkFails;
+    final CooldownSink sink = new CooldownSink() {
+        @Override
+        public void extend(long accountId, CooldownKind kind, Instant until) {
+            check();
+            persisted.add(accountId + " " + kind + " " + until);
+        }
+
+        @Override
+        public void markError(long accountId, String message) {
+            check();
+            persisted.add(accountId + " error " + message);
+        }
+
+        private void check() {
+            if (sinkFails) {
+                throw new IllegalStateException("database down");
+            }
+        }
+    };
+
+    Selector selector(SchedulingConfig scheduling) {
+        return selector(scheduling, SelectionConfig.DEFAULTS);
+    }
+
+    Selector selector(SchedulingConfig scheduling, SelectionConfig selection) {
+        return Selector.newBuilder()
+                .source(candidates)
+                .store(store)
+                .usage(usage)
+                .cooldownSink(sink)
+                .scheduling(scheduling)
+                .selection(selection)
+                .clock(clock)
+                .metrics(counters)
+                .build();
+    }
+
+    Selector selector() {
+        return selector(SchedulingConfig.DEFAULTS);
+    }
+
+    static SchedulingConfig legacy() {
+        SchedulingConfig d = SchedulingConfig.DEFAULTS;
+        return new SchedulingConfig(
+                d.stickySessionMaxWaiting(),
+                d.stickySessionWaitTimeout(),
+                d.fallbackWaitTimeout(),
+                d.fallbackMaxWaiting(),
+                false,
+                d.slotCleanupInterval(),
+                d.dbFallbackEnabled(),
+                d.dbFallbackTimeoutSeconds(),
+                d.dbFallbackMaxQps(),
+                d.outboxPollIntervalSeconds(),
+                d.outboxLagWarnSeconds(),
+                d.outboxLagRebuildSeconds(),
+                d.outboxLagRebuildFailures(),
+                d.outboxBacklogRebuildRows(),
+                d.fullRebuildIntervalSeconds());
+    }
+
+    static SchedulingConfig queues(int stickyMax, int fallbackMax) {
+        SchedulingConfig d = SchedulingConfig.DEFAULTS;
+        return new SchedulingConfig(
+                stickyMax,
+                d.stickySessionWaitTimeout(),
+                d.fallbackWaitTimeout(),
+                fallbackMax,
+                d.loadBatchEnabled(),
+                d.slotCleanupInterval(),
+                d.dbFallbackEnabled(),
+                d.dbFallbackTimeoutSeconds(),
+                d.dbFallbackMaxQps(),
+                d.outboxPollIntervalSeconds(),
+                d.outboxLagWarnSeconds(),
+                d.outboxLagRebuildSeconds(),
+                d.outboxLagRebuildFailures(),
+                d.outboxBacklogRebuildRows(),
+                d.fullRebuildIntervalSeconds());
+    }
+}

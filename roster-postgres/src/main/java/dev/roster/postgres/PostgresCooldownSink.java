@@ -1,0 +1,63 @@
+package dev.roster.postgres;
+
+import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.CooldownSink;
+import java.lang.System.Logger.Level;
+import java.sql.PreparedStatement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Objects;
+import javax.sql.DataSource;
+
+/**
+ * Persists the selector's cooldowns to {@code accounts}, so capture and replay bring them into snapshots.
+ * A deadline is only ever raised ({@code GREATEST} in the statement), because reports from several
+ * instances may arrive out of order; a statement that changes nothing emits no outbox event. A missing or
+ * deleted account is ignored (the cooldown in the shared store still applies).
+ */
+public final class PostgresCooldownSink implements CooldownSink {
+    private static final System.Logger LOG = System.getLogger(PostgresCooldownSink.class.getName());
+
+    private final DataSource dataSource;
+
+    /** A sink writing through {@code dataSource}. */
+    public PostgresCooldownSink(DataSource dataSource) {
+        this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    @Override
+    public void extend(long accountId, CooldownKind kind, Instant until) {
+        Objects.requireNonNull(until, "until");
+        String column = switch (Objects.requireNonNull(kind, "kind")) {
+            case RATE_LIMITED -> "rate_limit_reset_at";
+            case OVERLOADED -> "overload_until";
+            case TEMP_UNSCHEDULABLE -> "temp_unschedulable_until";
+        };
+        String sql = "UPDATE accounts SET " + column + " = ?, updated_at = now()"
+                + " WHERE id = ? AND deleted_at IS NULL AND (" + column + " IS NULL OR " + column + " < ?)";
+        Jdbc.inTransaction(dataSource, "extending " + column + " of account " + accountId, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                Timestamp t = Timestamp.from(until);
+                ps.setTimestamp(1, t);
+                ps.setLong(2, accountId);
+                ps.setTimestamp(3, t);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public void markError(long accountId, String message) {
+        int n = Jdbc.inTransaction(dataSource, "setting error status of account " + accountId, c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE accounts SET status = 'error', updated_at = now()"
+                    + " WHERE id = ? AND deleted_at IS NULL AND status = 'active'")) {
+                ps.setLong(1, accountId);
+                return ps.executeUpdate();
+            }
+        });
+        if (n == 1) {
+            // The schema has no error-message column; the operator finds the reason here.
+            LOG.log(Level.WARNING, "account " + accountId + " set to error status: " + message);
+        }
+    }
+}

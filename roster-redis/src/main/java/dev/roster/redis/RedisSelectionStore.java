@@ -1,0 +1,429 @@
+package dev.roster.redis;
+
+import dev.roster.core.projection.ProjectionUnavailableException;
+import dev.roster.core.selection.AccountLoad;
+import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.SelectionStore;
+import dev.roster.core.selection.SlotAttempt;
+import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.Tokens;
+import dev.roster.core.selection.WaitTicket;
+import io.lettuce.core.Range;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import io.lettuce.core.resource.ClientResources;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+
+/**
+ * The {@link SelectionStore} on Redis standalone, Sentinel or Cluster, shared by every gateway instance.
+ *
+ * <pre>
+ * &lt;p&gt;{&lt;id&gt;}:slots    ZSET slot token → expiry (ms); the key's TTL follows the latest expiry
+ * &lt;p&gt;{&lt;id&gt;}:wait     ZSET wait token → expiry (ms)
+ * &lt;p&gt;{&lt;id&gt;}:cool     HASH rl | ol | tu → deadline (ms); only ever raised
+ * &lt;p&gt;{sticky:&lt;h&gt;}:sticky   "&lt;account id&gt; &lt;expiry ms&gt;", h = SHA-256 of the binding key (128 bits, hex)
+ * </pre>
+ *
+ * Account keys share the projection's account tag, so every script touches one slot. Acquire, enqueue,
+ * renew, release and cooldown extension are Lua scripts (atomic); {@link #loads} pipelines plain reads for
+ * all accounts in one round trip. Expiry is judged with the injected application clock (see {@link
+ * SelectionScripts}). Failures are {@link ProjectionUnavailableException}s naming the operation and key.
+ * Thread-safe.
+ */
+public final class RedisSelectionStore implements SelectionStore {
+    /** How much longer than their latest entry keys live, so clock skew never drops a live entry. */
+    static final long KEY_MARGIN_MS = 60_000;
+
+    private final RedisConnector connector;
+    private final boolean ownsConnector;
+    private final String prefix;
+    private final InstantSource clock;
+    private final RedisClusterCommands<byte[], byte[]> redis;
+    private final RedisClusterAsyncCommands<byte[], byte[]> async;
+
+    private RedisSelectionStore(RedisConnector connector, boolean owns, String keyPrefix, InstantSource clock) {
+        this.connector = Objects.requireNonNull(connector, "connector");
+        this.ownsConnector = owns;
+        this.prefix = new RedisKeys(keyPrefix).prefix();
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.redis = connector.sync();
+        this.async = connector.async();
+    }
+
+    /**
+     * A store over a connector the caller owns (and closes after this).
+     *
+     * @param keyPrefix the projection's key prefix (see {@link RedisKeys#RedisKeys(String)})
+     * @param clock the application clock
+     */
+    public static RedisSelectionStore over(RedisConnector connector, String keyPrefix, InstantSource clock) {
+        return new RedisSelectionStore(connector, false, keyPrefix, clock);
+    }
+
+    /** A store with its own connection (closed with it), on shared client resources the caller shuts down. */
+    public static RedisSelectionStore connect(
+            RedisConnectionOptions options, ClientResources resources, String keyPrefix, InstantSource clock) {
+        RedisConnector c = RedisConnector.connect(options, resources);
+        try {
+            return new RedisSelectionStore(c, true, keyPrefix, clock);
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    // ---- keys ------------------------------------------------------------------------------
+
+    String slotsKey(long id) {
+        return prefix + "{" + id + "}:slots";
+    }
+
+    String waitKey(long id) {
+        return prefix + "{" + id + "}:wait";
+    }
+
+    String coolKey(long id) {
+        return prefix + "{" + id + "}:cool";
+    }
+
+    String stickyKey(String bindingKey) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(bindingKey.getBytes(StandardCharsets.UTF_8));
+            return prefix + "{sticky:" + HexFormat.of().formatHex(h, 0, 16) + "}:sticky";
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
+    }
+
+    private static String field(CooldownKind k) {
+        return switch (k) {
+            case RATE_LIMITED -> "rl";
+            case OVERLOADED -> "ol";
+            case TEMP_UNSCHEDULABLE -> "tu";
+        };
+    }
+
+    // ---- slots -----------------------------------------------------------------------------
+
+    @Override
+    public SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requirePositive(ttl, "slot ttl");
+        long now = clock.millis();
+        long expiry = now + ttl.toMillis();
+        String token = Tokens.random();
+        List<Object> r = eval(
+                SelectionScripts.ACQUIRE,
+                ScriptOutputType.MULTI,
+                keys(slotsKey(accountId), coolKey(accountId)),
+                bytes(token),
+                bytes(Integer.toString(concurrency)),
+                bytes(Long.toString(now)),
+                bytes(Long.toString(expiry)),
+                bytes(Long.toString(KEY_MARGIN_MS)));
+        long code = (Long) r.get(0);
+        long value = (Long) r.get(1);
+        if (code == 1) {
+            return new SlotAttempt.Granted(new SlotLease(accountId, token, Instant.ofEpochMilli(value)));
+        }
+        if (code == 2) {
+            return new SlotAttempt.CoolingDown(Instant.ofEpochMilli(value));
+        }
+        return new SlotAttempt.Full((int) value);
+    }
+
+    @Override
+    public boolean renew(SlotLease lease, Duration ttl) {
+        Objects.requireNonNull(lease, "lease");
+        SelectionStore.requirePositive(ttl, "slot ttl");
+        long now = clock.millis();
+        Long r = eval(
+                SelectionScripts.RENEW,
+                ScriptOutputType.INTEGER,
+                keys(slotsKey(lease.accountId())),
+                bytes(lease.token()),
+                bytes(Long.toString(now)),
+                bytes(Long.toString(now + ttl.toMillis())),
+                bytes(Long.toString(KEY_MARGIN_MS)));
+        return r == 1L;
+    }
+
+    @Override
+    public boolean release(long accountId, String token) {
+        SelectionStore.requireAccount(accountId);
+        Tokens.require(token, "slot token");
+        return remove(slotsKey(accountId), token);
+    }
+
+    @Override
+    public Optional<WaitTicket> tryEnqueue(long accountId, int maxWaiting, Duration ttl) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requirePositive(ttl, "wait ttl");
+        long now = clock.millis();
+        long expiry = now + ttl.toMillis();
+        String token = Tokens.random();
+        Long r = eval(
+                SelectionScripts.ENQUEUE,
+                ScriptOutputType.INTEGER,
+                keys(waitKey(accountId)),
+                bytes(token),
+                bytes(Integer.toString(maxWaiting)),
+                bytes(Long.toString(now)),
+                bytes(Long.toString(expiry)),
+                bytes(Long.toString(KEY_MARGIN_MS)));
+        return r == 1L ? Optional.of(new WaitTicket(accountId, token, Instant.ofEpochMilli(expiry))) : Optional.empty();
+    }
+
+    @Override
+    public boolean leave(long accountId, String token) {
+        SelectionStore.requireAccount(accountId);
+        Tokens.require(token, "wait token");
+        return remove(waitKey(accountId), token);
+    }
+
+    private boolean remove(String key, String token) {
+        Long r = eval(
+                SelectionScripts.RELEASE,
+                ScriptOutputType.INTEGER,
+                keys(key),
+                bytes(token),
+                bytes(Long.toString(clock.millis())));
+        return r == 1L;
+    }
+
+    @Override
+    public Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
+        long now = clock.millis();
+        List<Long> ids = List.copyOf(accountIds);
+        Range<Number> live = Range.from(Range.Boundary.excluding(now), Range.Boundary.unbounded());
+        // Three reads per account, all in flight at once: one round trip for the whole batch.
+        List<RedisFuture<Long>> slots = new ArrayList<>(ids.size());
+        List<RedisFuture<Long>> waits = new ArrayList<>(ids.size());
+        List<RedisFuture<List<byte[]>>> cools = new ArrayList<>(ids.size());
+        for (long id : ids) {
+            slots.add(async.zcount(bytes(slotsKey(id)), live));
+            waits.add(async.zcount(bytes(waitKey(id)), live));
+            cools.add(async.hvals(bytes(coolKey(id))));
+        }
+        Map<Long, AccountLoad> out = new LinkedHashMap<>();
+        for (int i = 0; i < ids.size(); i++) {
+            long id = ids.get(i);
+            int inFlight = await("ZCOUNT", slotsKey(id), slots.get(i)).intValue();
+            int waiting = await("ZCOUNT", waitKey(id), waits.get(i)).intValue();
+            Instant until = null;
+            for (byte[] v : await("HVALS", coolKey(id), cools.get(i))) {
+                long ms = parse(coolKey(id), v);
+                if (ms > now && (until == null || ms > until.toEpochMilli())) {
+                    until = Instant.ofEpochMilli(ms);
+                }
+            }
+            out.put(id, new AccountLoad(inFlight, waiting, until));
+        }
+        return out;
+    }
+
+    // ---- cooldowns -------------------------------------------------------------------------
+
+    @Override
+    public Instant extendCooldown(long accountId, CooldownKind kind, Instant until) {
+        SelectionStore.requireAccount(accountId);
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(until, "until");
+        byte[] r = eval(
+                SelectionScripts.EXTEND_COOLDOWN,
+                ScriptOutputType.VALUE,
+                keys(coolKey(accountId)),
+                bytes(field(kind)),
+                bytes(Long.toString(until.toEpochMilli())),
+                bytes(Long.toString(clock.millis())),
+                bytes(Long.toString(KEY_MARGIN_MS)));
+        return Instant.ofEpochMilli(parse(coolKey(accountId), r));
+    }
+
+    // ---- sticky ----------------------------------------------------------------------------
+
+    @Override
+    public OptionalLong sticky(String bindingKey) {
+        SelectionStore.requireBindingKey(bindingKey);
+        String key = stickyKey(bindingKey);
+        byte[] v = call("GET", key, () -> redis.get(bytes(key)));
+        if (v == null) {
+            return OptionalLong.empty();
+        }
+        String[] parts = str(v).split(" ", 2);
+        if (parts.length != 2) {
+            throw new IllegalStateException(key + " holds '" + str(v) + "', expected '<account id> <expiry ms>'");
+        }
+        long id = parse(key, bytes(parts[0]));
+        long expiry = parse(key, bytes(parts[1]));
+        return expiry > clock.millis() ? OptionalLong.of(id) : OptionalLong.empty();
+    }
+
+    @Override
+    public void bindSticky(String bindingKey, long accountId, Duration ttl) {
+        SelectionStore.requireBindingKey(bindingKey);
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requirePositive(ttl, "sticky ttl");
+        String key = stickyKey(bindingKey);
+        long expiry = clock.millis() + ttl.toMillis();
+        call(
+                "SET",
+                key,
+                () -> redis.set(
+                        bytes(key),
+                        bytes(accountId + " " + expiry),
+                        SetArgs.Builder.px(ttl.toMillis() + KEY_MARGIN_MS)));
+    }
+
+    @Override
+    public boolean dropSticky(String bindingKey, long accountId) {
+        SelectionStore.requireBindingKey(bindingKey);
+        Long r = eval(
+                SelectionScripts.DROP_STICKY,
+                ScriptOutputType.INTEGER,
+                keys(stickyKey(bindingKey)),
+                bytes(accountId + " "));
+        return r == 1L;
+    }
+
+    // ---- sweep -----------------------------------------------------------------------------
+
+    @Override
+    public int sweep(Collection<Long> accountIds) {
+        Range<Number> expired = Range.from(Range.Boundary.unbounded(), Range.Boundary.including(clock.millis()));
+        List<String> ks = new ArrayList<>();
+        for (long id : accountIds) {
+            ks.add(slotsKey(id));
+            ks.add(waitKey(id));
+        }
+        List<RedisFuture<Long>> fs = new ArrayList<>(ks.size());
+        for (String k : ks) {
+            fs.add(async.zremrangebyscore(bytes(k), expired));
+        }
+        long n = 0;
+        for (int i = 0; i < ks.size(); i++) {
+            n += await("ZREMRANGEBYSCORE", ks.get(i), fs.get(i));
+        }
+        return (int) Math.min(Integer.MAX_VALUE, n);
+    }
+
+    @Override
+    public void close() {
+        if (ownsConnector) {
+            connector.close();
+        }
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------
+
+    private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
+        String key = str(ks[0]);
+        try {
+            return call("EVALSHA " + script.name(), key, () -> redis.evalsha(script.sha(), type, ks, args));
+        } catch (NoScript e) {
+            // Scripts vanish on restart, failover or SCRIPT FLUSH; EVAL reloads this one.
+            return call("EVAL " + script.name(), key, () -> redis.eval(script.source(), type, ks, args));
+        }
+    }
+
+    private <T> T call(String op, String key, Supplier<T> command) {
+        try {
+            return command.get();
+        } catch (RedisNoScriptException e) {
+            throw new NoScript();
+        } catch (RedisCommandTimeoutException e) {
+            throw new ProjectionUnavailableException(
+                    op + " " + key + " timed out after " + connector.commandTimeout() + " (" + connector.endpoint()
+                            + ")",
+                    e);
+        } catch (RedisCommandExecutionException e) {
+            String msg = String.valueOf(e.getMessage());
+            if (msg.startsWith("WRONGTYPE") || msg.startsWith("ERR")) {
+                // A key of another type or a script error is a bug or foreign data, not an outage.
+                throw new IllegalStateException(op + " " + key + " failed: " + msg, e);
+            }
+            throw new ProjectionUnavailableException(
+                    op + " " + key + " refused: " + msg + " (" + connector.endpoint() + ")", e);
+        } catch (RedisException e) {
+            throw new ProjectionUnavailableException(
+                    op + " " + key + " failed: " + e.getMessage() + " (" + connector.endpoint() + ")", e);
+        }
+    }
+
+    private <T> T await(String op, String key, RedisFuture<T> future) {
+        long ms = connector.commandTimeout().toMillis() + 1000;
+        try {
+            return future.get(ms, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProjectionUnavailableException(op + " " + key + " interrupted", e);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new ProjectionUnavailableException(op + " " + key + " timed out after " + ms + " ms", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RedisException re) {
+                return call(op, key, () -> {
+                    throw re;
+                });
+            }
+            throw new ProjectionUnavailableException(op + " " + key + " failed: " + cause, cause);
+        }
+    }
+
+    private static long parse(String key, byte[] v) {
+        try {
+            return Long.parseLong(str(v));
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException(key + " holds '" + str(v) + "', expected epoch milliseconds", e);
+        }
+    }
+
+    private static byte[][] keys(String... ks) {
+        byte[][] out = new byte[ks.length][];
+        for (int i = 0; i < ks.length; i++) {
+            out[i] = bytes(ks[i]);
+        }
+        return out;
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String str(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** NOSCRIPT: the caller falls back to EVAL. */
+    private static final class NoScript extends RuntimeException {
+        NoScript() {
+            super(null, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package dev.roster.redis;
+
+/**
+ * The Lua scripts of {@link RedisSelectionStore}. Each touches the keys of one account (one hash tag, so
+ * one Cluster slot) or one sticky binding. Times are epoch milliseconds of the application clock, passed
+ * in as decimal strings and compared with {@code tonumber} (exact below 2^53); Lua does no date
+ * arithmetic, so the store's clock alone decides expiry. Key TTLs are relative ({@code PEXPIRE}) and carry
+ * a margin, so clock skew between clients and server only delays garbage collection.
+ */
+final class SelectionScripts {
+    private SelectionScripts() {}
+
+    /**
+     * KEYS: slots, cooldowns. ARGV: token, concurrency, nowMs, expiryMs, marginMs. Returns {2, until} when
+     * a cooldown applies, {0, inFlight} when full, {1, expiryMs} when granted.
+     */
+    static final LuaScript ACQUIRE = LuaScript.of("selectionAcquire", """
+            local now = tonumber(ARGV[3])
+            local latest = 0
+            local c = redis.call('HVALS', KEYS[2])
+            for i = 1, #c do
+              local v = tonumber(c[i])
+              if v and v > now and v > latest then latest = v end
+            end
+            if latest > 0 then return {2, latest} end
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+            local n = redis.call('ZCARD', KEYS[1])
+            local conc = tonumber(ARGV[2])
+            if conc > 0 and n >= conc then return {0, n} end
+            redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+            local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+            redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(top[2]) - now + tonumber(ARGV[5])))
+            return {1, tonumber(ARGV[4])}
+            """);
+
+    /** KEYS: queue. ARGV: token, maxWaiting, nowMs, expiryMs, marginMs. Returns 1 when queued, 0 when full. */
+    static final LuaScript ENQUEUE = LuaScript.of("selectionEnqueue", """
+            local now = tonumber(ARGV[3])
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+            if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+            redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+            local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+            redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(top[2]) - now + tonumber(ARGV[5])))
+            return 1
+            """);
+
+    /** KEYS: slots. ARGV: token, nowMs, expiryMs, marginMs. Returns 1 when the live slot was extended. */
+    static final LuaScript RENEW = LuaScript.of("selectionRenew", """
+            local now = tonumber(ARGV[2])
+            local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+            if not s or tonumber(s) <= now then return 0 end
+            redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+            local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+            redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(top[2]) - now + tonumber(ARGV[4])))
+            return 1
+            """);
+
+    /** KEYS: slots or queue. ARGV: token, nowMs. Removes the entry; returns 1 when it was live. */
+    static final LuaScript RELEASE = LuaScript.of("selectionRelease", """
+            local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+            if not s then return 0 end
+            redis.call('ZREM', KEYS[1], ARGV[1])
+            if tonumber(s) <= tonumber(ARGV[2]) then return 0 end
+            return 1
+            """);
+
+    /**
+     * KEYS: cooldowns. ARGV: field, untilMs, nowMs, marginMs. Keeps the later deadline of the field (Lua
+     * max: a shorter report never shortens); returns the deadline in force as a decimal string.
+     */
+    static final LuaScript EXTEND_COOLDOWN = LuaScript.of("selectionExtendCooldown", """
+            local cur = redis.call('HGET', KEYS[1], ARGV[1])
+            local v = ARGV[2]
+            if cur and tonumber(cur) >= tonumber(v) then
+              v = cur
+            else
+              redis.call('HSET', KEYS[1], ARGV[1], v)
+            end
+            local latest = 0
+            local all = redis.call('HVALS', KEYS[1])
+            for i = 1, #all do
+              local x = tonumber(all[i])
+              if x and x > latest then latest = x end
+            end
+            local ttl = latest - tonumber(ARGV[3]) + tonumber(ARGV[4])
+            if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+            return v
+            """);
+
+    /** KEYS: binding. ARGV: value prefix {@code "<id> "}. Deletes the binding if it points to that account. */
+    static final LuaScript DROP_STICKY = LuaScript.of("selectionDropSticky", """
+            local v = redis.call('GET', KEYS[1])
+            if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then
+              redis.call('DEL', KEYS[1])
+              return 1
+            end
+            return 0
+            """);
+}

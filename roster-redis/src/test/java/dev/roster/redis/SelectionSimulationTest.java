@@ -1,0 +1,273 @@
+package dev.roster.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.GroupLink;
+import dev.roster.core.config.SchedulingConfig;
+import dev.roster.core.config.SelectionConfig;
+import dev.roster.core.selection.AccountLoad;
+import dev.roster.core.selection.InMemoryCandidates;
+import dev.roster.core.selection.InMemoryUsageLedger;
+import dev.roster.core.selection.Outcome;
+import dev.roster.core.selection.ReportResult;
+import dev.roster.core.selection.SelectRequest;
+import dev.roster.core.selection.Selection;
+import dev.roster.core.selection.SelectionCounters;
+import dev.roster.core.selection.Selector;
+import dev.roster.testkit.RedisHarness;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Three selector instances, each with its own Redis connection, serve a few hundred concurrent simulated
+ * requests over a pool with mixed priorities, concurrencies, sessions and models, with injected 429 and
+ * 529 outcomes. The candidates come from an in-memory source (the snapshot service's stand-in; the full
+ * simulation with PostgreSQL and the HTTP server belongs to integration). Asserted: in-flight per account
+ * never exceeds its concurrency (seen by the simulated upstream and at Redis), no request reaches an
+ * account inside a cooldown some instance already reported, and a session leaves its account only after
+ * that account stopped being a candidate.
+ */
+class SelectionSimulationTest {
+    private static final String PREFIX = RedisHarness.shared().keyPrefix(SelectionSimulationTest.class);
+    private static final int INSTANCES = 3;
+    private static final int WORKERS = 24;
+    private static final int REQUESTS_PER_WORKER = 14;
+    private static final Duration COOLDOWN = Duration.ofMillis(150);
+
+    private final List<RedisSelectionStore> stores = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        stores.forEach(RedisSelectionStore::close);
+    }
+
+    private static AccountCard card(long id, int priority, int concurrency, List<String> models) {
+        return new AccountCard(
+                id,
+                "sim-" + id,
+                "openai",
+                id % 3 == 0 ? "oauth" : "apikey",
+                "active",
+                true,
+                priority,
+                concurrency,
+                null,
+                null,
+                null,
+                null,
+                false,
+                false,
+                models,
+                List.of(new GroupLink(1, 1)),
+                Instant.EPOCH);
+    }
+
+    record Use(long account, Instant start, Instant end) {}
+
+    record Report(long account, Instant start, Instant until) {}
+
+    @Test
+    void threeInstances_concurrentRequests_slotsCooldownsAndSessionsHold() throws Exception {
+        InstantSource clock = InstantSource.system();
+        List<AccountCard> pool = List.of(
+                card(1, 0, 2, List.of()),
+                card(2, 0, 3, List.of("m-b")),
+                card(3, 0, 4, List.of()),
+                card(4, 1, 2, List.of("m-a", "m-b")),
+                card(5, 1, 2, List.of("m-b")),
+                card(6, 1, 3, List.of()),
+                card(7, 2, 5, List.of()),
+                card(8, 2, 5, List.of("m-a")));
+        Map<Long, Integer> concurrency = new ConcurrentHashMap<>();
+        pool.forEach(c -> concurrency.put(c.id(), c.concurrency()));
+        InMemoryCandidates candidates = new InMemoryCandidates(clock).put(pool);
+        InMemoryUsageLedger usage = new InMemoryUsageLedger();
+        SchedulingConfig d = SchedulingConfig.DEFAULTS;
+        // A large sticky queue: sessions then only move when their account stops being a candidate.
+        SchedulingConfig scheduling = new SchedulingConfig(
+                1000,
+                d.stickySessionWaitTimeout(),
+                d.fallbackWaitTimeout(),
+                1000,
+                true,
+                d.slotCleanupInterval(),
+                true,
+                0,
+                0,
+                1,
+                5,
+                10,
+                3,
+                10_000,
+                300);
+        SelectionConfig selection =
+                new SelectionConfig(Duration.ofMinutes(1), Duration.ofHours(1), COOLDOWN, COOLDOWN, COOLDOWN);
+        SelectionCounters counters = new SelectionCounters();
+        List<Selector> instances = new ArrayList<>();
+        for (int i = 0; i < INSTANCES; i++) {
+            RedisSelectionStore s = RedisSelectionStore.connect(
+                    RedisConnectionOptions.of(RedisHarness.shared().uri()), TestRedis.RESOURCES, PREFIX, clock);
+            stores.add(s);
+            instances.add(Selector.newBuilder()
+                    .source(candidates)
+                    .store(s)
+                    .usage(usage)
+                    .scheduling(scheduling)
+                    .selection(selection)
+                    .clock(clock)
+                    .metrics(counters)
+                    .build());
+        }
+
+        Map<Long, AtomicInteger> upstream = new ConcurrentHashMap<>();
+        Map<Long, AtomicInteger> upstreamMax = new ConcurrentHashMap<>();
+        pool.forEach(c -> {
+            upstream.put(c.id(), new AtomicInteger());
+            upstreamMax.put(c.id(), new AtomicInteger());
+        });
+        List<Report> reports = new CopyOnWriteArrayList<>();
+        List<String> violations = new CopyOnWriteArrayList<>();
+        Map<String, List<Use>> sessions = new ConcurrentHashMap<>();
+        AtomicInteger served = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
+
+        // Redis's own view, sampled while the requests run.
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicInteger samples = new AtomicInteger();
+        Thread sampler = new Thread(() -> {
+            while (running.get()) {
+                for (Map.Entry<Long, AccountLoad> e :
+                        stores.get(0).loads(concurrency.keySet()).entrySet()) {
+                    if (e.getValue().inFlight() > concurrency.get(e.getKey())) {
+                        violations.add("Redis holds " + e.getValue().inFlight() + " slots on account " + e.getKey());
+                    }
+                }
+                samples.incrementAndGet();
+            }
+        });
+        sampler.start();
+
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService workers = Executors.newFixedThreadPool(WORKERS);
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int w = 0; w < WORKERS; w++) {
+                int worker = w;
+                fs.add(workers.submit(() -> {
+                    Random rnd = new Random(worker);
+                    Selector sel = instances.get(worker % INSTANCES);
+                    String[] models = {null, "m-a", "m-b"};
+                    start.await();
+                    for (int i = 0; i < REQUESTS_PER_WORKER; i++) {
+                        // Each worker owns two sessions with a fixed model each; a third of requests have none.
+                        String session = i % 3 == 2 ? null : "w" + worker + "-s" + (i % 3);
+                        String model = session == null ? models[rnd.nextInt(3)] : models[(worker + i % 3) % 3];
+                        SelectRequest req = SelectRequest.of(1L, "openai")
+                                .withSession(session)
+                                .withModel(model);
+                        Instant begin = clock.instant();
+                        Selection s = sel.select(req);
+                        while (s instanceof Selection.Wait wait) {
+                            LockSupport.parkNanos(300_000); // the simulated client's back-off
+                            s = sel.select(req.withWaitTicket(wait.ticket()));
+                        }
+                        if (!(s instanceof Selection.Acquired a)) {
+                            refused.incrementAndGet();
+                            continue;
+                        }
+                        long id = a.card().id();
+                        Instant picked = clock.instant();
+                        for (Report r : reports) {
+                            // A cooldown reported before this select began and still running after it ended.
+                            if (r.account() == id
+                                    && r.start().isBefore(begin)
+                                    && r.until().isAfter(picked)) {
+                                violations.add("account " + id + " served inside a cooldown until " + r.until());
+                            }
+                        }
+                        int now = upstream.get(id).incrementAndGet();
+                        upstreamMax.get(id).accumulateAndGet(now, Math::max);
+                        if (now > concurrency.get(id)) {
+                            violations.add("upstream saw " + now + " requests on account " + id);
+                        }
+                        if (session != null) {
+                            sessions.computeIfAbsent(session, k -> new CopyOnWriteArrayList<>())
+                                    .add(new Use(id, begin, picked));
+                        }
+                        LockSupport.parkNanos(200_000 + rnd.nextInt(1_500_000)); // the upstream call
+                        int roll = rnd.nextInt(100);
+                        upstream.get(id).decrementAndGet();
+                        if (roll < 6) {
+                            Instant reportStart = clock.instant();
+                            ReportResult rr = sel.report(
+                                    id,
+                                    roll < 4
+                                            ? Outcome.rateLimited(reportStart.plus(COOLDOWN))
+                                            : Outcome.of(Outcome.Kind.OVERLOADED));
+                            reports.add(new Report(id, reportStart, rr.until()));
+                        }
+                        sel.release(a.lease());
+                        served.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : fs) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            workers.shutdownNow();
+            running.set(false);
+            sampler.join();
+        }
+
+        // A session moves from A only if A was cooling at some point during the select that moved it.
+        sessions.forEach((session, uses) -> {
+            for (int i = 1; i < uses.size(); i++) {
+                Use prev = uses.get(i - 1);
+                Use next = uses.get(i);
+                if (prev.account() != next.account()) {
+                    boolean cooled = reports.stream()
+                            .anyMatch(r -> r.account() == prev.account()
+                                    && !r.start().isAfter(next.end())
+                                    && r.until().isAfter(prev.start()));
+                    if (!cooled) {
+                        violations.add("session " + session + " moved " + prev.account() + " -> " + next.account()
+                                + " although " + prev.account() + " stayed a candidate");
+                    }
+                }
+            }
+        });
+        assertThat(violations).isEmpty();
+        assertThat(served.get() + refused.get()).isEqualTo(WORKERS * REQUESTS_PER_WORKER);
+        assertThat(served.get()).isGreaterThan(WORKERS * REQUESTS_PER_WORKER / 2);
+        assertThat(reports).isNotEmpty();
+        assertThat(samples.get()).isPositive();
+        assertThat(counters.stickyHits()).isPositive();
+        // Every slot was handed back.
+        assertThat(stores.get(1).loads(concurrency.keySet()).values())
+                .allSatisfy(l -> assertThat(l.inFlight()).isZero());
+        // The pool was driven to saturation somewhere (otherwise the slot checks would prove little).
+        assertThat(upstreamMax.entrySet())
+                .anySatisfy(e -> assertThat(e.getValue().get()).isEqualTo(concurrency.get(e.getKey())));
+    }
+}

@@ -1,0 +1,298 @@
+package dev.roster.testkit.contract;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.roster.core.selection.AccountLoad;
+import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.SelectionStore;
+import dev.roster.core.selection.SlotAttempt;
+import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.Tokens;
+import dev.roster.core.selection.WaitTicket;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract of {@link SelectionStore}, run against every implementation. A subclass supplies {@link
+ * #open(String, InstantSource)}: a new client over a namespace, judging expiry with the given clock; two
+ * clients of one namespace share their data (as instances of one Redis), so several clients can race. The
+ * suite drives a fake clock shared by all clients, so expiry is tested without waiting.
+ */
+public abstract class SelectionStoreContract {
+    private static final AtomicLong NAMESPACES = new AtomicLong();
+    private static final Duration TTL = Duration.ofSeconds(30);
+
+    private final List<SelectionStore> opened = new CopyOnWriteArrayList<>();
+    private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-03-01T12:00:00Z"));
+
+    /** The fake clock every client of the current test judges expiry with. */
+    protected final InstantSource clock = now::get;
+
+    /** The current test's namespace. */
+    protected String namespace;
+
+    /** The current test's first client. */
+    protected SelectionStore store;
+
+    /** Opens a new client over {@code namespace} judging expiry with {@code clock}. */
+    protected abstract SelectionStore open(String namespace, InstantSource clock);
+
+    /** Opens another client of the current namespace; closed after the test. */
+    protected final SelectionStore client() {
+        SelectionStore s = open(namespace, clock);
+        opened.add(s);
+        return s;
+    }
+
+    /** Moves the fake clock. */
+    protected final void elapse(Duration d) {
+        now.updateAndGet(t -> t.plus(d));
+    }
+
+    @BeforeEach
+    void openStore() {
+        namespace = "s" + NAMESPACES.incrementAndGet();
+        store = client();
+    }
+
+    @AfterEach
+    void closeStores() {
+        opened.forEach(SelectionStore::close);
+        opened.clear();
+    }
+
+    private static SlotLease granted(SlotAttempt a) {
+        assertThat(a).isInstanceOf(SlotAttempt.Granted.class);
+        return ((SlotAttempt.Granted) a).lease();
+    }
+
+    private AccountLoad load(long id) {
+        return store.loads(List.of(id)).get(id);
+    }
+
+    // ---- slots -----------------------------------------------------------------------------
+
+    @Test
+    void acquire_upToConcurrency_thenFull_releaseFreesOneIdempotently() {
+        SlotLease a = granted(store.tryAcquire(1, 2, TTL));
+        SlotLease b = granted(client().tryAcquire(1, 2, TTL));
+        assertThat(a.token()).isNotEqualTo(b.token());
+        assertThat(a.expiresAt()).isEqualTo(clock.instant().plus(TTL));
+        assertThat(store.tryAcquire(1, 2, TTL)).isEqualTo(new SlotAttempt.Full(2));
+        assertThat(load(1)).isEqualTo(new AccountLoad(2, 0, null));
+
+        assertThat(client().release(1, a.token())).isTrue();
+        assertThat(store.release(1, a.token())).isFalse();
+        assertThat(load(1).inFlight()).isEqualTo(1);
+        granted(store.tryAcquire(1, 2, TTL));
+        // Slots of other accounts are independent.
+        granted(store.tryAcquire(2, 1, TTL));
+    }
+
+    @Test
+    void acquire_nonPositiveConcurrencyIsUnlimitedButCounted() {
+        for (int i = 0; i < 5; i++) {
+            granted(store.tryAcquire(1, 0, TTL));
+        }
+        assertThat(load(1).inFlight()).isEqualTo(5);
+    }
+
+    @Test
+    void lease_expiresIfItsHolderDies_renewKeepsItLive() {
+        SelectionStore crashed = client();
+        SlotLease dead = granted(crashed.tryAcquire(1, 1, TTL));
+        crashed.close();
+        opened.remove(crashed);
+        assertThat(store.tryAcquire(1, 1, TTL)).isInstanceOf(SlotAttempt.Full.class);
+        elapse(TTL.minusMillis(1));
+        assertThat(store.tryAcquire(1, 1, TTL)).isInstanceOf(SlotAttempt.Full.class);
+        elapse(Duration.ofMillis(1));
+        // Expiry is at the instant: the dead holder's slot is free.
+        assertThat(load(1).inFlight()).isZero();
+        SlotLease next = granted(store.tryAcquire(1, 1, TTL));
+        assertThat(store.release(1, dead.token())).isFalse();
+        assertThat(store.renew(dead, TTL)).isFalse();
+
+        elapse(Duration.ofSeconds(20));
+        assertThat(store.renew(next, TTL)).isTrue();
+        elapse(Duration.ofSeconds(20));
+        assertThat(store.tryAcquire(1, 1, TTL)).isInstanceOf(SlotAttempt.Full.class);
+        elapse(Duration.ofSeconds(10));
+        assertThat(store.release(1, next.token())).isFalse();
+    }
+
+    @Test
+    void acquire_isAtomicAcrossClients() throws Exception {
+        int clients = 4;
+        int threadsPerClient = 4;
+        int concurrency = 3;
+        List<SelectionStore> stores = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            stores.add(client());
+        }
+        AtomicInteger inFlight = new AtomicInteger();
+        AtomicInteger maxSeen = new AtomicInteger();
+        AtomicInteger grants = new AtomicInteger();
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(clients * threadsPerClient);
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < clients * threadsPerClient; t++) {
+                SelectionStore s = stores.get(t % clients);
+                fs.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < 40; i++) {
+                        if (s.tryAcquire(7, concurrency, TTL) instanceof SlotAttempt.Granted g) {
+                            grants.incrementAndGet();
+                            maxSeen.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                            inFlight.decrementAndGet();
+                            assertThat(s.release(7, g.lease().token())).isTrue();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : fs) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(grants.get()).isPositive();
+        assertThat(maxSeen.get()).isLessThanOrEqualTo(concurrency);
+        assertThat(load(7).inFlight()).isZero();
+    }
+
+    // ---- waiting ---------------------------------------------------------------------------
+
+    @Test
+    void enqueue_upToMaxWaiting_leaveAndExpiryFreePlaces() {
+        WaitTicket a = store.tryEnqueue(1, 2, TTL).orElseThrow();
+        WaitTicket b = client().tryEnqueue(1, 2, Duration.ofSeconds(10)).orElseThrow();
+        assertThat(store.tryEnqueue(1, 2, TTL)).isEmpty();
+        assertThat(load(1)).isEqualTo(new AccountLoad(0, 2, null));
+        assertThat(store.leave(1, a.token())).isTrue();
+        assertThat(store.leave(1, a.token())).isFalse();
+        assertThat(store.tryEnqueue(1, 2, TTL)).isPresent();
+        elapse(Duration.ofSeconds(10));
+        assertThat(load(1).waiting()).isEqualTo(1);
+        assertThat(store.leave(1, b.token())).isFalse();
+        assertThat(store.tryEnqueue(1, 2, TTL)).isPresent();
+    }
+
+    // ---- loads -----------------------------------------------------------------------------
+
+    @Test
+    void loads_haveAnEntryForEveryIdInOrder() {
+        granted(store.tryAcquire(3, 5, TTL));
+        store.tryEnqueue(1, 5, TTL);
+        Map<Long, AccountLoad> m = store.loads(List.of(5L, 3L, 1L));
+        assertThat(m.keySet()).containsExactly(5L, 3L, 1L);
+        assertThat(m.get(5L)).isEqualTo(AccountLoad.IDLE);
+        assertThat(m.get(3L)).isEqualTo(new AccountLoad(1, 0, null));
+        assertThat(m.get(1L)).isEqualTo(new AccountLoad(0, 1, null));
+        assertThat(store.loads(List.of())).isEmpty();
+    }
+
+    // ---- cooldowns -------------------------------------------------------------------------
+
+    @Test
+    void cooldown_onlyExtends_andBlocksAcquisitionOfEveryClientUntilItEnds() {
+        Instant t0 = clock.instant();
+        Instant late = t0.plus(Duration.ofMinutes(30));
+        assertThat(store.extendCooldown(1, CooldownKind.RATE_LIMITED, late)).isEqualTo(late);
+        assertThat(client().extendCooldown(1, CooldownKind.RATE_LIMITED, t0.plusSeconds(60)))
+                .isEqualTo(late);
+        assertThat(store.extendCooldown(1, CooldownKind.OVERLOADED, t0.plusSeconds(60)))
+                .isEqualTo(t0.plusSeconds(60));
+        assertThat(load(1).coolingUntil()).isEqualTo(late);
+        assertThat(client().tryAcquire(1, 5, TTL)).isEqualTo(new SlotAttempt.CoolingDown(late));
+
+        elapse(Duration.ofMinutes(30));
+        assertThat(load(1).coolingUntil()).isNull();
+        granted(store.tryAcquire(1, 5, TTL));
+        Instant later = clock.instant().plusSeconds(5);
+        assertThat(store.extendCooldown(1, CooldownKind.RATE_LIMITED, later)).isEqualTo(later);
+    }
+
+    @Test
+    void cooldown_millisecondPrecisionAndKindsAreSeparate() {
+        Instant t = clock.instant().plusMillis(1234);
+        store.extendCooldown(1, CooldownKind.TEMP_UNSCHEDULABLE, t);
+        assertThat(store.extendCooldown(1, CooldownKind.OVERLOADED, t.minusMillis(1)))
+                .isEqualTo(t.minusMillis(1));
+        assertThat(load(1).coolingUntil()).isEqualTo(t);
+        assertThat(load(2).coolingUntil()).isNull();
+    }
+
+    // ---- sticky ----------------------------------------------------------------------------
+
+    @Test
+    void sticky_bindReadRefreshExpire() {
+        assertThat(store.sticky("1:anthropic:s")).isEmpty();
+        store.bindSticky("1:anthropic:s", 42, Duration.ofMinutes(60));
+        assertThat(client().sticky("1:anthropic:s")).hasValue(42);
+        assertThat(store.sticky("2:anthropic:s")).isEmpty();
+        elapse(Duration.ofMinutes(59));
+        client().bindSticky("1:anthropic:s", 42, Duration.ofMinutes(60));
+        elapse(Duration.ofMinutes(59));
+        assertThat(store.sticky("1:anthropic:s")).hasValue(42);
+        elapse(Duration.ofMinutes(1));
+        assertThat(store.sticky("1:anthropic:s")).isEmpty();
+    }
+
+    @Test
+    void sticky_dropIsCompareAndDelete() {
+        store.bindSticky("k {with} braces: ünïcode", 4, Duration.ofMinutes(60));
+        assertThat(store.dropSticky("k {with} braces: ünïcode", 44)).isFalse();
+        assertThat(store.sticky("k {with} braces: ünïcode")).hasValue(4);
+        client().bindSticky("k {with} braces: ünïcode", 5, Duration.ofMinutes(60));
+        assertThat(store.dropSticky("k {with} braces: ünïcode", 4)).isFalse();
+        assertThat(store.dropSticky("k {with} braces: ünïcode", 5)).isTrue();
+        assertThat(store.sticky("k {with} braces: ünïcode")).isEmpty();
+    }
+
+    // ---- sweep and arguments ---------------------------------------------------------------
+
+    @Test
+    void sweep_deletesOnlyExpiredEntries() {
+        granted(store.tryAcquire(1, 5, Duration.ofSeconds(5)));
+        granted(store.tryAcquire(1, 5, TTL));
+        store.tryEnqueue(2, 5, Duration.ofSeconds(5));
+        elapse(Duration.ofSeconds(5));
+        assertThat(store.sweep(List.of(1L, 2L, 3L))).isEqualTo(2);
+        assertThat(store.sweep(List.of(1L, 2L))).isZero();
+        assertThat(load(1).inFlight()).isEqualTo(1);
+    }
+
+    @Test
+    void badArgumentsAreRejectedNamingThem() {
+        assertThatThrownBy(() -> store.tryAcquire(0, 1, TTL)).hasMessageContaining("account id");
+        assertThatThrownBy(() -> store.tryAcquire(1, 1, Duration.ZERO)).hasMessageContaining("slot ttl");
+        assertThatThrownBy(() -> store.release(1, "x")).hasMessageContaining("slot token");
+        assertThatThrownBy(() -> store.leave(1, "X".repeat(32))).hasMessageContaining("wait token");
+        assertThatThrownBy(() -> store.tryEnqueue(1, 1, Duration.ofSeconds(-1))).hasMessageContaining("wait ttl");
+        assertThatThrownBy(() -> store.sticky("")).hasMessageContaining("binding key");
+        assertThat(store.release(1, Tokens.random())).isFalse();
+        assertThat(store.tryEnqueue(1, 0, TTL)).isEqualTo(Optional.empty());
+    }
+}
