@@ -136,9 +136,30 @@ public final class EmbeddedPostgres implements AutoCloseable {
         signalAndWait("INT");
     }
 
-    /** Kills the server with SIGKILL, as a crash would; the next start runs crash recovery. */
+    /**
+     * Kills the server and every one of its processes with SIGKILL, as a crash of its host or
+     * container would, and waits until they are gone; the next start runs crash recovery. Killing
+     * only the postmaster would leave backends holding the shared memory for a moment, and a start
+     * in that moment is refused.
+     */
     public synchronized void kill() {
+        Process p = process;
+        List<ProcessHandle> family =
+                p == null ? List.of() : p.toHandle().descendants().toList();
         signalAndWait("KILL");
+        for (ProcessHandle h : family) {
+            h.destroyForcibly();
+        }
+        for (ProcessHandle h : family) {
+            try {
+                h.onExit().get(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("a killed PostgreSQL process " + h.pid() + " did not exit", e);
+            }
+        }
     }
 
     /** Stops, then starts on the same port and data folder. */
