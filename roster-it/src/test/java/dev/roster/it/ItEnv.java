@@ -1,16 +1,15 @@
 package dev.roster.it;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.roster.core.config.ProjectionConfig;
 import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.ServiceConfig;
-import dev.roster.core.outbox.OutboxEvent;
 import dev.roster.core.service.DeadLetterSink;
 import dev.roster.core.service.SnapshotService;
 import dev.roster.postgres.Databases;
 import dev.roster.postgres.DeadLetterRepository;
 import dev.roster.postgres.Migrator;
+import dev.roster.postgres.PostgresDeadLetterSink;
 import dev.roster.postgres.PostgresSchedulingSource;
 import dev.roster.redis.RedisConnectionOptions;
 import dev.roster.redis.RedisProjection;
@@ -32,7 +31,6 @@ import java.time.Duration;
  */
 final class ItEnv implements AutoCloseable {
     static final ClientResources RESOURCES = DefaultClientResources.create();
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Short leases so a dead holder is replaced quickly; quick retries for failing batches. */
     static final ServiceConfig CONFIG = ServiceConfig.DEFAULTS
@@ -62,8 +60,7 @@ final class ItEnv implements AutoCloseable {
 
     /** The dead-letter table as the replayer's sink. */
     DeadLetterSink sink() {
-        return (e, error, attempts) -> deadLetters.record(new DeadLetterRepository.DeadLetter(
-                e.id(), type(e), accountId(e), null, payload(e), error, attempts, e.createdAt(), null, null));
+        return new PostgresDeadLetterSink(deadLetters);
     }
 
     SnapshotService.Builder service(RedisProjection projection) {
@@ -94,40 +91,6 @@ final class ItEnv implements AutoCloseable {
         } catch (SQLException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
-    }
-
-    private static String type(OutboxEvent e) {
-        return switch (e) {
-            case OutboxEvent.AccountChanged a -> OutboxEvent.ACCOUNT_CHANGED;
-            case OutboxEvent.AccountBulkChanged a -> OutboxEvent.ACCOUNT_BULK_CHANGED;
-            case OutboxEvent.AccountGroupsChanged a -> OutboxEvent.ACCOUNT_GROUPS_CHANGED;
-            case OutboxEvent.GroupChanged g -> OutboxEvent.GROUP_CHANGED;
-            case OutboxEvent.FullRebuild f -> OutboxEvent.FULL_REBUILD;
-            case OutboxEvent.AccountLastUsed u -> OutboxEvent.ACCOUNT_LAST_USED;
-            case OutboxEvent.Unknown u -> u.eventType();
-            case OutboxEvent.Malformed m -> m.eventType();
-        };
-    }
-
-    private static Long accountId(OutboxEvent e) {
-        return e instanceof OutboxEvent.AccountChanged a ? a.accountId() : null;
-    }
-
-    /** The stored payload of a malformed row (jsonb, so valid JSON), else null (the ids are in the event). */
-    private static String payload(OutboxEvent e) {
-        if (e instanceof OutboxEvent.Malformed m && m.payload() != null) {
-            try {
-                JSON.readTree(m.payload());
-                return m.payload();
-            } catch (Exception notJson) {
-                try {
-                    return JSON.writeValueAsString(m.payload());
-                } catch (Exception ignored) {
-                    return null;
-                }
-            }
-        }
-        return null;
     }
 
     @Override

@@ -114,9 +114,59 @@ public final class RedisConnector implements AutoCloseable {
             throw new ProjectionUnavailableException("cannot connect to " + endpoint + ": " + e.getMessage(), e);
         }
         this.ownsResources = resources == null;
+        this.ownsClient = true;
     }
 
     private final boolean ownsResources;
+    private final boolean ownsClient;
+
+    private RedisConnector(RedisConnectionOptions options, AbstractRedisClient existing) {
+        this.options = options;
+        this.endpoint = RedisEndpoint.parse(options.uri());
+        this.client = existing;
+        this.ownsResources = false;
+        this.ownsClient = false;
+        try {
+            if (existing instanceof RedisClusterClient c) {
+                this.cluster = true;
+                StatefulRedisClusterConnection<byte[], byte[]> conn = c.connect(ByteArrayCodec.INSTANCE);
+                this.connection = conn;
+                this.sync = conn.sync();
+                this.async = conn.async();
+            } else if (existing instanceof RedisClient c) {
+                if (endpoint.kind() == RedisEndpoint.Kind.CLUSTER) {
+                    throw new IllegalArgumentException("a redis-cluster:// URI needs a RedisClusterClient");
+                }
+                this.cluster = false;
+                StatefulRedisConnection<byte[], byte[]> conn =
+                        c.connect(ByteArrayCodec.INSTANCE, standaloneOrSentinelUri());
+                this.connection = conn;
+                this.sync = conn.sync();
+                this.async = conn.async();
+            } else {
+                throw new IllegalArgumentException(
+                        "unsupported Lettuce client " + existing.getClass().getName());
+            }
+        } catch (RedisException e) {
+            throw new ProjectionUnavailableException("cannot connect to " + endpoint + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A connector over a Lettuce client the caller created and shuts down (after closing this). Only
+     * the connections this connector opens are closed with it. The client's own options apply; set a
+     * command timeout and {@code DisconnectedBehavior.REJECT_COMMANDS} on it, or an outage blocks
+     * callers instead of failing fast to the near cache and the database fallback.
+     *
+     * @param client a {@link RedisClient} (standalone or Sentinel URI) or a {@link RedisClusterClient}
+     *     (its own seed URIs are used)
+     * @param options the URI (for standalone and Sentinel: where to connect; always: how to describe
+     *     the endpoint in messages) and the command timeout reported in messages
+     * @throws ProjectionUnavailableException when Redis cannot be reached
+     */
+    public static RedisConnector over(AbstractRedisClient client, RedisConnectionOptions options) {
+        return new RedisConnector(Objects.requireNonNull(options, "options"), Objects.requireNonNull(client, "client"));
+    }
 
     /**
      * Connects with client resources of its own.
@@ -125,7 +175,7 @@ public final class RedisConnector implements AutoCloseable {
      * @throws IllegalArgumentException when the URI is malformed
      */
     public static RedisConnector connect(RedisConnectionOptions options) {
-        return new RedisConnector(Objects.requireNonNull(options, "options"), null);
+        return new RedisConnector(Objects.requireNonNull(options, "options"), (ClientResources) null);
     }
 
     /** Connects using shared client resources, which the caller shuts down after closing this. */
@@ -176,7 +226,9 @@ public final class RedisConnector implements AutoCloseable {
     @Override
     public void close() {
         connection.close();
-        shutdown(client, ownsResources);
+        if (ownsClient) {
+            shutdown(client, ownsResources);
+        }
     }
 
     private static void shutdown(AbstractRedisClient c, boolean ownsResources) {

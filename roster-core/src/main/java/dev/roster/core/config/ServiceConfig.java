@@ -6,21 +6,23 @@ import java.util.Objects;
 
 /**
  * Everything the snapshot service is configured with: {@code run_mode}, sub2api's {@code
- * gateway.scheduling} section and Roster's own {@code replay}, {@code projection} and {@code scope}
- * sections. Each part validates itself; this record only checks that none is missing.
+ * gateway.scheduling} section and Roster's own {@code replay}, {@code projection}, {@code scope} and
+ * {@code near_cache} sections. Each part validates itself; this record only checks that none is missing.
  *
  * @param runMode {@code run_mode} (default standard)
  * @param scheduling {@code gateway.scheduling.*}
  * @param replay {@code replay.*}
  * @param projection {@code projection.*}
  * @param scope {@code scope.*}
+ * @param nearCache {@code near_cache.*}
  */
 public record ServiceConfig(
         RunMode runMode,
         SchedulingConfig scheduling,
         ReplayConfig replay,
         ProjectionConfig projection,
-        ScopeConfig scope) {
+        ScopeConfig scope,
+        NearCacheConfig nearCache) {
 
     /** Every default. */
     public static final ServiceConfig DEFAULTS = new ServiceConfig(
@@ -28,7 +30,8 @@ public record ServiceConfig(
             SchedulingConfig.DEFAULTS,
             ReplayConfig.DEFAULTS,
             ProjectionConfig.DEFAULTS,
-            ScopeConfig.DEFAULTS);
+            ScopeConfig.DEFAULTS,
+            NearCacheConfig.DEFAULTS);
 
     public ServiceConfig {
         if (runMode == null) {
@@ -38,6 +41,17 @@ public record ServiceConfig(
         Objects.requireNonNull(replay, "replay");
         Objects.requireNonNull(projection, "projection");
         Objects.requireNonNull(scope, "scope");
+        Objects.requireNonNull(nearCache, "nearCache");
+    }
+
+    /** The configuration before the {@code near_cache} section existed: that section at its defaults. */
+    public ServiceConfig(
+            RunMode runMode,
+            SchedulingConfig scheduling,
+            ReplayConfig replay,
+            ProjectionConfig projection,
+            ScopeConfig scope) {
+        this(runMode, scheduling, replay, projection, scope, NearCacheConfig.DEFAULTS);
     }
 
     /** The group-0 scope in effect: {@code all} in simple run mode, else {@code scope.group0}. */
@@ -47,26 +61,31 @@ public record ServiceConfig(
 
     /** A copy with another run mode. */
     public ServiceConfig withRunMode(RunMode v) {
-        return new ServiceConfig(v, scheduling, replay, projection, scope);
+        return new ServiceConfig(v, scheduling, replay, projection, scope, nearCache);
     }
 
     /** A copy with another scheduling section. */
     public ServiceConfig withScheduling(SchedulingConfig v) {
-        return new ServiceConfig(runMode, v, replay, projection, scope);
+        return new ServiceConfig(runMode, v, replay, projection, scope, nearCache);
     }
 
     /** A copy with another replay section. */
     public ServiceConfig withReplay(ReplayConfig v) {
-        return new ServiceConfig(runMode, scheduling, v, projection, scope);
+        return new ServiceConfig(runMode, scheduling, v, projection, scope, nearCache);
     }
 
     /** A copy with another projection section. */
     public ServiceConfig withProjection(ProjectionConfig v) {
-        return new ServiceConfig(runMode, scheduling, replay, v, scope);
+        return new ServiceConfig(runMode, scheduling, replay, v, scope, nearCache);
     }
 
     /** A copy with another scope section. */
     public ServiceConfig withScope(ScopeConfig v) {
-        return new ServiceConfig(runMode, scheduling, replay, projection, v);
+        return new ServiceConfig(runMode, scheduling, replay, projection, v, nearCache);
+    }
+
+    /** A copy with another near-cache section. */
+    public ServiceConfig withNearCache(NearCacheConfig v) {
+        return new ServiceConfig(runMode, scheduling, replay, projection, scope, v);
     }
 }

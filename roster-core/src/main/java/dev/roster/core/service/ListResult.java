@@ -30,6 +30,8 @@ public record ListResult(
 
     /** Where an answer came from. */
     public enum Source {
+        /** This instance's near cache (a snapshot of the projection confirmed within {@code max_stale}). */
+        NEAR_CACHE,
         /** The projection's active snapshot. */
         PROJECTION,
         /** The guarded database fallback. */

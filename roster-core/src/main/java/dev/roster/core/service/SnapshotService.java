@@ -12,6 +12,7 @@ import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.internal.FallbackLimiter;
 import dev.roster.core.internal.Universe;
+import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
@@ -27,6 +28,8 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -48,6 +51,18 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The scheduler snapshot service: sub2api's {@code SchedulerSnapshotService} re-implemented over a
  * {@link SchedulingSource} (the source of truth) and a {@link Projection} (the shared snapshots).
+ *
+ * <p><b>Near cache.</b> Once {@linkplain #start() started} with {@code near_cache.enabled}, {@link #list}
+ * first asks the {@link NearCache}: a warm bucket confirmed within {@code near_cache.max_stale} is
+ * answered from memory (one volatile read, no lock, no I/O); a cold or stale one is read from the
+ * projection once for all concurrent callers and cached; when the projection fails too the guarded
+ * database path below answers. Per bucket, no answer from the near cache or the projection ever has
+ * an older (generation, version) than one this instance already served. A service that is not started
+ * has no near cache (nothing would keep it current), so step-driven tests see the projection directly.
+ *
+ * <p><b>Last-used.</b> {@link #markUsed} moves the local view and the projection's value forward at
+ * once and queues the value for the {@link LastUsedWriter}, flushed every {@code
+ * near_cache.last_used_flush_interval} in one batch and on {@link #close()}.
  *
  * <p><b>Hot path.</b> {@link #list} resolves the mode (forced when the route pins the platform, mixed
  * for anthropic and gemini, single otherwise) and the group (0 in simple run mode or when absent),
@@ -87,6 +102,14 @@ public final class SnapshotService implements AutoCloseable {
     private final Map<Bucket, CompletableFuture<Loaded>> inflight = new ConcurrentHashMap<>();
     private final Semaphore wakeups = new Semaphore(0);
     private final AtomicLong fallbackQueries = new AtomicLong();
+    private final LastUsedWriter lastUsedWriter;
+    private final ConcurrentHashMap<Long, Instant> localLastUsed = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Instant> pendingLastUsed = new ConcurrentHashMap<>();
+    private final AtomicLong lastUsedFlushes = new AtomicLong();
+    private final AtomicLong lastUsedProjectionFailures = new AtomicLong();
+    private final Object flushLock = new Object();
+    private volatile NearCache nearCache;
+    private ScheduledExecutorService flushTimer;
     private final Object lifecycle = new Object();
     private Thread replayThread;
     private ScheduledExecutorService timer;
@@ -97,6 +120,7 @@ public final class SnapshotService implements AutoCloseable {
         this.projection = Objects.requireNonNull(b.projection, "projection");
         this.config = Objects.requireNonNull(b.config, "config");
         this.clock = Objects.requireNonNull(b.clock, "clock");
+        this.lastUsedWriter = b.lastUsedWriter;
         this.bucketPool = Executors.newFixedThreadPool(config.replay().rebuildParallelism(), daemon("roster-bucket"));
         this.fallbackPool = Executors.newFixedThreadPool(8, daemon("roster-fallback"));
         this.engine = new Engine(source, projection, config, clock, bucketPool);
@@ -152,6 +176,14 @@ public final class SnapshotService implements AutoCloseable {
             long renewMs = config.projection().leaseRenew().toMillis();
             timer.scheduleWithFixedDelay(leases::current, renewMs, renewMs, TimeUnit.MILLISECONDS);
             replayThread = Thread.ofPlatform().daemon().name("roster-replay").start(this::replayLoop);
+            if (config.nearCache().enabled()) {
+                nearCache = new NearCache(projection, engine::accepts, clock, config.nearCache()).start();
+            }
+            if (lastUsedWriter != null) {
+                flushTimer = Executors.newSingleThreadScheduledExecutor(daemon("roster-last-used"));
+                long flushMs = config.nearCache().lastUsedFlushInterval().toMillis();
+                flushTimer.scheduleWithFixedDelay(this::flushLastUsedQuietly, flushMs, flushMs, TimeUnit.MILLISECONDS);
+            }
         }
         return this;
     }
@@ -205,6 +237,30 @@ public final class SnapshotService implements AutoCloseable {
         return rebuilder.request(reason);
     }
 
+    /**
+     * Rebuilds one bucket now from the source (the admin "rebuild this bucket" action): a bucket of a
+     * group that is no longer active is retired instead. Serialised with replay batches and full
+     * rebuilds.
+     *
+     * @return {@code true} when the bucket has a current snapshot afterwards, {@code false} when it was
+     *     retired
+     * @throws dev.roster.core.source.SourceException when the source cannot be read
+     * @throws ProjectionException when the projection cannot be written
+     */
+    public boolean rebuildBucket(Bucket bucket) {
+        Objects.requireNonNull(bucket, "bucket");
+        engine.applyLock().lock();
+        try {
+            java.util.Set<Long> active = new java.util.HashSet<>();
+            for (dev.roster.core.source.GroupInfo g : source.activeGroups()) {
+                active.add(g.id());
+            }
+            return engine.rebuild(bucket, active) != Engine.Outcome.RETIRED;
+        } finally {
+            engine.applyLock().unlock();
+        }
+    }
+
     /** Whether this instance currently holds the replayer lease. */
     public boolean isReplayer() {
         return leases.held().isPresent();
@@ -213,6 +269,11 @@ public final class SnapshotService implements AutoCloseable {
     /** How many database fallback queries this instance ran. */
     public long fallbackQueries() {
         return fallbackQueries.get();
+    }
+
+    /** The near cache, or empty when the service is not started or the cache is disabled. */
+    public Optional<NearCache> nearCache() {
+        return Optional.ofNullable(nearCache);
     }
 
     /** The generation id this instance publishes under and serves. */
@@ -245,6 +306,10 @@ public final class SnapshotService implements AutoCloseable {
         Mode mode = Mode.resolve(platform, forcePlatform);
         boolean useMixed = mode == Mode.MIXED;
         Bucket bucket = new Bucket(Universe.normalizeGroup(groupId, config.runMode()), platform, mode);
+        NearCache nc = nearCache;
+        if (nc != null) {
+            return listNear(nc, bucket, useMixed, budget);
+        }
         try {
             Lookup<Snapshot> l = projection.readSnapshot(bucket);
             if (l instanceof Lookup.Hit<Snapshot> hit
@@ -269,6 +334,136 @@ public final class SnapshotService implements AutoCloseable {
                 loaded.generation,
                 loaded.version,
                 ListResult.Source.DATABASE);
+    }
+
+    private ListResult listNear(NearCache nc, Bucket bucket, boolean useMixed, Duration budget) {
+        NearCache.Entry e = nc.get(bucket);
+        if (e != null) {
+            return fromEntry(bucket, e, useMixed, ListResult.Source.NEAR_CACHE);
+        }
+        try {
+            e = nc.load(bucket);
+            if (e != null) {
+                return fromEntry(bucket, e, useMixed, ListResult.Source.PROJECTION);
+            }
+        } catch (ProjectionException ex) {
+            LOG.log(Level.DEBUG, "snapshot read failed for " + bucket + ": " + ex.getMessage());
+        }
+        Loaded loaded = fallback(bucket, budget);
+        if (loaded.version > 0) {
+            // Published under this version: cache it, unless this instance already served newer.
+            NearCache.Entry o = nc.offer(new Snapshot(bucket, loaded.generation, loaded.version, loaded.cards));
+            if (o != null) {
+                boolean mine = o.snapshot().version() == loaded.version
+                        && o.snapshot().generation().equals(loaded.generation);
+                return fromEntry(bucket, o, useMixed, mine ? ListResult.Source.DATABASE : ListResult.Source.NEAR_CACHE);
+            }
+        }
+        return new ListResult(
+                bucket,
+                TimeFilter.apply(loaded.cards, clock.instant()),
+                useMixed,
+                loaded.generation,
+                loaded.version,
+                ListResult.Source.DATABASE);
+    }
+
+    private ListResult fromEntry(Bucket bucket, NearCache.Entry e, boolean useMixed, ListResult.Source source) {
+        Snapshot s = e.snapshot();
+        return new ListResult(
+                bucket, TimeFilter.apply(s.cards(), clock.instant()), useMixed, s.generation(), s.version(), source);
+    }
+
+    // ---- last-used ----------------------------------------------------------------------------
+
+    /**
+     * Records that {@code accountId} was used at {@code at}: the local view and the projection's
+     * last-used value move forward at once (monotonic; a projection error is logged and counted, never
+     * thrown, since the request already went out), and the value is queued for the batched write to
+     * the source of truth.
+     *
+     * @throws IllegalArgumentException when {@code accountId <= 0}
+     */
+    public void markUsed(long accountId, Instant at) {
+        if (accountId <= 0) {
+            throw new IllegalArgumentException("account id must be > 0, got " + accountId);
+        }
+        Objects.requireNonNull(at, "at");
+        localLastUsed.merge(accountId, at, SnapshotService::later);
+        if (lastUsedWriter != null) {
+            pendingLastUsed.merge(accountId, at, SnapshotService::later);
+        }
+        try {
+            projection.markUsed(Map.of(accountId, at));
+        } catch (ProjectionException e) {
+            lastUsedProjectionFailures.incrementAndGet();
+            LOG.log(
+                    Level.DEBUG,
+                    "last-used of account " + accountId + " not written to the projection: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The last-used times of {@code accountIds} that have one: the projection's values merged with
+     * this instance's local view (the later wins); only the local view when the projection fails.
+     */
+    public Map<Long, Instant> lastUsed(Collection<Long> accountIds) {
+        Map<Long, Instant> out = new HashMap<>();
+        try {
+            out.putAll(projection.lastUsed(accountIds));
+        } catch (ProjectionException e) {
+            LOG.log(Level.DEBUG, "last-used read failed: " + e.getMessage());
+        }
+        for (Long id : accountIds) {
+            Instant local = localLastUsed.get(id);
+            if (local != null) {
+                out.merge(id, local, SnapshotService::later);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Writes every queued last-used value now, in one call of the {@link LastUsedWriter}. Values that
+     * fail stay queued. Returns how many accounts were written (0 without a writer).
+     */
+    public int flushLastUsed() {
+        if (lastUsedWriter == null) {
+            return 0;
+        }
+        synchronized (flushLock) {
+            if (pendingLastUsed.isEmpty()) {
+                return 0;
+            }
+            Map<Long, Instant> batch = new HashMap<>(pendingLastUsed);
+            // Remove only what we took: a newer value that arrives meanwhile stays queued.
+            batch.forEach(pendingLastUsed::remove);
+            try {
+                lastUsedWriter.write(batch);
+                lastUsedFlushes.incrementAndGet();
+                return batch.size();
+            } catch (RuntimeException e) {
+                batch.forEach((id, t) -> pendingLastUsed.merge(id, t, SnapshotService::later));
+                throw e;
+            }
+        }
+    }
+
+    private void flushLastUsedQuietly() {
+        try {
+            flushLastUsed();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "last-used write-behind failed (kept for the next flush): " + e.getMessage());
+        }
+    }
+
+    /** How many write-behind batches were written. */
+    public long lastUsedFlushes() {
+        return lastUsedFlushes.get();
+    }
+
+    private static Instant later(Instant a, Instant b) {
+        return a.isAfter(b) ? a : b;
     }
 
     /** {@link #getAccount(long, Duration)} without a caller deadline. */
@@ -405,9 +600,9 @@ public final class SnapshotService implements AutoCloseable {
     // ---- lifecycle ----------------------------------------------------------------------------
 
     /**
-     * Stops every thread this service started (waiting for running work to end), then releases the
-     * replayer lease so another instance takes over at once. The projection and source are not closed
-     * (the caller owns them). Idempotent.
+     * Stops every thread this service started (waiting for running work to end), writes the queued
+     * last-used values, then releases the replayer lease so another instance takes over at once. The
+     * projection and source are not closed (the caller owns them). Idempotent.
      */
     @Override
     public void close() {
@@ -423,6 +618,15 @@ public final class SnapshotService implements AutoCloseable {
             t.interrupt();
             join(t);
         }
+        NearCache nc = nearCache;
+        if (nc != null) {
+            nc.close();
+        }
+        if (flushTimer != null) {
+            flushTimer.shutdownNow();
+            awaitTermination(flushTimer);
+        }
+        flushLastUsedQuietly();
         if (timer != null) {
             timer.shutdownNow();
             awaitTermination(timer);
@@ -474,6 +678,7 @@ public final class SnapshotService implements AutoCloseable {
         private ServiceConfig config = ServiceConfig.DEFAULTS;
         private InstantSource clock = InstantSource.system();
         private DeadLetterSink deadLetters;
+        private LastUsedWriter lastUsedWriter;
         private boolean inlineRebuilds;
 
         private Builder() {}
@@ -505,6 +710,12 @@ public final class SnapshotService implements AutoCloseable {
         /** Where events that cannot be applied are parked (the dead-letter table). */
         public Builder deadLetters(DeadLetterSink v) {
             this.deadLetters = Objects.requireNonNull(v, "deadLetters");
+            return this;
+        }
+
+        /** Where last-used times are written behind in batches (the accounts table); none by default. */
+        public Builder lastUsedWriter(LastUsedWriter v) {
+            this.lastUsedWriter = Objects.requireNonNull(v, "lastUsedWriter");
             return this;
         }
 

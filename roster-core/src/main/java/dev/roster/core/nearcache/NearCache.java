@@ -1,0 +1,483 @@
+package dev.roster.core.nearcache;
+
+import dev.roster.core.Bucket;
+import dev.roster.core.config.NearCacheConfig;
+import dev.roster.core.projection.Generation;
+import dev.roster.core.projection.Invalidation;
+import dev.roster.core.projection.Lookup;
+import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.ProjectionException;
+import dev.roster.core.projection.Snapshot;
+import dev.roster.core.projection.Subscription;
+import java.lang.System.Logger.Level;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
+
+/**
+ * The in-process copy of bucket snapshots that answers the hot path without I/O.
+ *
+ * <p><b>Contract.</b> {@link #get} is one map lookup plus one volatile read of an immutable {@link
+ * Entry}; it takes no lock, does no I/O and allocates nothing. An entry is served while it was
+ * confirmed against the projection within {@code near_cache.max_stale} (application clock); a
+ * confirmation is a load, an invalidation followed by a read, or the periodic version check. While
+ * the projection is healthy the check confirms every entry each {@code check_interval}, so entries
+ * never age out; when it fails (Redis down) entries age and, past {@code max_stale}, {@link #get}
+ * returns {@code null} and the caller goes to the projection and then to the guarded database path.
+ *
+ * <p><b>Never older.</b> Per bucket the cache keeps the highest (generation, version) it ever
+ * installed, and never installs anything lower, so a reader of this instance never sees a bucket go
+ * back. Generations are random ids; their order is the order in which this instance accepted them
+ * (the service only ever moves to a newer generation), kept as an ordinal.
+ *
+ * <p><b>Refresh.</b> {@link #start()} subscribes to the projection's invalidations (the listener only
+ * queues the bucket: it runs on the client's I/O thread), starts one refresh thread that re-reads
+ * queued buckets, and one check thread that re-reads every cached bucket each {@code
+ * check_interval} (healing lost messages; a failed subscription is retried there). {@link #close()}
+ * stops both and the subscription.
+ *
+ * <p>Thread-safe.
+ */
+public final class NearCache implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(NearCache.class.getName());
+
+    private final Projection projection;
+    private final Predicate<String> acceptsGeneration;
+    private final InstantSource clock;
+    private final NearCacheConfig config;
+    private final long maxStaleMillis;
+    private final ConcurrentHashMap<Bucket, Slot> slots = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> generationOrdinals = new ConcurrentHashMap<>();
+    private final AtomicLong nextOrdinal = new AtomicLong();
+    private final LinkedBlockingQueue<Bucket> queue = new LinkedBlockingQueue<>();
+    private final Set<Bucket> queued = ConcurrentHashMap.newKeySet();
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder staleMisses = new LongAdder();
+    private final LongAdder loads = new LongAdder();
+    private final LongAdder refreshes = new LongAdder();
+    private final LongAdder checks = new LongAdder();
+    private final LongAdder healed = new LongAdder();
+    private final LongAdder invalidations = new LongAdder();
+    private final Object lifecycle = new Object();
+    private volatile Subscription subscription;
+    private Thread refreshThread;
+    private ScheduledExecutorService checkTimer;
+    private volatile boolean closed;
+
+    /**
+     * A cache over {@code projection}.
+     *
+     * @param acceptsGeneration whether a snapshot stamped with this generation id may be served (the
+     *     service's current generation, adopting a newer stored one)
+     * @param clock the application clock, for staleness
+     */
+    public NearCache(
+            Projection projection, Predicate<String> acceptsGeneration, InstantSource clock, NearCacheConfig config) {
+        this.projection = Objects.requireNonNull(projection, "projection");
+        this.acceptsGeneration = Objects.requireNonNull(acceptsGeneration, "acceptsGeneration");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.config = Objects.requireNonNull(config, "config");
+        this.maxStaleMillis = config.maxStale().toMillis();
+    }
+
+    /**
+     * A bucket's cached snapshot and when it was last confirmed current. Immutable.
+     *
+     * @param snapshot the snapshot (durable part; time filter applied by the reader)
+     * @param ordinal this instance's order of the snapshot's generation
+     * @param confirmedAtMillis application-clock millis of the last confirmation
+     */
+    public record Entry(Snapshot snapshot, long ordinal, long confirmedAtMillis) {
+        boolean newerThan(long ord, long version) {
+            return ordinal > ord || (ordinal == ord && snapshot.version() > version);
+        }
+    }
+
+    private static final class Slot {
+        volatile Entry entry;
+        // Highest (ordinal, version) ever installed; guarded by the slot's monitor.
+        long highOrdinal = -1;
+        long highVersion = -1;
+        CompletableFuture<Entry> loading;
+    }
+
+    // ---- hot path ----------------------------------------------------------------------------
+
+    /**
+     * The bucket's entry if it is cached and was confirmed within {@code max_stale}, else {@code
+     * null}. No lock, no I/O, no allocation.
+     */
+    public Entry get(Bucket bucket) {
+        Slot s = slots.get(bucket);
+        if (s == null) {
+            return null;
+        }
+        Entry e = s.entry;
+        if (e == null) {
+            return null;
+        }
+        if (clock.millis() - e.confirmedAtMillis > maxStaleMillis) {
+            staleMisses.increment();
+            return null;
+        }
+        hits.increment();
+        return e;
+    }
+
+    /**
+     * Reads the bucket from the projection, single-flight per bucket (concurrent callers share one
+     * read), and installs the result if it is newer than what is cached. Returns what to serve: the
+     * newest entry this instance has for the bucket, or {@code null} when the projection has no
+     * acceptable snapshot (miss, corrupt value, unknown generation). When the cache is full the read
+     * is done and returned without caching.
+     *
+     * @throws ProjectionException when the projection cannot be read
+     */
+    public Entry load(Bucket bucket) {
+        Slot s = slotFor(bucket);
+        if (s == null) {
+            Snapshot snap = readAccepted(bucket);
+            return snap == null ? null : new Entry(snap, ordinalOf(snap.generation()), clock.millis());
+        }
+        CompletableFuture<Entry> f;
+        boolean leader = false;
+        synchronized (s) {
+            f = s.loading;
+            if (f == null) {
+                f = new CompletableFuture<>();
+                s.loading = f;
+                leader = true;
+            }
+        }
+        if (leader) {
+            loads.increment();
+            try {
+                Snapshot snap = readAccepted(bucket);
+                f.complete(snap == null ? null : offer(s, snap));
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            } finally {
+                synchronized (s) {
+                    s.loading = null;
+                }
+            }
+        }
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Installs a snapshot obtained elsewhere (the database fallback, which published it under this
+     * version) if it is newer than the cached one; returns the entry to serve (never an older one
+     * than already served), or {@code null} when the bucket is not cached and there is no room.
+     */
+    public Entry offer(Snapshot snapshot) {
+        Slot s = slotFor(snapshot.bucket());
+        if (s == null) {
+            return null;
+        }
+        return offer(s, snapshot);
+    }
+
+    private Slot slotFor(Bucket bucket) {
+        Slot s = slots.get(bucket);
+        if (s != null) {
+            return s;
+        }
+        if (slots.size() >= config.maxBuckets()) {
+            return null;
+        }
+        return slots.computeIfAbsent(bucket, b -> new Slot());
+    }
+
+    private Snapshot readAccepted(Bucket bucket) {
+        Lookup<Snapshot> l = projection.readSnapshot(bucket);
+        if (l instanceof Lookup.Hit<Snapshot> hit
+                && acceptsGeneration.test(hit.found().generation())) {
+            return hit.found();
+        }
+        return null;
+    }
+
+    private long ordinalOf(String generation) {
+        Long o = generationOrdinals.get(generation);
+        if (o != null) {
+            return o;
+        }
+        return generationOrdinals.computeIfAbsent(generation, g -> nextOrdinal.incrementAndGet());
+    }
+
+    private Entry offer(Slot s, Snapshot snap) {
+        long ord = ordinalOf(snap.generation());
+        long now = clock.millis();
+        synchronized (s) {
+            if (ord > s.highOrdinal || (ord == s.highOrdinal && snap.version() > s.highVersion)) {
+                Entry e = new Entry(snap, ord, now);
+                s.highOrdinal = ord;
+                s.highVersion = snap.version();
+                s.entry = e;
+                return e;
+            }
+            Entry cur = s.entry;
+            if (ord == s.highOrdinal && snap.version() == s.highVersion) {
+                // The projection still holds what we hold: a confirmation.
+                Entry e = cur != null ? new Entry(cur.snapshot(), cur.ordinal(), now) : new Entry(snap, ord, now);
+                s.entry = e;
+                return e;
+            }
+            return cur;
+        }
+    }
+
+    // ---- refresh -----------------------------------------------------------------------------
+
+    /** Subscribes to invalidations and starts the refresh and check threads. */
+    public NearCache start() {
+        synchronized (lifecycle) {
+            if (closed || refreshThread != null) {
+                throw new IllegalStateException("near cache already started or closed");
+            }
+            trySubscribe();
+            refreshThread = Thread.ofPlatform()
+                    .daemon()
+                    .name("roster-nearcache-refresh")
+                    .start(this::refreshLoop);
+            AtomicInteger n = new AtomicInteger();
+            checkTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
+                    .daemon()
+                    .name("roster-nearcache-check-" + n.incrementAndGet())
+                    .unstarted(r));
+            long ms = config.checkInterval().toMillis();
+            checkTimer.scheduleWithFixedDelay(this::checkAll, ms, ms, TimeUnit.MILLISECONDS);
+        }
+        return this;
+    }
+
+    private void trySubscribe() {
+        synchronized (lifecycle) {
+            if (subscription != null || closed) {
+                return;
+            }
+            try {
+                subscription = projection.subscribe(this::onInvalidation);
+            } catch (RuntimeException e) {
+                // Not fatal: the version check keeps entries current and retries the subscription.
+                LOG.log(Level.WARNING, "near cache cannot subscribe to invalidations yet: " + e.getMessage());
+            }
+        }
+    }
+
+    private void onInvalidation(Invalidation inv) {
+        // Runs on the client's I/O thread: compare and queue, never read here.
+        invalidations.increment();
+        Slot s = slots.get(inv.bucket());
+        if (s == null) {
+            return;
+        }
+        Entry e = s.entry;
+        if (e != null
+                && e.snapshot().generation().equals(inv.generation())
+                && e.snapshot().version() >= inv.version()) {
+            return;
+        }
+        enqueue(inv.bucket());
+    }
+
+    private void enqueue(Bucket b) {
+        if (queued.add(b)) {
+            queue.add(b);
+        }
+    }
+
+    private void refreshLoop() {
+        while (!closed) {
+            Bucket b;
+            try {
+                b = queue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            queued.remove(b);
+            refreshes.increment();
+            refresh(b);
+        }
+    }
+
+    /** Re-reads one cached bucket; returns whether a newer snapshot was installed. */
+    private boolean refresh(Bucket b) {
+        Slot s = slots.get(b);
+        if (s == null) {
+            return false;
+        }
+        try {
+            Lookup<Snapshot> l = projection.readSnapshot(b);
+            if (l instanceof Lookup.Hit<Snapshot> hit) {
+                Snapshot snap = hit.found();
+                if (!acceptsGeneration.test(snap.generation())) {
+                    return false;
+                }
+                Entry before = s.entry;
+                Entry after = offer(s, snap);
+                return after != null
+                        && (before == null
+                                || after.newerThan(
+                                        before.ordinal(), before.snapshot().version()));
+            }
+            if (l instanceof Lookup.Miss<Snapshot>) {
+                onMiss(b, s);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, "near cache refresh of " + b + " failed: " + e.getMessage());
+        }
+        return false;
+    }
+
+    private void onMiss(Bucket b, Slot s) {
+        // A current projection without the bucket means it was retired: stop serving it. A projection
+        // without a generation was flushed and is being rebuilt: keep serving until max_stale.
+        Optional<Generation> g = projection.generation().value();
+        if (g.isPresent() && acceptsGeneration.test(g.get().id())) {
+            synchronized (s) {
+                s.entry = null;
+            }
+        }
+    }
+
+    private void checkAll() {
+        try {
+            trySubscribe();
+            for (Map.Entry<Bucket, Slot> e : List.copyOf(slots.entrySet())) {
+                if (closed) {
+                    return;
+                }
+                if (e.getValue().entry == null) {
+                    continue;
+                }
+                checks.increment();
+                if (refresh(e.getKey())) {
+                    // The check found a version the invalidations did not bring: a lost message.
+                    healed.increment();
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "near cache check failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Drops every cached bucket (e.g. after a configuration change); the next reads load again. */
+    public void clear() {
+        for (Slot s : slots.values()) {
+            synchronized (s) {
+                s.entry = null;
+            }
+        }
+    }
+
+    /** The buckets that currently have an entry. */
+    public List<Bucket> cachedBuckets() {
+        List<Bucket> out = new ArrayList<>();
+        slots.forEach((b, s) -> {
+            if (s.entry != null) {
+                out.add(b);
+            }
+        });
+        return out;
+    }
+
+    /** Counters, read when asked. */
+    public Stats stats() {
+        return new Stats(
+                hits.sum(),
+                staleMisses.sum(),
+                loads.sum(),
+                invalidations.sum(),
+                refreshes.sum(),
+                checks.sum(),
+                healed.sum(),
+                cachedBuckets().size(),
+                subscription != null);
+    }
+
+    /**
+     * Near-cache counters since start.
+     *
+     * @param hits reads answered from memory
+     * @param staleMisses reads that found an entry older than {@code max_stale}
+     * @param loads projection reads on a cold or stale bucket (single-flight leaders)
+     * @param invalidations invalidation messages received
+     * @param refreshes re-reads triggered by invalidations
+     * @param checks re-reads by the version check
+     * @param healed version checks that installed a version no invalidation had brought
+     * @param buckets buckets cached now
+     * @param subscribed whether the invalidation subscription is established
+     */
+    public record Stats(
+            long hits,
+            long staleMisses,
+            long loads,
+            long invalidations,
+            long refreshes,
+            long checks,
+            long healed,
+            int buckets,
+            boolean subscribed) {}
+
+    /** Stops the threads and the subscription. Idempotent. */
+    @Override
+    public void close() {
+        Thread t;
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            t = refreshThread;
+        }
+        Subscription sub;
+        synchronized (lifecycle) {
+            sub = subscription;
+        }
+        if (sub != null) {
+            sub.close();
+        }
+        if (t != null) {
+            t.interrupt();
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (checkTimer != null) {
+            checkTimer.shutdownNow();
+            try {
+                if (!checkTimer.awaitTermination(30, TimeUnit.SECONDS)) {
+                    LOG.log(Level.WARNING, "near cache check thread did not stop within 30 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
