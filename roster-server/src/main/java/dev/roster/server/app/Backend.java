@@ -20,7 +20,7 @@ import javax.sql.DataSource;
  * snapshot service, PostgreSQL or Redis itself beyond the one implementation of this interface, so the
  * HTTP layer stays independent of how the library is assembled.
  */
-public interface Backend {
+public interface Backend extends AutoCloseable {
 
     /**
      * Whether requests can be served, and why not.
@@ -51,17 +51,21 @@ public interface Backend {
     /** Audits the projection against PostgreSQL. */
     AuditReport audit();
 
-    /** Requests a full rebuild and waits for a run that started after the request. */
-    void rebuildAll(Duration timeout);
+    /**
+     * Requests a full rebuild and waits up to {@code timeout} for a run that started after the request.
+     *
+     * @return whether that run finished within the timeout (it goes on otherwise)
+     */
+    boolean rebuildAll(Duration timeout);
 
-    /** Rebuilds one bucket now and registers it. */
-    void rebuildBucket(Bucket bucket);
+    /** Rebuilds one bucket now; {@code false} when it was retired (its group is not active). */
+    boolean rebuildBucket(Bucket bucket);
 
     /**
      * Outbox figures for operators.
      *
      * @param stats pending, lag, horizon
-     * @param watermark the replayer's watermark ({@code -1} when unknown)
+     * @param watermark the shared watermark
      * @param deadLetters dead letters in the table
      * @param replayer whether this instance holds the replayer lease
      */
@@ -73,7 +77,10 @@ public interface Backend {
     /** Dead letters, oldest first. */
     List<DeadLetter> deadLetters(int limit);
 
-    /** Puts dead letter {@code eventId} back into the outbox; {@code false} when there is none. */
+    /**
+     * Retries dead letter {@code eventId}: removes it and requests the full rebuild that brings its
+     * change into the snapshots; {@code false} when there is none.
+     */
     boolean retryDeadLetter(long eventId);
 
     /** Buckets registered in the projection. */
@@ -104,5 +111,6 @@ public interface Backend {
             long fullRebuildFailures) {}
 
     /** Flushes last-used, releases leases, stops background work. */
+    @Override
     void close();
 }

@@ -38,6 +38,11 @@ public final class EmbeddedStores implements AutoCloseable {
 
     /** As {@link #start(RosterConfig, PrintWriter, boolean)} with a line sink. */
     public static EmbeddedStores start(RosterConfig config, Consumer<String> out, boolean ephemeral) {
+        return start(config, out, ephemeral, true);
+    }
+
+    /** As above; {@code withRedis = false} starts only PostgreSQL (for {@code roster migrate}). */
+    public static EmbeddedStores start(RosterConfig config, Consumer<String> out, boolean ephemeral, boolean withRedis) {
         Path dir = config.embedded().dataDir().toAbsolutePath().normalize();
         EmbeddedPostgres pg = null;
         EmbeddedRedis rd = null;
@@ -55,7 +60,7 @@ public final class EmbeddedStores implements AutoCloseable {
                 out.accept("roster: embedded PostgreSQL " + EmbeddedPostgres.MAJOR_VERSION + " on 127.0.0.1:"
                         + pg.port() + ", data in " + dir.resolve("postgres"));
             }
-            if (r.embedded()) {
+            if (r.embedded() && withRedis) {
                 Files.createDirectories(dir);
                 rd = EmbeddedRedis.builder()
                         .dataDir(dir.resolve("redis"))
@@ -75,7 +80,7 @@ public final class EmbeddedStores implements AutoCloseable {
             }
             throw new IllegalStateException("could not start the embedded servers in " + dir + ": " + e.getMessage(), e);
         }
-        RosterConfig resolved = new RosterConfig(db, r, config.server(), config.nearCache(), config.embedded(), config.service());
+        RosterConfig resolved = new RosterConfig(db, r, config.server(), config.embedded(), config.service());
         return new EmbeddedStores(pg, rd, resolved);
     }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.roster.core.RunMode;
 import dev.roster.core.config.ConfigException;
+import dev.roster.core.config.NearCacheConfig;
 import dev.roster.core.config.ProjectionConfig;
 import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.SchedulingConfig;
@@ -359,30 +360,17 @@ public final class ConfigLoader {
                 v.duration("projection.lease_ttl"), v.duration("projection.lease_renew"), v.duration("projection.grace")));
         ScopeConfig scope = v.validated(() -> ScopeConfig.parse(v.choice("scope.group0")));
         RunMode runMode = RunMode.valueOf(v.choice("run_mode").toUpperCase(Locale.ROOT));
-        ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope);
+        NearCacheConfig nearCache = v.validated(() -> new NearCacheConfig(
+                v.bool("near_cache.enabled"),
+                v.duration("near_cache.max_stale"),
+                v.duration("near_cache.check_interval"),
+                v.integer("near_cache.max_buckets"),
+                v.duration("near_cache.last_used_flush_interval")));
+        ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache);
 
         RosterConfig.Database database = database(v);
         RosterConfig.Redis redis = redis(v);
         RosterConfig.Server server = server(v);
-        Duration maxStale = v.duration("near_cache.max_stale");
-        if (maxStale.isNegative() || maxStale.isZero()) {
-            throw v.bad("near_cache.max_stale", "a positive duration such as 5s");
-        }
-        Duration check = v.duration("near_cache.check_interval");
-        if (check.isNegative() || check.isZero() || check.compareTo(maxStale) >= 0) {
-            throw v.bad("near_cache.check_interval", "a positive duration below near_cache.max_stale ("
-                    + GoDurations.format(maxStale) + ")");
-        }
-        int maxBuckets = v.integer("near_cache.max_buckets");
-        if (maxBuckets < 1 || maxBuckets > 1_000_000) {
-            throw v.bad("near_cache.max_buckets", "an integer between 1 and 1000000");
-        }
-        Duration flush = v.duration("near_cache.last_used_flush_interval");
-        if (flush.isNegative() || flush.isZero()) {
-            throw v.bad("near_cache.last_used_flush_interval", "a positive duration such as 1s");
-        }
-        RosterConfig.NearCache nearCache =
-                new RosterConfig.NearCache(v.bool("near_cache.enabled"), maxStale, check, maxBuckets, flush);
         String dataDir = v.string("embedded.data_dir");
         if (dataDir.isEmpty()) {
             throw v.bad("embedded.data_dir", "a folder path");
@@ -392,7 +380,7 @@ public final class ConfigLoader {
             String missing = database.embedded() ? "database.url or database.host" : "redis.url or redis.host";
             throw v.bad("embedded.enabled", "true, or set " + missing + " (no store is configured for it)");
         }
-        return new RosterConfig(database, redis, server, nearCache, embedded, service);
+        return new RosterConfig(database, redis, server, embedded, service);
     }
 
     private static RosterConfig.Database database(Values v) {

@@ -13,19 +13,17 @@ import java.util.Objects;
  * @param database PostgreSQL
  * @param redis Redis
  * @param server the HTTP server
- * @param nearCache the in-process near cache
  * @param embedded the embedded default
  * @param service {@code run_mode}, {@code gateway.scheduling}, {@code replay}, {@code projection},
- *     {@code scope}
+ *     {@code scope}, {@code near_cache}
  */
 public record RosterConfig(
-        Database database, Redis redis, Server server, NearCache nearCache, Embedded embedded, ServiceConfig service) {
+        Database database, Redis redis, Server server, Embedded embedded, ServiceConfig service) {
 
     public RosterConfig {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(redis, "redis");
         Objects.requireNonNull(server, "server");
-        Objects.requireNonNull(nearCache, "nearCache");
         Objects.requireNonNull(embedded, "embedded");
         Objects.requireNonNull(service, "service");
     }
@@ -126,18 +124,6 @@ public record RosterConfig(
                     + ", maxBodyBytes=" + maxBodyBytes + ", shutdownTimeout=" + shutdownTimeout + "]";
         }
     }
-
-    /**
-     * The near cache.
-     *
-     * @param enabled whether served snapshots are kept in process
-     * @param maxStale how long it may answer while Redis is unreachable
-     * @param checkInterval how often served versions are checked against Redis
-     * @param maxBuckets buckets kept in memory
-     * @param lastUsedFlushInterval period of the last-used write-behind
-     */
-    public record NearCache(
-            boolean enabled, Duration maxStale, Duration checkInterval, int maxBuckets, Duration lastUsedFlushInterval) {}
 
     /**
      * The embedded default.

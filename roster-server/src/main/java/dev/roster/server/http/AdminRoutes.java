@@ -84,7 +84,7 @@ final class AdminRoutes {
 
     record Deleted(long id, boolean deleted) {}
 
-    record Rebuilt(String rebuilt) {}
+    record Rebuilt(String target, String outcome) {}
 
     record Outbox(
             long watermark,
@@ -278,11 +278,15 @@ final class AdminRoutes {
                         } catch (IllegalArgumentException e) {
                             throw ApiError.badRequest("bucket must be g:p:m, e.g. 0:anthropic:mixed; " + e.getMessage());
                         }
-                        backend.get().rebuildBucket(b);
-                        return new Rebuilt(b.text());
+                        boolean current = backend.get().rebuildBucket(b);
+                        return new Rebuilt(b.text(), current ? "rebuilt" : "retired");
                     }
-                    backend.get().rebuildAll(c.budget());
-                    return new Rebuilt("all");
+                    if (backend.get().rebuildAll(c.budget())) {
+                        return new Rebuilt("all", "rebuilt");
+                    }
+                    // Still running after the request's budget: accepted, it completes in the background.
+                    c.status(202);
+                    return new Rebuilt("all", "running");
                 }));
         routes.add(new Route(
                 "GET", "/admin/outbox", Access.ADMIN, "Watermark, pending events, lag, horizon and dead letters", List.of(),
