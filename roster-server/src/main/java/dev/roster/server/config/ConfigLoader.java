@@ -128,7 +128,7 @@ public final class ConfigLoader {
             ConfigKey known = ConfigKeys.ALL.get(path);
             if (known != null) {
                 if (v.isContainerNode()) {
-                    throw new ConfigException(path, "a " + (v.isArray() ? "list" : "mapping") + " (in " + from + ")", expected(known));
+                    throw new ConfigException(path, "a " + (v.isArray() ? "list" : "mapping") + " (from " + from + ")", expected(known));
                 }
                 if (!v.isNull()) {
                     raw.put(path, new Raw(v, v.asText(), from));
@@ -137,12 +137,14 @@ public final class ConfigLoader {
             }
             boolean section = ConfigKeys.ALL.keySet().stream().anyMatch(k -> k.startsWith(path + "."))
                     || (path + ".").equals(ConfigKeys.SCHEDULING)
-                    || path.equals("gateway");
+                    || path.equals("gateway")
+                    // reserved for selection (issue 7): the section may appear, its keys are not known yet
+                    || path.equals("selection");
             if (section) {
                 if (v.isObject()) {
                     flatten(path + ".", v, from, raw, warnings);
                 } else if (!v.isNull()) {
-                    throw new ConfigException(path, shown(path, v) + " (in " + from + ")", "a mapping (a section of keys)");
+                    throw new ConfigException(path, shown(path, v) + " (from " + from + ")", "a mapping (a section of keys)");
                 }
                 continue;
             }
@@ -152,7 +154,7 @@ public final class ConfigLoader {
                 continue;
             }
             throw new ConfigException(
-                    path, shown(path, v) + " (in " + from + ")", "no such key: it is unknown" + suggestion(path)
+                    path, shown(path, v) + " (from " + from + ")", "no such key: it is unknown" + suggestion(path)
                             + "; roster.example.yaml lists every key");
         }
     }
