@@ -27,11 +27,12 @@ final class AuditCommand extends StoreCommand {
             return 2;
         }
         for (Drift d : r.drifts()) {
-            out().println("drift " + d.bucket().text() + " " + d.kind().name().toLowerCase(java.util.Locale.ROOT)
-                    + ": " + d.detail() + " (expected " + d.expected() + ", snapshot " + d.actual() + ")");
+            out().println("drift " + d.bucket().text() + " " + d.kind().name().toLowerCase(java.util.Locale.ROOT) + ": "
+                    + d.detail() + " (expected " + d.expected() + ", snapshot " + d.actual() + ")");
         }
-        out().println("audit: " + r.checked() + " buckets checked, " + r.drifts().size() + " with drift, "
-                + r.unstable().size() + " changing, " + r.missing().size() + " without snapshot");
+        out().println("audit: " + r.checked() + " buckets checked, "
+                + r.drifts().size() + " with drift, " + r.unstable().size() + " changing, "
+                + r.missing().size() + " without snapshot");
         return r.exitCode();
     }
 }

@@ -7,7 +7,10 @@ import dev.roster.server.config.ConfigLoader;
 import picocli.CommandLine.Command;
 
 /** {@code roster buckets}: the buckets registered in the projection. */
-@Command(name = "buckets", mixinStandardHelpOptions = true, description = "List the buckets registered in the Redis projection.")
+@Command(
+        name = "buckets",
+        mixinStandardHelpOptions = true,
+        description = "List the buckets registered in the Redis projection.")
 final class BucketsCommand extends StoreCommand {
     @Override
     Integer run(ConfigLoader.Loaded loaded) {

@@ -1,5 +1,6 @@
 package dev.roster.server;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.roster.Roster;
 import dev.roster.core.AccountCard;
 import dev.roster.core.audit.AuditReport;
@@ -14,7 +15,6 @@ import dev.roster.server.config.ConfigLoader;
 import dev.roster.server.config.RosterConfig;
 import dev.roster.server.http.HttpServer;
 import dev.roster.server.http.Metrics;
-import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -129,7 +129,8 @@ final class DemoCommand implements Callable<Integer> {
         try (EmbeddedStores stores = EmbeddedStores.start(cfg, this::say, true)) {
             RosterConfig rc = stores.resolved();
             summary.put("embedded servers started", secs(System.nanoTime() - t));
-            try (HikariDataSource admin = Databases.pool(rc.database().url(), rc.database().user(), "", 2)) {
+            try (HikariDataSource admin =
+                    Databases.pool(rc.database().url(), rc.database().user(), "", 2)) {
                 tour(stores, rc, admin);
             }
         }
@@ -149,8 +150,10 @@ final class DemoCommand implements Callable<Integer> {
         say(m.applied() + " migrations, " + SamplePool.GROUPS.size() + " groups on 4 platforms, " + accounts
                 + " accounts; the capture triggers wrote " + events + " outbox events ("
                 + secs(System.nanoTime() - t) + ")");
-        summary.put("pool loaded", SamplePool.GROUPS.size() + " groups, " + accounts + " accounts, " + events
-                + " events, " + secs(System.nanoTime() - t));
+        summary.put(
+                "pool loaded",
+                SamplePool.GROUPS.size() + " groups, " + accounts + " accounts, " + events + " events, "
+                        + secs(System.nanoTime() - t));
 
         step(3, "starting Roster (library) and its initial full rebuild");
         t = System.nanoTime();
@@ -166,8 +169,9 @@ final class DemoCommand implements Callable<Integer> {
             }
             say("ready: " + roster.admin().buckets().size() + " buckets published to Redis in "
                     + secs(System.nanoTime() - t));
-            summary.put("initial full rebuild", roster.admin().buckets().size() + " buckets, "
-                    + secs(System.nanoTime() - t));
+            summary.put(
+                    "initial full rebuild",
+                    roster.admin().buckets().size() + " buckets, " + secs(System.nanoTime() - t));
             long main = groupId(sql, "claude-main");
             tourBody(stores, roster, sql, main, lib);
         }
@@ -177,14 +181,18 @@ final class DemoCommand implements Callable<Integer> {
             throws Exception {
         step(4, "the ordered lists of a few buckets (order: link priority, account priority, id)");
         for (Object[] q : new Object[][] {
-            {main, "anthropic", false}, {main, "anthropic", true}, {0L, "openai", false}, {groupId(sql, "gemini-pro"), "gemini", false}
+            {main, "anthropic", false},
+            {main, "anthropic", true},
+            {0L, "openai", false},
+            {groupId(sql, "gemini-pro"), "gemini", false}
         }) {
             roster.list((Long) q[0], (String) q[1], (Boolean) q[2]); // warm the near cache
             long t = System.nanoTime();
             ListResult r = roster.list((Long) q[0], (String) q[1], (Boolean) q[2]);
             long ns = System.nanoTime() - t;
-            say(String.format("%-20s %3d accounts from %-10s in %6.1f µs: %s", r.bucket().text(), r.accounts().size(),
-                    tier(r), ns / 1e3, names(r.accounts(), 4)));
+            say(String.format(
+                    "%-20s %3d accounts from %-10s in %6.1f µs: %s",
+                    r.bucket().text(), r.accounts().size(), tier(r), ns / 1e3, names(r.accounts(), 4)));
         }
         ListResult before = roster.list(main, "anthropic", false);
         summary.put("hot path read (near cache)", micros(() -> roster.list(main, "anthropic", false)));
@@ -195,8 +203,10 @@ final class DemoCommand implements Callable<Integer> {
         exec(sql, "UPDATE accounts SET status = 'disabled' WHERE id = " + first.id());
         boolean gone = waitFor(() -> !ids(roster.list(main, "anthropic", false)).contains(first.id()));
         long changed = System.nanoTime() - t;
-        say(first.name() + "#" + first.id() + " disabled by SQL; " + (gone ? "gone from " + before.bucket().text()
-                + " after " + ms(changed) : "still listed after " + WAIT));
+        say(first.name() + "#" + first.id() + " disabled by SQL; "
+                + (gone
+                        ? "gone from " + before.bucket().text() + " after " + ms(changed)
+                        : "still listed after " + WAIT));
         exec(sql, "UPDATE accounts SET status = 'active' WHERE id = " + first.id());
         waitFor(() -> ids(roster.list(main, "anthropic", false)).contains(first.id()));
         summary.put("SQL status change -> hot path", gone ? ms(changed) : "not within " + WAIT);
@@ -214,16 +224,19 @@ final class DemoCommand implements Callable<Integer> {
         long newEvents = scalar(sql, "SELECT count(*) FROM scheduler_outbox WHERE id > " + outboxBefore);
         say((back ? "listed again " + late.toMillis() + " ms after the reset instant" : "not back within " + WAIT)
                 + "; outbox events written meanwhile: " + newEvents);
-        summary.put("rate limit ends -> listed again", (back ? late.toMillis() + " ms after reset" : "no") + ", "
-                + newEvents + " events");
+        summary.put(
+                "rate limit ends -> listed again",
+                (back ? late.toMillis() + " ms after reset" : "no") + ", " + newEvents + " events");
 
         step(7, "a bulk update of 200 accounts in one statement, replayed as one coalesced rebuild");
         long evBefore = scalar(sql, "SELECT coalesce(max(id), 0) FROM scheduler_outbox");
         long appliedBefore = roster.service().replayer().applied();
         long rebuildsBefore = roster.service().replayer().bucketRebuilds();
         t = System.nanoTime();
-        exec(sql, "UPDATE accounts SET priority = priority + 1 WHERE id IN"
-                + " (SELECT id FROM accounts WHERE deleted_at IS NULL ORDER BY id LIMIT 200)");
+        exec(
+                sql,
+                "UPDATE accounts SET priority = priority + 1 WHERE id IN"
+                        + " (SELECT id FROM accounts WHERE deleted_at IS NULL ORDER BY id LIMIT 200)");
         boolean replayed = waitFor(() -> {
             ListResult r = roster.list(0L, "anthropic", false);
             return r.accounts().stream().anyMatch(c -> c.id() == first.id() && c.priority() == first.priority() + 1);
@@ -243,16 +256,24 @@ final class DemoCommand implements Callable<Integer> {
         t = System.nanoTime();
         ListResult r1 = roster.list(main, "anthropic", false);
         long n1 = System.nanoTime() - t;
-        say(String.format("right after the stop: %d accounts from %s in %.1f µs", r1.accounts().size(), tier(r1), n1 / 1e3));
+        say(String.format(
+                "right after the stop: %d accounts from %s in %.1f µs",
+                r1.accounts().size(), tier(r1), n1 / 1e3));
         Instant staleAt = Instant.now().plus(rc(roster).nearCache().maxStale());
         waitFor(() -> Instant.now().isAfter(staleAt.plusMillis(200)));
         t = System.nanoTime();
         ListResult r2 = roster.list(main, "anthropic", false);
         long n2 = System.nanoTime() - t;
-        say(String.format("after near_cache.max_stale (%s): %d accounts from %s in %.1f ms", rc(roster).nearCache().maxStale().toSeconds()
-                + " s", r2.accounts().size(), tier(r2), n2 / 1e6));
-        summary.put("Redis down: hot path", tier(r1) + " " + String.format("%.0f µs", n1 / 1e3) + ", then "
-                + tier(r2) + " " + String.format("%.1f ms", n2 / 1e6));
+        say(String.format(
+                "after near_cache.max_stale (%s): %d accounts from %s in %.1f ms",
+                rc(roster).nearCache().maxStale().toSeconds() + " s",
+                r2.accounts().size(),
+                tier(r2),
+                n2 / 1e6));
+        summary.put(
+                "Redis down: hot path",
+                tier(r1) + " " + String.format("%.0f µs", n1 / 1e3) + ", then " + tier(r2) + " "
+                        + String.format("%.1f ms", n2 / 1e6));
 
         step(9, "Redis back, empty (flushed): rebuilt, then the audit");
         long runs = roster.service().rebuilder().runs();
@@ -261,13 +282,17 @@ final class DemoCommand implements Callable<Integer> {
         boolean rebuiltAll = waitFor(() -> roster.service().rebuilder().runs() > runs
                 && !"fallback".equals(tier(roster.list(main, "anthropic", false))));
         long rt = System.nanoTime() - t;
-        say("projection " + (rebuiltAll ? "rebuilt and served from Redis again after " + ms(rt) : "not rebuilt within "
-                + WAIT) + " (" + roster.admin().buckets().size() + " buckets)");
+        say("projection "
+                + (rebuiltAll ? "rebuilt and served from Redis again after " + ms(rt) : "not rebuilt within " + WAIT)
+                + " (" + roster.admin().buckets().size() + " buckets)");
         summary.put("Redis flushed -> rebuilt", rebuiltAll ? ms(rt) : "not within " + WAIT);
         AuditReport audit = roster.audit();
         say("audit: " + audit.checked() + " buckets checked, " + audit.drifts().size() + " with drift");
-        summary.put("audit", audit.clean() ? "no drift in " + audit.checked() + " buckets" : audit.drifts().size()
-                + " buckets with DRIFT");
+        summary.put(
+                "audit",
+                audit.clean()
+                        ? "no drift in " + audit.checked() + " buckets"
+                        : audit.drifts().size() + " buckets with DRIFT");
 
         // The same answer over HTTP, as a gateway in another language reads it.
         dev.roster.server.app.BackendSource src = new dev.roster.server.app.BackendSource() {
@@ -290,10 +315,11 @@ final class DemoCommand implements Callable<Integer> {
             URI uri = URI.create("http://127.0.0.1:" + port + "/v1/schedulable?group=" + main + "&platform=anthropic");
             client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
             long h = System.nanoTime();
-            HttpResponse<String> resp = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> resp =
+                    client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
             long hn = System.nanoTime() - h;
-            say("GET " + uri.getPath() + "?" + uri.getQuery() + " -> " + resp.statusCode() + ", " + resp.body().length()
-                    + " bytes in " + String.format("%.1f ms", hn / 1e6));
+            say("GET " + uri.getPath() + "?" + uri.getQuery() + " -> " + resp.statusCode() + ", "
+                    + resp.body().length() + " bytes in " + String.format("%.1f ms", hn / 1e6));
             summary.put("HTTP GET /v1/schedulable", resp.statusCode() + ", " + String.format("%.1f ms", hn / 1e6));
         } finally {
             http.stop(Duration.ZERO);
@@ -311,9 +337,12 @@ final class DemoCommand implements Callable<Integer> {
     /** The tour provokes a Redis outage on purpose; its reconnect warnings would only clutter the terminal. */
     private static void quietLogs() {
         if (System.getenv("ROSTER_LOG_LEVEL") == null
-                && org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
-                        instanceof ch.qos.logback.classic.Logger root) {
-            root.setLevel(ch.qos.logback.classic.Level.ERROR);
+                && org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
+            for (ch.qos.logback.classic.Logger l : ctx.getLoggerList()) {
+                if (l.getLevel() != null) {
+                    l.setLevel(ch.qos.logback.classic.Level.ERROR);
+                }
+            }
         }
     }
 

@@ -21,7 +21,11 @@ import picocli.CommandLine.Parameters;
             "  outbox retry ID        remove dead letter ID and run the full rebuild that applies its change"
         })
 final class OutboxCommand extends StoreCommand {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", defaultValue = "status",
+    @Parameters(
+            index = "0",
+            arity = "0..1",
+            paramLabel = "ACTION",
+            defaultValue = "status",
             description = "status (default), dead-letters or retry")
     String action;
 
@@ -47,8 +51,10 @@ final class OutboxCommand extends StoreCommand {
                     out().println("watermark       " + s.watermark());
                     out().println("horizon         " + s.horizon());
                     out().println("pending         " + s.pending());
-                    out().println("lag             " + (s.lag() == null ? "-" : s.lag().toMillis() / 1000.0 + " s"));
-                    out().println("horizon age     " + (s.horizonAge() == null ? "-" : s.horizonAge().toMillis() / 1000.0 + " s")
+                    out().println("lag             "
+                            + (s.lag() == null ? "-" : s.lag().toMillis() / 1000.0 + " s"));
+                    out().println("horizon age     "
+                            + (s.horizonAge() == null ? "-" : s.horizonAge().toMillis() / 1000.0 + " s")
                             + (s.horizonHolderPid() == null ? "" : " (held by pid " + s.horizonHolderPid() + ")"));
                     out().println("dead letters    " + o.deadLetters());
                 }

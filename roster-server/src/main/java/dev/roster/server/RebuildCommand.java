@@ -42,15 +42,16 @@ final class RebuildCommand extends StoreCommand {
             long t0 = System.nanoTime();
             if (b != null) {
                 boolean current = lib.rebuildBucket(b);
-                out().println(b.text() + (current ? " rebuilt" : " retired (its group is not active)")
+                out().println(b.text()
+                        + (current ? " rebuilt" : " retired (its group is not active)")
                         + String.format(" in %.1f ms", (System.nanoTime() - t0) / 1e6));
             } else {
                 if (!lib.rebuildAll(Duration.ofMinutes(10))) {
                     err().println("roster: the full rebuild did not finish within 10 minutes");
                     return 1;
                 }
-                out().println("full rebuild done in " + String.format("%.1f s", (System.nanoTime() - t0) / 1e9)
-                        + ", " + lib.buckets().size() + " buckets registered");
+                out().println("full rebuild done in " + String.format("%.1f s", (System.nanoTime() - t0) / 1e9) + ", "
+                        + lib.buckets().size() + " buckets registered");
             }
             return 0;
         }

@@ -44,10 +44,13 @@ final class ServeCommand extends StoreCommand {
         EmbeddedStores stores = EmbeddedStores.start(config, out, false);
         RosterConfig resolved = stores.resolved();
         if (!config.database().embedded()) {
-            out.println("roster: PostgreSQL " + dev.roster.server.config.Secrets.maskUrl(resolved.database().url()));
+            out.println("roster: PostgreSQL "
+                    + dev.roster.server.config.Secrets.maskUrl(
+                            resolved.database().url()));
         }
         if (!config.redis().embedded()) {
-            out.println("roster: Redis " + dev.roster.server.config.Secrets.maskUrl(resolved.redis().url()));
+            out.println("roster: Redis "
+                    + dev.roster.server.config.Secrets.maskUrl(resolved.redis().url()));
         }
         Supervisor supervisor = new Supervisor(resolved).start();
         Metrics metrics = new Metrics(supervisor);
@@ -58,26 +61,33 @@ final class ServeCommand extends StoreCommand {
         } catch (RuntimeException e) {
             supervisor.close();
             stores.close();
-            throw new IllegalStateException("could not listen on " + resolved.server().host() + ":"
-                    + resolved.server().port() + ": " + Main.describe(e), e);
+            throw new IllegalStateException(
+                    "could not listen on " + resolved.server().host() + ":"
+                            + resolved.server().port() + ": " + Main.describe(e),
+                    e);
         }
-        out.println("roster: listening on http://" + hostForUrl(resolved.server().host()) + ":" + port
-                + " (admin API " + (resolved.server().adminEnabled() ? "on" : "off") + ", /v1 "
-                + (resolved.server().apiToken().isEmpty() ? "open" : "behind server.api_token") + ")");
+        out.println(
+                "roster: listening on http://" + hostForUrl(resolved.server().host()) + ":" + port
+                        + " (admin API " + (resolved.server().adminEnabled() ? "on" : "off") + ", /v1 "
+                        + (resolved.server().apiToken().isEmpty() ? "open" : "behind server.api_token") + ")");
         out.flush();
 
         ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().daemon().name("roster-metrics").unstarted(r));
-        refresher.scheduleWithFixedDelay(() -> {
-            Backend b = supervisor.backend();
-            if (b != null) {
-                try {
-                    metrics.refreshOutbox(b.outbox());
-                } catch (RuntimeException e) {
-                    LOG.debug("event=outbox_stats_failed error=\"{}\"", e.getMessage());
-                }
-            }
-        }, 0, 5, TimeUnit.SECONDS);
+        refresher.scheduleWithFixedDelay(
+                () -> {
+                    Backend b = supervisor.backend();
+                    if (b != null) {
+                        try {
+                            metrics.refreshOutbox(b.outbox());
+                        } catch (RuntimeException e) {
+                            LOG.debug("event=outbox_stats_failed error=\"{}\"", e.getMessage());
+                        }
+                    }
+                },
+                0,
+                5,
+                TimeUnit.SECONDS);
 
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = Thread.ofPlatform().name("roster-shutdown").unstarted(() -> {

@@ -262,8 +262,8 @@ public final class AdminStore {
         validateGroup(name, platform, status);
         return tx("creating group '" + name + "'", c -> {
             long id;
-            try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO groups (name, platform, status) VALUES (?, ?, ?) RETURNING id")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("INSERT INTO groups (name, platform, status) VALUES (?, ?, ?) RETURNING id")) {
                 ps.setString(1, name);
                 ps.setString(2, platform);
                 ps.setString(3, status);
@@ -313,7 +313,8 @@ public final class AdminStore {
         }
         Platforms.require(platform);
         if (!GroupRepository.STATUSES.contains(status)) {
-            throw new IllegalArgumentException("group status must be active, inactive or disabled, got '" + status + "'");
+            throw new IllegalArgumentException(
+                    "group status must be active, inactive or disabled, got '" + status + "'");
         }
     }
 
@@ -408,7 +409,8 @@ public final class AdminStore {
     }
 
     private static Optional<Account> readAccount(Connection c, long id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + ACCOUNT_COLUMNS + " FROM accounts a WHERE a.id = ?")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT " + ACCOUNT_COLUMNS + " FROM accounts a WHERE a.id = ?")) {
             ps.setLong(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(account(rs)) : Optional.empty();
@@ -435,7 +437,8 @@ public final class AdminStore {
         try {
             extra = JSON.readValue(rs.getString(11), LinkedHashMap.class);
             for (Map<String, Object> l : (List<Map<String, Object>>) JSON.readValue(rs.getString(21), List.class)) {
-                links.add(new Link(Long.parseLong(String.valueOf(l.get("id"))), ((Number) l.get("priority")).intValue()));
+                links.add(
+                        new Link(Long.parseLong(String.valueOf(l.get("id"))), ((Number) l.get("priority")).intValue()));
             }
         } catch (JsonProcessingException e) {
             throw new SourceException("unreadable account row " + rs.getLong(1), e);

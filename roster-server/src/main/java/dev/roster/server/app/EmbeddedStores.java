@@ -30,10 +30,13 @@ public final class EmbeddedStores implements AutoCloseable {
      * @param ephemeral throw-away data (the demo): no fsync, no Redis persistence
      */
     public static EmbeddedStores start(RosterConfig config, PrintWriter out, boolean ephemeral) {
-        return start(config, line -> {
-            out.println(line);
-            out.flush();
-        }, ephemeral);
+        return start(
+                config,
+                line -> {
+                    out.println(line);
+                    out.flush();
+                },
+                ephemeral);
     }
 
     /** As {@link #start(RosterConfig, PrintWriter, boolean)} with a line sink. */
@@ -42,7 +45,8 @@ public final class EmbeddedStores implements AutoCloseable {
     }
 
     /** As above; {@code withRedis = false} starts only PostgreSQL (for {@code roster migrate}). */
-    public static EmbeddedStores start(RosterConfig config, Consumer<String> out, boolean ephemeral, boolean withRedis) {
+    public static EmbeddedStores start(
+            RosterConfig config, Consumer<String> out, boolean ephemeral, boolean withRedis) {
         Path dir = config.embedded().dataDir().toAbsolutePath().normalize();
         EmbeddedPostgres pg = null;
         EmbeddedRedis rd = null;
@@ -65,6 +69,9 @@ public final class EmbeddedStores implements AutoCloseable {
                 rd = EmbeddedRedis.builder()
                         .dataDir(dir.resolve("redis"))
                         .persistent(!ephemeral)
+                        // serve stops Redis in close(), after releasing its leases; the demo keeps the reaper for
+                        // Ctrl-C
+                        .reapOnExit(ephemeral)
                         .build();
                 rd.start();
                 r = r.at(rd.uri());
@@ -78,7 +85,8 @@ public final class EmbeddedStores implements AutoCloseable {
             if (pg != null) {
                 pg.close();
             }
-            throw new IllegalStateException("could not start the embedded servers in " + dir + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "could not start the embedded servers in " + dir + ": " + e.getMessage(), e);
         }
         RosterConfig resolved = new RosterConfig(db, r, config.server(), config.embedded(), config.service());
         return new EmbeddedStores(pg, rd, resolved);

@@ -101,7 +101,8 @@ public final class LibraryBackend implements Backend {
     @Override
     public OutboxStatus outbox() {
         OutboxStats s = roster.admin().outbox();
-        return new OutboxStatus(s, s.watermark(), deadLetterCount(), roster.admin().isReplayer());
+        return new OutboxStatus(
+                s, s.watermark(), deadLetterCount(), roster.admin().isReplayer());
     }
 
     private long deadLetterCount() {

@@ -21,10 +21,8 @@ public final class Supervisor implements BackendSource, AutoCloseable {
     private static final Duration MAX = Duration.ofSeconds(30);
 
     private final RosterConfig config;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
-            .daemon()
-            .name("roster-supervisor")
-            .unstarted(r));
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("roster-supervisor").unstarted(r));
     private volatile LibraryBackend backend;
     private volatile String reason = "starting";
     private volatile boolean closed;
@@ -78,7 +76,10 @@ public final class Supervisor implements BackendSource, AutoCloseable {
         } catch (RuntimeException e) {
             reason = "stores unreachable (attempt " + attempts + ", retrying in " + delay.toSeconds() + " s): "
                     + Secrets.maskUrl(String.valueOf(e.getMessage()));
-            LOG.warn("event=start_failed attempt={} retry_in_s={} error=\"{}\"", attempts, delay.toSeconds(),
+            LOG.warn(
+                    "event=start_failed attempt={} retry_in_s={} error=\"{}\"",
+                    attempts,
+                    delay.toSeconds(),
                     Secrets.maskUrl(String.valueOf(e.getMessage())));
             timer.schedule(this::attempt, delay.toMillis(), TimeUnit.MILLISECONDS);
             delay = delay.multipliedBy(2).compareTo(MAX) > 0 ? MAX : delay.multipliedBy(2);

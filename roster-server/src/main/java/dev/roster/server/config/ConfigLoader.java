@@ -104,9 +104,12 @@ public final class ConfigLoader {
                     .build();
             root = yaml.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+            String where =
+                    e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
             throw new ConfigException(
-                    "--config", file, "valid YAML (" + e.getOriginalMessage().lines().findFirst().orElse("") + where + ")");
+                    "--config",
+                    file,
+                    "valid YAML (" + e.getOriginalMessage().lines().findFirst().orElse("") + where + ")");
         } catch (IOException e) {
             throw new ConfigException("--config", file, "a readable YAML file (" + e.getMessage() + ")");
         }
@@ -119,7 +122,8 @@ public final class ConfigLoader {
         flatten("", root, file.getFileName().toString(), raw, warnings);
     }
 
-    private static void flatten(String prefix, JsonNode node, String from, Map<String, Raw> raw, List<String> warnings) {
+    private static void flatten(
+            String prefix, JsonNode node, String from, Map<String, Raw> raw, List<String> warnings) {
         Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -128,7 +132,8 @@ public final class ConfigLoader {
             ConfigKey known = ConfigKeys.ALL.get(path);
             if (known != null) {
                 if (v.isContainerNode()) {
-                    throw new ConfigException(path, "a " + (v.isArray() ? "list" : "mapping") + " (from " + from + ")", expected(known));
+                    throw new ConfigException(
+                            path, "a " + (v.isArray() ? "list" : "mapping") + " (from " + from + ")", expected(known));
                 }
                 if (!v.isNull()) {
                     raw.put(path, new Raw(v, v.asText(), from));
@@ -144,7 +149,8 @@ public final class ConfigLoader {
                 if (v.isObject()) {
                     flatten(path + ".", v, from, raw, warnings);
                 } else if (!v.isNull()) {
-                    throw new ConfigException(path, shown(path, v) + " (from " + from + ")", "a mapping (a section of keys)");
+                    throw new ConfigException(
+                            path, shown(path, v) + " (from " + from + ")", "a mapping (a section of keys)");
                 }
                 continue;
             }
@@ -154,8 +160,9 @@ public final class ConfigLoader {
                 continue;
             }
             throw new ConfigException(
-                    path, shown(path, v) + " (from " + from + ")", "no such key: it is unknown" + suggestion(path)
-                            + "; roster.example.yaml lists every key");
+                    path,
+                    shown(path, v) + " (from " + from + ")",
+                    "no such key: it is unknown" + suggestion(path) + "; roster.example.yaml lists every key");
         }
     }
 
@@ -259,7 +266,10 @@ public final class ConfigLoader {
 
         int integer(String path) {
             Raw r = raw.get(path);
-            if (r != null && r.node() != null && r.node().isNumber() && !r.node().isIntegralNumber()) {
+            if (r != null
+                    && r.node() != null
+                    && r.node().isNumber()
+                    && !r.node().isIntegralNumber()) {
                 throw bad(path, "an integer");
             }
             if (r != null && r.node() != null && r.node().isBoolean()) {
@@ -359,7 +369,9 @@ public final class ConfigLoader {
                 v.duration("replay.retention_interval"),
                 v.integer("replay.rebuild_parallelism")));
         ProjectionConfig projection = v.validated(() -> new ProjectionConfig(
-                v.duration("projection.lease_ttl"), v.duration("projection.lease_renew"), v.duration("projection.grace")));
+                v.duration("projection.lease_ttl"),
+                v.duration("projection.lease_renew"),
+                v.duration("projection.grace")));
         ScopeConfig scope = v.validated(() -> ScopeConfig.parse(v.choice("scope.group0")));
         RunMode runMode = RunMode.valueOf(v.choice("run_mode").toUpperCase(Locale.ROOT));
         NearCacheConfig nearCache = v.validated(() -> new NearCacheConfig(
@@ -443,7 +455,8 @@ public final class ConfigLoader {
                 dev.roster.redis.RedisEndpoint.parse(url);
             } catch (IllegalArgumentException e) {
                 throw v.bad(
-                        "redis.url", "a redis://, rediss://, redis-sentinel:// or redis-cluster:// URI (" + e.getMessage() + ")");
+                        "redis.url",
+                        "a redis://, rediss://, redis-sentinel:// or redis-cluster:// URI (" + e.getMessage() + ")");
             }
         } else if (v.isSet("redis.host")) {
             String host = v.string("redis.host");
@@ -472,7 +485,8 @@ public final class ConfigLoader {
         String api = v.text("server.api_token");
         for (String k : List.of("server.admin_token", "server.api_token")) {
             String t = v.text(k);
-            if (!t.isEmpty() && (t.length() < 16 || !t.strip().equals(t) || t.chars().anyMatch(c -> c < 0x21 || c > 0x7e))) {
+            if (!t.isEmpty()
+                    && (t.length() < 16 || !t.strip().equals(t) || t.chars().anyMatch(c -> c < 0x21 || c > 0x7e))) {
                 throw v.bad(k, "at least 16 printable characters without spaces, or empty");
             }
         }
@@ -499,8 +513,7 @@ public final class ConfigLoader {
         if (shutdown.isNegative()) {
             throw v.bad("server.shutdown_timeout", "a duration >= 0 such as 20s");
         }
-        return new RosterConfig.Server(
-                host, port, admin, api, adminEnabled, maxConcurrent, timeout, maxBody, shutdown);
+        return new RosterConfig.Server(host, port, admin, api, adminEnabled, maxConcurrent, timeout, maxBody, shutdown);
     }
 
     /** Whether {@code host} is a loopback name or literal; no DNS lookup for other names. */

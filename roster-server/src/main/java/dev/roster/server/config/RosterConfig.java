@@ -17,8 +17,7 @@ import java.util.Objects;
  * @param service {@code run_mode}, {@code gateway.scheduling}, {@code replay}, {@code projection},
  *     {@code scope}, {@code near_cache}
  */
-public record RosterConfig(
-        Database database, Redis redis, Server server, Embedded embedded, ServiceConfig service) {
+public record RosterConfig(Database database, Redis redis, Server server, Embedded embedded, ServiceConfig service) {
 
     public RosterConfig {
         Objects.requireNonNull(database, "database");
@@ -50,8 +49,8 @@ public record RosterConfig(
 
         @Override
         public String toString() {
-            return "Database[url=" + Secrets.maskUrl(url) + ", user=" + user + ", password="
-                    + Secrets.mask(password) + ", poolSize=" + poolSize + ", migrate=" + migrate + "]";
+            return "Database[url=" + Secrets.maskUrl(url) + ", user=" + user + ", password=" + Secrets.mask(password)
+                    + ", poolSize=" + poolSize + ", migrate=" + migrate + "]";
         }
     }
 

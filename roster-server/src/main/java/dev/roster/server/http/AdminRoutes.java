@@ -172,17 +172,17 @@ final class AdminRoutes {
                 + " temp_unschedulable_until?, groups?: [{id, priority}]}; credentials are stored, never returned";
         routes.add(new Route("GET", "/admin/accounts", Access.ADMIN, "Accounts, paged by id", paging, null, c -> {
             int limit = c.queryInt("limit", 100, 1, 500);
-            List<AdminStore.Account> page =
-                    store().accounts(after(c), limit, c.queryBool("include_deleted", false));
+            List<AdminStore.Account> page = store().accounts(after(c), limit, c.queryBool("include_deleted", false));
             return new Page<>(page, page.size() == limit ? page.getLast().id() : null);
         }));
-        routes.add(new Route("POST", "/admin/accounts", Access.ADMIN, "Creates an account", List.of(), accountBody, c -> {
-            AccountIn in = c.body(AccountIn.class);
-            c.status(201);
-            return store().createAccount(in.spec(), in.blocks(), links(in.groups()));
-        }));
-        routes.add(new Route("GET", "/admin/accounts/{id}", Access.ADMIN, "One account (no credentials)", List.of(), null,
-                c -> {
+        routes.add(new Route(
+                "POST", "/admin/accounts", Access.ADMIN, "Creates an account", List.of(), accountBody, c -> {
+                    AccountIn in = c.body(AccountIn.class);
+                    c.status(201);
+                    return store().createAccount(in.spec(), in.blocks(), links(in.groups()));
+                }));
+        routes.add(new Route(
+                "GET", "/admin/accounts/{id}", Access.ADMIN, "One account (no credentials)", List.of(), null, c -> {
                     long id = c.positivePathId("id");
                     return store().account(id).orElseThrow(() -> ApiError.notFound("account " + id + " not found"));
                 }));
@@ -204,8 +204,8 @@ final class AdminRoutes {
                     }
                     return a;
                 }));
-        routes.add(new Route("DELETE", "/admin/accounts/{id}", Access.ADMIN, "Soft-deletes an account", List.of(), null,
-                c -> {
+        routes.add(new Route(
+                "DELETE", "/admin/accounts/{id}", Access.ADMIN, "Soft-deletes an account", List.of(), null, c -> {
                     long id = c.positivePathId("id");
                     if (!store().deleteAccount(id)) {
                         throw ApiError.notFound("account " + id + " not found or already deleted");
@@ -244,20 +244,27 @@ final class AdminRoutes {
             return store().group(id).orElseThrow(() -> ApiError.notFound("group " + id + " not found"));
         }));
         routes.add(new Route(
-                "PUT", "/admin/groups/{id}", Access.ADMIN, "Replaces a group's name, platform and status", List.of(),
-                "{name, platform, status?}", c -> {
+                "PUT",
+                "/admin/groups/{id}",
+                Access.ADMIN,
+                "Replaces a group's name, platform and status",
+                List.of(),
+                "{name, platform, status?}",
+                c -> {
                     long id = c.positivePathId("id");
                     GroupIn in = c.body(GroupIn.class);
-                    return store().updateGroup(id, in.name(), in.platform(), in.status() == null ? "active" : in.status())
+                    return store().updateGroup(
+                                    id, in.name(), in.platform(), in.status() == null ? "active" : in.status())
                             .orElseThrow(() -> ApiError.notFound("group " + id + " not found or deleted"));
                 }));
-        routes.add(new Route("DELETE", "/admin/groups/{id}", Access.ADMIN, "Soft-deletes a group", List.of(), null, c -> {
-            long id = c.positivePathId("id");
-            if (!store().deleteGroup(id)) {
-                throw ApiError.notFound("group " + id + " not found or already deleted");
-            }
-            return new Deleted(id, true);
-        }));
+        routes.add(new Route(
+                "DELETE", "/admin/groups/{id}", Access.ADMIN, "Soft-deletes a group", List.of(), null, c -> {
+                    long id = c.positivePathId("id");
+                    if (!store().deleteGroup(id)) {
+                        throw ApiError.notFound("group " + id + " not found or already deleted");
+                    }
+                    return new Deleted(id, true);
+                }));
         routes.add(new Route(
                 "POST",
                 "/admin/rebuild",
@@ -276,7 +283,8 @@ final class AdminRoutes {
                         try {
                             b = Bucket.parse(in.bucket());
                         } catch (IllegalArgumentException e) {
-                            throw ApiError.badRequest("bucket must be g:p:m, e.g. 0:anthropic:mixed; " + e.getMessage());
+                            throw ApiError.badRequest(
+                                    "bucket must be g:p:m, e.g. 0:anthropic:mixed; " + e.getMessage());
                         }
                         boolean current = backend.get().rebuildBucket(b);
                         return new Rebuilt(b.text(), current ? "rebuilt" : "retired");
@@ -289,8 +297,13 @@ final class AdminRoutes {
                     return new Rebuilt("all", "running");
                 }));
         routes.add(new Route(
-                "GET", "/admin/outbox", Access.ADMIN, "Watermark, pending events, lag, horizon and dead letters", List.of(),
-                null, c -> {
+                "GET",
+                "/admin/outbox",
+                Access.ADMIN,
+                "Watermark, pending events, lag, horizon and dead letters",
+                List.of(),
+                null,
+                c -> {
                     Backend.OutboxStatus o = backend.get().outbox();
                     OutboxStats s = o.stats();
                     return new Outbox(
@@ -312,9 +325,11 @@ final class AdminRoutes {
                 "Dead-lettered events, oldest first",
                 List.of(new Param("limit", "integer", false, "1..1000 (default 100)")),
                 null,
-                c -> Map.of("dead_letters", backend.get().deadLetters(c.queryInt("limit", 100, 1, 1000)).stream()
-                        .map(DeadLetterOut::of)
-                        .toList())));
+                c -> Map.of(
+                        "dead_letters",
+                        backend.get().deadLetters(c.queryInt("limit", 100, 1, 1000)).stream()
+                                .map(DeadLetterOut::of)
+                                .toList())));
         routes.add(new Route(
                 "POST",
                 "/admin/outbox/dead-letters/{id}/retry",
@@ -329,8 +344,17 @@ final class AdminRoutes {
                     }
                     return new Retried(id, true);
                 }));
-        routes.add(new Route("GET", "/admin/buckets", Access.ADMIN, "Buckets registered in the projection", List.of(), null,
-                c -> new Buckets(backend.get().buckets().stream().sorted().map(Bucket::text).toList())));
+        routes.add(new Route(
+                "GET",
+                "/admin/buckets",
+                Access.ADMIN,
+                "Buckets registered in the projection",
+                List.of(),
+                null,
+                c -> new Buckets(backend.get().buckets().stream()
+                        .sorted()
+                        .map(Bucket::text)
+                        .toList())));
         routes.add(new Route(
                 "GET",
                 "/admin/audit",

@@ -78,7 +78,8 @@ final class Call {
             throw ApiError.badRequest("query parameter " + name + " must be an integer, got '" + clip(v) + "'");
         }
         if (n < min || n > max) {
-            throw ApiError.badRequest("query parameter " + name + " must be between " + min + " and " + max + ", got " + n);
+            throw ApiError.badRequest(
+                    "query parameter " + name + " must be between " + min + " and " + max + ", got " + n);
         }
         return (int) n;
     }
@@ -92,7 +93,8 @@ final class Call {
         return switch (v) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw ApiError.badRequest("query parameter " + name + " must be true or false, got '" + clip(v) + "'");
+            default ->
+                throw ApiError.badRequest("query parameter " + name + " must be true or false, got '" + clip(v) + "'");
         };
     }
 
@@ -124,8 +126,10 @@ final class Call {
         } catch (UnrecognizedPropertyException e) {
             throw ApiError.badRequest("unknown field '" + e.getPropertyName() + "'");
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr();
+            String where = e.getLocation() == null
+                    ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr();
             throw ApiError.badRequest("malformed JSON" + where + ": " + clip(e.getOriginalMessage()));
         } catch (IOException e) {
             throw ApiError.badRequest("unreadable body: " + e.getMessage());

@@ -88,8 +88,12 @@ public final class HttpServer implements AutoCloseable {
             });
             c.routes.error(405, ctx -> {
                 if (ctx.attribute("roster.handled") == null) {
-                    writeError(ctx, new ApiError(405, "bad_request", "method " + ctx.method() + " is not allowed on "
-                            + Call.clip(ctx.path())));
+                    writeError(
+                            ctx,
+                            new ApiError(
+                                    405,
+                                    "bad_request",
+                                    "method " + ctx.method() + " is not allowed on " + Call.clip(ctx.path())));
                 }
             });
             c.routes.exception(Exception.class, (e, ctx) -> {
@@ -142,7 +146,8 @@ public final class HttpServer implements AutoCloseable {
     private Backend backend() {
         Backend b = source.backend();
         if (b == null) {
-            throw new ApiError(503, "not_ready", "not ready: " + source.readiness().reason());
+            throw new ApiError(
+                    503, "not_ready", "not ready: " + source.readiness().reason());
         }
         return b;
     }
@@ -219,8 +224,8 @@ public final class HttpServer implements AutoCloseable {
             try {
                 ms = Long.parseLong(h.strip());
             } catch (NumberFormatException e) {
-                throw ApiError.badRequest("header X-Roster-Deadline-Ms must be a positive integer, got '"
-                        + Call.clip(h) + "'");
+                throw ApiError.badRequest(
+                        "header X-Roster-Deadline-Ms must be a positive integer, got '" + Call.clip(h) + "'");
             }
             if (ms <= 0) {
                 throw ApiError.badRequest("header X-Roster-Deadline-Ms must be a positive integer, got " + ms);
@@ -233,18 +238,19 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private void authorize(Route.Access access, Context ctx) {
-        byte[] expected =
-                switch (access) {
-                    case PUBLIC -> null;
-                    case API -> apiDigest;
-                    case ADMIN -> adminDigest;
-                };
+        byte[] expected = switch (access) {
+            case PUBLIC -> null;
+            case API -> apiDigest;
+            case ADMIN -> adminDigest;
+        };
         if (expected == null) {
             // An admin API without a token is only possible bound to loopback (checked at config time).
             return;
         }
         String h = ctx.header("Authorization");
-        String token = h != null && h.regionMatches(true, 0, "Bearer ", 0, 7) ? h.substring(7).strip() : null;
+        String token = h != null && h.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? h.substring(7).strip()
+                : null;
         // Digests have a fixed length, so the comparison time does not depend on the token's length either.
         if (token == null || !MessageDigest.isEqual(expected, sha256(token))) {
             ctx.header("WWW-Authenticate", "Bearer realm=\"roster\"");
@@ -276,7 +282,9 @@ public final class HttpServer implements AutoCloseable {
         if (e instanceof FallbackTimeoutException) {
             return new ApiError(503, "store_unavailable", e.getMessage());
         }
-        if (e instanceof StoreUnavailableException || e instanceof SourceException || e instanceof ProjectionException) {
+        if (e instanceof StoreUnavailableException
+                || e instanceof SourceException
+                || e instanceof ProjectionException) {
             return new ApiError(503, "store_unavailable", e.getMessage());
         }
         if (e instanceof IllegalArgumentException) {

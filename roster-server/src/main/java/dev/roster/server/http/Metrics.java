@@ -37,10 +37,21 @@ public final class Metrics {
                 .description("1 when the projection was verified or rebuilt and requests are served")
                 .register(registry);
         stat(source, "roster_fallback_queries", "database fallback queries run", Backend.Stats::fallbackQueries);
-        stat(source, "roster_replay_events_applied", "outbox events applied by the replayer", Backend.Stats::replayApplied);
-        stat(source, "roster_replay_bucket_rebuilds", "bucket rebuilds by the replayer (one per dirty bucket per batch)",
+        stat(
+                source,
+                "roster_replay_events_applied",
+                "outbox events applied by the replayer",
+                Backend.Stats::replayApplied);
+        stat(
+                source,
+                "roster_replay_bucket_rebuilds",
+                "bucket rebuilds by the replayer (one per dirty bucket per batch)",
                 Backend.Stats::bucketRebuilds);
-        stat(source, "roster_dead_lettered", "outbox events dead-lettered by this instance", Backend.Stats::deadLettered);
+        stat(
+                source,
+                "roster_dead_lettered",
+                "outbox events dead-lettered by this instance",
+                Backend.Stats::deadLettered);
         stat(source, "roster_full_rebuilds", "full rebuild runs", Backend.Stats::fullRebuilds);
         stat(source, "roster_full_rebuild_failures", "failed full rebuild runs", Backend.Stats::fullRebuildFailures);
         Gauge.builder("roster_replay_coalescing_ratio", source, s -> {
@@ -53,10 +64,15 @@ public final class Metrics {
                 })
                 .description("events applied per bucket rebuild since start (higher = more coalescing)")
                 .register(registry);
-        outboxGauge("roster_replay_lag_seconds", "age of the oldest pending outbox event (database clock)",
+        outboxGauge(
+                "roster_replay_lag_seconds",
+                "age of the oldest pending outbox event (database clock)",
                 o -> o.stats().lag() == null ? 0 : o.stats().lag().toMillis() / 1000.0);
-        outboxGauge("roster_outbox_backlog", "pending outbox events", o -> o.stats().pending());
-        outboxGauge("roster_outbox_horizon_age_seconds", "age of the oldest open transaction holding the horizon",
+        outboxGauge(
+                "roster_outbox_backlog", "pending outbox events", o -> o.stats().pending());
+        outboxGauge(
+                "roster_outbox_horizon_age_seconds",
+                "age of the oldest open transaction holding the horizon",
                 o -> o.stats().horizonAge() == null ? 0 : o.stats().horizonAge().toMillis() / 1000.0);
         outboxGauge("roster_dead_letters", "rows in the dead-letter table", o -> o.deadLetters());
         outboxGauge("roster_replayer", "1 when this instance holds the replayer lease", o -> o.replayer() ? 1 : 0);
@@ -92,10 +108,12 @@ public final class Metrics {
             case "DATABASE" -> "fallback";
             default -> source.name().toLowerCase(Locale.ROOT);
         };
-        tiers.computeIfAbsent(tier, t -> Counter.builder("roster_hot_path_hits")
-                        .description("hot-path answers by the tier that served them")
-                        .tag("tier", t)
-                        .register(registry))
+        tiers.computeIfAbsent(
+                        tier,
+                        t -> Counter.builder("roster_hot_path_hits")
+                                .description("hot-path answers by the tier that served them")
+                                .tag("tier", t)
+                                .register(registry))
                 .increment();
     }
 
@@ -117,12 +135,14 @@ public final class Metrics {
     public void request(String method, String route, int status, long nanos) {
         String key = method + " " + route + " " + status;
         requestTimers
-                .computeIfAbsent(key, k -> Timer.builder("roster_http_requests")
-                        .description("HTTP requests by route template, method and status")
-                        .tag("method", method)
-                        .tag("route", route)
-                        .tag("status", Integer.toString(status))
-                        .register(registry))
+                .computeIfAbsent(
+                        key,
+                        k -> Timer.builder("roster_http_requests")
+                                .description("HTTP requests by route template, method and status")
+                                .tag("method", method)
+                                .tag("route", route)
+                                .tag("status", Integer.toString(status))
+                                .register(registry))
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 

@@ -23,8 +23,10 @@ final class OpenApi {
         doc.put(
                 "info",
                 Map.of(
-                        "title", "Roster",
-                        "version", "1",
+                        "title",
+                        "Roster",
+                        "version",
+                        "1",
                         "description",
                         "Account-scheduling snapshots for AI API gateways. JSON fields are snake_case, instants"
                                 + " RFC 3339 UTC, 64-bit numbers strings. Errors are {error, message}. TLS is"
@@ -32,7 +34,8 @@ final class OpenApi {
         Map<String, Object> paths = new LinkedHashMap<>();
         for (Route r : routes) {
             @SuppressWarnings("unchecked")
-            Map<String, Object> item = (Map<String, Object>) paths.computeIfAbsent(r.path(), p -> new LinkedHashMap<>());
+            Map<String, Object> item =
+                    (Map<String, Object>) paths.computeIfAbsent(r.path(), p -> new LinkedHashMap<>());
             Map<String, Object> op = new LinkedHashMap<>();
             op.put("summary", r.summary());
             op.put("tags", List.of(tag(r)));
@@ -40,27 +43,52 @@ final class OpenApi {
             Matcher m = PATH_PARAM.matcher(r.path());
             while (m.find()) {
                 params.add(Map.of(
-                        "name", m.group(1), "in", "path", "required", true,
-                        "schema", Map.of("type", "string", "pattern", "^[0-9]{1,19}$")));
+                        "name",
+                        m.group(1),
+                        "in",
+                        "path",
+                        "required",
+                        true,
+                        "schema",
+                        Map.of("type", "string", "pattern", "^[0-9]{1,19}$")));
             }
             for (Route.Param p : r.query()) {
                 params.add(Map.of(
-                        "name", p.name(), "in", "query", "required", p.required(), "description", p.description(),
-                        "schema", Map.of("type", p.type())));
+                        "name",
+                        p.name(),
+                        "in",
+                        "query",
+                        "required",
+                        p.required(),
+                        "description",
+                        p.description(),
+                        "schema",
+                        Map.of("type", p.type())));
             }
             if (r.access() == Route.Access.API) {
                 params.add(Map.of(
-                        "name", "X-Roster-Deadline-Ms", "in", "header", "required", false,
-                        "description", "bounds the request's database fallback time (milliseconds)",
-                        "schema", Map.of("type", "integer", "minimum", 1)));
+                        "name",
+                        "X-Roster-Deadline-Ms",
+                        "in",
+                        "header",
+                        "required",
+                        false,
+                        "description",
+                        "bounds the request's database fallback time (milliseconds)",
+                        "schema",
+                        Map.of("type", "integer", "minimum", 1)));
             }
             if (!params.isEmpty()) {
                 op.put("parameters", params);
             }
             if (r.requestBody() != null) {
-                op.put("requestBody", Map.of(
-                        "required", true,
-                        "content", Map.of("application/json", Map.of("schema", Map.of("description", r.requestBody())))));
+                op.put(
+                        "requestBody",
+                        Map.of(
+                                "required",
+                                true,
+                                "content",
+                                Map.of("application/json", Map.of("schema", Map.of("description", r.requestBody())))));
             }
             if (r.access() == Route.Access.API) {
                 op.put("security", List.of(Map.of("apiToken", List.of())));
@@ -81,20 +109,61 @@ final class OpenApi {
             item.put(r.method().toLowerCase(java.util.Locale.ROOT), op);
         }
         doc.put("paths", paths);
-        doc.put("components", Map.of(
-                "securitySchemes", Map.of(
-                        "apiToken", Map.of("type", "http", "scheme", "bearer", "description", "server.api_token (only when set)"),
-                        "adminToken", Map.of("type", "http", "scheme", "bearer", "description", "server.admin_token")),
-                "responses", Map.of("Error", Map.of(
-                        "description", "error",
-                        "content", Map.of("application/json", Map.of("schema", Map.of(
-                                "type", "object",
-                                "required", List.of("error", "message"),
-                                "properties", Map.of(
-                                        "error", Map.of("type", "string", "enum", List.of(
-                                                "bad_request", "unauthorized", "not_found", "fallback_limited",
-                                                "not_ready", "store_unavailable", "overloaded", "internal")),
-                                        "message", Map.of("type", "string")))))))));
+        doc.put(
+                "components",
+                Map.of(
+                        "securitySchemes",
+                                Map.of(
+                                        "apiToken",
+                                                Map.of(
+                                                        "type",
+                                                        "http",
+                                                        "scheme",
+                                                        "bearer",
+                                                        "description",
+                                                        "server.api_token (only when set)"),
+                                        "adminToken",
+                                                Map.of(
+                                                        "type",
+                                                        "http",
+                                                        "scheme",
+                                                        "bearer",
+                                                        "description",
+                                                        "server.admin_token")),
+                        "responses",
+                                Map.of(
+                                        "Error",
+                                        Map.of(
+                                                "description",
+                                                "error",
+                                                "content",
+                                                Map.of(
+                                                        "application/json",
+                                                        Map.of(
+                                                                "schema",
+                                                                Map.of(
+                                                                        "type", "object",
+                                                                        "required", List.of("error", "message"),
+                                                                        "properties",
+                                                                                Map.of(
+                                                                                        "error",
+                                                                                                Map.of(
+                                                                                                        "type",
+                                                                                                        "string",
+                                                                                                        "enum",
+                                                                                                        List.of(
+                                                                                                                "bad_request",
+                                                                                                                "unauthorized",
+                                                                                                                "not_found",
+                                                                                                                "fallback_limited",
+                                                                                                                "not_ready",
+                                                                                                                "store_unavailable",
+                                                                                                                "overloaded",
+                                                                                                                "internal")),
+                                                                                        "message",
+                                                                                                Map.of(
+                                                                                                        "type",
+                                                                                                        "string")))))))));
         return doc;
     }
 

@@ -24,7 +24,12 @@ final class OpsRoutes {
 
     void register(List<Route> routes) {
         routes.add(new Route(
-                "GET", "/health/live", Access.PUBLIC, "The process is up (always 200 while it runs)", List.of(), null,
+                "GET",
+                "/health/live",
+                Access.PUBLIC,
+                "The process is up (always 200 while it runs)",
+                List.of(),
+                null,
                 c -> new Health("live", "")));
         routes.add(new Route(
                 "GET",
@@ -41,9 +46,15 @@ final class OpsRoutes {
                     return new Health("ready", "");
                 }));
         routes.add(new Route(
-                "GET", "/metrics", Access.PUBLIC, "Prometheus metrics (text format)", List.of(), null,
+                "GET",
+                "/metrics",
+                Access.PUBLIC,
+                "Prometheus metrics (text format)",
+                List.of(),
+                null,
                 c -> new HttpServer.Raw(
-                        "text/plain; version=0.0.4; charset=utf-8", metrics.scrape().getBytes(StandardCharsets.UTF_8))));
+                        "text/plain; version=0.0.4; charset=utf-8",
+                        metrics.scrape().getBytes(StandardCharsets.UTF_8))));
         routes.add(new Route(
                 "GET", "/openapi.json", Access.PUBLIC, "This API as OpenAPI 3.1", List.of(), null, c -> openApi.get()));
     }

@@ -34,7 +34,12 @@ final class ReadRoutes {
                 null,
                 this::schedulable));
         routes.add(new Route(
-                "GET", "/v1/accounts/{id}", Access.API, "One account's card (404 when unknown)", List.of(), null,
+                "GET",
+                "/v1/accounts/{id}",
+                Access.API,
+                "One account's card (404 when unknown)",
+                List.of(),
+                null,
                 this::account));
         routes.add(new Route(
                 "POST",
@@ -69,7 +74,8 @@ final class ReadRoutes {
     private Object account(Call call) {
         long id = call.positivePathId("id");
         Backend b = backend.get();
-        AccountCard c = b.getAccount(id, call.budget()).orElseThrow(() -> ApiError.notFound("account " + id + " not found"));
+        AccountCard c =
+                b.getAccount(id, call.budget()).orElseThrow(() -> ApiError.notFound("account " + id + " not found"));
         return Dto.Card.of(c, b.lastUsed(List.of(id)).get(id));
     }
 

@@ -26,13 +26,16 @@ class ConfigLoaderTest {
         for (ConfigKey k : ConfigKeys.ALL.values()) {
             String leaf = k.path().substring(k.path().lastIndexOf('.') + 1);
             String value = k.defaultValue().isEmpty() ? "\"\"" : k.defaultValue();
-            assertThat(text).as(k.path()).containsPattern("(?m)^ *" + leaf + ": \"?" + java.util.regex.Pattern.quote(
-                    value.replace("\"", "")) + "\"?$");
+            assertThat(text)
+                    .as(k.path())
+                    .containsPattern("(?m)^ *" + leaf + ": \"?" + java.util.regex.Pattern.quote(value.replace("\"", ""))
+                            + "\"?$");
         }
         ConfigLoader.Loaded loaded = new ConfigLoader(Map.of(), dir).load(EXAMPLE);
         assertThat(loaded.warnings()).isEmpty();
         assertThat(loaded.config().service()).isEqualTo(ServiceConfig.DEFAULTS);
-        assertThat(loaded.config()).isEqualTo(new ConfigLoader(Map.of(), dir).load(null).config());
+        assertThat(loaded.config())
+                .isEqualTo(new ConfigLoader(Map.of(), dir).load(null).config());
         assertThat(loaded.config().database().embedded()).isTrue();
         assertThat(loaded.config().redis().embedded()).isTrue();
     }
@@ -76,7 +79,10 @@ class ConfigLoaderTest {
                 .hasSize(2)
                 .anyMatch(w -> w.contains("gateway.scheduling.snapshot_mget_chunk_size"))
                 .anyMatch(w -> w.contains("gateway.scheduling.load_batch_cache_ttl_ms"));
-        assertThat(c.toString()).doesNotContain("p@ss word").doesNotContain("r:secret").doesNotContain("r%3Asecret");
+        assertThat(c.toString())
+                .doesNotContain("p@ss word")
+                .doesNotContain("r:secret")
+                .doesNotContain("r%3Asecret");
 
         Map<String, String> env = Map.of(
                 "ROSTER_DATABASE_URL", "jdbc:postgresql://other/db",
@@ -103,7 +109,8 @@ class ConfigLoaderTest {
                 .isEqualTo("ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAX_QPS");
         Path f = dir.resolve("c.yaml");
         Files.writeString(f, "server:\n  port:\nselection:\n");
-        assertThat(new ConfigLoader(Map.of(), dir).load(f).config().server().port()).isEqualTo(8090);
+        assertThat(new ConfigLoader(Map.of(), dir).load(f).config().server().port())
+                .isEqualTo(8090);
         Files.writeString(f, "selection:\n  strategy: x\n");
         assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
                 .isInstanceOf(ConfigException.class)

@@ -95,11 +95,7 @@ class ConfigErrorsIT {
                         "projection:\n  lease_ttl: 5s\n  lease_renew: 5s\n",
                         Map.of(),
                         "projection.lease_renew = 5s (from c.yaml): expected a duration below projection.lease_ttl"),
-                Arguments.of(
-                        "not YAML",
-                        "server: [unclosed\n",
-                        Map.of(),
-                        "--config = c.yaml: expected valid YAML"));
+                Arguments.of("not YAML", "server: [unclosed\n", Map.of(), "--config = c.yaml: expected valid YAML"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -39,7 +39,8 @@ class ServerApiIT {
     static final String ADMIN = "admin-token-0123456789abcdef";
     static final String API = "api-token-0123456789abcdef";
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @TempDir
     static Path dir;
@@ -49,9 +50,7 @@ class ServerApiIT {
 
     @BeforeAll
     static void start() throws Exception {
-        Files.writeString(
-                dir.resolve("roster.yaml"),
-                """
+        Files.writeString(dir.resolve("roster.yaml"), """
                 server:
                   port: 0
                   admin_token: %s
@@ -62,12 +61,12 @@ class ServerApiIT {
                   scheduling:
                     outbox_poll_interval_seconds: 1
                     fallback_selection_mode: last_used
-                """
-                        .formatted(ADMIN));
+                """.formatted(ADMIN));
         // The api token comes from the environment, as an operator would pass a secret.
         server = ServerJar.start(dir, Map.of("ROSTER_SERVER_API_TOKEN", API), "serve");
         base = server.awaitListening(Duration.ofSeconds(120));
-        await().atMost(Duration.ofSeconds(60)).until(() -> get("/health/ready", null).statusCode() == 200);
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> get("/health/ready", null).statusCode() == 200);
     }
 
     @AfterAll
@@ -82,7 +81,8 @@ class ServerApiIT {
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        b.method(
+                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {
             b.header("Content-Type", "application/json");
         }
@@ -99,7 +99,8 @@ class ServerApiIT {
 
     static JsonNode ok(HttpResponse<String> r) throws Exception {
         assertThat(r.statusCode()).as(r.body()).isBetween(200, 299);
-        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).contains("json"));
+        assertThat(r.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).contains("json"));
         return json(r);
     }
 
@@ -107,10 +108,13 @@ class ServerApiIT {
     @Order(1)
     void first_lines_say_what_is_embedded_and_where() {
         assertThat(server.out.get(0)).contains("configuration from");
-        assertThat(server.out.get(1)).contains("embedded PostgreSQL 17 on 127.0.0.1:").contains("data");
+        assertThat(server.out.get(1))
+                .contains("embedded PostgreSQL 17 on 127.0.0.1:")
+                .contains("data");
         assertThat(server.out.get(2)).contains("embedded Redis").contains("data");
         // the unused pasted scheduling key is one warning, not an error
-        assertThat(server.err.stream().filter(l -> l.contains("fallback_selection_mode"))).hasSize(1);
+        assertThat(server.err.stream().filter(l -> l.contains("fallback_selection_mode")))
+                .hasSize(1);
     }
 
     @Test
@@ -136,17 +140,13 @@ class ServerApiIT {
     @Order(3)
     void admin_crud_reaches_the_hot_path() throws Exception {
         group1 = ok(send("POST", "/admin/groups", ADMIN, "{\"name\":\"claude-main\",\"platform\":\"anthropic\"}"))
-                .get("id").asLong();
-        JsonNode a = ok(send(
-                "POST",
-                "/admin/accounts",
-                ADMIN,
-                """
+                .get("id")
+                .asLong();
+        JsonNode a = ok(send("POST", "/admin/accounts", ADMIN, """
                 {"name":"a1","platform":"anthropic","type":"apikey","priority":5,
                  "credentials":{"api_key":"sk-very-secret","model_mapping":{"claude-x":"claude-x"}},
                  "groups":[{"id":"%d","priority":2}]}
-                """
-                        .formatted(group1)));
+                """.formatted(group1)));
         account1 = a.get("id").asLong();
         assertThat(a.get("id").isTextual()).as("64-bit ids are strings").isTrue();
         assertThat(a.toString()).doesNotContain("sk-very-secret").doesNotContain("api_key");
@@ -172,7 +172,8 @@ class ServerApiIT {
         });
         JsonNode forced = ok(get("/v1/schedulable?group=" + group1 + "&platform=anthropic&force=true", API));
         assertThat(forced.get("bucket").asText()).isEqualTo(group1 + ":anthropic:forced");
-        assertThat(ok(get("/v1/schedulable?platform=nobody-uses-this", API)).get("accounts")).isEmpty();
+        assertThat(ok(get("/v1/schedulable?platform=nobody-uses-this", API)).get("accounts"))
+                .isEmpty();
 
         JsonNode card = ok(get("/v1/accounts/" + account1, API));
         assertThat(card.get("name").asText()).isEqualTo("a1");
@@ -183,16 +184,23 @@ class ServerApiIT {
         assertThat(ok(get("/v1/accounts/" + account1, API)).get("last_used_at").asText())
                 .isEqualTo(used.get("last_used_at").asText());
         assertThat(get("/v1/accounts/999999", API).statusCode()).isEqualTo(404);
-        assertThat(send("POST", "/v1/accounts/999999/used", API, null).statusCode()).isEqualTo(404);
+        assertThat(send("POST", "/v1/accounts/999999/used", API, null).statusCode())
+                .isEqualTo(404);
 
         // reads and pages of the admin API
-        assertThat(ok(get("/admin/accounts/" + account1, ADMIN)).get("groups").get(0).get("priority").asInt())
+        assertThat(ok(get("/admin/accounts/" + account1, ADMIN))
+                        .get("groups")
+                        .get(0)
+                        .get("priority")
+                        .asInt())
                 .isEqualTo(2);
         JsonNode page = ok(get("/admin/accounts?limit=1", ADMIN));
         assertThat(page.get("items")).hasSize(1);
-        assertThat(page.get("next_after").asLong()).isEqualTo(page.get("items").get(0).get("id").asLong());
+        assertThat(page.get("next_after").asLong())
+                .isEqualTo(page.get("items").get(0).get("id").asLong());
         assertThat(ok(get("/admin/groups", ADMIN)).get("items")).isNotEmpty();
-        assertThat(ok(get("/admin/groups/" + group1, ADMIN)).get("members").asLong()).isEqualTo(2);
+        assertThat(ok(get("/admin/groups/" + group1, ADMIN)).get("members").asLong())
+                .isEqualTo(2);
 
         // replace without credentials keeps them; links reordered through the groups endpoint
         JsonNode put = ok(send(
@@ -201,8 +209,11 @@ class ServerApiIT {
                 ADMIN,
                 "{\"name\":\"a1-renamed\",\"platform\":\"anthropic\",\"type\":\"apikey\",\"priority\":5}"));
         assertThat(put.get("credentials_set").asBoolean()).isTrue();
-        ok(send("PUT", "/admin/accounts/" + account1 + "/groups", ADMIN, "{\"groups\":[{\"id\":" + group1
-                + ",\"priority\":0}]}"));
+        ok(send(
+                "PUT",
+                "/admin/accounts/" + account1 + "/groups",
+                ADMIN,
+                "{\"groups\":[{\"id\":" + group1 + ",\"priority\":0}]}"));
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
             JsonNode s = ok(get("/v1/schedulable?group=" + group1 + "&platform=anthropic", API));
             assertThat(s.get("accounts").get(0).get("id").asLong()).isEqualTo(account1);
@@ -211,20 +222,32 @@ class ServerApiIT {
 
         // a second group, renamed, then deleted
         long g2 = ok(send("POST", "/admin/groups", ADMIN, "{\"name\":\"g2\",\"platform\":\"openai\"}"))
-                .get("id").asLong();
-        assertThat(ok(send("PUT", "/admin/groups/" + g2, ADMIN, "{\"name\":\"g2b\",\"platform\":\"openai\","
-                        + "\"status\":\"disabled\"}"))
-                .get("status").asText())
+                .get("id")
+                .asLong();
+        assertThat(ok(send(
+                                "PUT",
+                                "/admin/groups/" + g2,
+                                ADMIN,
+                                "{\"name\":\"g2b\",\"platform\":\"openai\"," + "\"status\":\"disabled\"}"))
+                        .get("status")
+                        .asText())
                 .isEqualTo("disabled");
-        assertThat(ok(send("DELETE", "/admin/groups/" + g2, ADMIN, null)).get("deleted").asBoolean()).isTrue();
-        assertThat(send("DELETE", "/admin/groups/" + g2, ADMIN, null).statusCode()).isEqualTo(404);
+        assertThat(ok(send("DELETE", "/admin/groups/" + g2, ADMIN, null))
+                        .get("deleted")
+                        .asBoolean())
+                .isTrue();
+        assertThat(send("DELETE", "/admin/groups/" + g2, ADMIN, null).statusCode())
+                .isEqualTo(404);
 
         // delete an account: it leaves the bucket
-        assertThat(ok(send("DELETE", "/admin/accounts/" + account2, ADMIN, null)).get("deleted").asBoolean())
+        assertThat(ok(send("DELETE", "/admin/accounts/" + account2, ADMIN, null))
+                        .get("deleted")
+                        .asBoolean())
                 .isTrue();
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
-                        ok(get("/v1/schedulable?group=" + group1 + "&platform=anthropic", API)).get("accounts"))
-                .hasSize(1));
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(ok(get("/v1/schedulable?group=" + group1 + "&platform=anthropic", API))
+                                .get("accounts"))
+                        .hasSize(1));
     }
 
     @Test
@@ -257,8 +280,10 @@ class ServerApiIT {
                         .get("requeued")
                         .asBoolean())
                 .isTrue();
-        assertThat(ok(get("/admin/outbox/dead-letters", ADMIN)).get("dead_letters")).isEmpty();
-        assertThat(send("POST", "/admin/outbox/dead-letters/424242/retry", ADMIN, null).statusCode())
+        assertThat(ok(get("/admin/outbox/dead-letters", ADMIN)).get("dead_letters"))
+                .isEmpty();
+        assertThat(send("POST", "/admin/outbox/dead-letters/424242/retry", ADMIN, null)
+                        .statusCode())
                 .isEqualTo(404);
 
         String metrics = get("/metrics", null).body();
@@ -297,21 +322,52 @@ class ServerApiIT {
                 Arguments.of("GET", "/v1/schedulable?platform=Anthropic!", null, 400, "platform must match"),
                 Arguments.of("GET", "/v1/schedulable?platform=" + "a".repeat(40), null, 400, "platform must match"),
                 Arguments.of("GET", "/v1/schedulable", null, 400, "platform is required"),
-                Arguments.of("GET", "/v1/schedulable?platform=openai&group=-1", null, 400, "group must be a non-negative integer"),
-                Arguments.of("GET", "/v1/schedulable?platform=openai&group=abc", null, 400, "group must be a non-negative integer"),
+                Arguments.of(
+                        "GET",
+                        "/v1/schedulable?platform=openai&group=-1",
+                        null,
+                        400,
+                        "group must be a non-negative integer"),
+                Arguments.of(
+                        "GET",
+                        "/v1/schedulable?platform=openai&group=abc",
+                        null,
+                        400,
+                        "group must be a non-negative integer"),
                 Arguments.of("GET", "/v1/schedulable?platform=openai&group=99999999999999999999", null, 400, "group"),
-                Arguments.of("GET", "/v1/schedulable?platform=openai&force=maybe", null, 400, "force must be true or false"),
+                Arguments.of(
+                        "GET", "/v1/schedulable?platform=openai&force=maybe", null, 400, "force must be true or false"),
                 Arguments.of("GET", "/v1/accounts/-5", null, 400, "id must be a non-negative integer"),
                 Arguments.of("GET", "/v1/accounts/abc", null, 400, "id must be a non-negative integer"),
                 Arguments.of("GET", "/v1/accounts/0", null, 400, "id must be a positive integer"),
                 Arguments.of("POST", "/v1/accounts/1.5/used", null, 400, "id must be a non-negative integer"),
                 Arguments.of("POST", "/admin/accounts", "{\"name\":", 400, "malformed JSON"),
                 Arguments.of("POST", "/admin/accounts", "[1,2]", 400, "malformed JSON"),
-                Arguments.of("POST", "/admin/accounts", "{\"name\":\"x\",\"platform\":\"anthropic\",\"type\":\"k\",\"colour\":1}", 400, "unknown field 'colour'"),
-                Arguments.of("POST", "/admin/accounts", "{\"name\":\"x\",\"platform\":\"Bad Platform\",\"type\":\"k\"}", 400, "platform must match"),
-                Arguments.of("POST", "/admin/accounts", "{\"name\":\"x\",\"platform\":\"openai\",\"type\":\"k\",\"priority\":-1}", 400, "priority must not be negative"),
+                Arguments.of(
+                        "POST",
+                        "/admin/accounts",
+                        "{\"name\":\"x\",\"platform\":\"anthropic\",\"type\":\"k\",\"colour\":1}",
+                        400,
+                        "unknown field 'colour'"),
+                Arguments.of(
+                        "POST",
+                        "/admin/accounts",
+                        "{\"name\":\"x\",\"platform\":\"Bad Platform\",\"type\":\"k\"}",
+                        400,
+                        "platform must match"),
+                Arguments.of(
+                        "POST",
+                        "/admin/accounts",
+                        "{\"name\":\"x\",\"platform\":\"openai\",\"type\":\"k\",\"priority\":-1}",
+                        400,
+                        "priority must not be negative"),
                 Arguments.of("POST", "/admin/accounts", big, 413, "exceeds server.max_body_bytes"),
-                Arguments.of("PUT", "/admin/accounts/1/groups", "{\"groups\":[{\"id\":-1}]}", 400, "group ids must be positive"),
+                Arguments.of(
+                        "PUT",
+                        "/admin/accounts/1/groups",
+                        "{\"groups\":[{\"id\":-1}]}",
+                        400,
+                        "group ids must be positive"),
                 Arguments.of("PUT", "/admin/accounts/1/groups", "{\"groups\":[{\"id\":\"x\"}]}", 400, "malformed JSON"),
                 Arguments.of("POST", "/admin/rebuild", "{\"bucket\":\"nonsense\"}", 400, "bucket must be g:p:m"),
                 Arguments.of("GET", "/admin/accounts?limit=0", null, 400, "limit must be between 1 and 500"),
@@ -348,7 +404,8 @@ class ServerApiIT {
                 .header("Authorization", "Bearer " + API)
                 .header("X-Roster-Deadline-Ms", "250")
                 .build();
-        assertThat(HTTP.send(good, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        assertThat(HTTP.send(good, HttpResponse.BodyHandlers.ofString()).statusCode())
+                .isEqualTo(200);
     }
 
     @Test
@@ -361,13 +418,20 @@ class ServerApiIT {
                 .doesNotContain(API)
                 .doesNotContain("sk-very-secret")
                 .doesNotContain("WARNING: ");
-        assertThat(lines).allMatch(l -> l.startsWith("ts=") || l.startsWith("roster: warning:"), "one-line structured logs");
+        assertThat(lines)
+                .allMatch(l -> l.startsWith("ts=") || l.startsWith("roster: warning:"), "one-line structured logs");
     }
 
     @Test
     @Order(9)
     void sigterm_stops_gracefully() throws Exception {
-        server.terminate(Duration.ofSeconds(60));
-        assertThat(server.err).anyMatch(l -> l.contains("event=shutdown phase=done"));
+        assertThat(server.process.isAlive())
+                .as("server still running before SIGTERM")
+                .isTrue();
+        int code = server.terminate(Duration.ofSeconds(60));
+        assertThat(server.err)
+                .as("exit code %d, stdout %s", code, server.out)
+                .anyMatch(l -> l.contains("event=shutdown phase=begin"))
+                .anyMatch(l -> l.contains("event=shutdown phase=done"));
     }
 }

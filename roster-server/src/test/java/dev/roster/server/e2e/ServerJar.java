@@ -106,15 +106,16 @@ final class ServerJar implements AutoCloseable {
 
     /** The base URL once the server printed its listening line. */
     String awaitListening(Duration limit) {
-        await().atMost(limit).until(() -> out.stream().anyMatch(l -> LISTENING.matcher(l).find()) || !process.isAlive());
+        await().atMost(limit)
+                .until(() -> out.stream().anyMatch(l -> LISTENING.matcher(l).find()) || !process.isAlive());
         for (String l : out) {
             Matcher m = LISTENING.matcher(l);
             if (m.find()) {
                 return "http://" + m.group(1) + ":" + m.group(2);
             }
         }
-        throw new AssertionError("server did not start\nstdout:\n" + String.join("\n", out) + "\nstderr:\n"
-                + String.join("\n", err));
+        throw new AssertionError(
+                "server did not start\nstdout:\n" + String.join("\n", out) + "\nstderr:\n" + String.join("\n", err));
     }
 
     /** The embedded PostgreSQL port from the first lines. */
@@ -130,7 +131,9 @@ final class ServerJar implements AutoCloseable {
 
     /** SIGTERM and wait. */
     int terminate(Duration limit) throws InterruptedException {
-        process.destroy();
+        // Through the handle: Process.destroy() would also close our ends of stdout and stderr at once,
+        // losing what the server prints while it shuts down.
+        process.toHandle().destroy();
         if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();
             throw new AssertionError("server did not stop within " + limit + " after SIGTERM");
