@@ -552,11 +552,14 @@ public final class SnapshotService implements AutoCloseable {
                 }
             }
             // A retired bucket is served from the database and never republished.
-            f.complete(ticket == null ? new Loaded(cards, "", 0) : new Loaded(cards, generation, ticket.version()));
-        } catch (Throwable t) {
-            f.completeExceptionally(t);
-        } finally {
+            Loaded result = ticket == null ? new Loaded(cards, "", 0) : new Loaded(cards, generation, ticket.version());
+            // Leave the single-flight map before completing: a caller arriving after the answer must
+            // start (and be limited as) a query of its own, not pick up a finished one.
             inflight.remove(bucket, f);
+            f.complete(result);
+        } catch (Throwable t) {
+            inflight.remove(bucket, f);
+            f.completeExceptionally(t);
         }
     }
 
