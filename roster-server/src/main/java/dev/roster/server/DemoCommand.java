@@ -54,9 +54,9 @@ import picocli.CommandLine.Option;
         name = "demo",
         mixinStandardHelpOptions = true,
         description = {
-            "The guided tour: embedded PostgreSQL and Redis in a fresh temporary folder, a sample pool of",
-            "several hundred accounts, then live changes and failures with measured timings, ending with a",
-            "summary table. Takes well under a minute once built."
+            "The guided tour, with timings measured live, ending with a summary table.",
+            "Embedded PostgreSQL and Redis in a fresh temporary folder, a pool of 300 accounts, then",
+            "SQL changes, an expiring rate limit, a bulk update, a Redis outage and flush, the audit."
         })
 final class DemoCommand implements Callable<Integer> {
     private static final Duration WAIT = Duration.ofSeconds(30);
