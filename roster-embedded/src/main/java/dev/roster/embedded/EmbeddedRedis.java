@@ -50,7 +50,7 @@ public final class EmbeddedRedis implements AutoCloseable {
                 .addShutdownHook(new Thread(
                         () -> RUNNING.forEach(r -> {
                             Process p = r.process;
-                            if (p != null) {
+                            if (p != null && r.reapOnExit) {
                                 p.destroyForcibly();
                             }
                         }),
@@ -62,6 +62,7 @@ public final class EmbeddedRedis implements AutoCloseable {
     private final Map<String, List<String>> config;
     private final boolean sentinel;
     private final Duration startTimeout;
+    private final boolean reapOnExit;
     private volatile Process process;
 
     private EmbeddedRedis(Builder b) {
@@ -70,6 +71,7 @@ public final class EmbeddedRedis implements AutoCloseable {
         this.config = new LinkedHashMap<>(b.config);
         this.sentinel = b.sentinel;
         this.startTimeout = b.startTimeout;
+        this.reapOnExit = b.reapOnExit;
     }
 
     /** A new builder; nothing runs until {@link #start()}. */
@@ -323,8 +325,19 @@ public final class EmbeddedRedis implements AutoCloseable {
         private final Map<String, List<String>> config = new LinkedHashMap<>();
         private boolean sentinel;
         private Duration startTimeout = Duration.ofSeconds(20);
+        private boolean reapOnExit = true;
 
         private Builder() {}
+
+        /**
+         * Whether a JVM shutdown hook kills the process (default true, for tests). The server turns it
+         * off and stops Redis itself at the end of its own shutdown, after releasing its leases: the
+         * hooks of one JVM run concurrently, so a reaper would kill Redis while they are released.
+         */
+        public Builder reapOnExit(boolean v) {
+            this.reapOnExit = v;
+            return this;
+        }
 
         /** The port; {@code 0} (default) picks a free loopback port once, kept across restarts. */
         public Builder port(int port) {

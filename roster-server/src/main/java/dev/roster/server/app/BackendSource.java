@@ -1,0 +1,10 @@
+package dev.roster.server.app;
+
+/** Where the HTTP layer gets the running backend: {@code null} while stores are still unreachable. */
+public interface BackendSource {
+    /** The started backend, or {@code null} while it could not be started yet. */
+    Backend backend();
+
+    /** Readiness, with the reason when not ready (also while no backend exists). */
+    Backend.Readiness readiness();
+}

@@ -1,0 +1,155 @@
+package dev.roster.server.app;
+
+import dev.roster.Roster;
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.audit.AuditReport;
+import dev.roster.core.outbox.OutboxStats;
+import dev.roster.core.service.ListResult;
+import dev.roster.core.service.SnapshotService;
+import dev.roster.core.source.SourceException;
+import dev.roster.postgres.DeadLetterRepository.DeadLetter;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.sql.DataSource;
+
+/** The {@link Backend} over the library's started {@link Roster}: no wiring of its own. */
+public final class LibraryBackend implements Backend {
+    private final Roster roster;
+
+    /** Wraps a started Roster (closed by {@link #close()}). */
+    public LibraryBackend(Roster roster) {
+        this.roster = Objects.requireNonNull(roster, "roster");
+    }
+
+    /** The library object (the demo reads its admin view). */
+    public Roster roster() {
+        return roster;
+    }
+
+    @Override
+    public Readiness readiness() {
+        return roster.ready()
+                ? new Readiness(true, "")
+                : new Readiness(false, "the initial rebuild of the projection has not finished");
+    }
+
+    @Override
+    public ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+        return roster.list(groupId, platform, forcePlatform, budget);
+    }
+
+    @Override
+    public Optional<AccountCard> getAccount(long accountId, Duration budget) {
+        return roster.getAccount(accountId, budget);
+    }
+
+    @Override
+    public Map<Long, Instant> lastUsed(Collection<Long> ids) {
+        return roster.lastUsed(ids);
+    }
+
+    @Override
+    public void markUsed(long accountId, Instant at) {
+        roster.markUsed(accountId, at);
+    }
+
+    @Override
+    public Instant now() {
+        return roster.now();
+    }
+
+    @Override
+    public AuditReport audit() {
+        return roster.audit();
+    }
+
+    @Override
+    public boolean rebuildAll(Duration timeout) {
+        try {
+            roster.admin().rebuildAll().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof RuntimeException r ? r : new IllegalStateException("full rebuild failed", c);
+        }
+    }
+
+    @Override
+    public boolean rebuildBucket(Bucket bucket) {
+        return roster.admin().rebuildBucket(bucket);
+    }
+
+    @Override
+    public OutboxStatus outbox() {
+        OutboxStats s = roster.admin().outbox();
+        return new OutboxStatus(
+                s, s.watermark(), deadLetterCount(), roster.admin().isReplayer());
+    }
+
+    private long deadLetterCount() {
+        try (Connection c = roster.dataSource().getConnection();
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT count(*) FROM scheduler_outbox_dead_letter")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new SourceException("counting dead letters failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<DeadLetter> deadLetters(int limit) {
+        return roster.admin().deadLetters(limit);
+    }
+
+    @Override
+    public boolean retryDeadLetter(long eventId) {
+        return roster.admin().retryDeadLetter(eventId).isPresent();
+    }
+
+    @Override
+    public Set<Bucket> buckets() {
+        return roster.admin().buckets();
+    }
+
+    @Override
+    public DataSource dataSource() {
+        return roster.dataSource();
+    }
+
+    @Override
+    public Stats stats() {
+        SnapshotService s = roster.service();
+        return new Stats(
+                s.fallbackQueries(),
+                s.replayer().applied(),
+                s.replayer().deadLettered(),
+                s.replayer().bucketRebuilds(),
+                s.rebuilder().runs(),
+                s.rebuilder().failures());
+    }
+
+    @Override
+    public void close() {
+        roster.close();
+    }
+}

@@ -1,0 +1,195 @@
+package dev.roster.server.config;
+
+import dev.roster.server.config.ConfigKey.Type;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every key Roster reads, in the order of {@code roster.example.yaml}. Connection keys use sub2api's
+ * spellings; {@code gateway.scheduling.*} uses sub2api's names, formats and defaults; the other
+ * sections are Roster's own (design §7).
+ */
+public final class ConfigKeys {
+    /** The prefix under which unknown keys are accepted with a warning (operators paste sub2api's section whole). */
+    public static final String SCHEDULING = "gateway.scheduling.";
+
+    /** Every known key, by path, in documentation order. */
+    public static final Map<String, ConfigKey> ALL;
+
+    static {
+        List<ConfigKey> k = new ArrayList<>();
+        // connection: sub2api's spellings; url wins over host/port/...
+        k.add(url("database.url", "JDBC URL of PostgreSQL (jdbc:postgresql://host:port/db); wins over database.host"));
+        k.add(str(
+                "database.host",
+                "",
+                "PostgreSQL host (sub2api spelling); with neither url nor host an embedded PostgreSQL is started"));
+        k.add(i("database.port", "5432", "PostgreSQL port"));
+        k.add(str("database.user", "postgres", "PostgreSQL user"));
+        k.add(secret("database.password", "PostgreSQL password (never printed)"));
+        k.add(str("database.dbname", "roster", "database name"));
+        k.add(e(
+                "database.sslmode",
+                "disable",
+                "TLS mode of the JDBC driver",
+                "disable",
+                "allow",
+                "prefer",
+                "require",
+                "verify-ca",
+                "verify-full"));
+        k.add(i("database.pool_size", "10", "maximum PostgreSQL connections of this instance (1..200)"));
+        k.add(b("database.migrate", "true", "apply Roster's migrations at start (roster migrate does it on demand)"));
+        k.add(
+                url(
+                        "redis.url",
+                        "Redis URI: redis://, rediss://, redis-sentinel://h1,h2/db?master=NAME or redis-cluster://h1:p1,h2:p2; wins over redis.host"));
+        k.add(str(
+                "redis.host",
+                "",
+                "Redis host (sub2api spelling); with neither url nor host an embedded Redis is started"));
+        k.add(i("redis.port", "6379", "Redis port"));
+        k.add(secret("redis.password", "Redis password (never printed)"));
+        k.add(i("redis.db", "0", "Redis database number"));
+        k.add(str(
+                "redis.key_prefix",
+                "roster:",
+                "prefix of every Redis key Roster writes ([A-Za-z0-9_.:-], at most 100 characters)"));
+        // server
+        k.add(str(
+                "server.host",
+                "127.0.0.1",
+                "address the HTTP server binds to (0.0.0.0 for every interface; terminate TLS in a proxy in front)"));
+        k.add(i("server.port", "8090", "HTTP port (0 picks a free one)"));
+        k.add(secret(
+                "server.admin_token", "bearer token of /admin/*; required unless server.host is a loopback address"));
+        k.add(secret("server.api_token", "bearer token of /v1/*; empty means /v1/* is open"));
+        k.add(b("server.admin_enabled", "true", "serve the admin API"));
+        k.add(i(
+                "server.max_concurrent_requests",
+                "256",
+                "requests handled at once; more are answered 503 at once instead of queueing"));
+        k.add(dur("server.request_timeout", "10s", "longest a request may take; bounds the database fallback too"));
+        k.add(i("server.max_body_bytes", "1048576", "largest accepted request body (413 above)"));
+        k.add(dur("server.shutdown_timeout", "20s", "on SIGTERM, how long in-flight requests may finish"));
+        k.add(e("run_mode", "standard", "sub2api's run mode: simple makes every bucket group 0", "standard", "simple"));
+        // gateway.scheduling: sub2api's keys, formats and defaults
+        k.add(i(
+                SCHEDULING + "sticky_session_max_waiting",
+                "3",
+                "queue on the sticky account before a request moves on (> 0)"));
+        k.add(dur(SCHEDULING + "sticky_session_wait_timeout", "120s", "wait-plan timeout of sticky queueing"));
+        k.add(dur(SCHEDULING + "fallback_wait_timeout", "30s", "wait-plan timeout of the fallback layer"));
+        k.add(i(SCHEDULING + "fallback_max_waiting", "100", "queue limit of the fallback layer (> 0)"));
+        k.add(b(SCHEDULING + "load_batch_enabled", "true", "load-aware selection layer"));
+        k.add(dur(SCHEDULING + "slot_cleanup_interval", "30s", "expired concurrency slot cleanup (0 disables)"));
+        k.add(b(SCHEDULING + "db_fallback_enabled", "true", "answer a projection miss from PostgreSQL"));
+        k.add(i(
+                SCHEDULING + "db_fallback_timeout_seconds",
+                "0",
+                "extra bound of one fallback query in seconds (0 = only the caller's deadline)"));
+        k.add(i(
+                SCHEDULING + "db_fallback_max_qps",
+                "0",
+                "fallback queries per second per instance (0 = unlimited); above it requests get 429"));
+        k.add(i(
+                SCHEDULING + "outbox_poll_interval_seconds",
+                "1",
+                "outbox poll period in seconds (> 0); LISTEN wakes the replayer earlier"));
+        k.add(i(SCHEDULING + "outbox_lag_warn_seconds", "5", "replay lag that logs a warning (0 disables)"));
+        k.add(i(
+                SCHEDULING + "outbox_lag_rebuild_seconds",
+                "10",
+                "replay lag that triggers a full rebuild (0 disables; >= the warn value)"));
+        k.add(i(
+                SCHEDULING + "outbox_lag_rebuild_failures",
+                "3",
+                "consecutive lagging polls before that rebuild (> 0)"));
+        k.add(i(
+                SCHEDULING + "outbox_backlog_rebuild_rows",
+                "10000",
+                "pending events that trigger a full rebuild (0 disables)"));
+        k.add(i(
+                SCHEDULING + "full_rebuild_interval_seconds",
+                "300",
+                "period of the full rebuild in seconds (0 disables)"));
+        // Roster's sections
+        k.add(i("replay.batch_size", "500", "outbox events per read (1..100000)"));
+        k.add(i("replay.max_applied", "10000", "applied event ids remembered above the watermark (>= batch_size)"));
+        k.add(i("replay.max_attempts", "5", "tries of a failing event before it is dead-lettered (1..1000)"));
+        k.add(dur("replay.retry_backoff", "1s", "first delay before a failed batch is retried; doubles per failure"));
+        k.add(dur("replay.retry_backoff_max", "60s", "cap of that delay (>= retry_backoff)"));
+        k.add(dur("replay.retention", "10m", "applied events older than this are deleted"));
+        k.add(i("replay.retention_batch_size", "5000", "rows per retention delete"));
+        k.add(dur("replay.retention_interval", "60s", "period of the retention pass"));
+        k.add(i("replay.rebuild_parallelism", "4", "buckets rebuilt at once (1..64)"));
+        k.add(b("near_cache.enabled", "true", "keep an in-process copy of served snapshots"));
+        k.add(dur("near_cache.max_stale", "5s", "how long the near cache may answer while Redis is unreachable"));
+        k.add(dur(
+                "near_cache.check_interval",
+                "1s",
+                "how often served versions are compared with Redis (lost invalidations); below max_stale"));
+        k.add(i(
+                "near_cache.max_buckets",
+                "10000",
+                "buckets one instance keeps in memory (1..1000000); others are read from Redis"));
+        k.add(dur(
+                "near_cache.last_used_flush_interval",
+                "1s",
+                "how often last-used times are written behind to PostgreSQL"));
+        k.add(dur("projection.lease_ttl", "10s", "TTL of the replayer lease"));
+        k.add(dur("projection.lease_renew", "3s", "lease renewal period (< lease_ttl)"));
+        k.add(dur("projection.grace", "60s", "how long superseded snapshot versions stay readable"));
+        k.add(e(
+                "scope.group0",
+                "all",
+                "group 0 in standard run mode: every account (all) or accounts in no group (ungrouped)",
+                "all",
+                "ungrouped"));
+        k.add(b(
+                "embedded.enabled",
+                "true",
+                "start embedded PostgreSQL/Redis for stores that are not configured (false: refuse to start)"));
+        k.add(str("embedded.data_dir", "./.roster-data", "data folder of the embedded servers, kept across restarts"));
+        Map<String, ConfigKey> m = new LinkedHashMap<>();
+        for (ConfigKey key : k) {
+            if (m.put(key.path(), key) != null) {
+                throw new IllegalStateException("duplicate config key " + key.path());
+            }
+        }
+        ALL = Collections.unmodifiableMap(m);
+    }
+
+    private ConfigKeys() {}
+
+    private static ConfigKey i(String p, String d, String m) {
+        return new ConfigKey(p, Type.INT, d, m, List.of());
+    }
+
+    private static ConfigKey b(String p, String d, String m) {
+        return new ConfigKey(p, Type.BOOL, d, m, List.of());
+    }
+
+    private static ConfigKey str(String p, String d, String m) {
+        return new ConfigKey(p, Type.STRING, d, m, List.of());
+    }
+
+    private static ConfigKey secret(String p, String m) {
+        return new ConfigKey(p, Type.SECRET, "", m, List.of());
+    }
+
+    private static ConfigKey url(String p, String m) {
+        return new ConfigKey(p, Type.URL, "", m, List.of());
+    }
+
+    private static ConfigKey dur(String p, String d, String m) {
+        return new ConfigKey(p, Type.DURATION, d, m, List.of());
+    }
+
+    private static ConfigKey e(String p, String d, String m, String... choices) {
+        return new ConfigKey(p, Type.ENUM, d, m, List.of(choices));
+    }
+}

@@ -1,0 +1,130 @@
+package dev.roster.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.roster.core.Group0Scope;
+import dev.roster.core.RunMode;
+import dev.roster.core.config.ConfigException;
+import dev.roster.core.config.ServiceConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path dir;
+
+    static final Path EXAMPLE = Path.of("..", "roster.example.yaml");
+
+    @Test
+    void the_example_file_lists_every_key_with_its_default_and_loads_to_the_defaults() throws Exception {
+        String text = Files.readString(EXAMPLE);
+        for (ConfigKey k : ConfigKeys.ALL.values()) {
+            String leaf = k.path().substring(k.path().lastIndexOf('.') + 1);
+            String value = k.defaultValue().isEmpty() ? "\"\"" : k.defaultValue();
+            assertThat(text)
+                    .as(k.path())
+                    .containsPattern("(?m)^ *" + leaf + ": \"?" + java.util.regex.Pattern.quote(value.replace("\"", ""))
+                            + "\"?$");
+        }
+        ConfigLoader.Loaded loaded = new ConfigLoader(Map.of(), dir).load(EXAMPLE);
+        assertThat(loaded.warnings()).isEmpty();
+        assertThat(loaded.config().service()).isEqualTo(ServiceConfig.DEFAULTS);
+        assertThat(loaded.config())
+                .isEqualTo(new ConfigLoader(Map.of(), dir).load(null).config());
+        assertThat(loaded.config().database().embedded()).isTrue();
+        assertThat(loaded.config().redis().embedded()).isTrue();
+    }
+
+    @Test
+    void sub2api_spellings_build_the_urls_and_url_wins() throws Exception {
+        Path f = dir.resolve("c.yaml");
+        Files.writeString(f, """
+                database:
+                  host: db.internal
+                  port: 5433
+                  user: gw
+                  password: "p@ss word"
+                  dbname: sub2api
+                  sslmode: require
+                redis:
+                  host: cache
+                  password: "r:secret"
+                  db: 2
+                run_mode: simple
+                scope:
+                  group0: ungrouped
+                gateway:
+                  scheduling:
+                    sticky_session_wait_timeout: 1m30s
+                    db_fallback_max_qps: 50
+                    snapshot_mget_chunk_size: 128
+                    load_batch_cache_ttl_ms: 200
+                """);
+        ConfigLoader.Loaded l = new ConfigLoader(Map.of(), dir).load(f);
+        RosterConfig c = l.config();
+        assertThat(c.database().url()).isEqualTo("jdbc:postgresql://db.internal:5433/sub2api?sslmode=require");
+        assertThat(c.database().user()).isEqualTo("gw");
+        assertThat(c.database().password()).isEqualTo("p@ss word");
+        assertThat(c.redis().url()).isEqualTo("redis://:r%3Asecret@cache:6379/2");
+        assertThat(c.service().runMode()).isEqualTo(RunMode.SIMPLE);
+        assertThat(c.service().scope().group0()).isEqualTo(Group0Scope.UNGROUPED);
+        assertThat(c.service().scheduling().stickySessionWaitTimeout()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(c.service().scheduling().dbFallbackMaxQps()).isEqualTo(50);
+        assertThat(l.warnings())
+                .hasSize(2)
+                .anyMatch(w -> w.contains("gateway.scheduling.snapshot_mget_chunk_size"))
+                .anyMatch(w -> w.contains("gateway.scheduling.load_batch_cache_ttl_ms"));
+        assertThat(c.toString())
+                .doesNotContain("p@ss word")
+                .doesNotContain("r:secret")
+                .doesNotContain("r%3Asecret");
+
+        Map<String, String> env = Map.of(
+                "ROSTER_DATABASE_URL", "jdbc:postgresql://other/db",
+                "ROSTER_REDIS_URL", "redis-cluster://a:1,b:2",
+                "ROSTER_SERVER_ADMIN_TOKEN", "0123456789abcdef0123");
+        RosterConfig e = new ConfigLoader(env, dir).load(f).config();
+        assertThat(e.database().url()).isEqualTo("jdbc:postgresql://other/db");
+        assertThat(e.redis().url()).isEqualTo("redis-cluster://a:1,b:2");
+        assertThat(e.server().adminToken()).isEqualTo("0123456789abcdef0123");
+    }
+
+    @Test
+    void roster_yaml_in_the_working_directory_is_the_default_file() throws Exception {
+        Files.writeString(dir.resolve("roster.yaml"), "server:\n  port: 9999\n");
+        ConfigLoader.Loaded l = new ConfigLoader(Map.of(), dir).load(null);
+        assertThat(l.config().server().port()).isEqualTo(9999);
+        assertThat(l.origin()).endsWith("roster.yaml");
+    }
+
+    @Test
+    void every_key_has_an_environment_name_and_null_values_mean_default() throws Exception {
+        assertThat(ConfigKeys.ALL.get("server.admin_token").envName()).isEqualTo("ROSTER_SERVER_ADMIN_TOKEN");
+        assertThat(ConfigKeys.ALL.get("gateway.scheduling.db_fallback_max_qps").envName())
+                .isEqualTo("ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAX_QPS");
+        Path f = dir.resolve("c.yaml");
+        Files.writeString(f, "server:\n  port:\nselection:\n");
+        assertThat(new ConfigLoader(Map.of(), dir).load(f).config().server().port())
+                .isEqualTo(8090);
+        Files.writeString(f, "selection:\n  strategy: x\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.strategy");
+    }
+
+    @Test
+    void go_durations() {
+        assertThat(GoDurations.parse("1h30m")).isEqualTo(Duration.ofMinutes(90));
+        assertThat(GoDurations.parse("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(GoDurations.parse("1.5s")).isEqualTo(Duration.ofMillis(1500));
+        assertThat(GoDurations.parse("0")).isZero();
+        assertThat(GoDurations.parse("-2s")).isEqualTo(Duration.ofSeconds(-2));
+        assertThat(GoDurations.format(Duration.ofSeconds(90))).isEqualTo("1m30s");
+        assertThatThrownBy(() -> GoDurations.parse("5 seconds")).isInstanceOf(IllegalArgumentException.class);
+    }
+}
