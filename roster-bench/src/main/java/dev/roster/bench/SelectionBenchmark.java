@@ -43,6 +43,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *       last-used, slot acquisition, last-used update); the slot is released outside the measurement;
  *   <li>{@code selectSticky}: the same with a session bound to its account (sticky lookup, refresh);
  *   <li>{@code selectAndRelease}: {@code select} plus {@code release}, what a gateway pays per request;
+ *   <li>{@code loads} and {@code lastUsed}: the two batch reads select makes over the 20 candidates, alone
+ *       (where its time goes);
  *   <li>{@code redisGet}: one {@code GET} of a 16-byte value on a Lettuce connection of its own (the
  *       baseline).
  * </ul>
@@ -72,6 +74,7 @@ public class SelectionBenchmark {
     private StatefulRedisConnection<byte[], byte[]> connection;
     private RedisCommands<byte[], byte[]> commands;
     private Selection.Acquired held;
+    private java.util.List<Long> ids;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException, SQLException {
@@ -97,6 +100,9 @@ public class SelectionBenchmark {
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
         }
+        ids = roster.list(null, "openai", false).accounts().stream()
+                .map(a -> a.id())
+                .toList();
         client = RedisClient.create(redis.uri());
         connection = client.connect(ByteArrayCodec.INSTANCE);
         commands = connection.sync();
@@ -151,5 +157,17 @@ public class SelectionBenchmark {
     @Benchmark
     public byte[] redisGet() {
         return commands.get(KEY);
+    }
+
+    /** Part of select: the pipelined load read (slots, waiters, cooldowns) of the 20 candidates. */
+    @Benchmark
+    public Object loads() {
+        return roster.selectionStore().loads(ids);
+    }
+
+    /** Part of select: the last-used read of the 20 candidates (Redis MGET merged with the local view). */
+    @Benchmark
+    public Object lastUsed() {
+        return roster.lastUsed(ids);
     }
 }
