@@ -5,6 +5,19 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.audit.AuditReport;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.projection.Projection;
+import dev.roster.core.selection.CandidateSource;
+import dev.roster.core.selection.Outcome;
+import dev.roster.core.selection.ReportResult;
+import dev.roster.core.selection.SelectRequest;
+import dev.roster.core.selection.Selection;
+import dev.roster.core.selection.SelectionCounters;
+import dev.roster.core.selection.SelectionMetrics;
+import dev.roster.core.selection.SelectionStore;
+import dev.roster.core.selection.Selector;
+import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.SlotSweeper;
+import dev.roster.core.selection.UsageLedger;
+import dev.roster.core.selection.WaitTicket;
 import dev.roster.core.service.CacheNotReadyException;
 import dev.roster.core.service.FallbackLimitedException;
 import dev.roster.core.service.FallbackTimeoutException;
@@ -16,11 +29,13 @@ import dev.roster.postgres.Databases;
 import dev.roster.postgres.DeadLetterRepository;
 import dev.roster.postgres.Migrator;
 import dev.roster.postgres.OutboxListener;
+import dev.roster.postgres.PostgresCooldownSink;
 import dev.roster.postgres.PostgresDeadLetterSink;
 import dev.roster.postgres.PostgresSchedulingSource;
 import dev.roster.redis.RedisConnectionOptions;
 import dev.roster.redis.RedisConnector;
 import dev.roster.redis.RedisProjection;
+import dev.roster.redis.RedisSelectionStore;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.resource.ClientResources;
 import java.sql.DriverManager;
@@ -56,11 +71,29 @@ import javax.sql.DataSource;
  * }
  * }</pre>
  *
+ * <p><b>Selection</b> (issue 9). Instead of choosing from {@link #list} itself, a gateway can let
+ * {@link #select} pick the account: sticky session, load-aware priority order, fallback wait plan, with a
+ * concurrency slot counted in Redis and shared by every instance. Release the slot when the upstream
+ * call ends and {@link #report} what the upstream answered:
+ *
+ * <pre>{@code
+ * Selection s = roster.select(SelectRequest.of(groupId, "anthropic").withSession(sessionHash).withModel(model));
+ * if (s instanceof Selection.Acquired a) {
+ *     try {
+ *         int status = callUpstream(a.card());
+ *         roster.report(a.card().id(), Outcome.ofStatus(status, resetAt));
+ *     } finally {
+ *         roster.release(a.lease());
+ *     }
+ * }
+ * }</pre>
+ *
  * <p><b>Threads.</b> A started Roster runs: {@code roster-replay} (outbox replay), {@code
  * roster-rebuild} (full rebuilds), {@code roster-bucket-*} (bucket rebuilds), {@code
  * roster-fallback-*} (database fallback queries), {@code roster-lease-*} (lease renewal), {@code
  * roster-nearcache-refresh} and {@code roster-nearcache-check-*} (near cache), {@code
- * roster-last-used-*} (write-behind), {@code roster-outbox-listen} (LISTEN), plus Lettuce's event
+ * roster-last-used-*} (write-behind), {@code roster-outbox-listen} (LISTEN), {@code roster-slot-sweeper}
+ * (expired slots, every {@code slot_cleanup_interval}), plus Lettuce's event
  * loops when it created the Redis client and Hikari's housekeeper when it created the pool. {@link
  * #close()} stops every one of them; a {@code DataSource}, Redis connector, Lettuce client or {@code
  * ClientResources} passed in by the caller is left open.
@@ -84,6 +117,10 @@ public final class Roster implements AutoCloseable {
     private final List<AutoCloseable> owned;
     private final OutboxListener listener;
     private final RosterAdmin admin;
+    private final Selector selector;
+    private final RedisSelectionStore selectionStore;
+    private final SelectionCounters selectionCounters;
+    private final SlotSweeper sweeper;
     private final Object lifecycle = new Object();
     private boolean closed;
 
@@ -96,7 +133,8 @@ public final class Roster implements AutoCloseable {
             ServiceConfig config,
             InstantSource clock,
             OutboxListener listener,
-            List<AutoCloseable> owned) {
+            List<AutoCloseable> owned,
+            SelectionParts selection) {
         this.service = service;
         this.projection = projection;
         this.source = source;
@@ -107,7 +145,15 @@ public final class Roster implements AutoCloseable {
         this.listener = listener;
         this.owned = owned;
         this.admin = new RosterAdmin(service, projection, source, deadLetters);
+        this.selector = selection.selector();
+        this.selectionStore = selection.store();
+        this.selectionCounters = selection.counters();
+        this.sweeper = selection.sweeper();
     }
+
+    /** The selection parts built with the Roster. */
+    private record SelectionParts(
+            Selector selector, RedisSelectionStore store, SelectionCounters counters, SlotSweeper sweeper) {}
 
     /** A new builder. */
     public static Builder builder() {
@@ -185,6 +231,104 @@ public final class Roster implements AutoCloseable {
         return clock.instant();
     }
 
+    // ---- selection (issue 9) ---------------------------------------------------------------------
+
+    /**
+     * Picks the account for one request and holds a concurrency slot on it (upstream-behaviour §8,
+     * decisions SEL1–SEL9). Candidates are the request's bucket from the near-cached {@link #list}, minus
+     * excluded ids, accounts not admissible for the platform, accounts that do not serve the model and
+     * accounts inside a cooldown reported by any instance (read from Redis at every call). Layers in
+     * sub2api's order: the session's bound account, the load-aware priority order (or the legacy single
+     * best when {@code load_batch_enabled} is false), a wait plan.
+     *
+     * <p>The answer is {@link Selection.Acquired} (call the upstream, then {@link #release(SlotLease)}),
+     * {@link Selection.Wait} (the caller is counted in that account's queue: wait a little and call again
+     * with {@link SelectRequest#withWaitTicket}, or {@link #release(WaitTicket)} when giving up) or {@link
+     * Selection.None} with a reason a person can act on.
+     *
+     * @throws IllegalArgumentException for a malformed request
+     * @throws dev.roster.core.service.SchedulerException when the bucket cannot be listed (see {@link #list})
+     * @throws dev.roster.core.projection.ProjectionUnavailableException when Redis cannot count the slot:
+     *     without the shared count nothing is handed out
+     */
+    public Selection select(SelectRequest request) {
+        return selector.select(request);
+    }
+
+    /**
+     * Frees a slot when the upstream call ends. Idempotent: releasing twice, or a lease that already
+     * expired, is harmless.
+     *
+     * @return whether the slot was still held
+     */
+    public boolean release(SlotLease lease) {
+        return selector.release(lease);
+    }
+
+    /**
+     * {@link #release(SlotLease)} for a caller that kept only the account id and the slot token (e.g. an
+     * HTTP client).
+     *
+     * @throws IllegalArgumentException when the id is not positive or the token malformed
+     */
+    public boolean release(long accountId, String token) {
+        return selector.release(accountId, token);
+    }
+
+    /**
+     * Leaves a wait queue without retrying (idempotent); a ticket that is not handed back stops counting
+     * at the end of its wait timeout.
+     *
+     * @return whether the ticket was still live
+     */
+    public boolean release(WaitTicket ticket) {
+        return selector.release(ticket);
+    }
+
+    /**
+     * Extends a held slot by {@code selection.slot_lease_ttl} from now, for upstream calls (long streams)
+     * that outlast it.
+     *
+     * @return whether the slot was still held; {@code false} means it expired and may already be reused
+     */
+    public boolean renew(SlotLease lease) {
+        return selector.renew(lease);
+    }
+
+    /**
+     * Records what the upstream answered for an account: a 429 rate-limits it until the announced reset
+     * (or {@code selection.rate_limit_default_cooldown}), a 529 overloads it for {@code
+     * selection.overload_cooldown}, an authentication failure makes it temporarily unschedulable or puts
+     * it into error status (decision SEL5). The cooldown is in Redis at once, so every instance skips the
+     * account at its next {@link #select}, and is then written to PostgreSQL, so capture and replay bring
+     * it into the snapshots. Deadlines only ever extend: a report with an earlier deadline leaves a later
+     * one in force. Build outcomes with {@link Outcome#ofStatus}.
+     *
+     * @throws IllegalArgumentException when {@code accountId <= 0}
+     * @throws dev.roster.core.projection.ProjectionUnavailableException when Redis cannot store the cooldown
+     */
+    public ReportResult report(long accountId, Outcome outcome) {
+        return selector.report(accountId, outcome);
+    }
+
+    /** The selector underneath (sweeps, scheduling section in use); owned by this Roster. */
+    public Selector selector() {
+        return selector;
+    }
+
+    /**
+     * The shared slot, wait, sticky and cooldown store (Redis) underneath, for inspection ({@code loads});
+     * owned by this Roster.
+     */
+    public SelectionStore selectionStore() {
+        return selectionStore;
+    }
+
+    /** This instance's selection counters (per layer, sticky hits/misses/drops, waits, cooldowns). */
+    public SelectionCounters selectionCounters() {
+        return selectionCounters;
+    }
+
     // ---- for an admin server ----------------------------------------------------------------------
 
     /** The operator's view: outbox, dead letters, buckets, rebuilds, near-cache figures. */
@@ -224,7 +368,7 @@ public final class Roster implements AutoCloseable {
 
     /**
      * Stops every thread this Roster started and closes what it created, in dependency order: the
-     * LISTEN listener, the service (replay, rebuilds, near cache, lease renewal; queued last-used
+     * LISTEN listener, the slot sweeper, the service (replay, rebuilds, near cache, lease renewal; queued last-used
      * values are written; the replayer lease is released), the Redis projection (and the Lettuce
      * client and resources it created), then the pool it created. Idempotent.
      */
@@ -239,7 +383,9 @@ public final class Roster implements AutoCloseable {
         if (listener != null) {
             listener.close();
         }
+        sweeper.close();
         service.close();
+        selectionStore.close();
         for (AutoCloseable c : owned) {
             try {
                 c.close();
@@ -272,6 +418,7 @@ public final class Roster implements AutoCloseable {
         private InstantSource clock = InstantSource.system();
         private boolean migrate = true;
         private boolean listen = true;
+        private SelectionMetrics selectionMetrics = SelectionMetrics.NONE;
 
         private Builder() {}
 
@@ -366,6 +513,15 @@ public final class Roster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Where selection events go besides {@link Roster#selectionCounters()} (e.g. a Micrometer adapter);
+         * must not block or throw. Default: only the counters.
+         */
+        public Builder selectionMetrics(SelectionMetrics v) {
+            this.selectionMetrics = Objects.requireNonNull(v, "selectionMetrics");
+            return this;
+        }
+
         /** Whether {@link #build()} runs the schema migrations first (default true). */
         public Builder migrate(boolean v) {
             this.migrate = v;
@@ -412,21 +568,24 @@ public final class Roster implements AutoCloseable {
                 if (migrate) {
                     new Migrator(ds).migrate();
                 }
-                RedisProjection projection;
-                Duration grace = config.projection().grace();
-                if (redisConnector != null) {
-                    projection = RedisProjection.over(redisConnector, keyPrefix, grace);
-                } else if (redisClient != null) {
-                    RedisConnector c = RedisConnector.over(redisClient, redisOptions);
-                    owned.add(c);
-                    projection = RedisProjection.over(c, keyPrefix, grace);
-                } else if (clientResources != null) {
-                    projection = RedisProjection.connect(redisOptions, clientResources, keyPrefix, grace);
-                } else {
-                    projection = RedisProjection.connect(redisOptions, keyPrefix, grace);
+                // One connection for the projection and the selection store: Lettuce multiplexes it, and
+                // both must see the same Redis (slots and cooldowns beside the cards they describe).
+                RedisConnector connector = redisConnector;
+                if (connector == null) {
+                    if (redisClient != null) {
+                        connector = RedisConnector.over(redisClient, redisOptions);
+                    } else if (clientResources != null) {
+                        connector = RedisConnector.connect(redisOptions, clientResources);
+                    } else {
+                        connector = RedisConnector.connect(redisOptions);
+                    }
+                    owned.add(0, connector);
                 }
+                RedisProjection projection = RedisProjection.over(
+                        connector, keyPrefix, config.projection().grace());
                 // Closed before the connector and the pool (owned is closed in order).
                 owned.add(0, projection);
+                RedisSelectionStore selectionStore = RedisSelectionStore.over(connector, keyPrefix, clock);
                 PostgresSchedulingSource source = new PostgresSchedulingSource(ds);
                 DeadLetterRepository deadLetters = new DeadLetterRepository(ds);
                 AccountRepository accounts = new AccountRepository(ds);
@@ -443,8 +602,31 @@ public final class Roster implements AutoCloseable {
                 if (listen) {
                     listener = OutboxListener.start(listenConnections(ds), service::wake);
                 }
+                SelectionCounters counters = new SelectionCounters();
+                Selector selector = Selector.newBuilder()
+                        .source(candidates(service))
+                        .store(selectionStore)
+                        .usage(usage(service))
+                        .cooldownSink(new PostgresCooldownSink(ds))
+                        .scheduling(config.scheduling())
+                        .selection(config.selection())
+                        .clock(clock)
+                        .metrics(both(counters, selectionMetrics))
+                        .build();
+                SlotSweeper sweeper =
+                        SlotSweeper.start(selector, config.scheduling().slotCleanupInterval());
                 owned.remove(service);
-                return new Roster(service, projection, source, ds, deadLetters, config, clock, listener, owned);
+                return new Roster(
+                        service,
+                        projection,
+                        source,
+                        ds,
+                        deadLetters,
+                        config,
+                        clock,
+                        listener,
+                        owned,
+                        new SelectionParts(selector, selectionStore, counters, sweeper));
             } catch (RuntimeException e) {
                 if (listener != null) {
                     listener.close();
@@ -458,6 +640,43 @@ public final class Roster implements AutoCloseable {
                 }
                 throw e;
             }
+        }
+
+        /** The near-cached hot path, so a select costs no more than a list for its candidates. */
+        private static CandidateSource candidates(SnapshotService service) {
+            return new CandidateSource() {
+                @Override
+                public ListResult list(Long groupId, String platform, boolean forcePlatform) {
+                    return service.list(groupId, platform, forcePlatform);
+                }
+
+                @Override
+                public Optional<AccountCard> getAccount(long accountId) {
+                    return service.getAccount(accountId);
+                }
+            };
+        }
+
+        /**
+         * The service's last-used path, so selection moves last-used exactly as {@link Roster#markUsed}
+         * does (local view and Redis at once, PostgreSQL in the batched write).
+         */
+        private static UsageLedger usage(SnapshotService service) {
+            return new UsageLedger() {
+                @Override
+                public Map<Long, Instant> lastUsed(Collection<Long> accountIds) {
+                    return service.lastUsed(accountIds);
+                }
+
+                @Override
+                public void markUsed(Map<Long, Instant> lastUsed) {
+                    lastUsed.forEach(service::markUsed);
+                }
+            };
+        }
+
+        private static SelectionMetrics both(SelectionCounters counters, SelectionMetrics other) {
+            return other == SelectionMetrics.NONE ? counters : new TeeMetrics(counters, other);
         }
 
         private OutboxListener.ConnectionFactory listenConnections(DataSource ds) {

@@ -7,7 +7,8 @@ import java.util.Objects;
 /**
  * Everything the snapshot service is configured with: {@code run_mode}, sub2api's {@code
  * gateway.scheduling} section and Roster's own {@code replay}, {@code projection}, {@code scope} and
- * {@code near_cache} sections. Each part validates itself; this record only checks that none is missing.
+ * {@code near_cache} and {@code selection} sections. Each part validates itself; this record only checks that
+ * none is missing.
  *
  * @param runMode {@code run_mode} (default standard)
  * @param scheduling {@code gateway.scheduling.*}
@@ -15,6 +16,7 @@ import java.util.Objects;
  * @param projection {@code projection.*}
  * @param scope {@code scope.*}
  * @param nearCache {@code near_cache.*}
+ * @param selection {@code selection.*} (account selection, issue 9)
  */
 public record ServiceConfig(
         RunMode runMode,
@@ -22,7 +24,8 @@ public record ServiceConfig(
         ReplayConfig replay,
         ProjectionConfig projection,
         ScopeConfig scope,
-        NearCacheConfig nearCache) {
+        NearCacheConfig nearCache,
+        SelectionConfig selection) {
 
     /** Every default. */
     public static final ServiceConfig DEFAULTS = new ServiceConfig(
@@ -31,7 +34,8 @@ public record ServiceConfig(
             ReplayConfig.DEFAULTS,
             ProjectionConfig.DEFAULTS,
             ScopeConfig.DEFAULTS,
-            NearCacheConfig.DEFAULTS);
+            NearCacheConfig.DEFAULTS,
+            SelectionConfig.DEFAULTS);
 
     public ServiceConfig {
         if (runMode == null) {
@@ -42,6 +46,18 @@ public record ServiceConfig(
         Objects.requireNonNull(projection, "projection");
         Objects.requireNonNull(scope, "scope");
         Objects.requireNonNull(nearCache, "nearCache");
+        Objects.requireNonNull(selection, "selection");
+    }
+
+    /** The configuration before the {@code selection} section existed: that section at its defaults. */
+    public ServiceConfig(
+            RunMode runMode,
+            SchedulingConfig scheduling,
+            ReplayConfig replay,
+            ProjectionConfig projection,
+            ScopeConfig scope,
+            NearCacheConfig nearCache) {
+        this(runMode, scheduling, replay, projection, scope, nearCache, SelectionConfig.DEFAULTS);
     }
 
     /** The configuration before the {@code near_cache} section existed: that section at its defaults. */
@@ -51,7 +67,7 @@ public record ServiceConfig(
             ReplayConfig replay,
             ProjectionConfig projection,
             ScopeConfig scope) {
-        this(runMode, scheduling, replay, projection, scope, NearCacheConfig.DEFAULTS);
+        this(runMode, scheduling, replay, projection, scope, NearCacheConfig.DEFAULTS, SelectionConfig.DEFAULTS);
     }
 
     /** The group-0 scope in effect: {@code all} in simple run mode, else {@code scope.group0}. */
@@ -61,31 +77,36 @@ public record ServiceConfig(
 
     /** A copy with another run mode. */
     public ServiceConfig withRunMode(RunMode v) {
-        return new ServiceConfig(v, scheduling, replay, projection, scope, nearCache);
+        return new ServiceConfig(v, scheduling, replay, projection, scope, nearCache, selection);
     }
 
     /** A copy with another scheduling section. */
     public ServiceConfig withScheduling(SchedulingConfig v) {
-        return new ServiceConfig(runMode, v, replay, projection, scope, nearCache);
+        return new ServiceConfig(runMode, v, replay, projection, scope, nearCache, selection);
     }
 
     /** A copy with another replay section. */
     public ServiceConfig withReplay(ReplayConfig v) {
-        return new ServiceConfig(runMode, scheduling, v, projection, scope, nearCache);
+        return new ServiceConfig(runMode, scheduling, v, projection, scope, nearCache, selection);
     }
 
     /** A copy with another projection section. */
     public ServiceConfig withProjection(ProjectionConfig v) {
-        return new ServiceConfig(runMode, scheduling, replay, v, scope, nearCache);
+        return new ServiceConfig(runMode, scheduling, replay, v, scope, nearCache, selection);
     }
 
     /** A copy with another scope section. */
     public ServiceConfig withScope(ScopeConfig v) {
-        return new ServiceConfig(runMode, scheduling, replay, projection, v, nearCache);
+        return new ServiceConfig(runMode, scheduling, replay, projection, v, nearCache, selection);
     }
 
     /** A copy with another near-cache section. */
     public ServiceConfig withNearCache(NearCacheConfig v) {
-        return new ServiceConfig(runMode, scheduling, replay, projection, scope, v);
+        return new ServiceConfig(runMode, scheduling, replay, projection, scope, v, selection);
+    }
+
+    /** A copy with another selection section. */
+    public ServiceConfig withSelection(SelectionConfig v) {
+        return new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, v);
     }
 }

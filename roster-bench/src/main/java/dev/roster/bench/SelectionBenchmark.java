@@ -1,0 +1,173 @@
+package dev.roster.bench;
+
+import dev.roster.Roster;
+import dev.roster.core.selection.SelectRequest;
+import dev.roster.core.selection.Selection;
+import dev.roster.embedded.EmbeddedPostgres;
+import dev.roster.embedded.EmbeddedRedis;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Issue 9's select latency through the library, beside a raw Redis {@code GET} in the same run against
+ * the same Redis. The servers are an embedded PostgreSQL 17 and Redis 7 started in setup, on loopback; 20
+ * equal openai accounts (concurrency 1000, so a slot is always free) are written with plain SQL and reach
+ * the near cache through capture, outbox and replay. Arms, one thread:
+ *
+ * <ul>
+ *   <li>{@code select}: {@code Roster.select} without a session (near cache, then the shared store: loads,
+ *       last-used, slot acquisition, last-used update); the slot is released outside the measurement;
+ *   <li>{@code selectSticky}: the same with a session bound to its account (sticky lookup, refresh);
+ *   <li>{@code selectAndRelease}: {@code select} plus {@code release}, what a gateway pays per request;
+ *   <li>{@code loads} and {@code lastUsed}: the two batch reads select makes over the 20 candidates, alone
+ *       (where its time goes);
+ *   <li>{@code redisGet}: one {@code GET} of a 16-byte value on a Lettuce connection of its own (the
+ *       baseline).
+ * </ul>
+ *
+ * <p>Run: {@code java -jar roster-bench/target/benchmarks.jar SelectionBenchmark}. Results are in
+ * {@code docs/performance.md}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xms512m", "-Xmx512m"})
+@Warmup(iterations = 2, time = 3)
+@Measurement(iterations = 3, time = 4)
+public class SelectionBenchmark {
+    static final int ACCOUNTS = 20;
+    private static final SelectRequest PLAIN = SelectRequest.of(null, "openai");
+    private static final SelectRequest STICKY = PLAIN.withSession("bench-session");
+    private static final byte[] KEY = "bench:get".getBytes(StandardCharsets.UTF_8);
+
+    private Path dataDir;
+    private EmbeddedPostgres pg;
+    private EmbeddedRedis redis;
+    private Roster roster;
+    private RedisClient client;
+    private StatefulRedisConnection<byte[], byte[]> connection;
+    private RedisCommands<byte[], byte[]> commands;
+    private Selection.Acquired held;
+    private java.util.List<Long> ids;
+
+    @Setup(Level.Trial)
+    public void setUp() throws IOException, SQLException {
+        dataDir = Files.createTempDirectory("roster-bench-selection-");
+        pg = EmbeddedPostgres.builder(dataDir.resolve("pg")).ephemeral().build().start();
+        redis = EmbeddedRedis.builder().dataDir(dataDir.resolve("redis")).build();
+        redis.start();
+        String url = pg.jdbcUrl("postgres");
+        roster = Roster.builder()
+                .jdbc(url, pg.user(), "")
+                .redisUri(redis.uri())
+                .keyPrefix("bench:")
+                .build();
+        try (Connection c = DriverManager.getConnection(url, pg.user(), "");
+                Statement st = c.createStatement()) {
+            st.execute("INSERT INTO accounts (name, platform, type, concurrency) SELECT 'sel-' || i, 'openai',"
+                    + " 'apikey', 1000 FROM generate_series(1, " + ACCOUNTS + ") i");
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (roster.list(null, "openai", false).accounts().size() != ACCOUNTS) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the bucket did not reach the near cache within 60 s");
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+        }
+        ids = roster.list(null, "openai", false).accounts().stream()
+                .map(a -> a.id())
+                .toList();
+        client = RedisClient.create(redis.uri());
+        connection = client.connect(ByteArrayCodec.INSTANCE);
+        commands = connection.sync();
+        commands.set(KEY, "0123456789abcdef".getBytes(StandardCharsets.UTF_8));
+        if (!(roster.select(STICKY) instanceof Selection.Acquired a)) {
+            throw new IllegalStateException("select did not acquire");
+        }
+        roster.release(a.lease());
+    }
+
+    @TearDown(Level.Invocation)
+    public void releaseHeld() {
+        if (held != null) {
+            roster.release(held.lease());
+            held = null;
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        roster.close();
+        connection.close();
+        client.shutdown(0, 1, TimeUnit.SECONDS);
+        redis.kill();
+        pg.kill();
+    }
+
+    /** {@code Roster.select} without a session; the slot is released after the measurement. */
+    @Benchmark
+    public Selection select() {
+        Selection s = roster.select(PLAIN);
+        held = (Selection.Acquired) s;
+        return s;
+    }
+
+    /** {@code Roster.select} for a session bound to its account. */
+    @Benchmark
+    public Selection selectSticky() {
+        Selection s = roster.select(STICKY);
+        held = (Selection.Acquired) s;
+        return s;
+    }
+
+    /** What a gateway pays per request: select, then release. */
+    @Benchmark
+    public boolean selectAndRelease() {
+        Selection.Acquired a = (Selection.Acquired) roster.select(PLAIN);
+        return roster.release(a.lease());
+    }
+
+    /** Baseline: one raw GET on the same Redis. */
+    @Benchmark
+    public byte[] redisGet() {
+        return commands.get(KEY);
+    }
+
+    /** Part of select: the pipelined load read (slots, waiters, cooldowns) of the 20 candidates. */
+    @Benchmark
+    public Object loads() {
+        return roster.selectionStore().loads(ids);
+    }
+
+    /** Part of select: the last-used read of the 20 candidates (Redis MGET merged with the local view). */
+    @Benchmark
+    public Object lastUsed() {
+        return roster.lastUsed(ids);
+    }
+}
