@@ -199,7 +199,7 @@
       root.append(svg('text', { x: 0, y: top + 22 }, fmtNum(max, 1)));
       for (const [v, cls, name] of thr) {
         root.append(svg('line', { class: 'thr ' + cls, x1: left, x2: W - right, y1: y(v), y2: y(v), 'data-threshold': name }));
-        root.append(svg('text', { x: W - right - 90, y: y(v) - 2 }, name + ' ' + fmtNum(v, 0)));
+        root.append(svg('text', { x: W - right, y: y(v) - 2, 'text-anchor': 'end' }, name + ' ' + fmtNum(v, 0)));
       }
       let d = '';
       samples.forEach((p, j) => {
