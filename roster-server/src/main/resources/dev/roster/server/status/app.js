@@ -278,6 +278,9 @@
 
   function renderPool() {
     const { total, items, offset } = ui.pool;
+    const key = JSON.stringify([total, offset, items]);
+    if (key === ui.pool.rendered) return;
+    ui.pool.rendered = key;
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     setText('pool-count', total.toLocaleString('en-US') + ' accounts match');
     setText('pool-page', 'page ' + (Math.floor(offset / PAGE_SIZE) + 1) + ' of ' + pages);
@@ -292,7 +295,7 @@
       whyCell(a),
       el('td', { text: (a.in_flight === null || a.in_flight === undefined ? '—' : a.in_flight) + ' / ' + a.concurrency }),
       el('td', { text: a.priority }),
-      el('td', { class: 'lastused', 'data-at': a.last_used_at || null, text: ago(a.last_used_at) })));
+      el('td', { class: 'ago', 'data-at': a.last_used_at || null, text: ago(a.last_used_at) })));
     if (!rows.length) rows.push(el('tr', null, el('td', { colspan: 9, class: 'muted', text: 'no account matches' })));
     $('pool-rows').replaceChildren(...rows);
   }
@@ -301,8 +304,11 @@
     for (const c of document.querySelectorAll('.countdown')) {
       c.textContent = fmtDuration(Date.parse(c.dataset.until) - serverNow());
     }
-    for (const c of document.querySelectorAll('td.lastused')) {
+    for (const c of document.querySelectorAll('.ago')) {
       c.textContent = ago(c.dataset.at || null);
+    }
+    for (const c of document.querySelectorAll('.since')) {
+      c.textContent = '≥ ' + fmtDuration(serverNow() - Date.parse(c.dataset.at));
     }
   }
 
@@ -316,9 +322,17 @@
   // ---- buckets -----------------------------------------------------------------------------------
   async function refreshBuckets() {
     const r = await api('GET', '/admin/status/buckets');
-    setText('buckets-audit', r.audited_at
-      ? 'latest audit ' + ago(r.audited_at) + (r.audit_clean ? ': clean' : ': drift found')
-      : 'not audited since the server started');
+    const audit = $('buckets-audit');
+    if (r.audited_at) {
+      audit.className = 'muted small';
+      audit.replaceChildren('latest audit ', el('span', { class: 'ago', 'data-at': r.audited_at, text: ago(r.audited_at) }),
+        r.audit_clean ? ': clean' : ': drift found');
+    } else {
+      setText('buckets-audit', 'not audited since the server started');
+    }
+    const key = JSON.stringify(r.buckets.map((b) => [b.bucket, b.group_name, b.active, b.size, b.available_now, b.version, b.version_seen_at, b.drift]));
+    if (key === ui.bucketsRendered) return;
+    ui.bucketsRendered = key;
     const rows = r.buckets.map((b) => el('tr', { 'data-bucket': b.bucket },
       el('td', { text: b.bucket }),
       el('td', { text: b.group_name + (b.group_id !== '0' ? ' #' + b.group_id : '') }),
@@ -327,7 +341,8 @@
       el('td', { text: b.active ? b.size : '—' }),
       el('td', { text: b.active ? b.available_now : '—' }),
       el('td', { text: b.version === null ? 'none active' : b.version }),
-      el('td', { title: 'since this server first saw this version', text: b.age_seconds === null ? '—' : '≥ ' + fmtDuration(b.age_seconds * 1000) }),
+      b.version_seen_at === null ? el('td', { text: '—' })
+        : el('td', { class: 'since', 'data-at': b.version_seen_at, title: 'since this server first saw this version', text: '≥ ' + fmtDuration(serverNow() - Date.parse(b.version_seen_at)) }),
       el('td', { class: 'wrap drift' }, b.drift === null ? el('span', { class: 'muted', text: 'not audited' })
         : b.drift.length === 0 ? el('span', { class: 'pill ok', text: 'none' })
           : el('span', { class: 'pill bad', text: b.drift.join('; ') })),
@@ -368,13 +383,16 @@
     const r = await api('GET', '/admin/outbox/dead-letters?limit=200');
     const list = r.dead_letters;
     setText('dead-count', list.length ? list.length + (list.length === 200 ? '+' : '') + ' events' : 'none');
+    const key = JSON.stringify(list);
+    if (key === ui.deadRendered) return;
+    ui.deadRendered = key;
     const rows = list.map((d) => el('tr', { 'data-event': d.event_id },
       el('td', { text: d.event_id }),
       el('td', { text: d.event_type }),
       el('td', { text: (d.account_id ? 'account ' + d.account_id : '') + (d.group_id ? ' group ' + d.group_id : '') || '—' }),
       el('td', { class: 'wrap', text: d.error }),
       el('td', { text: d.attempts }),
-      el('td', { text: ago(d.last_failed_at) }),
+      el('td', { class: 'ago', 'data-at': d.last_failed_at, text: ago(d.last_failed_at) }),
       el('td', null, el('button', { type: 'button', class: 'retry', onclick: () => retry(d.event_id) }, 'Retry'))));
     if (!rows.length) rows.push(el('tr', null, el('td', { colspan: 7, class: 'muted', text: 'no dead letters' })));
     $('dead-rows').replaceChildren(...rows);

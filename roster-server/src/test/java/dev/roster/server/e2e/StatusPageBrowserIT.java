@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -88,7 +89,9 @@ class StatusPageBrowserIT {
                 .until(() -> send("GET", "/health/ready", null).statusCode() == 200);
         seed();
         driver = chrome();
+        // Panels re-render when their data changes; an element found just before is then stale.
         wait = new WebDriverWait(driver, WAIT);
+        wait.ignoring(StaleElementReferenceException.class);
     }
 
     static void seed() throws Exception {
@@ -230,13 +233,14 @@ class StatusPageBrowserIT {
                 .contains("fallback rate");
         wait.until(
                 d -> !d.findElements(By.cssSelector("#replay-svg path.series")).isEmpty());
-        assertThat(driver.findElements(By.cssSelector("#replay-svg line[data-threshold]")))
-                .extracting(e -> e.getAttribute("data-threshold"))
-                .contains("warn", "rebuild", "backlog rebuild");
+        wait.until(d -> d.findElements(By.cssSelector("#replay-svg line[data-threshold]")).stream()
+                .map(e -> e.getAttribute("data-threshold"))
+                .toList()
+                .containsAll(List.of("warn", "rebuild", "backlog rebuild")));
 
         // paging: the next page starts after the first 50 ids
-        String firstId =
-                driver.findElement(By.cssSelector("#pool-rows tr[data-id]")).getAttribute("data-id");
+        String firstId = wait.until(
+                d -> d.findElement(By.cssSelector("#pool-rows tr[data-id]")).getAttribute("data-id"));
         driver.findElement(By.id("pool-next")).click();
         wait.until(d -> text("pool-page").startsWith("page 2 "));
         wait.until(d -> !firstId.equals(
@@ -257,8 +261,9 @@ class StatusPageBrowserIT {
     void hostile_names_render_as_text() throws Exception {
         search("special-xss");
         wait.until(d -> d.findElements(By.cssSelector("#pool-rows tr[data-id]")).size() == 1);
-        WebElement name = driver.findElement(By.cssSelector("#pool-rows tr[data-id] td.name"));
-        assertThat(name.getText()).isEqualTo(XSS_NAME);
+        wait.until(d -> d.findElement(By.cssSelector("#pool-rows tr[data-id] td.name"))
+                .getText()
+                .equals(XSS_NAME));
         assertThat(driver.findElements(By.cssSelector("#pool-rows img"))).isEmpty();
         assertThat(js("return window.__xss === undefined")).isEqualTo(Boolean.TRUE);
         // a group name with markup in the filter list is text too
@@ -283,11 +288,11 @@ class StatusPageBrowserIT {
                 .put("schedulable", false);
         ok(send("PUT", "/admin/accounts/" + victim, put.toString()));
 
-        wait.until(d -> d.findElement(row).getAttribute("data-effective").equals("false"));
-        assertThat(driver.findElement(row)
+        wait.until(d -> d.findElement(row).getAttribute("data-effective").equals("false")
+                && d.findElement(row)
                         .findElement(By.cssSelector("td.sched"))
-                        .getText())
-                .contains("disabled");
+                        .getText()
+                        .contains("disabled"));
         assertThat(js("return window.__sameDocument")).isEqualTo("yes");
     }
 
@@ -301,10 +306,9 @@ class StatusPageBrowserIT {
                     + ", 'poison payload: <script>window.__xss=2</script>', 5)");
         }
         By row = By.cssSelector("#dead-rows tr[data-event='777001']");
-        wait.until(ExpectedConditions.visibilityOfElementLocated(row));
-        assertThat(driver.findElement(row).getText()).contains("<script>window.__xss=2</script>");
+        wait.until(d -> d.findElement(row).getText().contains("<script>window.__xss=2</script>"));
         screenshot(driver.findElement(By.id("dead")), "dead-letters");
-        driver.findElement(row).findElement(By.cssSelector("button.retry")).click();
+        click(By.cssSelector("#dead-rows tr[data-event='777001'] button.retry"));
         wait.until(ExpectedConditions.invisibilityOfElementLocated(row));
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("dead-msg"), "777001 requeued"));
         assertThat(send("GET", "/admin/outbox/dead-letters", null).body()).doesNotContain("777001");
@@ -320,8 +324,7 @@ class StatusPageBrowserIT {
         wait.until(d ->
                 !d.findElements(By.cssSelector("#bucket-rows td.drift .pill")).isEmpty());
         String bucket = groupAlpha + ":anthropic:single";
-        driver.findElement(By.cssSelector("#bucket-rows tr[data-bucket='" + bucket + "'] button.rebuild"))
-                .click();
+        click(By.cssSelector("#bucket-rows tr[data-bucket='" + bucket + "'] button.rebuild"));
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("buckets-msg"), bucket + ": rebuilt"));
         screenshot(driver.findElement(By.id("buckets")), "buckets");
         screenshot(driver.findElement(By.id("health")), "health");
@@ -375,6 +378,14 @@ class StatusPageBrowserIT {
         driver.findElement(By.id("login-submit")).click();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("pool")));
         assertThat(js("return sessionStorage.getItem('roster.admin_token')")).isEqualTo(ADMIN);
+    }
+
+    /** Clicks what {@code by} finds, again if a re-render replaced it in between. */
+    static void click(By by) {
+        wait.until(d -> {
+            d.findElement(by).click();
+            return true;
+        });
     }
 
     static void search(String q) {
