@@ -86,7 +86,7 @@ final class ServeCommand extends StoreCommand {
                     }
                 },
                 0,
-                5,
+                2, // also the status page's replay sample interval
                 TimeUnit.SECONDS);
 
         CountDownLatch stopped = new CountDownLatch(1);

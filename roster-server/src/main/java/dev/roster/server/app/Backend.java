@@ -3,7 +3,9 @@ package dev.roster.server.app;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.audit.AuditReport;
+import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.outbox.OutboxStats;
+import dev.roster.core.projection.Snapshot;
 import dev.roster.core.service.ListResult;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
 import java.time.Duration;
@@ -88,6 +90,15 @@ public interface Backend extends AutoCloseable {
 
     /** The database, for the admin API's account and group pages. */
     DataSource dataSource();
+
+    /** The bucket's active snapshot in the projection (one Redis read), or empty when none is active. */
+    Optional<Snapshot> snapshot(Bucket bucket);
+
+    /** The scheduling settings in effect (the status page draws the lag and backlog thresholds). */
+    SchedulingConfig scheduling();
+
+    /** One round trip to Redis (reads the watermark); throws when it cannot be reached. */
+    void pingRedis();
 
     /** Counters for {@code /metrics}. */
     Stats stats();

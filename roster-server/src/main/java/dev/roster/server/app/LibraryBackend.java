@@ -4,7 +4,10 @@ import dev.roster.Roster;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.audit.AuditReport;
+import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.outbox.OutboxStats;
+import dev.roster.core.projection.Lookup;
+import dev.roster.core.projection.Snapshot;
 import dev.roster.core.service.ListResult;
 import dev.roster.core.service.SnapshotService;
 import dev.roster.core.source.SourceException;
@@ -134,6 +137,23 @@ public final class LibraryBackend implements Backend {
     @Override
     public DataSource dataSource() {
         return roster.dataSource();
+    }
+
+    @Override
+    public Optional<Snapshot> snapshot(Bucket bucket) {
+        return roster.projection().readSnapshot(bucket) instanceof Lookup.Hit<Snapshot> h
+                ? Optional.of(h.found())
+                : Optional.empty();
+    }
+
+    @Override
+    public SchedulingConfig scheduling() {
+        return roster.config().scheduling();
+    }
+
+    @Override
+    public void pingRedis() {
+        roster.projection().watermark();
     }
 
     @Override

@@ -13,14 +13,17 @@ import dev.roster.server.http.Route.Param;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /** The admin API {@code /admin/*} (design §7), always behind {@code server.admin_token}. */
 final class AdminRoutes {
     private final Supplier<Backend> backend;
+    private final Consumer<AuditReport> audited;
 
-    AdminRoutes(Supplier<Backend> backend) {
+    AdminRoutes(Supplier<Backend> backend, Consumer<AuditReport> audited) {
         this.backend = backend;
+        this.audited = audited;
     }
 
     /** Body of account create and replace. Omitted credentials on replace keep the stored ones. */
@@ -303,21 +306,7 @@ final class AdminRoutes {
                 "Watermark, pending events, lag, horizon and dead letters",
                 List.of(),
                 null,
-                c -> {
-                    Backend.OutboxStatus o = backend.get().outbox();
-                    OutboxStats s = o.stats();
-                    return new Outbox(
-                            o.watermark(),
-                            s.horizon(),
-                            s.pending(),
-                            s.oldestPendingAt(),
-                            s.lag() == null ? null : s.lag().toMillis() / 1000.0,
-                            s.horizonAge() == null ? null : s.horizonAge().toMillis() / 1000.0,
-                            s.horizonHolderPid(),
-                            o.deadLetters(),
-                            o.replayer(),
-                            s.databaseNow());
-                }));
+                c -> outboxOf(backend.get().outbox())));
         routes.add(new Route(
                 "GET",
                 "/admin/outbox/dead-letters",
@@ -362,7 +351,27 @@ final class AdminRoutes {
                 "Audits every registered bucket against PostgreSQL (clean is false when drift was found)",
                 List.of(),
                 null,
-                c -> Audit.of(backend.get().audit())));
+                c -> {
+                    AuditReport r = backend.get().audit();
+                    audited.accept(r); // the status page shows drift from the latest audit
+                    return Audit.of(r);
+                }));
+    }
+
+    /** The outbox figures as JSON (also the status page's). */
+    static Outbox outboxOf(Backend.OutboxStatus o) {
+        OutboxStats s = o.stats();
+        return new Outbox(
+                o.watermark(),
+                s.horizon(),
+                s.pending(),
+                s.oldestPendingAt(),
+                s.lag() == null ? null : s.lag().toMillis() / 1000.0,
+                s.horizonAge() == null ? null : s.horizonAge().toMillis() / 1000.0,
+                s.horizonHolderPid(),
+                o.deadLetters(),
+                o.replayer(),
+                s.databaseNow());
     }
 
     private static long after(Call c) {

@@ -57,7 +57,9 @@ public final class HttpServer implements AutoCloseable {
         this.apiDigest = config.apiToken().isEmpty() ? null : sha256(config.apiToken());
         new ReadRoutes(this::backend, metrics).register(routes);
         if (config.adminEnabled()) {
-            new AdminRoutes(this::backend).register(routes);
+            StatusRoutes status = new StatusRoutes(source, this::backend, metrics);
+            new AdminRoutes(this::backend, status::audited).register(routes);
+            status.register(routes);
         }
         new OpsRoutes(source, metrics, () -> OpenApi.document(routes)).register(routes);
         this.app = Javalin.create(c -> {

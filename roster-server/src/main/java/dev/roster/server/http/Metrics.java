@@ -27,9 +27,12 @@ public final class Metrics {
     private final ConcurrentHashMap<String, Counter> tiers = new ConcurrentHashMap<>();
     private final Counter fallbackRejections;
     private final AtomicReference<Backend.OutboxStatus> outbox = new AtomicReference<>();
+    private final StatusHistory history = new StatusHistory();
+    private final BackendSource source;
 
     /** Registers every meter; service counters are read from {@code source} at scrape time. */
     public Metrics(BackendSource source) {
+        this.source = source;
         fallbackRejections = Counter.builder("roster_fallback_rejections")
                 .description("hot-path requests refused because db_fallback_max_qps was reached (HTTP 429)")
                 .register(registry);
@@ -96,9 +99,43 @@ public final class Metrics {
                 .register(registry);
     }
 
-    /** Stores the latest outbox figures (called periodically by the server). */
+    /**
+     * Stores the latest outbox figures (called periodically by the server) and adds a sample to the
+     * status page's replay history.
+     */
     public void refreshOutbox(Backend.OutboxStatus status) {
         outbox.set(status);
+        Backend b = source.backend();
+        Backend.Stats st = b == null ? null : b.stats();
+        long near = tierCount("near_cache");
+        long answers = near + tierCount("redis") + tierCount("fallback");
+        history.add(
+                status.watermark(),
+                status.stats().pending(),
+                status.stats().lag() == null ? 0 : status.stats().lag().toMillis() / 1000.0,
+                new StatusHistory.Counters(
+                        java.time.Instant.now(),
+                        st == null ? 0 : st.replayApplied(),
+                        st == null ? 0 : st.bucketRebuilds(),
+                        near,
+                        answers,
+                        st == null ? 0 : st.fallbackQueries()));
+    }
+
+    /** The latest outbox figures, or null before the first refresh. */
+    Backend.OutboxStatus lastOutbox() {
+        return outbox.get();
+    }
+
+    /** The replay samples of the last 15 minutes. */
+    StatusHistory history() {
+        return history;
+    }
+
+    /** Hot-path answers served by {@code tier} ({@code near_cache}, {@code redis}, {@code fallback}) since start. */
+    long tierCount(String tier) {
+        Counter c = tiers.get(tier);
+        return c == null ? 0 : (long) c.count();
     }
 
     /** Counts one answer of the hot path by the tier that served it. */
