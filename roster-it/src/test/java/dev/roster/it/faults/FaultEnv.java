@@ -106,6 +106,8 @@ public final class FaultEnv implements AutoCloseable {
         cfg.setConnectionTimeout(1_000);
         cfg.setInitializationFailTimeout(-1);
         cfg.setPoolName("fault-writer");
+        // Named so the LISTEN scenario can tell the listeners' sessions (driver default name) apart.
+        cfg.addDataSourceProperty("ApplicationName", "fault-writer");
         this.ds = new HikariDataSource(cfg);
         new Migrator(ds).migrate();
         this.source = new PostgresSchedulingSource(ds);
