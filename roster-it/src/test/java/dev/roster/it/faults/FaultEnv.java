@@ -47,7 +47,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>an instance holds the replayer lease and is ready;
  *   <li>the outbox has nothing pending at the shared watermark (every committed event is applied or
  *       dead-lettered, and every dead letter names its error);
- *   <li>the audit finds no drift, nothing unstable, missing or of a stale generation;
+ *   <li>the audit finds no drift, nothing unstable and nothing of a stale generation;
  *   <li>every live instance's {@code list} equals the bucket query at its own clock for every canonical
  *       bucket of the scenario's groups and group 0;
  *   <li>every account's card as an instance serves it equals the database's ("events lost" counts the
@@ -200,11 +200,17 @@ public final class FaultEnv implements AutoCloseable {
         if (load != null) {
             load.close();
         }
-        await("convergence of " + scenario)
-                .atMost(size.converge())
-                .pollInterval(Duration.ofMillis(200))
-                .ignoreExceptions()
-                .until(this::converged);
+        try {
+            await("convergence of " + scenario)
+                    .atMost(size.converge())
+                    .pollInterval(Duration.ofMillis(200))
+                    // The check runs Redis commands: do not let a timeout interrupt them mid-call.
+                    .pollInSameThread()
+                    .ignoreExceptions()
+                    .until(this::converged);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("no convergence within " + size.converge() + "; last: " + notYet, e);
+        }
         long convergeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - faultEnd);
         // Everything below must hold once converged (asserted, not awaited).
         Roster any = live.getFirst();
@@ -236,33 +242,52 @@ public final class FaultEnv implements AutoCloseable {
         return row;
     }
 
-    /** Whether the world has converged (see the class comment); logs what is still off. */
+    private volatile String notYet = "not checked";
+
+    /** Whether the world has converged (see the class comment); remembers what is still off. */
     boolean converged() {
+        try {
+            notYet = whatIsOff();
+        } catch (RuntimeException e) {
+            notYet = "check failed: " + e;
+        }
+        return notYet == null;
+    }
+
+    private String whatIsOff() {
         Optional<Roster> holder =
                 live.stream().filter(r -> r.admin().isReplayer()).findFirst();
         if (holder.isEmpty() || !holder.get().ready()) {
-            return false;
+            return "no ready replayer (holder present: " + holder.isPresent() + ")";
         }
         Roster r = holder.get();
-        if (r.admin().outbox().pending() != 0) {
-            return false;
+        OutboxStats st = r.admin().outbox();
+        if (st.pending() != 0) {
+            return "pending " + st;
         }
         AuditReport a = r.audit();
+        // "Missing" (a canonical bucket never published, e.g. of a platform that appeared after the
+        // last full rebuild) is not drift: the hot path answers it from the database, and the lists
+        // below are checked against the query either way.
         if (!a.drifts().isEmpty()
                 || !a.unstable().isEmpty()
-                || !a.missing().isEmpty()
                 || !a.staleGeneration().isEmpty()) {
-            return false;
+            return "audit " + a;
         }
-        for (Roster each : live) {
-            if (!each.ready() || !listsMatch(each)) {
-                return false;
+        for (int i = 0; i < live.size(); i++) {
+            Roster each = live.get(i);
+            if (!each.ready()) {
+                return "instance " + i + " not ready";
+            }
+            String diff = listsDiffer(each);
+            if (diff != null) {
+                return "instance " + i + ": " + diff;
             }
         }
-        return true;
+        return null;
     }
 
-    private boolean listsMatch(Roster r) {
+    private String listsDiffer(Roster r) {
         List<Long> groups = new ArrayList<>(groupIds);
         groups.add(null);
         for (Long g : groups) {
@@ -273,12 +298,13 @@ public final class FaultEnv implements AutoCloseable {
                     List<AccountCard> q =
                             source.loadBucketAt(l.bucket(), CONFIG.runMode(), CONFIG.effectiveGroup0Scope(), now);
                     if (!ids(q).equals(ids(l.accounts()))) {
-                        return false;
+                        return "list " + l.bucket() + " from " + l.source() + " v" + l.version() + " = "
+                                + ids(l.accounts()) + ", query " + ids(q);
                     }
                 }
             }
         }
-        return true;
+        return null;
     }
 
     /** Accounts whose card as {@code r} serves it differs from the database's (updated_at aside). */

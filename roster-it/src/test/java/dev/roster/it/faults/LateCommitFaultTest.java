@@ -27,6 +27,13 @@ class LateCommitFaultTest extends FaultTestBase {
         Roster roster = env.live.getFirst();
         List<Long> ids = load.accountIds();
         AccountRepository accounts = new AccountRepository(env.ds);
+        // The long transactions lock rows of their own (a platform the writer never touches), so the
+        // writer is not blocked behind them and keeps committing newer changes.
+        List<Long> late = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            late.add(accounts.create(dev.roster.postgres.AccountSpec.of("late-" + i, "latecommit", "apikey")
+                    .withCredentials(Load.credentials())));
+        }
         List<Connection> open = new ArrayList<>();
         env.faultStarts();
         try {
@@ -34,8 +41,7 @@ class LateCommitFaultTest extends FaultTestBase {
                 Connection c = env.db.connect();
                 c.setAutoCommit(false);
                 try (Statement st = c.createStatement()) {
-                    // Priorities the writer never sets (it uses 0..9), so the late change is recognisable.
-                    st.executeUpdate("UPDATE accounts SET priority = " + (100 + i) + " WHERE id = " + ids.get(i));
+                    st.executeUpdate("UPDATE accounts SET priority = " + (100 + i) + " WHERE id = " + late.get(i));
                 }
                 open.add(c);
             }
@@ -59,7 +65,7 @@ class LateCommitFaultTest extends FaultTestBase {
         }
         env.faultEnds();
         for (int i = 0; i < 3; i++) {
-            long id = ids.get(i);
+            long id = late.get(i);
             int want = 100 + i;
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> roster.getAccount(id).orElseThrow().priority() == want
