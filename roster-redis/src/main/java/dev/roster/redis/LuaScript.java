@@ -19,9 +19,15 @@ record LuaScript(String name, byte[] source, String sha) {
         }
     }
 
-    /** KEYS: retired, counter, epoch. Returns {version, epoch}, or {-1, 0} when retired. */
+    /**
+     * KEYS: retired, counter, epoch, active. Returns {version, epoch}, or {-1, 0} when retired. A counter
+     * below the active version (lost to a delete or an eviction) is first raised to it.
+     */
     static final LuaScript ALLOCATE = of("allocate", """
             if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, 0} end
+            local active = tonumber(redis.call('GET', KEYS[4]) or '0') or 0
+            local c = tonumber(redis.call('GET', KEYS[2]) or '0')
+            if c and c < active then redis.call('SET', KEYS[2], active) end
             local v = redis.call('INCR', KEYS[2])
             local e = tonumber(redis.call('GET', KEYS[3]) or '0')
             return {v, e}

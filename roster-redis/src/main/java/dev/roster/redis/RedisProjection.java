@@ -181,7 +181,8 @@ public final class RedisProjection implements Projection {
         List<Object> r = eval(
                 LuaScript.ALLOCATE,
                 ScriptOutputType.MULTI,
-                keys(keys.retired(bucket), keys.counter(bucket), keys.epoch(bucket)));
+                // The active version too: a counter that was lost (deleted, evicted) restarts above it.
+                keys(keys.retired(bucket), keys.counter(bucket), keys.epoch(bucket), keys.activeVersion(bucket)));
         long version = (Long) r.get(0);
         if (version < 0) {
             return Optional.empty();

@@ -57,6 +57,22 @@ class RedisProjectionTest {
     // ---- corrupt values --------------------------------------------------------------------
 
     @Test
+    void lostVersionCounter_doesNotFreezeTheBucket() {
+        // Found by the fault suite: the counter key deleted (an operator repairing it, an eviction)
+        // while the active snapshot stays; a restarted counter must not hand out versions the active
+        // snapshot already beats, or every later publish is "superseded" and the bucket is frozen.
+        publish(B, Fixtures.cards(1, 1));
+        publish(B, Fixtures.cards(1, 2));
+        publish(B, Fixtures.cards(1, 3));
+        REDIS.command("DEL", projection.keys().counter(B));
+
+        publish(B, Fixtures.cards(5, 1));
+        assertThat(projection.readSnapshot(B).value().orElseThrow().cards())
+                .extracting(AccountCard::id)
+                .containsExactly(5L);
+    }
+
+    @Test
     void corruptSnapshot_isReportedForItsKeyAndReadsAsMiss() {
         String key = projection.keys().snapshot(B);
         REDIS.command("SET", key, "{\"not\":\"a snapshot\"}");

@@ -83,6 +83,9 @@ public final class Replayer {
     private volatile Instant generationRetryAt;
     private volatile int generationFailures;
     private volatile boolean generationRebuildPending;
+    private volatile boolean compensationPending;
+    private volatile Instant compensationRetryAt;
+    private volatile int compensationFailures;
 
     private final AtomicLong applied = new AtomicLong();
     private final AtomicLong unknown = new AtomicLong();
@@ -134,6 +137,7 @@ public final class Replayer {
         Instant now = engine.clock().instant();
         checkGeneration(now);
         checkInterval(now);
+        checkCompensation(now);
         if (cursor == null) {
             long start = engine.projection().watermark().value().orElse(0L);
             cursor = newCursor(start);
@@ -287,6 +291,33 @@ public final class Replayer {
         }
     }
 
+    /**
+     * A full rebuild that stands in for dead-lettered events (or an outbox {@code full_rebuild}) is the
+     * only thing that brings their changes into the snapshots; when it fails (the same broken bucket,
+     * say), it is requested again with back-off (5 s doubling to 5 min) until one succeeds, instead of
+     * leaving the change out until the next interval rebuild.
+     */
+    private void compensate(String why) {
+        rebuilder.request(why).whenComplete((v, e) -> {
+            if (e == null) {
+                compensationFailures = 0;
+                compensationRetryAt = null;
+            } else {
+                compensationFailures++;
+                compensationRetryAt = engine.clock().instant().plus(LagMonitor.retryDelay(compensationFailures));
+                compensationPending = true;
+            }
+        });
+    }
+
+    private void checkCompensation(Instant now) {
+        Instant at = compensationRetryAt;
+        if (compensationPending && (at == null || !now.isBefore(at))) {
+            compensationPending = false;
+            compensate("dead_letter_retry");
+        }
+    }
+
     private void retention(Instant now) {
         var r = engine.config().replay();
         if (nextRetention != null && now.isBefore(nextRetention)) {
@@ -394,7 +425,7 @@ public final class Replayer {
             }
         }
         for (String why : plan.fullRebuilds) {
-            rebuilder.request(why);
+            compensate(why);
         }
         boolean pending = infrastructure;
         int max = engine.config().replay().maxAttempts();
@@ -427,7 +458,7 @@ public final class Replayer {
         parked.add(e.id());
         deadLettered.incrementAndGet();
         LOG.log(Level.WARNING, "outbox event " + e.id() + " dead-lettered after " + tries + " attempt(s): " + error);
-        rebuilder.request("dead_letter");
+        compensate("dead_letter");
         return true;
     }
 

@@ -90,6 +90,34 @@ class SeedWeaknessRegressionTest {
     }
 
     @Test
+    @DisplayName("W1: the full rebuild that covers a dead letter is retried until it succeeds")
+    void w1_failedCompensatingRebuildIsRetried() {
+        rig = Rig.standard();
+        SnapshotService s = rig.started();
+        // The bucket keeps failing (a broken value in the projection, say) until the operator repairs it.
+        rig.store.bucketFailure =
+                b -> b.platform().equals("grok") ? new IllegalStateException("cannot publish grok") : null;
+        long bad = rig.store.upsert(card(7, "grok", 1));
+        for (int i = 0; i < 3; i++) {
+            s.replayer().pollOnce();
+            rig.clock.advance(Duration.ofSeconds(4));
+        }
+        assertThat(rig.deadEvents).extracting(OutboxEvent::id).containsExactly(bad);
+        long failures = s.rebuilder().failures();
+        assertThat(failures).as("the compensating full rebuild failed too").isPositive();
+        Bucket grok = new Bucket(0, "grok", Mode.SINGLE);
+        assertThat(rig.projection.readSnapshot(grok).value().map(x -> ids(x.cards())))
+                .isNotEqualTo(java.util.Optional.of(List.of(7L)));
+        // Repaired: the dead-lettered change must reach the snapshots without any new event.
+        rig.store.bucketFailure = b -> null;
+        rig.clock.advance(Duration.ofSeconds(30)); // well below the 300 s interval rebuild
+        s.replayer().pollOnce();
+        assertThat(rig.projection.readSnapshot(grok).value().map(x -> ids(x.cards())))
+                .contains(List.of(7L));
+        assertThat(s.audit().clean()).isTrue();
+    }
+
+    @Test
     @DisplayName("W3: two changes of one bucket in quick succession both land (no lock that skips rebuilds)")
     void w3_rebuildsAreNeverSkippedWithinTheSeedsLockWindow() {
         rig = Rig.standard();
