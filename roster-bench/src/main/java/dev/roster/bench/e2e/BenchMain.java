@@ -84,6 +84,35 @@ public final class BenchMain {
                             r.lag,
                             r.pending));
                 }
+                case "rebuild" ->
+                    new RebuildScenario()
+                            .run(tiny ? RebuildScenario.Size.TINY : RebuildScenario.Size.FULL, report, command);
+                case "outage" -> {
+                    OutageScenario o = new OutageScenario();
+                    o.run(tiny ? OutageScenario.Size.TINY : OutageScenario.Size.FULL, report, command);
+                    drawings.add(() -> plotter.timeSeries(
+                            "outage.png",
+                            "Redis stopped under load: reads and DB fallback per second",
+                            "seconds since start",
+                            o.ok,
+                            o.failed,
+                            o.dbqps));
+                }
+                case "hotpath" -> {
+                    HotPathScenario h = new HotPathScenario();
+                    h.run(tiny ? HotPathScenario.Size.TINY : HotPathScenario.Size.FULL, report, command);
+                    drawings.add(() ->
+                            plotter.cdf("hotpath-cdf.png", "Hot path latency CDF (same run)", h.names, h.histograms));
+                }
+                case "freshness" -> {
+                    FreshnessScenario f = new FreshnessScenario();
+                    f.run(tiny ? FreshnessScenario.Size.TINY : FreshnessScenario.Size.FULL, report, command);
+                    drawings.add(() -> plotter.cdf(
+                            "freshness-cdf.png",
+                            "Commit to visible, per instance",
+                            java.util.List.of("instance 1", "instance 2", "instance 3"),
+                            f.histograms));
+                }
                 default -> throw new IllegalStateException(sc);
             }
             report.write(out.resolve("README.md"));

@@ -36,7 +36,7 @@ final class ReplayScenario {
             int backlogRows,
             int bulkStatements,
             double baselineSeconds) {
-        static final Size FULL = new Size(10_000, 100, 20, 100_000, 100, 15);
+        static final Size FULL = new Size(10_000, 100, 20, 20_000, 40, 15);
         static final Size TINY = new Size(400, 12, 1.5, 2_000, 4, 1.5);
     }
 
@@ -109,10 +109,15 @@ final class ReplayScenario {
             }
             // 2. Backlog of single-account rows, then drain.
             long backlog = storm(s, pool, size.backlogRows(), Double.MAX_VALUE, 2);
-            Drain single = drain(s, backlog);
+            Drain single = drain(s, backlog, Configs.replayOnly());
+            // 2b. The same backlog size drained with replay.batch_size 5,000 (configuration only).
+            long backlog2 = storm(s, pool, size.backlogRows(), Double.MAX_VALUE, 3);
+            var big = Configs.replayOnly();
+            big = big.withReplay(big.replay().withBatchSize(5_000));
+            Drain single5k = drain(s, backlog2, big);
             // 3. Backlog of bulk rows, then drain.
             long bulkRows = bulk(s, pool, size.bulkStatements());
-            Drain bulk = drain(s, bulkRows);
+            Drain bulk = drain(s, bulkRows, Configs.replayOnly());
             // 4. Baseline: the seed's configuration over the same kind of rows.
             SeedReplay.Result seed = SeedReplay.run(s, size.baselineSeconds());
             String loadEnd = Machine.load();
@@ -140,6 +145,15 @@ final class ReplayScenario {
                             Report.n(backlog / single.seconds),
                             Report.f("%.3f", single.rebuilds / (double) backlog),
                             single.load)
+                    .row(
+                            "Roster, backlog drain, single-account rows, `replay.batch_size` 5,000",
+                            Report.n(backlog2),
+                            Report.n(backlog2),
+                            Report.f("%.2f s", single5k.seconds),
+                            Report.n(backlog2 / single5k.seconds),
+                            Report.n(backlog2 / single5k.seconds),
+                            Report.f("%.3f", single5k.rebuilds / (double) backlog2),
+                            single5k.load)
                     .row(
                             "Roster, backlog drain, bulk rows of 500",
                             Report.n(bulkRows),
@@ -212,10 +226,10 @@ final class ReplayScenario {
     }
 
     /** Starts a Roster on the backlog and measures until it has applied {@code rows} rows. */
-    private static Drain drain(Stores s, long rows) {
+    private static Drain drain(Stores s, long rows, dev.roster.core.config.ServiceConfig config) {
         String load = Machine.load();
         long t0 = System.nanoTime();
-        try (Roster r = s.roster(Configs.replayOnly()).build()) {
+        try (Roster r = s.roster(config).build()) {
             if (!Stores.await(() -> r.service().replayer().applied() >= rows, 600)) {
                 throw new IllegalStateException("backlog of " + rows + " rows not applied within 600 s; applied "
                         + r.service().replayer().applied());
