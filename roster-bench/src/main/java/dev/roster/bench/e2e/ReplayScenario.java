@@ -185,8 +185,7 @@ final class ReplayScenario {
                     "Pool: %,d accounts in %d groups over four platforms (%d canonical buckets plus group 0)."
                             + " Live storm: the writer committed %,d single-account rows in %.1f s (**%,.0f rows/s**, one"
                             + " connection, 100 statements per transaction); outbox lag during the storm: mean %.0f ms,"
-                            + " max %.0f ms (sampled every 250 ms, see `replay-lag.png`). The writer, not the replayer, is"
-                            + " the limit of the live storm, so the replayer's capacity is taken from the backlog drains"
+                            + " max %.0f ms (sampled every 250 ms, see `replay-lag.png`). %s The replayer's capacity is taken from the backlog drains"
                             + " (Roster started on a backlog left with no replayer running; wall time from `build()` to"
                             + " the last row applied, start-up included). Full rebuilds triggered by lag or backlog are"
                             + " switched off in this scenario so that rows/s counts rows the replayer applied.",
@@ -197,7 +196,11 @@ final class ReplayScenario {
                     stormSecs,
                     stormWriterRate,
                     lagN == 0 ? 0 : lagSum / lagN,
-                    lagMaxMs));
+                    lagMaxMs,
+                    // Which side limited the live storm: a lag that stays under a second means the writer.
+                    lagMaxMs < 1_000
+                            ? "The writer, not the replayer, limited the live storm."
+                            : "The replayer fell behind the writer during the live storm (the lag grew)."));
             sec.note(Report.f(
                     "Ratio: Roster's single-account capacity is **%.0f×** the seed baseline measured in the same run"
                             + " (%,.0f vs %,.1f rows/s); the baseline rebuilt %.1f buckets per row against Roster's %.3f.",
