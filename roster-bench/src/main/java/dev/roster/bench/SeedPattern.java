@@ -21,18 +21,18 @@ import java.util.Map;
  * GET active, ZRANGE the versioned member set, MGET the account documents, MGET the last-used side
  * keys — five sequential round trips — then JSON-decode each document into a card.
  */
-final class SeedPattern {
+public final class SeedPattern {
     static final ObjectMapper JSON =
             new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     private final String bucket;
 
-    SeedPattern(String bucket) {
+    public SeedPattern(String bucket) {
         this.bucket = bucket;
     }
 
     /** Writes the seed's layout for {@code cards}. */
-    void write(RedisCommands<byte[], byte[]> redis, List<AccountCard> cards) {
+    public void write(RedisCommands<byte[], byte[]> redis, List<AccountCard> cards) {
         redis.set(b("sched:ready:" + bucket), b("1"));
         redis.set(b("sched:active:" + bucket), b("1"));
         byte[] zkey = b("sched:" + bucket + ":v1");
@@ -50,7 +50,7 @@ final class SeedPattern {
     }
 
     /** The read: null on a miss, as the seed. */
-    List<AccountCard> read(RedisCommands<byte[], byte[]> redis) throws IOException {
+    public List<AccountCard> read(RedisCommands<byte[], byte[]> redis) throws IOException {
         byte[] ready = redis.get(b("sched:ready:" + bucket));
         if (ready == null || ready.length != 1 || ready[0] != '1') {
             return null;

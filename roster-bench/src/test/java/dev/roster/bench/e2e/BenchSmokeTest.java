@@ -1,0 +1,35 @@
+package dev.roster.bench.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Keeps {@code roster bench} working: every scenario at its tiny size (seconds each), report written,
+ * no plots and no timing assertions (the figures of a tiny run mean nothing).
+ */
+class BenchSmokeTest {
+    @Test
+    void everyScenarioRunsAtTinySizeAndWritesTheReport(@TempDir Path out) throws Exception {
+        int code = BenchMain.run("--tiny", "--no-plots", "--out", out.toString());
+
+        assertThat(code).isZero();
+        String report = Files.readString(out.resolve("README.md"));
+        assertThat(report)
+                .contains("## Replay throughput")
+                .contains("## Full rebuild at scale")
+                .contains("## Outage: Redis stopped under load")
+                .contains("## Hot path under load")
+                .contains("## Freshness: commit to visible on three instances")
+                .contains("baseline: seed configuration")
+                .contains("seed five-command pattern");
+    }
+
+    @Test
+    void anUnknownScenarioIsAUsageError(@TempDir Path out) throws Exception {
+        assertThat(BenchMain.run("--tiny", "--out", out.toString(), "nonsense")).isEqualTo(2);
+    }
+}
