@@ -2,6 +2,7 @@ package dev.roster.core.internal;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.Mode;
 import dev.roster.core.RunMode;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.projection.Generation;
@@ -200,73 +201,109 @@ public final class Engine {
     }
 
     private Result rebuildLoaded(Bucket bucket, Set<Long> activeGroups) {
-        if (lifecycleApplies(bucket.groupId()) && !activeGroups.contains(bucket.groupId())) {
-            projection.retire(bucket);
-            return new Result(Outcome.RETIRED, List.of(), null);
-        }
-        Optional<VersionTicket> ticket = projection.allocateVersion(bucket);
-        if (ticket.isEmpty()) {
-            // Retired earlier, and its group is active now (or lifecycle does not apply).
-            projection.reopen(bucket);
-            ticket = projection.allocateVersion(bucket);
-            if (ticket.isEmpty()) {
-                throw new IllegalStateException("bucket " + bucket + " was retired again while reopening it");
+        return rebuildShared(List.of(bucket), activeGroups).get(bucket);
+    }
+
+    /**
+     * Rebuilds buckets whose bucket query is the same (the single and forced buckets of one group and
+     * platform) from ONE database read: every bucket's version is allocated first, so the shared read
+     * still starts after each allocation, then each publishes the same cards under its own ticket.
+     */
+    private Map<Bucket, Result> rebuildShared(List<Bucket> same, Set<Long> activeGroups) {
+        Map<Bucket, Result> out = new LinkedHashMap<>();
+        Map<Bucket, VersionTicket> tickets = new LinkedHashMap<>();
+        for (Bucket bucket : same) {
+            if (lifecycleApplies(bucket.groupId()) && !activeGroups.contains(bucket.groupId())) {
+                projection.retire(bucket);
+                out.put(bucket, new Result(Outcome.RETIRED, List.of(), null));
+                continue;
             }
+            Optional<VersionTicket> ticket = projection.allocateVersion(bucket);
+            if (ticket.isEmpty()) {
+                // Retired earlier, and its group is active now (or lifecycle does not apply).
+                projection.reopen(bucket);
+                ticket = projection.allocateVersion(bucket);
+                if (ticket.isEmpty()) {
+                    throw new IllegalStateException("bucket " + bucket + " was retired again while reopening it");
+                }
+            }
+            tickets.put(bucket, ticket.get());
         }
-        List<AccountCard> cards = load(bucket);
-        PublishOutcome o = projection.publish(ticket.get(), generationId, cards);
-        return switch (o) {
-            case ACTIVATED -> new Result(Outcome.PUBLISHED, cards, null);
-            case SUPERSEDED -> new Result(Outcome.SUPERSEDED, cards, null);
-            case RETIRED, FENCED ->
-                throw new IllegalStateException(
-                        "bucket " + bucket + " was retired while it was being rebuilt (" + o + ")");
-        };
+        if (tickets.isEmpty()) {
+            return out;
+        }
+        List<AccountCard> cards = load(tickets.keySet().iterator().next());
+        for (Map.Entry<Bucket, VersionTicket> e : tickets.entrySet()) {
+            Bucket bucket = e.getKey();
+            PublishOutcome o = projection.publish(e.getValue(), generationId, cards);
+            out.put(
+                    bucket,
+                    switch (o) {
+                        case ACTIVATED -> new Result(Outcome.PUBLISHED, cards, null);
+                        case SUPERSEDED -> new Result(Outcome.SUPERSEDED, cards, null);
+                        case RETIRED, FENCED ->
+                            throw new IllegalStateException(
+                                    "bucket " + bucket + " was retired while it was being rebuilt (" + o + ")");
+                    });
+        }
+        return out;
     }
 
     /**
      * Rebuilds {@code buckets} with bounded parallelism ({@code replay.rebuild_parallelism}), each
-     * once. Never throws for a bucket's failure: the map holds every bucket's result.
+     * once; the single and forced buckets of one (group, platform) share one database read (their
+     * query is the same). Never throws for a bucket's failure: the map holds every bucket's result.
      */
     public Map<Bucket, Result> rebuildAll(Collection<Bucket> buckets, Set<Long> activeGroups) {
-        List<Bucket> list = List.copyOf(buckets);
-        List<Callable<Result>> tasks = new ArrayList<>(list.size());
-        for (Bucket b : list) {
+        Map<String, List<Bucket>> sharing = new LinkedHashMap<>();
+        for (Bucket b : buckets) {
+            String key = b.groupId() + ":" + b.platform() + ":" + (b.mode() == Mode.MIXED ? "mixed" : "plain");
+            sharing.computeIfAbsent(key, k -> new ArrayList<>()).add(b);
+        }
+        List<List<Bucket>> units = List.copyOf(sharing.values());
+        List<Callable<Map<Bucket, Result>>> tasks = new ArrayList<>(units.size());
+        for (List<Bucket> unit : units) {
             tasks.add(() -> {
                 try {
-                    return rebuildLoaded(b, activeGroups);
+                    return rebuildShared(unit, activeGroups);
                 } catch (RuntimeException e) {
-                    return new Result(null, List.of(), e);
+                    Map<Bucket, Result> failed = new LinkedHashMap<>();
+                    for (Bucket b : unit) {
+                        failed.put(b, new Result(null, List.of(), e));
+                    }
+                    return failed;
                 }
             });
         }
         Map<Bucket, Result> out = new LinkedHashMap<>();
         if (tasks.size() == 1) {
             try {
-                out.put(list.getFirst(), tasks.getFirst().call());
+                out.putAll(tasks.getFirst().call());
             } catch (Exception e) {
-                out.put(list.getFirst(), new Result(null, List.of(), e));
+                for (Bucket b : units.getFirst()) {
+                    out.put(b, new Result(null, List.of(), e));
+                }
             }
             return out;
         }
-        List<Future<Result>> futures;
+        List<Future<Map<Bucket, Result>>> futures;
         try {
             futures = bucketPool.invokeAll(tasks);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while rebuilding buckets", e);
         }
-        for (int i = 0; i < list.size(); i++) {
-            Result r;
+        for (int i = 0; i < units.size(); i++) {
             try {
-                r = futures.get(i).get();
+                out.putAll(futures.get(i).get());
             } catch (ExecutionException e) {
-                r = new Result(null, List.of(), e.getCause());
+                for (Bucket b : units.get(i)) {
+                    out.put(b, new Result(null, List.of(), e.getCause()));
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while rebuilding buckets", e);
             }
-            out.put(list.get(i), r);
         }
         return out;
     }
