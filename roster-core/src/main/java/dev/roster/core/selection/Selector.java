@@ -91,12 +91,22 @@ public final class Selector {
      * @throws IllegalArgumentException for a malformed request (the request record checks it)
      */
     public Selection select(SelectRequest r) {
+        return select(r, null);
+    }
+
+    /**
+     * {@link #select(SelectRequest)} whose bucket listing is bounded by {@code budget} (an HTTP request's
+     * remaining time), so a slow database fallback cannot hold the caller past its deadline.
+     *
+     * @param budget bound of the listing, or {@code null} for the source's own bound
+     */
+    public Selection select(SelectRequest r, Duration budget) {
         Objects.requireNonNull(r, "request");
         if (r.waitTicket() != null) {
             // The retrying request was counted in a queue; hand that place back first so it is counted once.
             store.leave(r.waitTicket().accountId(), r.waitTicket().token());
         }
-        ListResult listed = source.list(r.groupId(), r.platform(), r.forcePlatform());
+        ListResult listed = source.list(r.groupId(), r.platform(), r.forcePlatform(), budget);
         Instant now = clock.instant();
         String bucket = listed.bucket().text();
 
