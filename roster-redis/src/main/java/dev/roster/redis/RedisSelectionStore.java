@@ -220,31 +220,56 @@ public final class RedisSelectionStore implements SelectionStore {
     public Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
         long now = clock.millis();
         List<Long> ids = List.copyOf(accountIds);
-        Range<Number> live = Range.from(Range.Boundary.excluding(now), Range.Boundary.unbounded());
-        // Three reads per account, all in flight at once: one round trip for the whole batch.
-        List<RedisFuture<Long>> slots = new ArrayList<>(ids.size());
-        List<RedisFuture<Long>> waits = new ArrayList<>(ids.size());
-        List<RedisFuture<List<byte[]>>> cools = new ArrayList<>(ids.size());
-        for (long id : ids) {
-            slots.add(async.zcount(bytes(slotsKey(id)), live));
-            waits.add(async.zcount(bytes(waitKey(id)), live));
-            cools.add(async.hvals(bytes(coolKey(id))));
-        }
         Map<Long, AccountLoad> out = new LinkedHashMap<>();
+        if (ids.isEmpty()) {
+            return out;
+        }
+        byte[] nowArg = bytes(Long.toString(now));
+        if (!connector.isCluster()) {
+            // One read-only script over every candidate: one command and one reply for the whole batch,
+            // where three commands per account cost a command object, a future and a reply each (SEL13).
+            byte[][] ks = new byte[ids.size() * 3][];
+            for (int i = 0; i < ids.size(); i++) {
+                long id = ids.get(i);
+                ks[3 * i] = bytes(slotsKey(id));
+                ks[3 * i + 1] = bytes(waitKey(id));
+                ks[3 * i + 2] = bytes(coolKey(id));
+            }
+            List<Object> r = eval(SelectionScripts.LOADS, ScriptOutputType.MULTI, ks, nowArg);
+            for (int i = 0; i < ids.size(); i++) {
+                out.put(ids.get(i), load(r, 3 * i));
+            }
+            return out;
+        }
+        // Cluster: the accounts' keys live in different slots, so one script per account, all in flight
+        // at once (one round trip per node).
+        List<RedisFuture<List<Object>>> fs = new ArrayList<>(ids.size());
+        for (long id : ids) {
+            byte[][] ks = keys(slotsKey(id), waitKey(id), coolKey(id));
+            fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg));
+        }
         for (int i = 0; i < ids.size(); i++) {
             long id = ids.get(i);
-            int inFlight = await("ZCOUNT", slotsKey(id), slots.get(i)).intValue();
-            int waiting = await("ZCOUNT", waitKey(id), waits.get(i)).intValue();
-            Instant until = null;
-            for (byte[] v : await("HVALS", coolKey(id), cools.get(i))) {
-                long ms = parse(coolKey(id), v);
-                if (ms > now && (until == null || ms > until.toEpochMilli())) {
-                    until = Instant.ofEpochMilli(ms);
-                }
+            List<Object> r;
+            try {
+                r = await("EVALSHA selectionLoads", slotsKey(id), fs.get(i));
+            } catch (NoScript e) {
+                r = eval(
+                        SelectionScripts.LOADS,
+                        ScriptOutputType.MULTI,
+                        keys(slotsKey(id), waitKey(id), coolKey(id)),
+                        nowArg);
             }
-            out.put(id, new AccountLoad(inFlight, waiting, until));
+            out.put(id, load(r, 0));
         }
         return out;
+    }
+
+    private static AccountLoad load(List<Object> r, int at) {
+        int inFlight = (int) (long) (Long) r.get(at);
+        int waiting = (int) (long) (Long) r.get(at + 1);
+        long until = (Long) r.get(at + 2);
+        return new AccountLoad(inFlight, waiting, until > 0 ? Instant.ofEpochMilli(until) : null);
     }
 
     // ---- cooldowns -------------------------------------------------------------------------
