@@ -218,36 +218,58 @@ public final class RedisSelectionStore implements SelectionStore {
 
     @Override
     public Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
-        long now = clock.millis();
+        return read(accountIds, null).loads();
+    }
+
+    @Override
+    public Reading read(Collection<Long> accountIds, String bindingKey) {
+        long now = now();
         List<Long> ids = List.copyOf(accountIds);
-        Map<Long, AccountLoad> out = new LinkedHashMap<>();
-        if (ids.isEmpty()) {
-            return out;
+        String sticky = null;
+        if (bindingKey != null) {
+            SelectionStore.requireBindingKey(bindingKey);
+            sticky = stickyKey(bindingKey);
         }
+        Map<Long, AccountLoad> out = new LinkedHashMap<>();
         byte[] nowArg = bytes(Long.toString(now));
         if (!connector.isCluster()) {
-            // One read-only script over every candidate: one command and one reply for the whole batch,
-            // where three commands per account cost a command object, a future and a reply each (SEL13).
-            byte[][] ks = new byte[ids.size() * 3][];
+            if (ids.isEmpty() && sticky == null) {
+                return new Reading(out, OptionalLong.empty());
+            }
+            // One read-only script over every candidate (and the binding): one command and one reply for
+            // the whole batch, where three commands per account cost a command object, a future and a reply
+            // each, and the binding another round trip (SEL13, SEL16).
+            byte[][] ks = new byte[ids.size() * 3 + (sticky == null ? 0 : 1)][];
             for (int i = 0; i < ids.size(); i++) {
                 long id = ids.get(i);
                 ks[3 * i] = bytes(slotsKey(id));
                 ks[3 * i + 1] = bytes(waitKey(id));
                 ks[3 * i + 2] = bytes(coolKey(id));
             }
-            List<Object> r = eval(SelectionScripts.LOADS, ScriptOutputType.MULTI, ks, nowArg);
+            if (sticky != null) {
+                ks[ks.length - 1] = bytes(sticky);
+            }
+            List<Object> r =
+                    eval(SelectionScripts.LOADS, ScriptOutputType.MULTI, ks, nowArg, bytes(sticky == null ? "0" : "1"));
             for (int i = 0; i < ids.size(); i++) {
                 out.put(ids.get(i), load(r, 3 * i));
             }
-            return out;
+            OptionalLong bound = OptionalLong.empty();
+            if (sticky != null) {
+                byte[] v = (byte[]) r.get(3 * ids.size());
+                bound = binding(sticky, v.length == 0 ? null : v, now);
+            }
+            return new Reading(out, bound);
         }
-        // Cluster: the accounts' keys live in different slots, so one script per account, all in flight
-        // at once (one round trip per node).
+        // Cluster: the accounts' keys and the binding live in different slots, so one script per account
+        // and a GET of the binding, all in flight at once (one round trip per node).
+        byte[] zero = bytes("0");
         List<RedisFuture<List<Object>>> fs = new ArrayList<>(ids.size());
         for (long id : ids) {
             byte[][] ks = keys(slotsKey(id), waitKey(id), coolKey(id));
-            fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg));
+            fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg, zero));
         }
+        RedisFuture<byte[]> stickyValue = sticky == null ? null : async.get(bytes(sticky));
         for (int i = 0; i < ids.size(); i++) {
             long id = ids.get(i);
             List<Object> r;
@@ -258,11 +280,14 @@ public final class RedisSelectionStore implements SelectionStore {
                         SelectionScripts.LOADS,
                         ScriptOutputType.MULTI,
                         keys(slotsKey(id), waitKey(id), coolKey(id)),
-                        nowArg);
+                        nowArg,
+                        zero);
             }
             out.put(id, load(r, 0));
         }
-        return out;
+        OptionalLong bound =
+                sticky == null ? OptionalLong.empty() : binding(sticky, await("GET", sticky, stickyValue), now);
+        return new Reading(out, bound);
     }
 
     private static AccountLoad load(List<Object> r, int at) {
@@ -297,6 +322,11 @@ public final class RedisSelectionStore implements SelectionStore {
         SelectionStore.requireBindingKey(bindingKey);
         String key = stickyKey(bindingKey);
         byte[] v = call("GET", key, () -> redis.get(bytes(key)));
+        return binding(key, v, now());
+    }
+
+    /** A binding value "<account id> <expiry ms>", live or not at {@code now}; empty for {@code null}. */
+    private static OptionalLong binding(String key, byte[] v, long now) {
         if (v == null) {
             return OptionalLong.empty();
         }
@@ -306,7 +336,11 @@ public final class RedisSelectionStore implements SelectionStore {
         }
         long id = parse(key, bytes(parts[0]));
         long expiry = parse(key, bytes(parts[1]));
-        return expiry > clock.millis() ? OptionalLong.of(id) : OptionalLong.empty();
+        return expiry > now ? OptionalLong.of(id) : OptionalLong.empty();
+    }
+
+    private long now() {
+        return clock.millis();
     }
 
     @Override

@@ -142,7 +142,10 @@ public final class Selector {
         }
         List<Long> ids = serving.stream().map(AccountCard::id).toList();
         seen.addAll(ids);
-        Map<Long, AccountLoad> loads = store.loads(ids);
+        String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
+        // Loads and the session's binding in one read (one round trip on Redis, SEL16).
+        SelectionStore.Reading reading = store.read(ids, binding);
+        Map<Long, AccountLoad> loads = reading.loads();
         Instant firstFree = null;
         List<AccountCard> candidates = new ArrayList<>(serving.size());
         for (AccountCard c : serving) {
@@ -158,12 +161,11 @@ public final class Selector {
         }
         Map<Long, Instant> lastUsed =
                 usage.lastUsed(candidates.stream().map(AccountCard::id).toList());
-        String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
         Set<Long> cooling = new HashSet<>();
 
         // Layer 1: the session's account.
         if (binding != null) {
-            OptionalLong bound = store.sticky(binding);
+            OptionalLong bound = reading.sticky();
             if (bound.isEmpty() || r.excludedIds().contains(bound.getAsLong())) {
                 metrics.stickyMiss();
             } else {
