@@ -50,8 +50,9 @@ import java.util.function.Supplier;
  * </pre>
  *
  * Account keys share the projection's account tag, so every script touches one slot. Acquire, enqueue,
- * renew, release and cooldown extension are Lua scripts (atomic); {@link #loads} pipelines plain reads for
- * all accounts in one round trip. Expiry is judged with the injected application clock (see {@link
+ * renew, release and cooldown extension are Lua scripts (atomic); {@link #read} (and {@link #loads}) is
+ * one read-only script over every candidate and the session's binding on standalone and Sentinel, one
+ * script per account pipelined with the binding's GET on Cluster: one round trip either way. Expiry is judged with the injected application clock (see {@link
  * SelectionScripts}). Failures are {@link ProjectionUnavailableException}s naming the operation and key.
  * Thread-safe.
  */
