@@ -256,6 +256,14 @@ public final class Roster implements AutoCloseable {
     }
 
     /**
+     * {@link #select(SelectRequest)} with the bucket listing bounded by {@code budget} (as {@link
+     * #list(Long, String, boolean, Duration)}): for callers with a deadline, such as the HTTP server.
+     */
+    public Selection select(SelectRequest request, Duration budget) {
+        return selector.select(request, budget);
+    }
+
+    /**
      * Frees a slot when the upstream call ends. Idempotent: releasing twice, or a lease that already
      * expired, is harmless.
      *
@@ -648,6 +656,11 @@ public final class Roster implements AutoCloseable {
                 @Override
                 public ListResult list(Long groupId, String platform, boolean forcePlatform) {
                     return service.list(groupId, platform, forcePlatform);
+                }
+
+                @Override
+                public ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+                    return service.list(groupId, platform, forcePlatform, budget);
                 }
 
                 @Override

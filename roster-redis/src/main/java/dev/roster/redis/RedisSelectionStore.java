@@ -50,8 +50,9 @@ import java.util.function.Supplier;
  * </pre>
  *
  * Account keys share the projection's account tag, so every script touches one slot. Acquire, enqueue,
- * renew, release and cooldown extension are Lua scripts (atomic); {@link #loads} pipelines plain reads for
- * all accounts in one round trip. Expiry is judged with the injected application clock (see {@link
+ * renew, release and cooldown extension are Lua scripts (atomic); {@link #read} (and {@link #loads}) is
+ * one read-only script over every candidate and the session's binding on standalone and Sentinel, one
+ * script per account pipelined with the binding's GET on Cluster: one round trip either way. Expiry is judged with the injected application clock (see {@link
  * SelectionScripts}). Failures are {@link ProjectionUnavailableException}s naming the operation and key.
  * Thread-safe.
  */
@@ -218,33 +219,83 @@ public final class RedisSelectionStore implements SelectionStore {
 
     @Override
     public Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
-        long now = clock.millis();
+        return read(accountIds, null).loads();
+    }
+
+    @Override
+    public Reading read(Collection<Long> accountIds, String bindingKey) {
+        long now = now();
         List<Long> ids = List.copyOf(accountIds);
-        Range<Number> live = Range.from(Range.Boundary.excluding(now), Range.Boundary.unbounded());
-        // Three reads per account, all in flight at once: one round trip for the whole batch.
-        List<RedisFuture<Long>> slots = new ArrayList<>(ids.size());
-        List<RedisFuture<Long>> waits = new ArrayList<>(ids.size());
-        List<RedisFuture<List<byte[]>>> cools = new ArrayList<>(ids.size());
-        for (long id : ids) {
-            slots.add(async.zcount(bytes(slotsKey(id)), live));
-            waits.add(async.zcount(bytes(waitKey(id)), live));
-            cools.add(async.hvals(bytes(coolKey(id))));
+        String sticky = null;
+        if (bindingKey != null) {
+            SelectionStore.requireBindingKey(bindingKey);
+            sticky = stickyKey(bindingKey);
         }
         Map<Long, AccountLoad> out = new LinkedHashMap<>();
+        byte[] nowArg = bytes(Long.toString(now));
+        if (!connector.isCluster()) {
+            if (ids.isEmpty() && sticky == null) {
+                return new Reading(out, OptionalLong.empty());
+            }
+            // One read-only script over every candidate (and the binding): one command and one reply for
+            // the whole batch, where three commands per account cost a command object, a future and a reply
+            // each, and the binding another round trip (SEL13, SEL16).
+            byte[][] ks = new byte[ids.size() * 3 + (sticky == null ? 0 : 1)][];
+            for (int i = 0; i < ids.size(); i++) {
+                long id = ids.get(i);
+                ks[3 * i] = bytes(slotsKey(id));
+                ks[3 * i + 1] = bytes(waitKey(id));
+                ks[3 * i + 2] = bytes(coolKey(id));
+            }
+            if (sticky != null) {
+                ks[ks.length - 1] = bytes(sticky);
+            }
+            List<Object> r =
+                    eval(SelectionScripts.LOADS, ScriptOutputType.MULTI, ks, nowArg, bytes(sticky == null ? "0" : "1"));
+            for (int i = 0; i < ids.size(); i++) {
+                out.put(ids.get(i), load(r, 3 * i));
+            }
+            OptionalLong bound = OptionalLong.empty();
+            if (sticky != null) {
+                byte[] v = (byte[]) r.get(3 * ids.size());
+                bound = binding(sticky, v.length == 0 ? null : v, now);
+            }
+            return new Reading(out, bound);
+        }
+        // Cluster: the accounts' keys and the binding live in different slots, so one script per account
+        // and a GET of the binding, all in flight at once (one round trip per node).
+        byte[] zero = bytes("0");
+        List<RedisFuture<List<Object>>> fs = new ArrayList<>(ids.size());
+        for (long id : ids) {
+            byte[][] ks = keys(slotsKey(id), waitKey(id), coolKey(id));
+            fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg, zero));
+        }
+        RedisFuture<byte[]> stickyValue = sticky == null ? null : async.get(bytes(sticky));
         for (int i = 0; i < ids.size(); i++) {
             long id = ids.get(i);
-            int inFlight = await("ZCOUNT", slotsKey(id), slots.get(i)).intValue();
-            int waiting = await("ZCOUNT", waitKey(id), waits.get(i)).intValue();
-            Instant until = null;
-            for (byte[] v : await("HVALS", coolKey(id), cools.get(i))) {
-                long ms = parse(coolKey(id), v);
-                if (ms > now && (until == null || ms > until.toEpochMilli())) {
-                    until = Instant.ofEpochMilli(ms);
-                }
+            List<Object> r;
+            try {
+                r = await("EVALSHA selectionLoads", slotsKey(id), fs.get(i));
+            } catch (NoScript e) {
+                r = eval(
+                        SelectionScripts.LOADS,
+                        ScriptOutputType.MULTI,
+                        keys(slotsKey(id), waitKey(id), coolKey(id)),
+                        nowArg,
+                        zero);
             }
-            out.put(id, new AccountLoad(inFlight, waiting, until));
+            out.put(id, load(r, 0));
         }
-        return out;
+        OptionalLong bound =
+                sticky == null ? OptionalLong.empty() : binding(sticky, await("GET", sticky, stickyValue), now);
+        return new Reading(out, bound);
+    }
+
+    private static AccountLoad load(List<Object> r, int at) {
+        int inFlight = (int) (long) (Long) r.get(at);
+        int waiting = (int) (long) (Long) r.get(at + 1);
+        long until = (Long) r.get(at + 2);
+        return new AccountLoad(inFlight, waiting, until > 0 ? Instant.ofEpochMilli(until) : null);
     }
 
     // ---- cooldowns -------------------------------------------------------------------------
@@ -272,6 +323,11 @@ public final class RedisSelectionStore implements SelectionStore {
         SelectionStore.requireBindingKey(bindingKey);
         String key = stickyKey(bindingKey);
         byte[] v = call("GET", key, () -> redis.get(bytes(key)));
+        return binding(key, v, now());
+    }
+
+    /** A binding value "<account id> <expiry ms>", live or not at {@code now}; empty for {@code null}. */
+    private static OptionalLong binding(String key, byte[] v, long now) {
         if (v == null) {
             return OptionalLong.empty();
         }
@@ -281,7 +337,11 @@ public final class RedisSelectionStore implements SelectionStore {
         }
         long id = parse(key, bytes(parts[0]));
         long expiry = parse(key, bytes(parts[1]));
-        return expiry > clock.millis() ? OptionalLong.of(id) : OptionalLong.empty();
+        return expiry > now ? OptionalLong.of(id) : OptionalLong.empty();
+    }
+
+    private long now() {
+        return clock.millis();
     }
 
     @Override

@@ -33,6 +33,38 @@ final class SelectionScripts {
             return {1, tonumber(ARGV[4])}
             """);
 
+    /**
+     * The load read of select (decisions SEL13, SEL16): KEYS: slots, queue, cooldowns of each account in
+     * turn (3 per account), then optionally the session's sticky key. ARGV: nowMs, "1" when the last key is
+     * the sticky key else "0". Returns, per account, {inFlight, waiting, latest cooldown deadline after now
+     * or 0}, then with a sticky key its value ("" when unset). Read-only. On standalone and Sentinel one call carries every candidate (one command
+     * instead of three per account); on Cluster the store calls it once per account (one hash tag, so one
+     * slot), all pipelined.
+     */
+    static final LuaScript LOADS = LuaScript.of("selectionLoads", """
+            local now = tonumber(ARGV[1])
+            local out = {}
+            local last = #KEYS
+            if ARGV[2] == '1' then last = last - 1 end
+            for i = 1, last, 3 do
+              local n = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf')
+              local w = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1], '+inf')
+              local latest = 0
+              local c = redis.call('HVALS', KEYS[i + 2])
+              for j = 1, #c do
+                local v = tonumber(c[j])
+                if v and v > now and v > latest then latest = v end
+              end
+              out[#out + 1] = n
+              out[#out + 1] = w
+              out[#out + 1] = latest
+            end
+            if ARGV[2] == '1' then
+              out[#out + 1] = redis.call('GET', KEYS[#KEYS]) or ''
+            end
+            return out
+            """);
+
     /** KEYS: queue. ARGV: token, maxWaiting, nowMs, expiryMs, marginMs. Returns 1 when queued, 0 when full. */
     static final LuaScript ENQUEUE = LuaScript.of("selectionEnqueue", """
             local now = tonumber(ARGV[3])

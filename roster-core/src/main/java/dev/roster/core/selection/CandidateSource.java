@@ -2,6 +2,7 @@ package dev.roster.core.selection;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.service.ListResult;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -20,6 +21,16 @@ public interface CandidateSource {
      * @param forcePlatform whether the route pins the platform
      */
     ListResult list(Long groupId, String platform, boolean forcePlatform);
+
+    /**
+     * {@link #list(Long, String, boolean)} bounded by the caller's time budget (the database fallback
+     * gives up when it is spent). Sources without a budget-aware path ignore it.
+     *
+     * @param budget how long the listing may take, or {@code null} for the source's own bound
+     */
+    default ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+        return list(groupId, platform, forcePlatform);
+    }
 
     /** One account's card whatever its schedulability, or empty when the account does not exist. */
     Optional<AccountCard> getAccount(long accountId);

@@ -72,6 +72,26 @@ public interface SelectionStore extends AutoCloseable {
     Map<Long, AccountLoad> loads(Collection<Long> accountIds);
 
     /**
+     * What one select reads before it acquires: the candidates' loads and, when {@code bindingKey} is not
+     * {@code null}, the session's binding. A store may fetch both in one round trip (decision SEL16); the
+     * default reads them one after the other.
+     *
+     * @param bindingKey the session's binding key, or {@code null} for a request without a session
+     */
+    default Reading read(Collection<Long> accountIds, String bindingKey) {
+        Map<Long, AccountLoad> loads = loads(accountIds);
+        return new Reading(loads, bindingKey == null ? OptionalLong.empty() : sticky(bindingKey));
+    }
+
+    /**
+     * The result of {@link #read}.
+     *
+     * @param loads as {@link #loads}
+     * @param sticky as {@link #sticky}; empty without a binding key
+     */
+    record Reading(Map<Long, AccountLoad> loads, OptionalLong sticky) {}
+
+    /**
      * Moves the account's {@code kind} deadline to {@code until} unless the stored one is later.
      *
      * @return the deadline now stored (the later of the two)

@@ -91,12 +91,22 @@ public final class Selector {
      * @throws IllegalArgumentException for a malformed request (the request record checks it)
      */
     public Selection select(SelectRequest r) {
+        return select(r, null);
+    }
+
+    /**
+     * {@link #select(SelectRequest)} whose bucket listing is bounded by {@code budget} (an HTTP request's
+     * remaining time), so a slow database fallback cannot hold the caller past its deadline.
+     *
+     * @param budget bound of the listing, or {@code null} for the source's own bound
+     */
+    public Selection select(SelectRequest r, Duration budget) {
         Objects.requireNonNull(r, "request");
         if (r.waitTicket() != null) {
             // The retrying request was counted in a queue; hand that place back first so it is counted once.
             store.leave(r.waitTicket().accountId(), r.waitTicket().token());
         }
-        ListResult listed = source.list(r.groupId(), r.platform(), r.forcePlatform());
+        ListResult listed = source.list(r.groupId(), r.platform(), r.forcePlatform(), budget);
         Instant now = clock.instant();
         String bucket = listed.bucket().text();
 
@@ -132,7 +142,10 @@ public final class Selector {
         }
         List<Long> ids = serving.stream().map(AccountCard::id).toList();
         seen.addAll(ids);
-        Map<Long, AccountLoad> loads = store.loads(ids);
+        String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
+        // Loads and the session's binding in one read (one round trip on Redis, SEL16).
+        SelectionStore.Reading reading = store.read(ids, binding);
+        Map<Long, AccountLoad> loads = reading.loads();
         Instant firstFree = null;
         List<AccountCard> candidates = new ArrayList<>(serving.size());
         for (AccountCard c : serving) {
@@ -148,12 +161,11 @@ public final class Selector {
         }
         Map<Long, Instant> lastUsed =
                 usage.lastUsed(candidates.stream().map(AccountCard::id).toList());
-        String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
         Set<Long> cooling = new HashSet<>();
 
         // Layer 1: the session's account.
         if (binding != null) {
-            OptionalLong bound = store.sticky(binding);
+            OptionalLong bound = reading.sticky();
             if (bound.isEmpty() || r.excludedIds().contains(bound.getAsLong())) {
                 metrics.stickyMiss();
             } else {

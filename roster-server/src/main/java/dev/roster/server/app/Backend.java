@@ -6,6 +6,13 @@ import dev.roster.core.audit.AuditReport;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Snapshot;
+import dev.roster.core.selection.Outcome;
+import dev.roster.core.selection.ReportResult;
+import dev.roster.core.selection.SelectRequest;
+import dev.roster.core.selection.Selection;
+import dev.roster.core.selection.SelectionCounters;
+import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.WaitTicket;
 import dev.roster.core.service.ListResult;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
 import java.time.Duration;
@@ -49,6 +56,24 @@ public interface Backend extends AutoCloseable {
 
     /** The application clock. */
     Instant now();
+
+    /** Account selection (issue 9): see {@code Roster.select}, bounded by {@code budget}. */
+    Selection select(SelectRequest request, Duration budget);
+
+    /** Frees a slot by account id and token (idempotent); whether it was still held. */
+    boolean release(long accountId, String token);
+
+    /** Hands a wait ticket back (idempotent); whether it was still live. */
+    boolean release(WaitTicket ticket);
+
+    /** Extends a held slot by {@code selection.slot_lease_ttl}; whether it was still held. */
+    boolean renew(SlotLease lease);
+
+    /** Records what the upstream answered for an account (cooldowns only extend). */
+    ReportResult report(long accountId, Outcome outcome);
+
+    /** This instance's selection counters, for {@code /metrics}. */
+    SelectionCounters selectionCounters();
 
     /** Audits the projection against PostgreSQL. */
     AuditReport audit();

@@ -8,6 +8,13 @@ import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Snapshot;
+import dev.roster.core.selection.Outcome;
+import dev.roster.core.selection.ReportResult;
+import dev.roster.core.selection.SelectRequest;
+import dev.roster.core.selection.Selection;
+import dev.roster.core.selection.SelectionCounters;
+import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.WaitTicket;
 import dev.roster.core.service.ListResult;
 import dev.roster.core.service.SnapshotService;
 import dev.roster.core.source.SourceException;
@@ -73,6 +80,36 @@ public final class LibraryBackend implements Backend {
     @Override
     public Instant now() {
         return roster.now();
+    }
+
+    @Override
+    public Selection select(SelectRequest request, Duration budget) {
+        return roster.select(request, budget);
+    }
+
+    @Override
+    public boolean release(long accountId, String token) {
+        return roster.release(accountId, token);
+    }
+
+    @Override
+    public boolean release(WaitTicket ticket) {
+        return roster.release(ticket);
+    }
+
+    @Override
+    public boolean renew(SlotLease lease) {
+        return roster.renew(lease);
+    }
+
+    @Override
+    public ReportResult report(long accountId, Outcome outcome) {
+        return roster.report(accountId, outcome);
+    }
+
+    @Override
+    public SelectionCounters selectionCounters() {
+        return roster.selectionCounters();
     }
 
     @Override

@@ -80,12 +80,24 @@ public final class ConfigKeys {
         k.add(i(
                 SCHEDULING + "sticky_session_max_waiting",
                 "3",
-                "queue on the sticky account before a request moves on (> 0)"));
-        k.add(dur(SCHEDULING + "sticky_session_wait_timeout", "120s", "wait-plan timeout of sticky queueing"));
-        k.add(dur(SCHEDULING + "fallback_wait_timeout", "30s", "wait-plan timeout of the fallback layer"));
+                "queue limit on the sticky account before a request moves on to the load-aware layer (> 0)"));
+        k.add(dur(
+                SCHEDULING + "sticky_session_wait_timeout",
+                "120s",
+                "timeout of a wait plan on the sticky account (also the wait ticket's lifetime)"));
+        k.add(dur(
+                SCHEDULING + "fallback_wait_timeout",
+                "30s",
+                "timeout of a wait plan of the fallback layer (also the wait ticket's lifetime)"));
         k.add(i(SCHEDULING + "fallback_max_waiting", "100", "queue limit of the fallback layer (> 0)"));
-        k.add(b(SCHEDULING + "load_batch_enabled", "true", "load-aware selection layer"));
-        k.add(dur(SCHEDULING + "slot_cleanup_interval", "30s", "expired concurrency slot cleanup (0 disables)"));
+        k.add(b(
+                SCHEDULING + "load_batch_enabled",
+                "true",
+                "load-aware selection order (false: sub2api's legacy single-best order)"));
+        k.add(dur(
+                SCHEDULING + "slot_cleanup_interval",
+                "30s",
+                "period of the sweep of expired concurrency slots and wait tickets (0 disables)"));
         k.add(b(SCHEDULING + "db_fallback_enabled", "true", "answer a projection miss from PostgreSQL"));
         k.add(i(
                 SCHEDULING + "db_fallback_timeout_seconds",
@@ -154,6 +166,22 @@ public final class ConfigKeys {
                 "true",
                 "start embedded PostgreSQL/Redis for stores that are not configured (false: refuse to start)"));
         k.add(str("embedded.data_dir", "./.roster-data", "data folder of the embedded servers, kept across restarts"));
+        // selection (issue 9): Roster's own timings of select/release/report
+        k.add(dur(
+                "selection.slot_lease_ttl",
+                "5m",
+                "a held concurrency slot frees itself this long after select/renew if its holder never releases it"));
+        k.add(dur(
+                "selection.sticky_ttl", "1h", "how long a session stays bound to its account; refreshed on each use"));
+        k.add(dur(
+                "selection.rate_limit_default_cooldown",
+                "5m",
+                "cooldown of a reported 429 that announced no reset time"));
+        k.add(dur("selection.overload_cooldown", "10m", "cooldown of a reported 529 / overload"));
+        k.add(dur(
+                "selection.auth_failure_cooldown",
+                "10m",
+                "temporary unschedulable period of a reported 401 on an OAuth or setup-token account"));
         Map<String, ConfigKey> m = new LinkedHashMap<>();
         for (ConfigKey key : k) {
             if (m.put(key.path(), key) != null) {

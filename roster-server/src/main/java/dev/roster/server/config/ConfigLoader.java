@@ -12,6 +12,7 @@ import dev.roster.core.config.ProjectionConfig;
 import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ScopeConfig;
+import dev.roster.core.config.SelectionConfig;
 import dev.roster.core.config.ServiceConfig;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -142,9 +143,7 @@ public final class ConfigLoader {
             }
             boolean section = ConfigKeys.ALL.keySet().stream().anyMatch(k -> k.startsWith(path + "."))
                     || (path + ".").equals(ConfigKeys.SCHEDULING)
-                    || path.equals("gateway")
-                    // reserved for selection (issue 7): the section may appear, its keys are not known yet
-                    || path.equals("selection");
+                    || path.equals("gateway");
             if (section) {
                 if (v.isObject()) {
                     flatten(path + ".", v, from, raw, warnings);
@@ -380,7 +379,13 @@ public final class ConfigLoader {
                 v.duration("near_cache.check_interval"),
                 v.integer("near_cache.max_buckets"),
                 v.duration("near_cache.last_used_flush_interval")));
-        ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache);
+        SelectionConfig selection = v.validated(() -> new SelectionConfig(
+                v.duration("selection.slot_lease_ttl"),
+                v.duration("selection.sticky_ttl"),
+                v.duration("selection.rate_limit_default_cooldown"),
+                v.duration("selection.overload_cooldown"),
+                v.duration("selection.auth_failure_cooldown")));
+        ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, selection);
 
         RosterConfig.Database database = database(v);
         RosterConfig.Redis redis = redis(v);

@@ -1,5 +1,8 @@
 package dev.roster.server.http;
 
+import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.Selection;
+import dev.roster.core.selection.SelectionCounters;
 import dev.roster.core.service.ListResult;
 import dev.roster.server.app.Backend;
 import dev.roster.server.app.BackendSource;
@@ -79,6 +82,97 @@ public final class Metrics {
                 o -> o.stats().horizonAge() == null ? 0 : o.stats().horizonAge().toMillis() / 1000.0);
         outboxGauge("roster_dead_letters", "rows in the dead-letter table", o -> o.deadLetters());
         outboxGauge("roster_replayer", "1 when this instance holds the replayer lease", o -> o.replayer() ? 1 : 0);
+        selection(source);
+    }
+
+    /**
+     * Selection counters (issue 9), read from the library's {@link SelectionCounters} at scrape time.
+     * Labels are enums only (layer, result, reason, cooldown kind), so the series are bounded.
+     */
+    private void selection(BackendSource source) {
+        for (Selection.Layer layer : Selection.Layer.values()) {
+            String l = layer.name().toLowerCase(Locale.ROOT);
+            selectionCounter(
+                    source,
+                    "roster_selections",
+                    "select answers that acquired a slot or planned a wait, by layer",
+                    c -> c.acquisitions().getOrDefault(layer, 0L),
+                    "layer",
+                    l,
+                    "result",
+                    "acquired");
+            if (layer == Selection.Layer.STICKY || layer == Selection.Layer.FALLBACK) {
+                selectionCounter(
+                        source,
+                        "roster_selections",
+                        "select answers that acquired a slot or planned a wait, by layer",
+                        c -> c.waitPlans().getOrDefault(layer, 0L),
+                        "layer",
+                        l,
+                        "result",
+                        "wait");
+            }
+        }
+        for (Selection.Reason reason : Selection.Reason.values()) {
+            selectionCounter(
+                    source,
+                    "roster_selection_none",
+                    "select answers with nothing to serve the request, by reason",
+                    c -> c.nones().getOrDefault(reason, 0L),
+                    "reason",
+                    reason.name().toLowerCase(Locale.ROOT));
+        }
+        selectionCounter(
+                source,
+                "roster_sticky_sessions",
+                "requests with a session key: binding used (hit), absent or unusable (miss), dropped (drop)",
+                SelectionCounters::stickyHits,
+                "outcome",
+                "hit");
+        selectionCounter(
+                source,
+                "roster_sticky_sessions",
+                "requests with a session key: binding used (hit), absent or unusable (miss), dropped (drop)",
+                SelectionCounters::stickyMisses,
+                "outcome",
+                "miss");
+        selectionCounter(
+                source,
+                "roster_sticky_sessions",
+                "requests with a session key: binding used (hit), absent or unusable (miss), dropped (drop)",
+                SelectionCounters::stickyDrops,
+                "outcome",
+                "drop");
+        selectionCounter(
+                source,
+                "roster_slot_saturated",
+                "slot acquisitions that found the account at its concurrency",
+                SelectionCounters::saturatedCount);
+        for (CooldownKind kind : CooldownKind.values()) {
+            selectionCounter(
+                    source,
+                    "roster_cooldowns_set",
+                    "reports that set or kept a cooldown, by kind",
+                    c -> c.cooldowns().getOrDefault(kind, 0L),
+                    "kind",
+                    kind.name().toLowerCase(Locale.ROOT));
+        }
+        selectionCounter(
+                source,
+                "roster_accounts_errored",
+                "reports that put an account into error status",
+                SelectionCounters::errors);
+    }
+
+    private void selectionCounter(
+            BackendSource source, String name, String help, ToDoubleFunction<SelectionCounters> f, String... tags) {
+        FunctionCounter.builder(name, source, s -> {
+                    Backend b = s.backend();
+                    return b == null ? 0 : f.applyAsDouble(b.selectionCounters());
+                })
+                .description(help)
+                .tags(tags)
+                .register(registry);
     }
 
     private void stat(BackendSource source, String name, String help, ToDoubleFunction<Backend.Stats> f) {

@@ -8,9 +8,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code /openapi.json}, generated from the registered routes so it cannot drift from them. Selection
- * ({@code /v1/select}, {@code /v1/release}, {@code /v1/report}) is not served yet and therefore not
- * listed.
+ * {@code /openapi.json}, generated from the registered routes so it cannot drift from them.
  */
 final class OpenApi {
     private static final Pattern PATH_PARAM = Pattern.compile("\\{([a-z_]+)}");
@@ -169,7 +167,7 @@ final class OpenApi {
 
     private static String tag(Route r) {
         return switch (r.access()) {
-            case API -> "read";
+            case API -> SelectionRoutes.isSelection(r.path()) ? "selection" : "read";
             case ADMIN -> "admin";
             case PUBLIC -> "operations";
         };

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
-/** The read API {@code /v1/*} (design §7). Selection ({@code select/release/report}) comes later. */
+/** The read API {@code /v1/*} (design §7); selection is {@link SelectionRoutes}. */
 final class ReadRoutes {
     private final Supplier<Backend> backend;
     private final Metrics metrics;

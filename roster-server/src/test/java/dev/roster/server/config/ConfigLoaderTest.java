@@ -103,6 +103,37 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void selection_keys_load_from_file_and_environment_and_are_validated() throws Exception {
+        Path f = dir.resolve("c.yaml");
+        Files.writeString(f, """
+                selection:
+                  slot_lease_ttl: 90s
+                  overload_cooldown: 1h
+                gateway:
+                  scheduling:
+                    sticky_session_max_waiting: 7
+                    load_batch_enabled: false
+                """);
+        RosterConfig c = new ConfigLoader(Map.of("ROSTER_SELECTION_STICKY_TTL", "2h"), dir)
+                .load(f)
+                .config();
+        assertThat(c.service().selection().slotLeaseTtl()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(c.service().selection().overloadCooldown()).isEqualTo(Duration.ofHours(1));
+        assertThat(c.service().selection().stickyTtl()).isEqualTo(Duration.ofHours(2));
+        assertThat(c.service().scheduling().stickySessionMaxWaiting()).isEqualTo(7);
+        assertThat(c.service().scheduling().loadBatchEnabled()).isFalse();
+        Files.writeString(f, "selection:\n  slot_lease_ttl: 0s\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.slot_lease_ttl")
+                .hasMessageContaining("0s");
+        Files.writeString(f, "selection:\n  sticky_ttl: soon\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.sticky_ttl");
+    }
+
+    @Test
     void every_key_has_an_environment_name_and_null_values_mean_default() throws Exception {
         assertThat(ConfigKeys.ALL.get("server.admin_token").envName()).isEqualTo("ROSTER_SERVER_ADMIN_TOKEN");
         assertThat(ConfigKeys.ALL.get("gateway.scheduling.db_fallback_max_qps").envName())

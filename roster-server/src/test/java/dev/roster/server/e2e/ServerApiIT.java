@@ -126,7 +126,7 @@ class ServerApiIT {
         assertThat(doc.get("openapi").asText()).startsWith("3.");
         assertThat(doc.get("paths").has("/v1/schedulable")).isTrue();
         assertThat(doc.get("paths").has("/admin/accounts/{id}/groups")).isTrue();
-        assertThat(doc.get("paths").has("/v1/select")).isFalse();
+        assertThat(doc.get("paths").has("/v1/select")).isTrue();
         HttpResponse<String> m = get("/metrics", null);
         assertThat(m.statusCode()).isEqualTo(200);
         assertThat(m.body()).contains("roster_ready 1.0").contains("roster_full_rebuilds_total");

@@ -271,6 +271,27 @@ public abstract class SelectionStoreContract {
         assertThat(store.sticky("k {with} braces: ünïcode")).isEmpty();
     }
 
+    @Test
+    void read_returnsLoadsAndTheBindingAsTheSeparateReadsDo() {
+        granted(store.tryAcquire(1, 5, TTL));
+        store.tryEnqueue(2, 5, TTL);
+        Instant until = clock.instant().plusSeconds(30);
+        store.extendCooldown(3, CooldownKind.RATE_LIMITED, until);
+        store.bindSticky("7:openai:s", 2, Duration.ofMinutes(60));
+        SelectionStore.Reading r = client().read(List.of(1L, 2L, 3L, 4L), "7:openai:s");
+        assertThat(r.loads()).isEqualTo(client().loads(List.of(1L, 2L, 3L, 4L)));
+        assertThat(r.loads().get(1L)).isEqualTo(new AccountLoad(1, 0, null));
+        assertThat(r.loads().get(2L)).isEqualTo(new AccountLoad(0, 1, null));
+        assertThat(r.loads().get(3L)).isEqualTo(new AccountLoad(0, 0, until));
+        assertThat(r.loads().get(4L)).isEqualTo(AccountLoad.IDLE);
+        assertThat(r.sticky()).hasValue(2);
+        assertThat(store.read(List.of(1L), null).sticky()).isEmpty();
+        assertThat(store.read(List.of(), "7:openai:other").sticky()).isEmpty();
+        assertThat(store.read(List.of(), "7:openai:s").sticky()).hasValue(2);
+        elapse(Duration.ofMinutes(60));
+        assertThat(store.read(List.of(1L), "7:openai:s").sticky()).isEmpty();
+    }
+
     // ---- sweep and arguments ---------------------------------------------------------------
 
     @Test

@@ -1,0 +1,324 @@
+package dev.roster.server.http;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Platforms;
+import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.Outcome;
+import dev.roster.core.selection.ReportResult;
+import dev.roster.core.selection.SelectRequest;
+import dev.roster.core.selection.Selection;
+import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.WaitTicket;
+import dev.roster.server.app.Backend;
+import dev.roster.server.http.Route.Access;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Account selection over HTTP (issue 9, decisions SEL13–SEL15): {@code POST /v1/select}, {@code
+ * /v1/release}, {@code /v1/renew}, {@code /v1/report}. Same access rule as the read API ({@code
+ * server.api_token} when set); the selection itself is the library's ({@code Roster.select}), so HTTP and
+ * JVM gateways share slots, sticky bindings and cooldowns through Redis.
+ *
+ * <p>A wait ticket travels as one opaque string {@code <account_id>:<token>}: its expiry is kept in Redis
+ * (the ticket stops counting at the end of its wait timeout whatever the client sends back), so the
+ * string needs nothing else.
+ */
+final class SelectionRoutes {
+    /** Longest list of excluded ids accepted (a failover loop never tries that many accounts). */
+    static final int MAX_EXCLUDED = 1000;
+
+    private static final Pattern TICKET = Pattern.compile("([0-9]{1,19}):([0-9a-f]{32})");
+    private static final int MAX_MODEL = 256;
+    private static final int MAX_MESSAGE = 500;
+
+    private final Supplier<Backend> backend;
+
+    SelectionRoutes(Supplier<Backend> backend) {
+        this.backend = backend;
+    }
+
+    void register(List<Route> routes) {
+        routes.add(new Route(
+                "POST",
+                "/v1/select",
+                Access.API,
+                "Picks the account for one request and holds a concurrency slot on it: result acquired (lease),"
+                        + " wait (wait_ticket; retry with it) or none (reason)",
+                List.of(),
+                "{platform, group?, force?, session_key?, model?, excluded_ids?: [id], prefer_oauth?, wait_ticket?}",
+                this::select));
+        routes.add(new Route(
+                "POST",
+                "/v1/release",
+                Access.API,
+                "Frees a slot ({account_id, token}) or leaves a wait queue ({wait_ticket}); idempotent",
+                List.of(),
+                "{account_id, token} | {wait_ticket}",
+                this::release));
+        routes.add(new Route(
+                "POST",
+                "/v1/renew",
+                Access.API,
+                "Extends a held slot by selection.slot_lease_ttl (renewed false: it expired and may be reused)",
+                List.of(),
+                "{account_id, token}",
+                this::renew));
+        routes.add(new Route(
+                "POST",
+                "/v1/report",
+                Access.API,
+                "Records the upstream's answer for an account: 429 rate-limits it (reset_at or"
+                        + " retry_after_seconds), 529 overloads it, 401/402/403 cool it down or mark it error;"
+                        + " deadlines only extend",
+                List.of(),
+                "{account_id, status, reset_at?, retry_after_seconds?, message?}",
+                this::report));
+    }
+
+    /** Whether {@code path} is one of these routes (their OpenAPI tag). */
+    static boolean isSelection(String path) {
+        return path.equals("/v1/select")
+                || path.equals("/v1/release")
+                || path.equals("/v1/renew")
+                || path.equals("/v1/report");
+    }
+
+    // ---- request bodies ----------------------------------------------------------------------------
+
+    /** {@code POST /v1/select}. Boxed types: every field but platform is optional. */
+    record SelectBody(
+            Long group,
+            String platform,
+            Boolean force,
+            String sessionKey,
+            String model,
+            List<Long> excludedIds,
+            Boolean preferOauth,
+            String waitTicket) {}
+
+    /** {@code POST /v1/release} and {@code /v1/renew}. */
+    record LeaseBody(Long accountId, String token, String waitTicket) {}
+
+    /** {@code POST /v1/report}. */
+    record ReportBody(Long accountId, Integer status, Instant resetAt, Long retryAfterSeconds, String message) {}
+
+    // ---- answers ---------------------------------------------------------------------------------
+
+    /** The slot of an acquired selection. */
+    record Lease(long accountId, String token, Instant expiresAt) {}
+
+    /** {@code result: acquired}. */
+    record Acquired(String result, Dto.Card account, Lease lease, boolean sticky, String layer) {}
+
+    /** {@code result: wait}: queue on {@code account_id}, retry select with {@code wait_ticket}. */
+    record Wait(
+            String result,
+            long accountId,
+            String layer,
+            boolean sticky,
+            long timeoutMs,
+            int maxWaiting,
+            String waitTicket,
+            Instant waitUntil) {}
+
+    /** {@code result: none}. */
+    record None(String result, String reason, String message, Instant until) {}
+
+    /** {@code POST /v1/release}. */
+    record Released(boolean released) {}
+
+    /** {@code POST /v1/renew}. */
+    record Renewed(boolean renewed) {}
+
+    /** {@code POST /v1/report}. */
+    record Reported(long accountId, String action, String kind, Instant until, boolean persisted) {}
+
+    // ---- handlers --------------------------------------------------------------------------------
+
+    private Object select(Call call) {
+        SelectBody in = call.body(SelectBody.class);
+        SelectRequest request = request(in);
+        Backend b = backend.get();
+        Selection s = b.select(request, call.budget());
+        return switch (s) {
+            case Selection.Acquired a -> {
+                AccountCard c = a.card();
+                yield new Acquired(
+                        "acquired",
+                        Dto.Card.of(c, b.lastUsed(List.of(c.id())).get(c.id())),
+                        new Lease(
+                                a.lease().accountId(),
+                                a.lease().token(),
+                                a.lease().expiresAt()),
+                        a.sticky(),
+                        name(a.layer()));
+            }
+            case Selection.Wait w ->
+                new Wait(
+                        "wait",
+                        w.accountId(),
+                        name(w.layer()),
+                        w.sticky(),
+                        w.timeout().toMillis(),
+                        w.maxWaiting(),
+                        w.ticket().accountId() + ":" + w.ticket().token(),
+                        w.ticket().expiresAt());
+            case Selection.None n -> new None("none", name(n.reason()), n.detail(), n.until());
+        };
+    }
+
+    private static SelectRequest request(SelectBody in) {
+        if (in.platform() == null || in.platform().isEmpty()) {
+            throw ApiError.badRequest("field platform is required");
+        }
+        if (!Platforms.isValid(in.platform())) {
+            throw ApiError.badRequest(
+                    "field platform must match [a-z][a-z0-9_-]{0,31}, got '" + Call.clip(in.platform()) + "'");
+        }
+        if (in.group() != null && in.group() < 0) {
+            throw ApiError.badRequest("field group must be a non-negative integer, got " + in.group());
+        }
+        if (in.sessionKey() != null
+                && (in.sessionKey().isEmpty() || in.sessionKey().length() > SelectRequest.MAX_SESSION_KEY)) {
+            throw ApiError.badRequest("field session_key must be 1.." + SelectRequest.MAX_SESSION_KEY
+                    + " characters, got " + in.sessionKey().length());
+        }
+        if (in.model() != null && in.model().length() > MAX_MODEL) {
+            throw ApiError.badRequest("field model must be at most " + MAX_MODEL + " characters, got "
+                    + in.model().length());
+        }
+        Set<Long> excluded = new LinkedHashSet<>();
+        if (in.excludedIds() != null) {
+            if (in.excludedIds().size() > MAX_EXCLUDED) {
+                throw ApiError.badRequest("field excluded_ids must list at most " + MAX_EXCLUDED + " ids, got "
+                        + in.excludedIds().size());
+            }
+            for (Long id : in.excludedIds()) {
+                if (id == null || id <= 0) {
+                    throw ApiError.badRequest("field excluded_ids must hold positive account ids, got " + id);
+                }
+                excluded.add(id);
+            }
+        }
+        WaitTicket ticket = in.waitTicket() == null ? null : ticket("wait_ticket", in.waitTicket());
+        return new SelectRequest(
+                in.group(),
+                in.platform(),
+                Boolean.TRUE.equals(in.force()),
+                in.sessionKey(),
+                in.model(),
+                excluded,
+                Boolean.TRUE.equals(in.preferOauth()),
+                ticket);
+    }
+
+    private Object release(Call call) {
+        LeaseBody in = call.body(LeaseBody.class);
+        Backend b = backend.get();
+        if (in.waitTicket() != null) {
+            if (in.accountId() != null || in.token() != null) {
+                throw ApiError.badRequest("give either wait_ticket or account_id and token, not both");
+            }
+            return new Released(b.release(ticket("wait_ticket", in.waitTicket())));
+        }
+        long id = accountId(in.accountId());
+        return new Released(b.release(id, token(in.token())));
+    }
+
+    private Object renew(Call call) {
+        LeaseBody in = call.body(LeaseBody.class);
+        if (in.waitTicket() != null) {
+            throw ApiError.badRequest("field wait_ticket does not apply to renew (a wait ends at its timeout)");
+        }
+        long id = accountId(in.accountId());
+        String token = token(in.token());
+        Backend b = backend.get();
+        // The store extends by the configured TTL from now; the lease's own expiry is not consulted.
+        return new Renewed(b.renew(new SlotLease(id, token, b.now())));
+    }
+
+    private Object report(Call call) {
+        ReportBody in = call.body(ReportBody.class);
+        long id = accountId(in.accountId());
+        if (in.status() == null) {
+            throw ApiError.badRequest("field status is required (the upstream's HTTP status)");
+        }
+        int status = in.status();
+        if (status < 100 || status > 599) {
+            throw ApiError.badRequest("field status must be an HTTP status 100..599, got " + status);
+        }
+        if (in.resetAt() != null && in.retryAfterSeconds() != null) {
+            throw ApiError.badRequest("give either reset_at or retry_after_seconds, not both");
+        }
+        if (in.retryAfterSeconds() != null
+                && (in.retryAfterSeconds() < 0 || in.retryAfterSeconds() > 366L * 24 * 3600)) {
+            throw ApiError.badRequest(
+                    "field retry_after_seconds must be between 0 and 31622400, got " + in.retryAfterSeconds());
+        }
+        if (in.message() != null && in.message().length() > MAX_MESSAGE) {
+            throw ApiError.badRequest("field message must be at most " + MAX_MESSAGE + " characters, got "
+                    + in.message().length());
+        }
+        Backend b = backend.get();
+        Instant resetAt = in.retryAfterSeconds() != null ? b.now().plusSeconds(in.retryAfterSeconds()) : in.resetAt();
+        Outcome o = Outcome.ofStatus(status, resetAt);
+        if (in.message() != null) {
+            o = new Outcome(o.kind(), o.resetAt(), in.message());
+        }
+        ReportResult r = b.report(id, o);
+        CooldownKind k = r.kind();
+        return new Reported(r.accountId(), name(r.action()), k == null ? null : name(k), r.until(), r.persisted());
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------
+
+    private static long accountId(Long v) {
+        if (v == null) {
+            throw ApiError.badRequest("field account_id is required");
+        }
+        if (v <= 0) {
+            throw ApiError.badRequest("field account_id must be a positive integer, got " + v);
+        }
+        return v;
+    }
+
+    private static String token(String v) {
+        if (v == null) {
+            throw ApiError.badRequest("field token is required (the lease token returned by /v1/select)");
+        }
+        if (!v.matches("[0-9a-f]{32}")) {
+            throw ApiError.badRequest("field token must be 32 lower-case hex digits, got '" + Call.clip(v) + "'");
+        }
+        return v;
+    }
+
+    private static WaitTicket ticket(String field, String v) {
+        Matcher m = TICKET.matcher(v);
+        if (!m.matches()) {
+            throw ApiError.badRequest("field " + field
+                    + " must be '<account_id>:<token>' as returned by /v1/select, got '" + Call.clip(v) + "'");
+        }
+        long id;
+        try {
+            id = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            throw ApiError.badRequest("field " + field + " names an account id out of range");
+        }
+        if (id <= 0) {
+            throw ApiError.badRequest("field " + field + " names account id 0; ids are positive");
+        }
+        // Only the account and the token identify the queue place; the expiry lives in Redis.
+        return new WaitTicket(id, m.group(2), Instant.EPOCH);
+    }
+
+    private static String name(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+}
