@@ -233,7 +233,12 @@ class HostileHttpIT {
                 net.jqwik.api.Tuple.of(3, Arbitraries.of(NASTY_SEGMENTS)),
                 net.jqwik.api.Tuple.of(3, ids()),
                 net.jqwik.api.Tuple.of(1, junk()));
-        return segment.list().ofMinSize(1).ofMaxSize(6).map(s -> "/" + String.join("/", s));
+        // Raw CR and LF end the request line: what follows is no longer a path but another protocol
+        // (HTTP/0.9, which Jetty rightly answers 505). Encoded %0d%0a stays in NASTY_SEGMENTS.
+        return segment.list()
+                .ofMinSize(1)
+                .ofMaxSize(6)
+                .map(s -> "/" + String.join("/", s).replace('\r', '_').replace('\n', '_'));
     }
 
     @Provide
@@ -801,11 +806,16 @@ class HostileHttpIT {
         return utf8("Authorization: Bearer " + (path.startsWith("/v1") ? API : ADMIN));
     }
 
-    /** A checksum of every row of the three tables the admin API writes. */
+    /**
+     * A checksum of every row of the three tables the admin API writes. {@code last_used_at} is left
+     * out: {@code POST /v1/accounts/{id}/used} (accepted requests of the body property) is written
+     * behind, so it lands in the table whenever the writer flushes, not during the request.
+     */
     static String checksum() throws Exception {
         try (Statement st = db.createStatement();
                 ResultSet rs = st.executeQuery("SELECT"
-                        + " (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM accounts t)"
+                        + " (SELECT md5(coalesce(string_agg((to_jsonb(t) - 'last_used_at')::text, '|' ORDER BY t.id), ''))"
+                        + " FROM accounts t)"
                         + " || (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM groups t)"
                         + " || (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.account_id, t.group_id), ''))"
                         + " FROM account_groups t)")) {
