@@ -14,6 +14,12 @@ import org.eclipse.jetty.util.Callback;
  * (issue 8): clients of a JSON API must be able to parse every 4xx.
  */
 final class JsonErrorHandler extends ErrorHandler {
+    /** Jetty writes no body for errors of methods other than GET, POST and HEAD; the API answers them all. */
+    @Override
+    public boolean errorPageForMethod(String method) {
+        return true;
+    }
+
     @Override
     protected void generateResponse(
             Request request, Response response, int code, String message, Throwable cause, Callback callback) {
