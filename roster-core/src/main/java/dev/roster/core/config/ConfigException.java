@@ -10,7 +10,8 @@ public final class ConfigException extends IllegalArgumentException {
     /** Creates the error for {@code key}. */
     public ConfigException(String key, Object value, String expected) {
         // One line whatever the file held: a quoted YAML value may carry newlines and control characters.
-        super(printable(key + " = " + value + ": expected " + expected));
+        // A blank key (a YAML key "" or " ") is quoted, else the message would start with " = ".
+        super(printable((key.isBlank() ? "\"" + key + "\"" : key) + " = " + value + ": expected " + expected));
         this.key = key;
     }
 
