@@ -71,6 +71,8 @@ public final class HttpServer implements AutoCloseable {
             c.http.maxRequestSize = config.maxBodyBytes();
             c.http.prefer405over404 = true;
             c.router.ignoreTrailingSlashes = true;
+            // Requests Jetty rejects itself (bad request line, headers, paths) still get {error, message}.
+            c.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             // One virtual thread per request: the semaphore, not a thread pool queue, bounds the work.
             c.concurrency.useVirtualThreads = true;
             for (Route r : routes) {
