@@ -244,7 +244,9 @@ public final class ConfigLoader {
             String v = switch (k.type()) {
                 case SECRET -> Secrets.mask(text);
                 case URL -> Secrets.maskUrl(text);
-                default -> text;
+                // A key whose name looks secret is never echoed, whatever its type: an operator who
+                // pasted a token in the wrong place must not see it on the terminal or in CI logs.
+                default -> Secrets.looksSecret(path) ? Secrets.mask(text) : text;
             };
             return v + (r == null ? " (default)" : " (from " + r.from() + ")");
         }
