@@ -6,7 +6,8 @@ import java.time.Duration;
  * Roster's {@code replay} section: how the outbox replayer reads, retries and cleans up. Every
  * value is validated at construction; a {@link ConfigException} names the key and the value.
  *
- * @param batchSize {@code replay.batch_size}: events per outbox read, 1..100000 (default 500)
+ * @param batchSize {@code replay.batch_size}: events per outbox read, 1..100000 (default 5000: a bigger batch
+ *     coalesces more events into each bucket rebuild, see decision S10)
  * @param maxApplied {@code replay.max_applied}: bound of the applied-id set above the watermark,
  *     &ge; batch size (default 10000)
  * @param maxAttempts {@code replay.max_attempts}: how often an event that keeps failing is tried
@@ -38,7 +39,7 @@ public record ReplayConfig(
 
     /** The defaults. */
     public static final ReplayConfig DEFAULTS = new ReplayConfig(
-            500,
+            5_000,
             10_000,
             5,
             Duration.ofSeconds(1),

@@ -129,7 +129,7 @@ public final class ConfigKeys {
                 "300",
                 "period of the full rebuild in seconds (0 disables)"));
         // Roster's sections
-        k.add(i("replay.batch_size", "500", "outbox events per read (1..100000)"));
+        k.add(i("replay.batch_size", "5000", "outbox events per read (1..100000)"));
         k.add(i("replay.max_applied", "10000", "applied event ids remembered above the watermark (>= batch_size)"));
         k.add(i("replay.max_attempts", "5", "tries of a failing event before it is dead-lettered (1..1000)"));
         k.add(dur("replay.retry_backoff", "1s", "first delay before a failed batch is retried; doubles per failure"));
