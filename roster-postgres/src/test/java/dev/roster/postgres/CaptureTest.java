@@ -306,4 +306,99 @@ class CaptureTest {
         }
         assertThat(pg.outboxAfter(mark)).isEmpty();
     }
+
+    // ---- what the replayer needs to find the buckets an account leaves (issue 13) ---------------
+
+    private static List<String> texts(Row r, String field) {
+        List<String> out = new java.util.ArrayList<>();
+        assertThat(r.payload().get(field))
+                .as("payload %s of %s", field, r.payload())
+                .isNotNull();
+        r.payload().get(field).forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    @Test
+    void platformChange_reportsOldAndNewPlatform() {
+        long g = pg.group("moving", "openai");
+        long a = pg.account("mover", "openai");
+        pg.sql("INSERT INTO account_groups (account_id, group_id) VALUES (" + a + ", " + g + ")");
+        long mark = pg.maxOutboxId();
+
+        pg.sql("UPDATE accounts SET platform = 'anthropic' WHERE id = " + a);
+
+        assertThat(pg.outboxAfter(mark)).singleElement().satisfies(r -> {
+            assertThat(r.type()).isEqualTo("account_changed");
+            assertThat(r.ids("group_ids")).containsExactly(g);
+            assertThat(texts(r, "platforms")).containsExactly("anthropic", "openai");
+        });
+    }
+
+    @Test
+    void everyAccountEvent_namesItsPlatforms_insertDeleteAndBulk() {
+        long mark = pg.maxOutboxId();
+        long a = pg.account("plat-one", "gemini");
+        pg.sql("INSERT INTO accounts (name, platform, type) VALUES ('plat-m1', 'openai', 'apikey'),"
+                + " ('plat-m2', 'antigravity', 'oauth')");
+        pg.sql("UPDATE accounts SET platform = 'kimi' WHERE name IN ('plat-m1', 'plat-m2')");
+        pg.sql("DELETE FROM accounts WHERE id = " + a);
+
+        List<Row> rows = pg.outboxAfter(mark);
+        assertThat(rows).hasSize(4);
+        assertThat(texts(rows.get(0), "platforms")).containsExactly("gemini");
+        assertThat(rows.get(1).type()).isEqualTo("account_bulk_changed");
+        assertThat(texts(rows.get(1), "platforms")).containsExactly("antigravity", "openai");
+        assertThat(rows.get(2).type()).isEqualTo("account_bulk_changed");
+        assertThat(texts(rows.get(2), "platforms")).containsExactly("antigravity", "kimi", "openai");
+        assertThat(rows.get(3).accountId()).isEqualTo(a);
+        assertThat(texts(rows.get(3), "platforms")).containsExactly("gemini");
+    }
+
+    @Test
+    void deleteAndReinsertOfOneIdInOneTransaction_reportsBothPlatforms() throws Exception {
+        long g = pg.group("reborn", "openai");
+        long a = pg.account("reborn", "openai");
+        pg.sql("INSERT INTO account_groups (account_id, group_id) VALUES (" + a + ", " + g + ")");
+        long mark = pg.maxOutboxId();
+        try (Connection c = pg.bare()) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("DELETE FROM accounts WHERE id = " + a);
+                st.execute("INSERT INTO accounts (id, name, platform, type) VALUES (" + a
+                        + ", 'reborn', 'anthropic', 'apikey')");
+            }
+            c.commit();
+        }
+        List<Row> rows = pg.outboxAfter(mark);
+        assertThat(rows).hasSize(2).allSatisfy(r -> assertThat(r.accountId()).isEqualTo(a));
+        assertThat(texts(rows.get(0), "platforms")).containsExactly("openai");
+        assertThat(rows.get(0).ids("group_ids")).containsExactly(g);
+        assertThat(texts(rows.get(1), "platforms")).containsExactly("anthropic");
+    }
+
+    @Test
+    void truncateOfAnyCapturedTable_writesOneFullRebuildPerTable() throws Exception {
+        // A database of its own: the truncates would empty the rows the other tests work on.
+        try (PgFixture own = PgFixture.migrated("capture-truncate")) {
+            long g = own.group("t", "openai");
+            long a = own.account("t", "openai");
+            own.sql("INSERT INTO account_groups (account_id, group_id) VALUES (" + a + ", " + g + ")");
+
+            long mark = own.maxOutboxId();
+            own.sql("TRUNCATE account_groups");
+            assertThat(own.outboxAfter(mark)).singleElement().satisfies(r -> {
+                assertThat(r.type()).isEqualTo("full_rebuild");
+                assertThat(r.payload().get("truncated").asText()).isEqualTo("account_groups");
+            });
+
+            mark = own.maxOutboxId();
+            own.sql("TRUNCATE accounts, groups CASCADE");
+            assertThat(own.outboxAfter(mark))
+                    .extracting(Row::type, r -> r.payload().get("truncated").asText())
+                    .containsExactlyInAnyOrder(
+                            org.assertj.core.groups.Tuple.tuple("full_rebuild", "accounts"),
+                            org.assertj.core.groups.Tuple.tuple("full_rebuild", "groups"),
+                            org.assertj.core.groups.Tuple.tuple("full_rebuild", "account_groups"));
+        }
+    }
 }
