@@ -3,6 +3,7 @@ package dev.roster.postgres;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.roster.core.Platforms;
 import dev.roster.core.outbox.OutboxEvent;
 import dev.roster.core.outbox.OutboxEvent.AccountBulkChanged;
 import dev.roster.core.outbox.OutboxEvent.AccountChanged;
@@ -49,7 +50,8 @@ public final class OutboxEventDecoder {
                 }
                 positive(r.accountId(), "account_id");
                 JsonNode p = objectOrNull(r);
-                return new AccountChanged(r.id(), r.txid(), r.createdAt(), r.accountId(), ids(p, "group_ids", false));
+                return new AccountChanged(
+                        r.id(), r.txid(), r.createdAt(), r.accountId(), ids(p, "group_ids", false), platforms(p));
             }
             case OutboxEvent.ACCOUNT_BULK_CHANGED -> {
                 JsonNode p = objectOrNull(r);
@@ -57,7 +59,12 @@ public final class OutboxEventDecoder {
                     throw new Bad("account_bulk_changed needs a payload with account_ids");
                 }
                 return new AccountBulkChanged(
-                        r.id(), r.txid(), r.createdAt(), ids(p, "account_ids", true), ids(p, "group_ids", false));
+                        r.id(),
+                        r.txid(),
+                        r.createdAt(),
+                        ids(p, "account_ids", true),
+                        ids(p, "group_ids", false),
+                        platforms(p));
             }
             case OutboxEvent.ACCOUNT_GROUPS_CHANGED -> {
                 JsonNode p = objectOrNull(r);
@@ -162,6 +169,28 @@ public final class OutboxEventDecoder {
                 throw new Bad(field + " must hold integer ids, found " + e);
             }
             out.add(positive(e.longValue(), field));
+        }
+        return out;
+    }
+
+    /**
+     * The optional {@code platforms} field (schema version 3 on): absent or null means the writer did
+     * not say, which is not the same as an empty list.
+     */
+    private static List<String> platforms(JsonNode payload) {
+        JsonNode a = payload == null ? null : payload.get("platforms");
+        if (a == null || a.isNull()) {
+            return null;
+        }
+        if (!a.isArray()) {
+            throw new Bad("platforms must be an array of platform names, got " + a);
+        }
+        List<String> out = new ArrayList<>(a.size());
+        for (JsonNode e : a) {
+            if (!e.isTextual() || !Platforms.isValid(e.asText())) {
+                throw new Bad("platforms must hold names matching [a-z][a-z0-9_-]{0,31}, found " + e);
+            }
+            out.add(e.asText());
         }
         return out;
     }

@@ -398,4 +398,50 @@ class OutboxReaderTest {
         assertThat(pg.queryLong("SELECT count(*) FROM scheduler_outbox WHERE txid < '" + wm + "'::xid8"))
                 .isZero();
     }
+
+    @Test
+    void platformsOfAccountEvents_decodeWhenPresent_areUnknownWhenAbsent_andMalformedWhenWrong() {
+        OutboxEventDecoder d = new OutboxEventDecoder();
+        Instant t = Instant.parse("2026-01-01T00:00:00Z");
+        assertThat(d.decode(new OutboxEventDecoder.Row(
+                        1,
+                        5,
+                        "account_changed",
+                        9L,
+                        null,
+                        "{\"group_ids\":[2],\"platforms\":[\"openai\",\"anthropic\"]}",
+                        t)))
+                .isEqualTo(new AccountChanged(1, 5, t, 9, List.of(2L), List.of("anthropic", "openai")));
+        assertThat(d.decode(new OutboxEventDecoder.Row(
+                        2,
+                        5,
+                        "account_bulk_changed",
+                        null,
+                        null,
+                        "{\"account_ids\":[1,2],\"platforms\":[\"kimi\"]}",
+                        t)))
+                .isEqualTo(new OutboxEvent.AccountBulkChanged(2, 5, t, List.of(1L, 2L), List.of(), List.of("kimi")));
+        // A payload from before schema version 3 (or another writer) does not say: null, not "none".
+        assertThat(((AccountChanged) d.decode(
+                                new OutboxEventDecoder.Row(3, 5, "account_changed", 9L, null, "{\"group_ids\":[]}", t)))
+                        .platforms())
+                .isNull();
+        assertThat(((OutboxEvent.AccountBulkChanged) d.decode(new OutboxEventDecoder.Row(
+                                4, 5, "account_bulk_changed", null, null, "{\"account_ids\":[1]}", t)))
+                        .platforms())
+                .isNull();
+        assertThat(d.decode(
+                        new OutboxEventDecoder.Row(5, 5, "account_changed", 9L, null, "{\"platforms\":\"openai\"}", t)))
+                .isInstanceOfSatisfying(
+                        Malformed.class,
+                        m -> assertThat(m.reason())
+                                .isEqualTo("platforms must be an array of platform names, got \"openai\""));
+        assertThat(d.decode(new OutboxEventDecoder.Row(
+                        6, 5, "account_changed", 9L, null, "{\"platforms\":[\"Open AI\"]}", t)))
+                .isInstanceOfSatisfying(
+                        Malformed.class,
+                        m -> assertThat(m.reason())
+                                .isEqualTo(
+                                        "platforms must hold names matching [a-z][a-z0-9_-]{0,31}, found \"Open AI\""));
+    }
 }

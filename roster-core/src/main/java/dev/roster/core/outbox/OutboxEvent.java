@@ -58,12 +58,22 @@ public sealed interface OutboxEvent
      *
      * @param accountId the account
      * @param groupIds its groups before and after the change (union)
+     * @param platforms its platforms before and after the change (union, sorted), or {@code null} when
+     *     the writer did not say (rows from before schema version 3, other writers): then any platform
+     *     may have been left, and consumers must assume every one was
      */
-    record AccountChanged(long id, long txid, Instant createdAt, long accountId, List<Long> groupIds)
+    record AccountChanged(
+            long id, long txid, Instant createdAt, long accountId, List<Long> groupIds, List<String> platforms)
             implements OutboxEvent {
         public AccountChanged {
             Objects.requireNonNull(createdAt, "createdAt");
             groupIds = sortedIds(groupIds);
+            platforms = sortedNames(platforms);
+        }
+
+        /** An event that does not name platforms (see {@link #platforms()}). */
+        public AccountChanged(long id, long txid, Instant createdAt, long accountId, List<Long> groupIds) {
+            this(id, txid, createdAt, accountId, groupIds, null);
         }
     }
 
@@ -72,13 +82,22 @@ public sealed interface OutboxEvent
      *
      * @param accountIds the changed accounts
      * @param groupIds every group those accounts belong to
+     * @param platforms every platform those accounts had before or after the statement (sorted), or
+     *     {@code null} when the writer did not say (as for {@link AccountChanged#platforms()})
      */
-    record AccountBulkChanged(long id, long txid, Instant createdAt, List<Long> accountIds, List<Long> groupIds)
+    record AccountBulkChanged(
+            long id, long txid, Instant createdAt, List<Long> accountIds, List<Long> groupIds, List<String> platforms)
             implements OutboxEvent {
         public AccountBulkChanged {
             Objects.requireNonNull(createdAt, "createdAt");
             accountIds = sortedIds(accountIds);
             groupIds = sortedIds(groupIds);
+            platforms = sortedNames(platforms);
+        }
+
+        /** An event that does not name platforms (see {@link #platforms()}). */
+        public AccountBulkChanged(long id, long txid, Instant createdAt, List<Long> accountIds, List<Long> groupIds) {
+            this(id, txid, createdAt, accountIds, groupIds, null);
         }
     }
 
@@ -163,5 +182,10 @@ public sealed interface OutboxEvent
 
     private static List<Long> sortedIds(List<Long> ids) {
         return ids == null ? List.of() : List.copyOf(new TreeSet<>(ids));
+    }
+
+    /** Null stays null: "not stated" differs from "none". */
+    private static List<String> sortedNames(List<String> names) {
+        return names == null ? null : List.copyOf(new TreeSet<>(names));
     }
 }

@@ -50,9 +50,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Handlers (the seed's semantics, with Roster's fixes): an account change rewrites the account's
  * card (or deletes it when the account is gone) and rebuilds the buckets of the payload groups and the
  * account's current groups, always including group 0 (whose scope contains the account, or did), for
- * the account's platform, plus anthropic and gemini for antigravity accounts (so switching the mixed
- * flag off removes it from mixed buckets), or for every platform when the account is gone; bulk and
- * link events do the same per account, each account's groups only on its own platforms; a group change
+ * the account's platform and every platform the event says the account had before (so a platform
+ * change, or a delete and re-insert of the id, leaves the old platform's buckets; an account event that
+ * does not name its platforms counts as naming every platform), plus anthropic and gemini for each
+ * antigravity one (so switching the mixed flag off removes it from mixed buckets); bulk and link events
+ * do the same per account (link events never change a platform, so they name none); a group change
  * rebuilds every canonical and registered bucket of the group, retiring them when the group is missing,
  * deleted or inactive and reopening them when it is active again; last-used moves the side values
  * forward; {@code full_rebuild} requests a (coalesced) full rebuild; unknown types are counted and
@@ -479,15 +481,18 @@ public final class Replayer {
 
     private void translate(OutboxEvent e, Map<Long, AccountCard> cards, Plan plan) {
         switch (e) {
-            case OutboxEvent.AccountChanged a -> account(a.id(), a.accountId(), cards, a.groupIds(), plan);
+            case OutboxEvent.AccountChanged a ->
+                account(a.id(), a.accountId(), cards, a.groupIds(), formerPlatforms(a.platforms(), plan), plan);
             case OutboxEvent.AccountGroupsChanged a -> {
+                // A links statement never changes an account's platform: the card's platform is all.
                 for (long id : a.accountIds()) {
-                    account(a.id(), id, cards, a.groupIds(), plan);
+                    account(a.id(), id, cards, a.groupIds(), Set.of(), plan);
                 }
             }
             case OutboxEvent.AccountBulkChanged a -> {
+                Set<String> former = formerPlatforms(a.platforms(), plan);
                 for (long id : a.accountIds()) {
-                    account(a.id(), id, cards, a.groupIds(), plan);
+                    account(a.id(), id, cards, a.groupIds(), former, plan);
                 }
             }
             case OutboxEvent.GroupChanged g -> group(g, plan);
@@ -506,24 +511,55 @@ public final class Replayer {
         }
     }
 
-    private void account(long eventId, long accountId, Map<Long, AccountCard> cards, List<Long> payload, Plan plan) {
+    /**
+     * The platforms whose buckets an account event may have taken accounts out of: the event's old ∪
+     * new platforms with the mixed platforms an antigravity account can appear in, or every platform
+     * when the event does not say (rows written before capture named them, or by another writer).
+     */
+    private static Set<String> formerPlatforms(List<String> stated, Plan plan) {
+        if (stated == null) {
+            return plan.allPlatforms();
+        }
+        Set<String> out = new LinkedHashSet<>();
+        for (String p : stated) {
+            out.addAll(bucketPlatforms(p));
+        }
+        return out;
+    }
+
+    /** The platforms of the buckets an account of {@code platform} can be listed in. */
+    private static List<String> bucketPlatforms(String platform) {
+        return Platforms.ANTIGRAVITY.equals(platform)
+                ? List.of(platform, Platforms.ANTHROPIC, Platforms.GEMINI)
+                : List.of(platform);
+    }
+
+    private void account(
+            long eventId,
+            long accountId,
+            Map<Long, AccountCard> cards,
+            List<Long> payload,
+            Set<String> formerPlatforms,
+            Plan plan) {
         if (accountId <= 0) {
             return;
         }
         AccountCard card = cards.get(accountId);
         List<Long> groups = new ArrayList<>(payload);
-        Collection<String> platforms;
+        // The reloaded card says where the account is now; the event says where it may have been.
+        Collection<String> platforms = new LinkedHashSet<>(formerPlatforms);
         if (card == null) {
             plan.put.remove(accountId);
             plan.delete.add(accountId);
-            platforms = plan.allPlatforms();
+            if (formerPlatforms.isEmpty()) {
+                // A links event for a vanished account names no platform: the account's is unknown.
+                platforms = plan.allPlatforms();
+            }
         } else {
             plan.delete.remove(accountId);
             plan.put.put(accountId, card);
             card.groups().forEach(l -> groups.add(l.groupId()));
-            platforms = Platforms.ANTIGRAVITY.equals(card.platform())
-                    ? List.of(card.platform(), Platforms.ANTHROPIC, Platforms.GEMINI)
-                    : List.of(card.platform());
+            platforms.addAll(bucketPlatforms(card.platform()));
         }
         Set<Long> gids = new LinkedHashSet<>(
                 Universe.normalizeGroups(groups, engine.config().runMode()));

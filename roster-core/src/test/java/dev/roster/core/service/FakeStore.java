@@ -98,7 +98,12 @@ final class FakeStore implements SchedulingSource, OutboxSource {
             old.groups().forEach(l -> gids.add(l.groupId()));
         }
         c.groups().forEach(l -> gids.add(l.groupId()));
-        return emit(txid -> new OutboxEvent.AccountChanged(0, txid, clock.instant(), c.id(), List.copyOf(gids)));
+        TreeSet<String> platforms = new TreeSet<>(List.of(c.platform()));
+        if (old != null) {
+            platforms.add(old.platform());
+        }
+        return emit(txid -> new OutboxEvent.AccountChanged(
+                0, txid, clock.instant(), c.id(), List.copyOf(gids), List.copyOf(platforms)));
     }
 
     synchronized long delete(long id) {
@@ -106,7 +111,8 @@ final class FakeStore implements SchedulingSource, OutboxSource {
         List<Long> gids = old == null
                 ? List.of()
                 : old.groups().stream().map(GroupLink::groupId).toList();
-        return emit(txid -> new OutboxEvent.AccountChanged(0, txid, clock.instant(), id, gids));
+        List<String> platforms = old == null ? null : List.of(old.platform());
+        return emit(txid -> new OutboxEvent.AccountChanged(0, txid, clock.instant(), id, gids, platforms));
     }
 
     synchronized long group(long id, String platform, String status) {
@@ -156,9 +162,10 @@ final class FakeStore implements SchedulingSource, OutboxSource {
     private static OutboxEvent withId(OutboxEvent e, long id) {
         return switch (e) {
             case OutboxEvent.AccountChanged a ->
-                new OutboxEvent.AccountChanged(id, a.txid(), a.createdAt(), a.accountId(), a.groupIds());
+                new OutboxEvent.AccountChanged(id, a.txid(), a.createdAt(), a.accountId(), a.groupIds(), a.platforms());
             case OutboxEvent.AccountBulkChanged a ->
-                new OutboxEvent.AccountBulkChanged(id, a.txid(), a.createdAt(), a.accountIds(), a.groupIds());
+                new OutboxEvent.AccountBulkChanged(
+                        id, a.txid(), a.createdAt(), a.accountIds(), a.groupIds(), a.platforms());
             case OutboxEvent.AccountGroupsChanged a ->
                 new OutboxEvent.AccountGroupsChanged(id, a.txid(), a.createdAt(), a.accountIds(), a.groupIds());
             case OutboxEvent.GroupChanged g -> new OutboxEvent.GroupChanged(id, g.txid(), g.createdAt(), g.groupIds());
