@@ -1,10 +1,12 @@
 -- Capture, second version (issue 13). V2 stays as it ran; this replaces its account functions.
 --
--- 1. Account events name the platforms the changed rows had before and after the statement
---    ("platforms", sorted, old ∪ new). The replayer finds the buckets an account must be rebuilt in
---    from its reloaded card, which already carries the new platform; without the old one a platform
---    change (or a delete and re-insert of one id on another platform) left the account in its old
---    platform's buckets. The mixed flag needs no field of its own: only antigravity accounts are
+-- 1. Account events name the platforms the statement moved accounts between ("platforms", sorted):
+--    old and new platform of every row whose platform changed, the platform of every deleted row,
+--    nothing for inserts. The replayer finds the buckets an account must be rebuilt in from its
+--    reloaded card, which already carries the new platform; without the old one a platform change
+--    (or a delete and re-insert of one id on another platform) left the account in its old
+--    platform's buckets. Rows whose platform did not change add nothing, so a bulk statement still
+--    rebuilds each account's groups on its own platform only. The mixed flag needs no field of its own: only antigravity accounts are
 --    mixed, and the replayer rebuilds anthropic and gemini for every antigravity platform it is given.
 -- 2. TRUNCATE of accounts, groups or account_groups removes rows without row triggers; each
 --    truncated table emits one full_rebuild, which the replayer answers with a full rebuild.
@@ -44,13 +46,13 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM roster_emit_accounts(
         (SELECT array_agg(DISTINCT n.id ORDER BY n.id) FROM roster_new n),
-        (SELECT array_agg(DISTINCT n.platform) FROM roster_new n));
+        '{}'::text[]);
     RETURN NULL;
 END
 $$;
 
 -- The compared tuple is V2's: every column the bucket query or a card reads. The platforms are
--- those of the changed rows only, old and new.
+-- the old and new ones of rows whose platform changed.
 CREATE OR REPLACE FUNCTION roster_capture_accounts_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -75,7 +77,9 @@ BEGIN
               FROM changed c),
            (SELECT array_agg(DISTINCT p)
               FROM (SELECT c.old_platform AS p FROM changed c
-                    UNION SELECT c.new_platform FROM changed c) u)
+                     WHERE c.old_platform IS DISTINCT FROM c.new_platform
+                    UNION SELECT c.new_platform FROM changed c
+                     WHERE c.old_platform IS DISTINCT FROM c.new_platform) u)
       INTO ids, plats;
     PERFORM roster_emit_accounts(ids, plats);
     RETURN NULL;

@@ -345,9 +345,10 @@ class CaptureTest {
 
         List<Row> rows = pg.outboxAfter(mark);
         assertThat(rows).hasSize(4);
-        assertThat(texts(rows.get(0), "platforms")).containsExactly("gemini");
+        // An insert moves nobody out of a platform; a delete does.
+        assertThat(texts(rows.get(0), "platforms")).isEmpty();
         assertThat(rows.get(1).type()).isEqualTo("account_bulk_changed");
-        assertThat(texts(rows.get(1), "platforms")).containsExactly("antigravity", "openai");
+        assertThat(texts(rows.get(1), "platforms")).isEmpty();
         assertThat(rows.get(2).type()).isEqualTo("account_bulk_changed");
         assertThat(texts(rows.get(2), "platforms")).containsExactly("antigravity", "kimi", "openai");
         assertThat(rows.get(3).accountId()).isEqualTo(a);
@@ -355,7 +356,17 @@ class CaptureTest {
     }
 
     @Test
-    void deleteAndReinsertOfOneIdInOneTransaction_reportsBothPlatforms() throws Exception {
+    void updateThatKeepsThePlatform_namesNoPlatform() {
+        long a = pg.account("plat-kept", "openai");
+        long mark = pg.maxOutboxId();
+        pg.sql("UPDATE accounts SET priority = 3 WHERE id = " + a);
+        assertThat(pg.outboxAfter(mark))
+                .singleElement()
+                .satisfies(r -> assertThat(texts(r, "platforms")).isEmpty());
+    }
+
+    @Test
+    void deleteAndReinsertOfOneIdInOneTransaction_reportsTheOldPlatform() throws Exception {
         long g = pg.group("reborn", "openai");
         long a = pg.account("reborn", "openai");
         pg.sql("INSERT INTO account_groups (account_id, group_id) VALUES (" + a + ", " + g + ")");
@@ -373,7 +384,7 @@ class CaptureTest {
         assertThat(rows).hasSize(2).allSatisfy(r -> assertThat(r.accountId()).isEqualTo(a));
         assertThat(texts(rows.get(0), "platforms")).containsExactly("openai");
         assertThat(rows.get(0).ids("group_ids")).containsExactly(g);
-        assertThat(texts(rows.get(1), "platforms")).containsExactly("anthropic");
+        assertThat(texts(rows.get(1), "platforms")).isEmpty();
     }
 
     @Test

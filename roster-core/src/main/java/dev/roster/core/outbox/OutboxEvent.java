@@ -58,7 +58,8 @@ public sealed interface OutboxEvent
      *
      * @param accountId the account
      * @param groupIds its groups before and after the change (union)
-     * @param platforms its platforms before and after the change (union, sorted), or {@code null} when
+     * @param platforms the platforms the change moved it between (old and new platform when it changed,
+     *     the old one when it was deleted, none otherwise; sorted), or {@code null} when
      *     the writer did not say (rows from before schema version 3, other writers): then any platform
      *     may have been left, and consumers must assume every one was
      */
@@ -82,7 +83,8 @@ public sealed interface OutboxEvent
      *
      * @param accountIds the changed accounts
      * @param groupIds every group those accounts belong to
-     * @param platforms every platform those accounts had before or after the statement (sorted), or
+     * @param platforms every platform the statement moved those accounts between (as for {@link
+     *     AccountChanged#platforms()}, sorted), or
      *     {@code null} when the writer did not say (as for {@link AccountChanged#platforms()})
      */
     record AccountBulkChanged(

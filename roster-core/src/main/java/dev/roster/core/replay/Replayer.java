@@ -551,10 +551,8 @@ public final class Replayer {
         if (card == null) {
             plan.put.remove(accountId);
             plan.delete.add(accountId);
-            if (formerPlatforms.isEmpty()) {
-                // A links event for a vanished account names no platform: the account's is unknown.
-                platforms = plan.allPlatforms();
-            }
+            // The seed's rule, kept: a vanished account is rebuilt on every platform.
+            platforms = plan.allPlatforms();
         } else {
             plan.delete.remove(accountId);
             plan.put.put(accountId, card);

@@ -98,9 +98,11 @@ final class FakeStore implements SchedulingSource, OutboxSource {
             old.groups().forEach(l -> gids.add(l.groupId()));
         }
         c.groups().forEach(l -> gids.add(l.groupId()));
-        TreeSet<String> platforms = new TreeSet<>(List.of(c.platform()));
-        if (old != null) {
+        // Like the V3 trigger: old and new platform when it changed, none otherwise.
+        TreeSet<String> platforms = new TreeSet<>();
+        if (old != null && !old.platform().equals(c.platform())) {
             platforms.add(old.platform());
+            platforms.add(c.platform());
         }
         return emit(txid -> new OutboxEvent.AccountChanged(
                 0, txid, clock.instant(), c.id(), List.copyOf(gids), List.copyOf(platforms)));

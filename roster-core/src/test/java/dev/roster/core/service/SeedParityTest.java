@@ -366,14 +366,29 @@ class SeedParityTest {
         rig.store.seed(card(9, "openai", 1, new GroupLink(61, 0)));
         rig.store.seed(card(10, "grok", 1, new GroupLink(62, 0)));
         rig.store.bucketQueries.clear();
-        rig.store.emit(
-                tx -> new OutboxEvent.AccountBulkChanged(0, tx, rig.clock.instant(), List.of(9L, 10L), List.of(63L)));
+        // As the V3 trigger writes it for a statement that changed no platform.
+        rig.store.emit(tx -> new OutboxEvent.AccountBulkChanged(
+                0, tx, rig.clock.instant(), List.of(9L, 10L), List.of(63L), List.of()));
         s.replayer().drain();
         Set<String> q = new HashSet<>(pairs(rig.store.bucketQueries));
         assertThat(q).contains("61:openai", "63:openai", "62:grok", "63:grok");
         assertThat(q).doesNotContain("62:openai", "61:grok");
         assertThat(ids(s.list(61L, "openai", false).accounts())).containsExactly(9L);
         assertThat(ids(s.list(62L, "grok", false).accounts())).containsExactly(10L);
+    }
+
+    @Test
+    void bulkEventThatDoesNotNameItsPlatforms_rebuildsTheGroupsOnEveryPlatform() {
+        // A row written before capture named platforms (or by another writer): any may have been left.
+        rig = Rig.standard();
+        rig.store.seedGroup(61, "openai", "active");
+        SnapshotService s = rig.started();
+        rig.store.seed(card(9, "openai", 1, new GroupLink(61, 0)));
+        rig.store.bucketQueries.clear();
+        rig.store.emit(tx -> new OutboxEvent.AccountBulkChanged(0, tx, rig.clock.instant(), List.of(9L), List.of(61L)));
+        s.replayer().drain();
+        assertThat(new HashSet<>(pairs(rig.store.bucketQueries)))
+                .contains("61:openai", "61:anthropic", "61:gemini", "61:antigravity", "0:anthropic");
     }
 
     @Test
