@@ -11,6 +11,7 @@ import dev.roster.postgres.GroupRepository;
 import dev.roster.redis.RedisProjection;
 import dev.roster.testkit.RedisHarness;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Two started service instances on one database and one Redis: exactly one replays; closing it or
  * killing it (its Redis connection dies, the lease is never released and must expire) hands the
- * replayer over; the audit finds no drift.
+ * replayer over; the audit finds no drift and the independent oracle agrees with what the survivors serve.
  */
 class MultiInstanceTest {
     static ItEnv env;
@@ -38,6 +39,30 @@ class MultiInstanceTest {
         return s.list(group, platform, false).accounts().stream()
                 .map(AccountCard::id)
                 .toList();
+    }
+
+    /**
+     * The independent oracle agrees with what {@code s} serves (snapshots, answers, cards); awaited,
+     * since the awaited bucket may be published before the others of its batch.
+     */
+    private static void agreesWithOracle(SnapshotService s, RedisProjection p, Duration limit) {
+        List<Long> ids = new ArrayList<>();
+        for (long id = 1; id <= env.queryLong("SELECT coalesce(max(id), 0) FROM accounts"); id++) {
+            ids.add(id);
+        }
+        await().atMost(limit)
+                .untilAsserted(() -> assertThat(OracleCheck.problems(
+                                env.ds,
+                                ItEnv.CONFIG.runMode(),
+                                ItEnv.CONFIG.scope().group0(),
+                                p,
+                                s.generation(),
+                                s::list,
+                                s::getAccount,
+                                s::now,
+                                ids))
+                        .as("disagreements with the oracle")
+                        .isEmpty());
     }
 
     @Test
@@ -60,12 +85,14 @@ class MultiInstanceTest {
             SnapshotService holder = a.isReplayer() ? a : b;
             SnapshotService other = holder == a ? b : a;
             RedisProjection holderProjection = holder == a ? pa : pb;
+            RedisProjection otherProjection = holder == a ? pb : pa;
 
             long a2 = accounts.create(AccountSpec.of("a2", "openai", "apikey").withPriority(1), List.of(g));
             await().atMost(limit).until(() -> ids(other, g, "openai").equals(List.of(a2, a1)));
             assertThat(holder.isReplayer() && other.isReplayer()).isFalse();
             assertThat(other.replayer().applied()).isZero();
             assertThat(other.audit().drifts()).isEmpty();
+            agreesWithOracle(other, otherProjection, limit);
 
             // Death: the holder's Redis connection goes away; its lease can only expire.
             holderProjection.close();
@@ -85,6 +112,7 @@ class MultiInstanceTest {
             await().atMost(limit).until(() -> ids(third, g, "openai").equals(List.of(a3, a1)));
             await().atMost(limit).until(() -> ids(third, null, "openai").equals(List.of(a3, a1)));
             assertThat(third.audit().drifts()).isEmpty();
+            agreesWithOracle(third, pc, limit);
         } finally {
             a.close();
             b.close();

@@ -15,6 +15,7 @@ import dev.roster.core.config.ProjectionConfig;
 import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.outbox.OutboxStats;
+import dev.roster.it.OracleCheck;
 import dev.roster.postgres.DeadLetterRepository;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
 import dev.roster.postgres.GroupRepository;
@@ -50,6 +51,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>the audit finds no drift, nothing unstable and nothing of a stale generation;
  *   <li>every live instance's {@code list} equals the bucket query at its own clock for every canonical
  *       bucket of the scenario's groups and group 0;
+ *   <li>the independent oracle ({@link OracleCheck}, over the raw rows) agrees with every snapshot
+ *       (a bucket never published is a failure unless the oracle says it is empty), every instance's
+ *       answers for every group, platform and force, and every card;
  *   <li>every account's card as an instance serves it equals the database's ("events lost" counts the
  *       accounts where it does not; it must be 0);
  *   <li>no secret is in Redis, the logs or any answer ({@link SecretScan}).
@@ -270,9 +274,8 @@ public final class FaultEnv implements AutoCloseable {
             return "pending " + st;
         }
         AuditReport a = r.audit();
-        // "Missing" (a canonical bucket never published, e.g. of a platform that appeared after the
-        // last full rebuild) is not drift: the hot path answers it from the database, and the lists
-        // below are checked against the query either way.
+        // The production audit's "missing" is not judged here; the oracle below fails a missing bucket
+        // unless the bucket query over the raw rows says it is empty.
         if (!a.drifts().isEmpty()
                 || !a.unstable().isEmpty()
                 || !a.staleGeneration().isEmpty()) {
@@ -286,6 +289,21 @@ public final class FaultEnv implements AutoCloseable {
             String diff = listsDiffer(each);
             if (diff != null) {
                 return "instance " + i + ": " + diff;
+            }
+            // Beside the production audit: the independent oracle over the raw rows judges the
+            // projection, this instance's answers and its cards.
+            List<String> oracle = OracleCheck.problems(
+                    ds,
+                    CONFIG.runMode(),
+                    CONFIG.scope().group0(),
+                    each.projection(),
+                    each.service().generation(),
+                    each::list,
+                    each::getAccount,
+                    each::now,
+                    List.of());
+            if (!oracle.isEmpty()) {
+                return "instance " + i + " disagrees with the oracle: " + oracle;
             }
         }
         return null;

@@ -1,0 +1,40 @@
+package dev.roster.testkit.oracle;
+
+import java.time.Instant;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * A card as design §3 defines it, computed by the oracle from an account's raw rows: every field a
+ * selection rule reads and never a credential. {@code supportedModels} and {@code groups} are sets
+ * (design §3 gives them no order); {@code updated_at} and last-used are left out on purpose, as the
+ * audit leaves them out (they move on writes that do not concern scheduling).
+ *
+ * @param supportedModels the keys of {@code credentials.model_mapping}
+ * @param groups group id to link priority, for every link of the account
+ */
+public record ExpectedCard(
+        long id,
+        String name,
+        String platform,
+        String type,
+        String status,
+        boolean schedulable,
+        int priority,
+        int concurrency,
+        Instant rateLimitResetAt,
+        Instant overloadUntil,
+        Instant tempUnschedulableUntil,
+        Instant expiresAt,
+        boolean autoPauseOnExpired,
+        boolean mixedScheduling,
+        SortedSet<String> supportedModels,
+        SortedMap<Long, Integer> groups) {
+
+    public ExpectedCard {
+        supportedModels = new TreeSet<>(supportedModels);
+        groups = new TreeMap<>(groups);
+    }
+}
