@@ -230,11 +230,14 @@ class SeedWeaknessRegressionTest {
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> callers.stream().allMatch(SeedWeaknessRegressionTest::waitingInFallback)
                         && !rig.store.bucketQueries.isEmpty());
-        assertThat(s.fallbackQueries())
-                .as("database queries started by %d concurrent misses", n)
-                .isEqualTo(1);
-        rig.store.gate = null;
-        gate.complete(null);
+        try {
+            assertThat(s.fallbackQueries())
+                    .as("database queries started by %d concurrent misses", n)
+                    .isEqualTo(1);
+        } finally {
+            rig.store.gate = null;
+            gate.complete(null); // never leave the callers parked, whatever the assertion said
+        }
         for (CompletableFuture<ListResult> r : results) {
             ListResult res = r.get(20, TimeUnit.SECONDS);
             assertThat(ids(res.accounts())).containsExactly(1L);
