@@ -152,7 +152,8 @@ public final class NearCache implements AutoCloseable {
         Slot s = slotFor(bucket);
         if (s == null) {
             Snapshot snap = readAccepted(bucket);
-            return snap == null ? null : new Entry(snap, ordinalOf(snap.generation()), clock.millis());
+            long ord = snap == null ? -1 : ordinalOf(snap.generation());
+            return ord < 0 ? null : new Entry(snap, ord, clock.millis());
         }
         CompletableFuture<Entry> f;
         boolean leader = false;
@@ -220,16 +221,37 @@ public final class NearCache implements AutoCloseable {
         return null;
     }
 
+    /**
+     * This instance's order of {@code generation}, or -1 when it is new here and the service no longer
+     * accepts it. A new generation is ordered under one lock and only after accepting it again: a
+     * snapshot read and accepted just before the service moved on (its reader preempted meanwhile) must
+     * not be ordered after the generation that replaced it, or the bucket would stay on the old
+     * generation and refuse every snapshot of the new one.
+     */
     private long ordinalOf(String generation) {
         Long o = generationOrdinals.get(generation);
         if (o != null) {
             return o;
         }
-        return generationOrdinals.computeIfAbsent(generation, g -> nextOrdinal.incrementAndGet());
+        synchronized (generationOrdinals) {
+            o = generationOrdinals.get(generation);
+            if (o != null) {
+                return o;
+            }
+            if (!acceptsGeneration.test(generation)) {
+                return -1;
+            }
+            long next = nextOrdinal.incrementAndGet();
+            generationOrdinals.put(generation, next);
+            return next;
+        }
     }
 
     private Entry offer(Slot s, Snapshot snap) {
         long ord = ordinalOf(snap.generation());
+        if (ord < 0) {
+            return s.entry;
+        }
         long now = clock.millis();
         synchronized (s) {
             if (ord > s.highOrdinal || (ord == s.highOrdinal && snap.version() > s.highVersion)) {
@@ -364,7 +386,8 @@ public final class NearCache implements AutoCloseable {
         }
     }
 
-    private void checkAll() {
+    /** The version check's body: the check thread runs it each {@code check_interval}; tests call it on their clock. */
+    void checkAll() {
         try {
             trySubscribe();
             for (Map.Entry<Bucket, Slot> e : List.copyOf(slots.entrySet())) {

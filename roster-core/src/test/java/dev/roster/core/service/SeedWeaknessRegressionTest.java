@@ -2,6 +2,7 @@ package dev.roster.core.service;
 
 import static dev.roster.core.service.FakeStore.card;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
@@ -14,11 +15,14 @@ import dev.roster.core.replay.LagMonitor;
 import dev.roster.core.replay.ReplayStep;
 import dev.roster.core.source.SourceException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -203,28 +207,59 @@ class SeedWeaknessRegressionTest {
     void w10_concurrentMissesAreSingleFlight() throws Exception {
         rig = Rig.standard();
         rig.store.seed(card(1, "openai", 1));
-        SnapshotService s = rig.build();
+        SnapshotService s = rig.build(); // never started: no snapshot, so every read is a miss
         CompletableFuture<Void> gate = new CompletableFuture<>();
         rig.store.gate = gate;
-        ExecutorService callers = Executors.newFixedThreadPool(8);
-        try {
-            List<Future<ListResult>> fs = new java.util.ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                fs.add(callers.submit(() -> s.list(null, "openai", false)));
-            }
-            org.awaitility.Awaitility.await().until(() -> !rig.store.bucketQueries.isEmpty());
-            rig.store.gate = null;
-            gate.complete(null);
-            for (Future<ListResult> f : fs) {
-                assertThat(ids(f.get().accounts())).containsExactly(1L);
-            }
-        } finally {
-            callers.shutdownNow();
+        int n = 8;
+        List<CompletableFuture<ListResult>> results = new ArrayList<>();
+        List<Thread> callers = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            CompletableFuture<ListResult> r = new CompletableFuture<>();
+            results.add(r);
+            callers.add(Thread.ofPlatform().name("w10-caller-" + i).start(() -> {
+                try {
+                    r.complete(s.list(null, "openai", false));
+                } catch (Throwable t) {
+                    r.completeExceptionally(t);
+                }
+            }));
         }
-        assertThat(s.fallbackQueries()).isLessThanOrEqualTo(8);
-        assertThat(rig.store.bucketQueries.stream().filter(b -> b.platform().equals("openai")))
-                .hasSize((int) s.fallbackQueries());
+        // Only once every caller is parked inside the fallback, waiting for an answer, is the number
+        // of queries final; released earlier, late callers would find the published snapshot and the
+        // test could not tell one shared query from several.
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> callers.stream().allMatch(SeedWeaknessRegressionTest::waitingInFallback)
+                        && !rig.store.bucketQueries.isEmpty());
+        try {
+            assertThat(s.fallbackQueries())
+                    .as("database queries started by %d concurrent misses", n)
+                    .isEqualTo(1);
+        } finally {
+            rig.store.gate = null;
+            gate.complete(null); // never leave the callers parked, whatever the assertion said
+        }
+        for (CompletableFuture<ListResult> r : results) {
+            ListResult res = r.get(20, TimeUnit.SECONDS);
+            assertThat(ids(res.accounts())).containsExactly(1L);
+            assertThat(res.source()).isEqualTo(ListResult.Source.DATABASE);
+        }
+        for (Thread t : callers) {
+            t.join();
+        }
+        assertThat(rig.store.bucketQueries).containsExactly(Bucket.of(0, "openai", Mode.SINGLE));
+        assertThat(s.fallbackQueries()).isEqualTo(1);
         assertThat(s.list(null, "openai", false).source()).isEqualTo(ListResult.Source.PROJECTION);
+    }
+
+    /** Whether {@code t} is blocked waiting for a fallback answer (parked in the service's fallback). */
+    private static boolean waitingInFallback(Thread t) {
+        Thread.State st = t.getState();
+        if (st != Thread.State.WAITING && st != Thread.State.TIMED_WAITING) {
+            return false;
+        }
+        return Arrays.stream(t.getStackTrace())
+                .anyMatch(f -> f.getClassName().equals(SnapshotService.class.getName())
+                        && f.getMethodName().equals("fallback"));
     }
 
     @Test
