@@ -8,11 +8,14 @@ import org.postgresql.util.ServerErrorMessage;
 
 /**
  * Turns driver exceptions into Roster's: constraint violations become {@link
- * IllegalArgumentException}s whose message is the violated rule in words, anything else a {@link
+ * IllegalArgumentException}s whose message is the violated rule in words (except a violation by the
+ * outbox row a capture trigger writes: not the caller's fault), anything else a {@link
  * SourceException}. Only the server's primary message is used: its detail ("Failing row contains
  * ...") may hold credentials and must not reach logs.
  */
 final class PgErrors {
+    private static final String OUTBOX = "scheduler_outbox";
+
     private PgErrors() {}
 
     static RuntimeException translate(SQLException e, String action) {
@@ -20,6 +23,14 @@ final class PgErrors {
         ServerErrorMessage server = e instanceof PSQLException p ? p.getServerErrorMessage() : null;
         String constraint = server == null ? null : server.getConstraint();
         String primary = server != null && server.getMessage() != null ? server.getMessage() : e.getMessage();
+        if (state != null && state.startsWith("23") && server != null && OUTBOX.equals(server.getTable())) {
+            // The capture trigger's outbox row was refused (OP-14): the caller's input is not at fault,
+            // the change was rolled back with it, and the outbox needs an operator.
+            return new SourceException(
+                    action + " failed: the change was rolled back because " + OUTBOX + " refused its event ("
+                            + words(constraint, primary) + ")",
+                    e);
+        }
         if (state != null) {
             switch (state) {
                 case "23514", "23P01": // check, exclusion

@@ -16,8 +16,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
@@ -45,6 +47,7 @@ public final class FullRebuilder {
     private final Object lock = new Object();
     private final AtomicLong runs = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final ConcurrentHashMap<String, AtomicLong> runsByReason = new ConcurrentHashMap<>();
     private volatile LongConsumer onHorizon = h -> {};
     private boolean running;
     private CompletableFuture<Void> trailing;
@@ -108,11 +111,23 @@ public final class FullRebuilder {
         return failures.get();
     }
 
+    /**
+     * Runs started so far per reason (the reason of the request that started the run, or of the
+     * first request a trailing run coalesced): a copy, for metrics and for tests that must prove no
+     * full rebuild ran (a full rebuild repairs whatever a skipped event lost, so it hides a skip).
+     */
+    public Map<String, Long> runsByReason() {
+        Map<String, Long> out = new TreeMap<>();
+        runsByReason.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
     private void runLoop(CompletableFuture<Void> f, String reason) {
         CompletableFuture<Void> current = f;
         String why = reason;
         while (true) {
             Throwable error = null;
+            runsByReason.computeIfAbsent(why, k -> new AtomicLong()).incrementAndGet();
             try {
                 runOnce(why);
             } catch (Throwable t) {

@@ -68,6 +68,27 @@ public final class LeaseKeeper {
         return Optional.ofNullable(lease);
     }
 
+    /**
+     * Renews the held lease now, whatever the renewal schedule, and tells whether it is still ours.
+     * Call it right before a write that the lease alone protects (card writes carry no version): after
+     * a successful call nobody else can take the lease for a full TTL. A lost lease is forgotten.
+     *
+     * @return whether the lease is held (and now extended)
+     * @throws ProjectionException when Redis cannot be reached (the lease is kept, as in {@link #current})
+     */
+    public synchronized boolean confirm() {
+        if (lease == null) {
+            return false;
+        }
+        if (projection.renewLease(lease, ttl)) {
+            renewedAt = clock.instant();
+            return true;
+        }
+        LOG.log(Level.WARNING, "replayer lease lost while a batch was in progress (expired or taken over)");
+        lease = null;
+        return false;
+    }
+
     /** Forgets the lease (it was found fenced). */
     public synchronized void lost() {
         lease = null;

@@ -173,6 +173,11 @@ public final class Replayer {
         engine.applyLock().lock();
         try {
             ok = apply(batch.events());
+        } catch (LeaseLostException e) {
+            // The batch outlived the lease: the new holder replays it from the stored watermark.
+            cursor = null;
+            persistedWatermark = -1;
+            return ReplayStep.NOT_HOLDER;
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
             ok = false;
@@ -397,6 +402,14 @@ public final class Replayer {
             }
         }
         Projection projection = engine.projection();
+        // The reads above may have outlived the lease (a slow query, a pause): a new holder may have
+        // written newer cards meanwhile, and card writes carry no version to refuse older ones. So the
+        // lease is renewed first; once it is, nobody else can hold it for a full TTL. Snapshots need
+        // no such check (their versions are allocated before the read), nor does the watermark
+        // (fenced by the lease).
+        if ((!plan.delete.isEmpty() || !plan.put.isEmpty() || !plan.lastUsed.isEmpty()) && !leases.confirm()) {
+            throw new LeaseLostException();
+        }
         if (!plan.delete.isEmpty()) {
             projection.deleteCards(plan.delete);
         }
@@ -594,6 +607,13 @@ public final class Replayer {
 
     private static String describe(OutboxEvent e) {
         return e.getClass().getSimpleName() + " #" + e.id();
+    }
+
+    /** The replayer lease was found lost in the middle of a batch, before its card writes. */
+    static final class LeaseLostException extends RuntimeException {
+        LeaseLostException() {
+            super("replayer lease lost during a batch", null, false, false);
+        }
     }
 
     /** A malformed row: it can never succeed, so it is parked at once. */

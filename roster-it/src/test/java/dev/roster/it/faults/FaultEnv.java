@@ -367,6 +367,61 @@ public final class FaultEnv implements AutoCloseable {
         return cards.stream().map(AccountCard::id).toList();
     }
 
+    /**
+     * What every live instance's full rebuilder and lag monitor had done at this moment, to prove
+     * later ({@link #assertNoFullRebuildSince}) that no full rebuild ran in a window: a full rebuild
+     * repairs whatever a skipped event lost, so a scenario that tests for skips must not have one.
+     */
+    public Map<Roster, RebuildMark> rebuildMark() {
+        Map<Roster, RebuildMark> m = new java.util.LinkedHashMap<>();
+        for (Roster r : live) {
+            m.put(r, rebuildMarkOf(r));
+        }
+        return m;
+    }
+
+    /**
+     * A rebuilder's state at a mark.
+     *
+     * @param runs full rebuild runs started, per reason
+     * @param busy whether one was running or queued (one in flight would run into the window)
+     * @param lagTriggered lag and backlog rebuilds the lag monitor requested
+     */
+    public record RebuildMark(Map<String, Long> runs, boolean busy, long lagTriggered) {}
+
+    /**
+     * Asserts that no instance of {@code mark} started a full rebuild (of any reason: generation,
+     * interval, lag, backlog, dead letter, admin) since it, had one in flight at it, or saw its lag
+     * monitor request one.
+     */
+    public void assertNoFullRebuildSince(Map<Roster, RebuildMark> mark) {
+        assertThat(mark).as("instances marked").isNotEmpty();
+        Map<Roster, RebuildMark> now = rebuildMark();
+        int i = 0;
+        for (Map.Entry<Roster, RebuildMark> e : mark.entrySet()) {
+            RebuildMark before = e.getValue();
+            // An instance stopped since (a scenario's victim) is judged by its counters all the same.
+            RebuildMark after = now.containsKey(e.getKey()) ? now.get(e.getKey()) : rebuildMarkOf(e.getKey());
+            assertThat(before.busy())
+                    .as("instance %d: a full rebuild in flight when the window began", i)
+                    .isFalse();
+            assertThat(after.runs())
+                    .as("instance %d: full rebuilds by reason after the window (before: %s)", i, before.runs())
+                    .isEqualTo(before.runs());
+            assertThat(after.lagTriggered() - before.lagTriggered())
+                    .as("instance %d: lag/backlog rebuilds requested in the window", i)
+                    .isZero();
+            i++;
+        }
+    }
+
+    private static RebuildMark rebuildMarkOf(Roster r) {
+        return new RebuildMark(
+                r.service().rebuilder().runsByReason(),
+                r.service().rebuilder().busy(),
+                r.service().replayer().lagMonitor().triggered());
+    }
+
     /** The bucket of a request, as the service resolves it. */
     public static Bucket bucket(Long group, String platform, boolean force) {
         return new Bucket(group == null ? 0 : group, platform, Mode.resolve(platform, force));

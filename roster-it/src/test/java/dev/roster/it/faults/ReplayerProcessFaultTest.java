@@ -64,6 +64,7 @@ class ReplayerProcessFaultTest extends FaultTestBase {
     private void killAt(String gate, String what) {
         try (ChildProcess child = ChildProcess.launch(env, gate)) {
             Roster standby = standbyWithLoad(child);
+            var rebuilds = env.rebuildMark();
             env.faultStarts();
             child.arm();
             child.awaitGate(Duration.ofSeconds(60));
@@ -72,6 +73,9 @@ class ReplayerProcessFaultTest extends FaultTestBase {
             Load.hold(hold());
             env.faultEnds();
             env.converge(what + "; standby took over after the lease TTL", 0);
+            // The standby resumed from the stored watermark and re-applied the dead holder's batch by
+            // replay: a full rebuild would have repaired a lost batch and hidden it.
+            env.assertNoFullRebuildSince(rebuilds);
         }
     }
 
