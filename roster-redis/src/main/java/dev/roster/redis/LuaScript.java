@@ -98,6 +98,27 @@ record LuaScript(String name, byte[] source, String sha) {
             return 'ADVANCED'
             """);
 
+    /**
+     * KEYS: origin. Returns {stamped origin or nil, run_id of this server or nil}, read in one step on
+     * one server, so a reconnect to another server between two reads cannot mix them.
+     */
+    static final LuaScript ORIGIN = of("origin", """
+            local id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+            return {redis.call('GET', KEYS[1]) or false, id or false}
+            """);
+
+    /**
+     * KEYS: generation, origin. ARGV: generation value, origin (empty: this server's run_id). Writes
+     * both together, so a generation is never stored without the process it was built on.
+     */
+    static final LuaScript PUT_GENERATION = of("putGeneration", """
+            local o = ARGV[2]
+            if o == '' then o = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or '' end
+            redis.call('SET', KEYS[1], ARGV[1])
+            if o == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], o) end
+            return 1
+            """);
+
     /** KEYS: lease. ARGV: token, ttlMs. */
     static final LuaScript RENEW = of("renewLease", """
             if redis.call('GET', KEYS[1]) == ARGV[1] then

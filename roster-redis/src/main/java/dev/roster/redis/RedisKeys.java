@@ -2,6 +2,7 @@ package dev.roster.redis;
 
 import dev.roster.core.Bucket;
 import dev.roster.core.projection.Lease;
+import dev.roster.core.projection.Projection;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -21,7 +22,8 @@ import java.util.regex.Pattern;
  * &lt;p&gt;{g:p:m}:retired       retire tombstone
  * &lt;p&gt;{&lt;id&gt;}:card           account card
  * &lt;p&gt;{&lt;id&gt;}:lu             last-used, epoch milliseconds
- * &lt;p&gt;{state}:watermark | :generation | :buckets | :lease:&lt;name&gt;
+ * &lt;p&gt;{state}:watermark | :generation | :origin | :buckets | :lease:&lt;name&gt;
+ * &lt;p&gt;{state}:serving        per-instance serving digests (hash: instance id &rarr; digest)
  * channel &lt;p&gt;invalidations
  * </pre>
  */
@@ -101,6 +103,16 @@ public final class RedisKeys {
     /** The generation. */
     public String generation() {
         return prefix + "{state}:generation";
+    }
+
+    /** The run id of the Redis process the generation was stamped on (see {@link Projection#origin()}). */
+    public String origin() {
+        return prefix + "{state}:origin";
+    }
+
+    /** The serving digests of the instances (a hash: instance id to digest value). */
+    public String serving() {
+        return prefix + "{state}:serving";
     }
 
     /** The bucket registry (a set of bucket texts). */

@@ -11,6 +11,7 @@ import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.Snapshot;
+import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.Subscription;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.projection.WatermarkOutcome;
@@ -481,10 +482,36 @@ public final class RedisProjection implements Projection {
 
     @Override
     public void putGeneration(Generation generation) {
+        putGeneration(generation, null);
+    }
+
+    @Override
+    public void putGeneration(Generation generation, String origin) {
         Objects.requireNonNull(generation, "generation");
-        byte[] k = bytes(keys.generation());
         byte[] v = bytes(GENERATION_FORMAT + "|" + generation.id() + "|" + generation.fingerprint());
-        call("SET", k, () -> redis.set(k, v));
+        eval(
+                LuaScript.PUT_GENERATION,
+                ScriptOutputType.INTEGER,
+                keys(keys.generation(), keys.origin()),
+                v,
+                bytes(origin == null ? "" : origin));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The identity is the server's {@code run_id}, which every start of a Redis process draws anew:
+     * a promoted replica and a restarted server both have another one than the process that stamped
+     * the generation. On Cluster this covers the shard holding the {@code {state}} slot.
+     */
+    @Override
+    public StoreOrigin origin() {
+        List<Object> r = eval(LuaScript.ORIGIN, ScriptOutputType.MULTI, keys(keys.origin()));
+        return new StoreOrigin(text(r.get(1)), text(r.get(0)));
+    }
+
+    private static String text(Object o) {
+        return o instanceof byte[] b ? str(b) : null;
     }
 
     // ---- leases ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.Snapshot;
+import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.Subscription;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.projection.WatermarkOutcome;
@@ -128,6 +129,16 @@ public abstract class ForwardingProjection implements Projection {
     @Override
     public void putGeneration(Generation generation) {
         delegate.putGeneration(generation);
+    }
+
+    @Override
+    public void putGeneration(Generation generation, String origin) {
+        delegate.putGeneration(generation, origin);
+    }
+
+    @Override
+    public StoreOrigin origin() {
+        return delegate.origin();
     }
 
     @Override

@@ -53,6 +53,7 @@ public final class Engine {
     private final ReentrantLock applyLock = new ReentrantLock(true);
 
     private volatile String generationId;
+    private volatile String abandonedGeneration;
     private volatile boolean ready;
 
     public Engine(
@@ -114,6 +115,15 @@ public final class Engine {
         this.generationId = Objects.requireNonNull(id, "id");
     }
 
+    /**
+     * Never adopts generation {@code id} again, though it is still stored: its store changed under it
+     * (a failover) and a rebuild under a new generation is replacing it. Without this, reading one of
+     * its snapshots during that rebuild would switch this instance back to it.
+     */
+    public void abandonGeneration(String id) {
+        this.abandonedGeneration = Objects.requireNonNull(id, "id");
+    }
+
     /** Whether the projection has been verified current (or fully rebuilt) since start. */
     public boolean ready() {
         return ready;
@@ -130,6 +140,9 @@ public final class Engine {
     public boolean accepts(String generation) {
         if (generation.equals(generationId)) {
             return true;
+        }
+        if (generation.equals(abandonedGeneration)) {
+            return false;
         }
         Optional<Generation> stored = projection.generation().value();
         if (stored.isPresent()

@@ -42,6 +42,8 @@ public final class InMemoryProjection implements Projection {
     private final List<Consumer<Invalidation>> listeners = new CopyOnWriteArrayList<>();
     private Long watermark;
     private Generation generation;
+    private String serverId = newToken();
+    private String originStamp;
 
     /** An in-memory projection on the system clock with the default grace period. */
     public InMemoryProjection() {
@@ -280,9 +282,32 @@ public final class InMemoryProjection implements Projection {
 
     @Override
     public void putGeneration(Generation generation) {
+        putGeneration(generation, null);
+    }
+
+    @Override
+    public void putGeneration(Generation generation, String origin) {
         Objects.requireNonNull(generation, "generation");
         synchronized (lock) {
             this.generation = generation;
+            this.originStamp = origin == null ? serverId : origin;
+        }
+    }
+
+    @Override
+    public StoreOrigin origin() {
+        synchronized (lock) {
+            return new StoreOrigin(serverId, generation == null ? null : originStamp);
+        }
+    }
+
+    /**
+     * Gives the store a new process identity while keeping its data, as a failover to a replica (or a
+     * restart from persistence) does; {@link #origin()} then reports the change. For tests.
+     */
+    public void replaceServer() {
+        synchronized (lock) {
+            serverId = newToken();
         }
     }
 

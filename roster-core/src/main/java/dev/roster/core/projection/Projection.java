@@ -148,8 +148,30 @@ public interface Projection extends AutoCloseable {
     /** The stored generation; a miss means the projection must be fully rebuilt. */
     Lookup<Generation> generation();
 
-    /** Stores the generation (after a full rebuild under it completed). */
+    /** Stores the generation (after a full rebuild under it completed), stamped with the process now answering. */
     void putGeneration(Generation generation);
+
+    /**
+     * Stores the generation stamped with {@code origin}, the {@linkplain StoreOrigin#current() process
+     * identity} read before the rebuild under it started: if the store changed while it ran, the stamp
+     * names the old process and the next {@link #origin()} check reports the change. The default
+     * ignores the origin (stores that do not track it).
+     *
+     * @param origin an identity from {@link #origin()}, or {@code null} to stamp the process now answering
+     */
+    default void putGeneration(Generation generation, String origin) {
+        putGeneration(generation);
+    }
+
+    /**
+     * The process identity of the store answering now and the one stamped with the stored generation,
+     * read in one atomic step (so a reconnect between two reads cannot mix two servers). Checked by the
+     * replayer lease holder on every poll; cheap (one round trip). The default is {@link
+     * StoreOrigin#UNTRACKED}.
+     */
+    default StoreOrigin origin() {
+        return StoreOrigin.UNTRACKED;
+    }
 
     // ---- leases ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import dev.roster.core.outbox.OutboxSource;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Lease;
 import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.source.GroupInfo;
 import java.lang.System.Logger.Level;
 import java.util.LinkedHashMap;
@@ -52,6 +53,7 @@ public final class FullRebuilder {
     private boolean running;
     private CompletableFuture<Void> trailing;
     private String trailingReason;
+    private boolean newGenerationRequested;
 
     public FullRebuilder(Engine engine, OutboxSource outbox, LeaseKeeper leases, Executor executor) {
         this.engine = Objects.requireNonNull(engine, "engine");
@@ -92,6 +94,19 @@ public final class FullRebuilder {
             f.completeExceptionally(e);
         }
         return f;
+    }
+
+    /**
+     * Requests a full rebuild under a new generation even though the stored one was made for these
+     * settings: the store changed under it (a failover may have lost writes, so versions of the old
+     * generation can be handed out again for other content). Coalesced like {@link #request}; the
+     * first run that starts after this call switches generation.
+     */
+    public CompletableFuture<Void> requestNewGeneration(String reason) {
+        synchronized (lock) {
+            newGenerationRequested = true;
+        }
+        return request(reason);
     }
 
     /** Whether a run is in progress or queued. */
@@ -164,9 +179,20 @@ public final class FullRebuilder {
         Projection projection = engine.projection();
         engine.applyLock().lock();
         try {
+            boolean forced;
+            synchronized (lock) {
+                forced = newGenerationRequested;
+                newGenerationRequested = false;
+            }
+            // Read before anything is written: the new generation is stamped with this process, so a
+            // failover during the run (which could lose some of its writes) is reported by the next check.
+            StoreOrigin origin = projection.origin();
             Optional<Generation> stored = projection.generation().value();
-            boolean fresh = stored.isEmpty() || !stored.get().matches(engine.fingerprint());
+            boolean fresh = forced || stored.isEmpty() || !stored.get().matches(engine.fingerprint());
             Generation target = fresh ? Generation.random(engine.fingerprint()) : stored.get();
+            if (forced && stored.isPresent()) {
+                engine.abandonGeneration(stored.get().id());
+            }
             engine.generationId(target.id());
 
             // The horizon first: every transaction below it has finished before any read below.
@@ -212,7 +238,7 @@ public final class FullRebuilder {
                 onHorizon.accept(horizon);
             }
             if (fresh) {
-                projection.putGeneration(target);
+                projection.putGeneration(target, origin.current());
             }
             engine.ready(true);
             LOG.log(

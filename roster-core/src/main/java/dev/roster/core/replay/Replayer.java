@@ -12,6 +12,7 @@ import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Lease;
 import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.WatermarkOutcome;
 import dev.roster.core.service.DeadLetterSink;
 import dev.roster.core.source.GroupInfo;
@@ -257,9 +258,23 @@ public final class Replayer {
             return;
         }
         Optional<Generation> stored;
+        StoreOrigin origin;
         try {
             stored = engine.projection().generation().value();
+            origin = stored.isPresent() ? engine.projection().origin() : StoreOrigin.UNTRACKED;
         } catch (RuntimeException e) {
+            return;
+        }
+        if (stored.isPresent() && stored.get().matches(engine.fingerprint()) && origin.changed()) {
+            // Another store process holds the projection (a promoted replica, a restart from disk): it
+            // may lack writes its predecessor acknowledged, so a version of this generation could be
+            // handed out again for other content. Serving goes on; a new generation replaces it.
+            LOG.log(
+                    Level.WARNING,
+                    "the projection's store changed (now " + origin.current() + ", generation stamped on "
+                            + origin.stamped() + "): full rebuild under a new generation");
+            generationRebuildPending = true;
+            rebuilder.requestNewGeneration("store_changed").whenComplete((v, e) -> generationRebuilt(e));
             return;
         }
         if (stored.isPresent() && stored.get().matches(engine.fingerprint())) {
@@ -274,15 +289,17 @@ public final class Replayer {
         generationRebuildPending = true;
         rebuilder
                 .request(stored.isEmpty() ? "generation_missing" : "generation_changed")
-                .whenComplete((v, e) -> {
-                    if (e == null) {
-                        generationFailures = 0;
-                        generationRetryAt = null;
-                    } else {
-                        generationFailures++;
-                        generationRetryAt = engine.clock().instant().plus(LagMonitor.retryDelay(generationFailures));
-                    }
-                });
+                .whenComplete((v, e) -> generationRebuilt(e));
+    }
+
+    private void generationRebuilt(Throwable e) {
+        if (e == null) {
+            generationFailures = 0;
+            generationRetryAt = null;
+        } else {
+            generationFailures++;
+            generationRetryAt = engine.clock().instant().plus(LagMonitor.retryDelay(generationFailures));
+        }
     }
 
     private void checkInterval(Instant now) {
