@@ -53,7 +53,10 @@ record LuaScript(String name, byte[] source, String sha) {
             return 'ACTIVATED'
             """);
 
-    /** KEYS: retired, epoch, snap, active. ARGV: graceMs. Returns 1 if it retired, 0 if already retired. */
+    /**
+     * KEYS: retired, epoch, snap, active. ARGV: graceMs, channel, message. Returns 1 if it retired (and
+     * published the retire notice), 0 if already retired (nothing written, nothing published).
+     */
     static final LuaScript RETIRE = of("retire", """
             if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
             redis.call('SET', KEYS[1], '1')
@@ -65,6 +68,7 @@ record LuaScript(String name, byte[] source, String sha) {
               redis.call('PEXPIRE', old, ARGV[1])
             end
             redis.call('DEL', KEYS[3], KEYS[4])
+            redis.call('PUBLISH', ARGV[2], ARGV[3])
             return 1
             """);
 

@@ -69,6 +69,9 @@ public final class RedisProjection implements Projection {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int BATCH = 256;
     private static final String GENERATION_FORMAT = "1";
+    // The second word of a retire notice on the channel: "<bucket> retired". Generation ids cannot
+    // collide with it, since an activation notice always has three words.
+    private static final String RETIRED_MESSAGE = "retired";
 
     private final RedisConnector connector;
     private final boolean ownsConnector;
@@ -222,7 +225,9 @@ public final class RedisProjection implements Projection {
                 LuaScript.RETIRE,
                 ScriptOutputType.INTEGER,
                 keys(keys.retired(bucket), keys.epoch(bucket), keys.snapshot(bucket), keys.activeVersion(bucket)),
-                bytes(Long.toString(grace.toMillis())));
+                bytes(Long.toString(grace.toMillis())),
+                bytes(keys.channel()),
+                bytes(bucket.text() + " " + RETIRED_MESSAGE));
         byte[] registry = bytes(keys.registry());
         call("SREM", registry, () -> redis.srem(registry, bytes(bucket.text())));
     }
@@ -591,10 +596,13 @@ public final class RedisProjection implements Projection {
         Invalidation inv;
         try {
             String[] p = message.split(" ", -1);
-            if (p.length != 3) {
-                throw new IllegalArgumentException("expected '<bucket> <generation> <version>'");
+            if (p.length == 2 && RETIRED_MESSAGE.equals(p[1])) {
+                inv = Invalidation.retiredBucket(Bucket.parse(p[0]));
+            } else if (p.length == 3) {
+                inv = new Invalidation(Bucket.parse(p[0]), p[1], Long.parseLong(p[2]));
+            } else {
+                throw new IllegalArgumentException("expected '<bucket> <generation> <version>' or '<bucket> retired'");
             }
-            inv = new Invalidation(Bucket.parse(p[0]), p[1], Long.parseLong(p[2]));
         } catch (IllegalArgumentException e) {
             LOG.log(
                     Level.WARNING,

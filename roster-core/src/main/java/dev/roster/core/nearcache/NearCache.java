@@ -51,6 +51,11 @@ import java.util.function.Predicate;
  * check_interval} (healing lost messages; a failed subscription is retried there). {@link #close()}
  * stops both and the subscription.
  *
+ * <p><b>Retire.</b> A retire notice drops the bucket's entry on the listener thread at once (the
+ * bucket answers empty from then on, through the projection's miss and the database), and a read
+ * that began before the notice is not installed after it, so a retired bucket's last content is
+ * never served past its retire notice.
+ *
  * <p>Thread-safe.
  */
 public final class NearCache implements AutoCloseable {
@@ -113,6 +118,9 @@ public final class NearCache implements AutoCloseable {
         // Highest (ordinal, version) ever installed; guarded by the slot's monitor.
         long highOrdinal = -1;
         long highVersion = -1;
+        // Retire notices seen; written under the monitor. A read that began before a notice may hold
+        // the retired snapshot, so it is installed only if no notice came in between.
+        volatile long retires;
         CompletableFuture<Entry> loading;
     }
 
@@ -168,8 +176,9 @@ public final class NearCache implements AutoCloseable {
         if (leader) {
             loads.increment();
             try {
+                long mark = s.retires;
                 Snapshot snap = readAccepted(bucket);
-                f.complete(snap == null ? null : offer(s, snap));
+                f.complete(snap == null ? null : offer(s, snap, mark));
             } catch (Throwable t) {
                 f.completeExceptionally(t);
             } finally {
@@ -189,16 +198,29 @@ public final class NearCache implements AutoCloseable {
     }
 
     /**
-     * Installs a snapshot obtained elsewhere (the database fallback, which published it under this
-     * version) if it is newer than the cached one; returns the entry to serve (never an older one
-     * than already served), or {@code null} when the bucket is not cached and there is no room.
+     * Installs a snapshot obtained elsewhere (the database fallback, which activated it under this
+     * version) if it is newer than the cached one and no retire notice for the bucket arrived since
+     * {@code retireMark} was taken; returns the entry to serve (never an older one than already
+     * served), or {@code null} when nothing is cached for the bucket (no room, or retired meanwhile).
+     *
+     * @param retireMark {@link #retireMark} of the bucket, taken before the version was allocated
      */
-    public Entry offer(Snapshot snapshot) {
+    public Entry offer(Snapshot snapshot, long retireMark) {
         Slot s = slotFor(snapshot.bucket());
         if (s == null) {
             return null;
         }
-        return offer(s, snapshot);
+        return offer(s, snapshot, retireMark);
+    }
+
+    /**
+     * The count of retire notices this cache has seen for {@code bucket}, to pass to {@link
+     * #offer(Snapshot, long)} for a snapshot produced after this call. Reserves the bucket's place in
+     * the cache (so a notice that arrives meanwhile is counted); {@code -1} when there is no room.
+     */
+    public long retireMark(Bucket bucket) {
+        Slot s = slotFor(bucket);
+        return s == null ? -1 : s.retires;
     }
 
     private Slot slotFor(Bucket bucket) {
@@ -247,13 +269,18 @@ public final class NearCache implements AutoCloseable {
         }
     }
 
-    private Entry offer(Slot s, Snapshot snap) {
+    private Entry offer(Slot s, Snapshot snap, long retireMark) {
         long ord = ordinalOf(snap.generation());
         if (ord < 0) {
             return s.entry;
         }
         long now = clock.millis();
         synchronized (s) {
+            if (s.retires != retireMark) {
+                // Retired after this snapshot was read: it may be the retired content. Serve nothing
+                // from memory; the caller reads the projection (a miss) and then the database.
+                return s.entry;
+            }
             if (ord > s.highOrdinal || (ord == s.highOrdinal && snap.version() > s.highVersion)) {
                 Entry e = new Entry(snap, ord, now);
                 s.highOrdinal = ord;
@@ -317,6 +344,16 @@ public final class NearCache implements AutoCloseable {
         if (s == null) {
             return;
         }
+        if (inv.retired()) {
+            // The bucket answers empty from now on: stop serving it at once rather than at the next
+            // version check. Dropping is safe whatever the order of messages: the next read asks the
+            // projection, and a snapshot activated after a reopen arrives with its own notice.
+            synchronized (s) {
+                s.retires++;
+                s.entry = null;
+            }
+            return;
+        }
         Entry e = s.entry;
         if (e != null
                 && e.snapshot().generation().equals(inv.generation())
@@ -353,6 +390,7 @@ public final class NearCache implements AutoCloseable {
             return false;
         }
         try {
+            long mark = s.retires;
             Lookup<Snapshot> l = projection.readSnapshot(b);
             if (l instanceof Lookup.Hit<Snapshot> hit) {
                 Snapshot snap = hit.found();
@@ -360,7 +398,7 @@ public final class NearCache implements AutoCloseable {
                     return false;
                 }
                 Entry before = s.entry;
-                Entry after = offer(s, snap);
+                Entry after = offer(s, snap, mark);
                 return after != null
                         && (before == null
                                 || after.newerThan(

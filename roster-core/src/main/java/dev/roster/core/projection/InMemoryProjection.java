@@ -145,6 +145,7 @@ public final class InMemoryProjection implements Projection {
                 s.active = null;
             }
         }
+        notifyListeners(Invalidation.retiredBucket(bucket));
     }
 
     @Override

@@ -83,9 +83,10 @@ public interface Projection extends AutoCloseable {
 
     /**
      * Retires the bucket: removes its active snapshot (it stays readable by version for the grace
-     * period), removes it from the registry and raises its fence so that every ticket allocated
-     * before stays unpublishable, even after {@link #reopen}. Idempotent: retiring a retired bucket
-     * changes nothing.
+     * period), removes it from the registry, raises its fence so that every ticket allocated before
+     * stays unpublishable, even after {@link #reopen}, and publishes a {@linkplain
+     * Invalidation#retiredBucket retire notice} in the same atomic step, so near caches stop serving
+     * the bucket at once. Idempotent: retiring a retired bucket changes nothing and notifies nobody.
      */
     void retire(Bucket bucket);
 
@@ -201,8 +202,8 @@ public interface Projection extends AutoCloseable {
     // ---- invalidation ------------------------------------------------------------------------
 
     /**
-     * Subscribes to invalidations published after each activation (by any client of the same
-     * projection). The listener runs on an implementation thread and must not block; exceptions it
+     * Subscribes to invalidations published after each activation and each retire (by any client of
+     * the same projection). The listener runs on an implementation thread and must not block; exceptions it
      * throws are logged and dropped.
      */
     Subscription subscribe(Consumer<Invalidation> listener);

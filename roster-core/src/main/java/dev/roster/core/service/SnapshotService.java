@@ -16,6 +16,7 @@ import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
+import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.Snapshot;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.replay.FullRebuilder;
@@ -351,8 +352,10 @@ public final class SnapshotService implements AutoCloseable {
         }
         Loaded loaded = fallback(bucket, budget);
         if (loaded.version > 0) {
-            // Published under this version: cache it, unless this instance already served newer.
-            NearCache.Entry o = nc.offer(new Snapshot(bucket, loaded.generation, loaded.version, loaded.cards));
+            // Activated under this version: cache it, unless this instance already served newer or the
+            // bucket was retired since the read began.
+            NearCache.Entry o =
+                    nc.offer(new Snapshot(bucket, loaded.generation, loaded.version, loaded.cards), loaded.retireMark);
             if (o != null) {
                 boolean mine = o.snapshot().version() == loaded.version
                         && o.snapshot().generation().equals(loaded.generation);
@@ -505,7 +508,19 @@ public final class SnapshotService implements AutoCloseable {
         }
     }
 
-    private record Loaded(List<AccountCard> cards, String generation, long version) {}
+    /**
+     * A database answer: {@code version > 0} only when it was activated under that version (then it is
+     * the bucket's snapshot and may be cached); otherwise generation {@code ""} and version 0, an answer
+     * for the callers that waited for it only (decision V1).
+     *
+     * @param retireMark the near cache's retire mark of the bucket taken before the version was
+     *     allocated, or -1 without a near cache
+     */
+    private record Loaded(List<AccountCard> cards, String generation, long version, long retireMark) {
+        static Loaded unpublished(List<AccountCard> cards) {
+            return new Loaded(cards, "", 0, -1);
+        }
+    }
 
     private Loaded fallback(Bucket bucket, Duration budget) {
         String what = "bucket " + bucket;
@@ -535,6 +550,8 @@ public final class SnapshotService implements AutoCloseable {
 
     private void runFallback(Bucket bucket, CompletableFuture<Loaded> f) {
         try {
+            NearCache nc = nearCache;
+            long retireMark = nc == null ? -1 : nc.retireMark(bucket);
             // The ticket comes first: a result read after it can only lose to a newer allocation.
             VersionTicket ticket = null;
             try {
@@ -544,15 +561,20 @@ public final class SnapshotService implements AutoCloseable {
             }
             List<AccountCard> cards = engine.load(bucket);
             String generation = engine.generationId();
+            PublishOutcome outcome = null;
             if (ticket != null) {
                 try {
-                    projection.publish(ticket, generation, cards);
+                    outcome = projection.publish(ticket, generation, cards);
                 } catch (ProjectionException e) {
                     LOG.log(Level.DEBUG, "publishing fallback of " + bucket + " failed: " + e.getMessage());
                 }
             }
-            // A retired bucket is served from the database and never republished.
-            Loaded result = ticket == null ? new Loaded(cards, "", 0) : new Loaded(cards, generation, ticket.version());
+            // Only an activated read is the bucket's snapshot. Superseded, retired or fenced (the bucket was
+            // retired while this read ran), or not known to be written: the callers get what was read, and
+            // nothing is cached as if the projection held it (decision V1).
+            Loaded result = outcome == PublishOutcome.ACTIVATED && ticket != null
+                    ? new Loaded(cards, generation, ticket.version(), retireMark)
+                    : Loaded.unpublished(cards);
             // Leave the single-flight map before completing: a caller arriving after the answer must
             // start (and be limited as) a query of its own, not pick up a finished one.
             inflight.remove(bucket, f);

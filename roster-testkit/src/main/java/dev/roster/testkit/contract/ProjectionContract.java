@@ -230,6 +230,24 @@ public abstract class ProjectionContract {
     }
 
     @Test
+    void retire_notifiesSubscribersOfEveryClientOnce() {
+        ConcurrentLinkedQueue<Invalidation> seen = new ConcurrentLinkedQueue<>();
+        try (Subscription ignored = client().subscribe(seen::add)) {
+            projection.publish(allocate(projection, bucket(3)), "genX", Fixtures.cards(1, 2));
+            projection.retire(bucket(3));
+            // A near cache must stop serving the bucket on this notice, not at its next version check.
+            await().atMost(AWAIT).until(() -> seen.contains(Invalidation.retiredBucket(bucket(3))));
+
+            // Retiring again changes nothing, so it tells nobody; the marker bounds the wait for a stray one.
+            projection.retire(bucket(3));
+            projection.publish(allocate(projection, bucket(5)), "genX", List.of());
+            await().atMost(AWAIT)
+                    .until(() -> seen.stream().anyMatch(i -> i.bucket().equals(bucket(5))));
+            assertThat(seen).filteredOn(Invalidation::retired).containsExactly(Invalidation.retiredBucket(bucket(3)));
+        }
+    }
+
+    @Test
     void retire_keepsLastSnapshotReadableByVersionForGrace() {
         VersionTicket t = allocate(projection, bucket(1));
         projection.publish(t, "g", Fixtures.cards(1, 2));
