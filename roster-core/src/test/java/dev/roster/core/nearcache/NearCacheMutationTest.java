@@ -169,17 +169,19 @@ class NearCacheMutationTest {
         assertThat(uncached).as("read and returned although there is no room").isNotNull();
         assertThat(uncached.snapshot().version()).isEqualTo(2);
         assertThat(c.cachedBuckets()).containsExactly(B);
-        assertThat(c.offer(snap(C, G1, 3))).isNull();
-        assertThat(c.offer(snap(B, G1, 4)).snapshot().version()).isEqualTo(4);
+        assertThat(c.offer(snap(C, G1, 3), c.retireMark(C))).isNull();
+        assertThat(c.offer(snap(B, G1, 4), c.retireMark(B)).snapshot().version())
+                .isEqualTo(4);
     }
 
     @Test
     void offer_installsOnlyNewer_andReturnsWhatIsServed() {
         NearCache c = cache();
-        NearCache.Entry first = c.offer(snap(B, G1, 3));
+        NearCache.Entry first = c.offer(snap(B, G1, 3), c.retireMark(B));
         assertThat(first.snapshot().version()).isEqualTo(3);
-        assertThat(c.offer(snap(B, G1, 2))).isSameAs(first);
-        assertThat(c.offer(snap(B, G1, 4)).snapshot().version()).isEqualTo(4);
+        assertThat(c.offer(snap(B, G1, 2), c.retireMark(B))).isSameAs(first);
+        assertThat(c.offer(snap(B, G1, 4), c.retireMark(B)).snapshot().version())
+                .isEqualTo(4);
         assertThat(c.get(B).snapshot().version()).isEqualTo(4);
     }
 

@@ -256,7 +256,7 @@ class NearCacheOrderingTest {
         cache.checkAll();
         assertThat(read(A).snapshot().generation()).isEqualTo(g2);
         // A database fallback that published under the old generation is not installed either.
-        NearCache.Entry offered = see(A, cache.offer(snap(A, g1, 10)));
+        NearCache.Entry offered = see(A, cache.offer(snap(A, g1, 10), cache.retireMark(A)));
         assertThat(offered.snapshot().generation()).isEqualTo(g2);
         assertThat(version(offered)).isEqualTo(1);
         assertThat(version(read(A))).isEqualTo(1);
