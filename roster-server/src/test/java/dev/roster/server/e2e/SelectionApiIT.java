@@ -269,8 +269,11 @@ class SelectionApiIT {
         // cooling_down while the cooldowns are only in Redis; no_accounts once replay has brought them
         // into the snapshots (the bucket then lists neither account).
         assertThat(none.get("reason").asText()).isIn("cooling_down", "no_accounts");
+        // Replay may already have dropped a (its cooldown reached the snapshot) while b is still listed
+        // and cooling: the answer then names b's end, else the earlier of the two.
         if (none.get("reason").asText().equals("cooling_down")) {
-            assertThat(Instant.parse(none.get("until").asText())).isEqualTo(until);
+            assertThat(Instant.parse(none.get("until").asText()))
+                    .isIn(until, Instant.parse(long429.get("until").asText()));
         }
     }
 
