@@ -329,8 +329,11 @@ class NearCacheMutationTest {
         assertThat(scripted.listeners).hasSize(1);
         c.close();
         assertThat(scripted.listeners).as("subscription closed").isEmpty();
-        assertThat(Thread.getAllStackTraces().keySet())
-                .noneMatch(t -> t.isAlive() && t.getName().startsWith("roster-nearcache-"));
+        // close() shuts the executors down without joining them, so a worker may still be unwinding.
+        await("near-cache threads end")
+                .atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(Thread.getAllStackTraces().keySet())
+                        .noneMatch(t -> t.isAlive() && t.getName().startsWith("roster-nearcache-")));
         assertThatThrownBy(c::start).isInstanceOf(IllegalStateException.class);
     }
 
