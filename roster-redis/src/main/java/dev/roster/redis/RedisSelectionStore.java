@@ -132,12 +132,12 @@ public final class RedisSelectionStore implements SelectionStore {
     // ---- slots -----------------------------------------------------------------------------
 
     @Override
-    public SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl) {
+    public SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
         SelectionStore.requirePositive(ttl, "slot ttl");
+        Tokens.require(token, "slot token");
         long now = clock.millis();
         long expiry = now + ttl.toMillis();
-        String token = Tokens.random();
         List<Object> r = eval(
                 SelectionScripts.ACQUIRE,
                 ScriptOutputType.MULTI,

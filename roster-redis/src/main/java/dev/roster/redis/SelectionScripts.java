@@ -12,21 +12,26 @@ final class SelectionScripts {
 
     /**
      * KEYS: slots, cooldowns. ARGV: token, concurrency, nowMs, expiryMs, marginMs. Returns {2, until} when
-     * a cooldown applies, {0, inFlight} when full, {1, expiryMs} when granted.
+     * a cooldown applies, {0, inFlight} when full, {1, expiryMs} when granted. A live slot already named
+     * {@code token} is granted again with the new expiry, before the cooldown and concurrency checks: the
+     * call is a repeat of one whose reply was lost, and it must not take a second slot.
      */
     static final LuaScript ACQUIRE = LuaScript.of("selectionAcquire", """
             local now = tonumber(ARGV[3])
-            local latest = 0
-            local c = redis.call('HVALS', KEYS[2])
-            for i = 1, #c do
-              local v = tonumber(c[i])
-              if v and v > now and v > latest then latest = v end
+            local mine = redis.call('ZSCORE', KEYS[1], ARGV[1])
+            if not (mine and tonumber(mine) > now) then
+              local latest = 0
+              local c = redis.call('HVALS', KEYS[2])
+              for i = 1, #c do
+                local v = tonumber(c[i])
+                if v and v > now and v > latest then latest = v end
+              end
+              if latest > 0 then return {2, latest} end
+              redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+              local n = redis.call('ZCARD', KEYS[1])
+              local conc = tonumber(ARGV[2])
+              if conc > 0 and n >= conc then return {0, n} end
             end
-            if latest > 0 then return {2, latest} end
-            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-            local n = redis.call('ZCARD', KEYS[1])
-            local conc = tonumber(ARGV[2])
-            if conc > 0 and n >= conc then return {0, n} end
             redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
             local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
             redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(top[2]) - now + tonumber(ARGV[5])))

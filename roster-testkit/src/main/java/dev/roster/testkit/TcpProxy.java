@@ -20,6 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <ul>
  *   <li>{@link #pause()} stops forwarding bytes in both directions while keeping every connection
  *       open (a hung server or a stalled network); {@link #resume()} forwards what was held back.
+ *   <li>{@link #pauseReplies()} stops forwarding only what the server sends: requests still reach it
+ *       and run there, but the client waits for replies (a reply lost in the network, as the client
+ *       sees it); {@link #resume()} forwards them.
  *   <li>{@link #partition()} drops every connection and black-holes new ones: they are accepted but
  *       nothing is forwarded, so clients see timeouts rather than a refusal; {@link #heal()} closes
  *       the black-holed connections and forwards new ones again.
@@ -35,6 +38,7 @@ public final class TcpProxy implements AutoCloseable {
     private final Set<Socket> blackholed = ConcurrentHashMap.newKeySet();
     private final Object gate = new Object();
     private boolean paused;
+    private boolean repliesPaused;
     private volatile boolean partitioned;
     private volatile boolean closed;
 
@@ -77,10 +81,18 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
-    /** Forwards bytes again, including those held back while paused. */
+    /** Stops forwarding bytes from the server to clients; requests are still forwarded to the server. */
+    public void pauseReplies() {
+        synchronized (gate) {
+            repliesPaused = true;
+        }
+    }
+
+    /** Forwards bytes again in both directions, including those held back while paused. */
     public void resume() {
         synchronized (gate) {
             paused = false;
+            repliesPaused = false;
             gate.notifyAll();
         }
     }
@@ -158,18 +170,18 @@ public final class TcpProxy implements AutoCloseable {
             link.close();
             return;
         }
-        Thread.ofVirtual().start(() -> pump(link, client, upstream));
-        Thread.ofVirtual().start(() -> pump(link, upstream, client));
+        Thread.ofVirtual().start(() -> pump(link, client, upstream, false));
+        Thread.ofVirtual().start(() -> pump(link, upstream, client, true));
     }
 
-    private void pump(Link link, Socket from, Socket to) {
+    private void pump(Link link, Socket from, Socket to, boolean replies) {
         byte[] buf = new byte[16 * 1024];
         try {
             InputStream in = from.getInputStream();
             OutputStream out = to.getOutputStream();
             int n;
             while ((n = in.read(buf)) >= 0) {
-                if (!awaitOpen(link)) {
+                if (!awaitOpen(link, replies)) {
                     break;
                 }
                 out.write(buf, 0, n);
@@ -182,9 +194,9 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
-    private boolean awaitOpen(Link link) {
+    private boolean awaitOpen(Link link, boolean replies) {
         synchronized (gate) {
-            while (paused && !link.closed && !closed) {
+            while ((paused || (replies && repliesPaused)) && !link.closed && !closed) {
                 try {
                     gate.wait();
                 } catch (InterruptedException e) {

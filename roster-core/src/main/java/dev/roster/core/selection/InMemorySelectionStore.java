@@ -32,19 +32,26 @@ public final class InMemorySelectionStore implements SelectionStore {
     }
 
     @Override
-    public synchronized SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl) {
+    public synchronized SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
         SelectionStore.requirePositive(ttl, "slot ttl");
+        Tokens.require(token, "slot token");
         Instant now = clock.instant();
+        Map<String, Instant> held = live(slots, accountId, now);
+        if (held.containsKey(token)) {
+            // A repeat of an acquisition that already took this slot: refresh it, never take a second.
+            SlotLease lease = new SlotLease(accountId, token, now.plus(ttl));
+            held.put(token, lease.expiresAt());
+            return new SlotAttempt.Granted(lease);
+        }
         Instant cool = coolingUntil(accountId, now);
         if (cool != null) {
             return new SlotAttempt.CoolingDown(cool);
         }
-        Map<String, Instant> held = live(slots, accountId, now);
         if (concurrency > 0 && held.size() >= concurrency) {
             return new SlotAttempt.Full(held.size());
         }
-        SlotLease lease = new SlotLease(accountId, Tokens.random(), now.plus(ttl));
+        SlotLease lease = new SlotLease(accountId, token, now.plus(ttl));
         held.put(lease.token(), lease.expiresAt());
         return new SlotAttempt.Granted(lease);
     }

@@ -23,21 +23,42 @@ import java.util.OptionalLong;
  * by any client is honoured by every later acquisition. Releases are idempotent.
  *
  * <p><b>Errors.</b> Every method may throw {@link ProjectionUnavailableException} when the store cannot be
- * reached; nothing is then known about a write. Bad arguments throw {@link IllegalArgumentException}
- * naming the argument before anything is written.
+ * reached; nothing is then known about a write (it may have been applied with only its reply lost), so
+ * every write is safe to repeat: {@link #tryAcquire} with the same token, releases, renewals and
+ * cooldown extensions. Bad arguments throw {@link IllegalArgumentException} naming the argument before
+ * anything is written.
  *
  * <p>Implementations are thread-safe.
  */
 public interface SelectionStore extends AutoCloseable {
 
     /**
-     * Takes a slot on the account if fewer than {@code concurrency} live slots are held and no cooldown
-     * applies; expired slots are cleaned first. A {@code concurrency} of 0 or less means unlimited (the
-     * slot is still counted).
+     * Takes a slot named {@code token} on the account if fewer than {@code concurrency} live slots are
+     * held and no cooldown applies; expired slots are cleaned first. A {@code concurrency} of 0 or less
+     * means unlimited (the slot is still counted).
+     *
+     * <p><b>Idempotent per token.</b> When a live slot named {@code token} is already held on the account,
+     * the call succeeds without taking a second slot: the slot's expiry is moved to {@code ttl} from now
+     * and it is {@link SlotAttempt.Granted granted} again, whatever the concurrency or a cooldown written
+     * since. So a caller whose acquisition failed with {@link ProjectionUnavailableException} (the store may
+     * have taken the slot and lost only the reply) repeats it with the same token and learns the truth:
+     * granted means the slot is held once, full or cooling down means the first call took nothing. A caller
+     * that gives up instead {@link #release releases} the token, which frees the slot if the lost call took
+     * it. Tokens are chosen by the caller, fresh for every acquisition ({@link Tokens#random()}); reusing a
+     * token of another acquisition would merge the two into one slot.
      *
      * @param ttl how long the slot lives without a {@link #renew}; positive
+     * @param token the slot's name, 32 lower-case hex digits ({@link Tokens#require})
      */
-    SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl);
+    SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token);
+
+    /**
+     * {@link #tryAcquire(long, int, Duration, String)} with a fresh random token: for callers that do not
+     * retry a failed acquisition.
+     */
+    default SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl) {
+        return tryAcquire(accountId, concurrency, ttl, Tokens.random());
+    }
 
     /**
      * Extends a live slot to {@code ttl} from now.

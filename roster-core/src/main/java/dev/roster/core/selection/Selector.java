@@ -4,6 +4,7 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.Platforms;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
+import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.service.ListResult;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -52,7 +53,10 @@ import java.util.function.Predicate;
  *
  * <p><b>Errors.</b> Errors of the candidate source and of the store ({@code ProjectionUnavailableException})
  * propagate: without the shared store, concurrency cannot be guaranteed, so nothing is handed out. A slot
- * acquired before a later step failed is released again. Thread-safe.
+ * acquired before a later step failed is released again. An acquisition that fails with {@code
+ * ProjectionUnavailableException} is repeated once with the same slot token (the store treats it as a
+ * repeat, never a second slot) and, if that fails too, its token is released before the error propagates,
+ * so a lost reply does not leave a slot held. Thread-safe.
  */
 public final class Selector {
     private static final System.Logger LOG = System.getLogger(Selector.class.getName());
@@ -174,7 +178,7 @@ public final class Selector {
                 if (card == null) {
                     drop(binding, id);
                 } else {
-                    SlotAttempt a = store.tryAcquire(id, card.concurrency(), config.slotLeaseTtl());
+                    SlotAttempt a = acquire(card);
                     switch (a) {
                         case SlotAttempt.Granted g -> {
                             metrics.stickyHit();
@@ -209,7 +213,7 @@ public final class Selector {
         if (ticket != null && !cooling.contains(ticket.accountId())) {
             AccountCard card = find(candidates, ticket.accountId());
             if (card != null) {
-                SlotAttempt a = store.tryAcquire(card.id(), card.concurrency(), config.slotLeaseTtl());
+                SlotAttempt a = acquire(card);
                 switch (a) {
                     case SlotAttempt.Granted g -> {
                         return acquired(card, g.lease(), false, Selection.Layer.FALLBACK, binding, now);
@@ -232,7 +236,7 @@ public final class Selector {
                     .thenComparingInt(c -> load(loads, c).loadRate(c.concurrency()))
                     .thenComparing(lru));
             for (AccountCard c : order) {
-                SlotAttempt a = store.tryAcquire(c.id(), c.concurrency(), config.slotLeaseTtl());
+                SlotAttempt a = acquire(c);
                 switch (a) {
                     case SlotAttempt.Granted g -> {
                         return acquired(c, g.lease(), false, Selection.Layer.LOAD_AWARE, binding, now);
@@ -249,7 +253,7 @@ public final class Selector {
                     .sorted(Comparator.comparingInt(AccountCard::priority).thenComparing(lru))
                     .findFirst()
                     .orElseThrow();
-            SlotAttempt a = store.tryAcquire(best.id(), best.concurrency(), config.slotLeaseTtl());
+            SlotAttempt a = acquire(best);
             switch (a) {
                 case SlotAttempt.Granted g -> {
                     return acquired(best, g.lease(), false, Selection.Layer.LEGACY, binding, now);
@@ -386,6 +390,34 @@ public final class Selector {
         }
         metrics.acquired(layer);
         return new Selection.Acquired(card, lease, sticky, layer);
+    }
+
+    /**
+     * One slot acquisition, safe against a lost reply. The token is chosen here, so when the store fails
+     * with {@link ProjectionUnavailableException} (it may have taken the slot and lost only the reply) the
+     * acquisition is repeated once with the same token: the store's answer then tells whether the slot is
+     * held (granted once, never twice) or was never taken. If the repeat fails too, the token is released
+     * best effort, so a slot the lost call took does not block the account until its lease ends, and the
+     * error propagates.
+     */
+    private SlotAttempt acquire(AccountCard card) {
+        String token = Tokens.random();
+        try {
+            return store.tryAcquire(card.id(), card.concurrency(), config.slotLeaseTtl(), token);
+        } catch (ProjectionUnavailableException first) {
+            try {
+                return store.tryAcquire(card.id(), card.concurrency(), config.slotLeaseTtl(), token);
+            } catch (ProjectionUnavailableException second) {
+                second.addSuppressed(first);
+                try {
+                    store.release(card.id(), token);
+                } catch (RuntimeException releaseFailed) {
+                    // The slot, if taken, is then held until its lease ends (selection.slot_lease_ttl).
+                    second.addSuppressed(releaseFailed);
+                }
+                throw second;
+            }
+        }
     }
 
     private Selection.Wait queue(AccountCard card, int maxWaiting, Duration timeout, boolean sticky) {

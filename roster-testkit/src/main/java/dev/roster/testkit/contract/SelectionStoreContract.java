@@ -182,6 +182,58 @@ public abstract class SelectionStoreContract {
         assertThat(load(7).inFlight()).isZero();
     }
 
+    @Test
+    void acquire_sameTokenTwice_holdsOneSlotAndRefreshesItsExpiry() {
+        String token = Tokens.random();
+        SlotLease first = granted(store.tryAcquire(1, 1, TTL, token));
+        assertThat(first.token()).isEqualTo(token);
+        elapse(Duration.ofSeconds(10));
+        // The repeat of an acquisition whose reply was lost, possibly through another connection.
+        SlotLease again = granted(client().tryAcquire(1, 1, TTL, token));
+        assertThat(again).isEqualTo(new SlotLease(1, token, clock.instant().plus(TTL)));
+        assertThat(load(1).inFlight()).isEqualTo(1);
+        // Another token still finds the only slot taken.
+        assertThat(store.tryAcquire(1, 1, TTL, Tokens.random())).isEqualTo(new SlotAttempt.Full(1));
+        // The repeat moved the expiry: the slot outlives the first grant's expiry.
+        elapse(Duration.ofSeconds(25));
+        assertThat(load(1).inFlight()).isEqualTo(1);
+        assertThat(store.release(1, token)).isTrue();
+        assertThat(store.release(1, token)).isFalse();
+        assertThat(load(1).inFlight()).isZero();
+    }
+
+    @Test
+    void acquire_differentTokensRespectConcurrency_aRepeatIsGrantedAtFullConcurrencyAndInACooldown() {
+        String a = Tokens.random();
+        String b = Tokens.random();
+        granted(store.tryAcquire(1, 2, TTL, a));
+        granted(client().tryAcquire(1, 2, TTL, b));
+        assertThat(store.tryAcquire(1, 2, TTL, Tokens.random())).isEqualTo(new SlotAttempt.Full(2));
+        // A repeat of a granted acquisition is not a new slot: full concurrency does not refuse it.
+        assertThat(granted(store.tryAcquire(1, 2, TTL, a)).token()).isEqualTo(a);
+        assertThat(load(1).inFlight()).isEqualTo(2);
+
+        // A cooldown reported after the grant refuses new slots but not the repeat of a held one.
+        Instant until = clock.instant().plusSeconds(60);
+        client().extendCooldown(1, CooldownKind.OVERLOADED, until);
+        assertThat(store.tryAcquire(1, 5, TTL, Tokens.random())).isEqualTo(new SlotAttempt.CoolingDown(until));
+        assertThat(granted(store.tryAcquire(1, 5, TTL, b)).token()).isEqualTo(b);
+        assertThat(load(1).inFlight()).isEqualTo(2);
+    }
+
+    @Test
+    void acquire_anExpiredTokenIsANewAcquisition() {
+        String token = Tokens.random();
+        granted(store.tryAcquire(1, 1, Duration.ofSeconds(5), token));
+        elapse(Duration.ofSeconds(5));
+        SlotLease other = granted(client().tryAcquire(1, 1, TTL, Tokens.random()));
+        // The expired slot is gone: its token competes for a slot like any other.
+        assertThat(store.tryAcquire(1, 1, TTL, token)).isEqualTo(new SlotAttempt.Full(1));
+        assertThat(store.release(1, other.token())).isTrue();
+        assertThat(granted(store.tryAcquire(1, 1, TTL, token)).token()).isEqualTo(token);
+        assertThat(load(1).inFlight()).isEqualTo(1);
+    }
+
     // ---- waiting ---------------------------------------------------------------------------
 
     @Test
@@ -309,6 +361,9 @@ public abstract class SelectionStoreContract {
     void badArgumentsAreRejectedNamingThem() {
         assertThatThrownBy(() -> store.tryAcquire(0, 1, TTL)).hasMessageContaining("account id");
         assertThatThrownBy(() -> store.tryAcquire(1, 1, Duration.ZERO)).hasMessageContaining("slot ttl");
+        assertThatThrownBy(() -> store.tryAcquire(1, 1, TTL, "not-a-token")).hasMessageContaining("slot token");
+        assertThatThrownBy(() -> store.tryAcquire(1, 1, TTL, null)).hasMessageContaining("slot token");
+        assertThat(load(1).inFlight()).isZero();
         assertThatThrownBy(() -> store.release(1, "x")).hasMessageContaining("slot token");
         assertThatThrownBy(() -> store.leave(1, "X".repeat(32))).hasMessageContaining("wait token");
         assertThatThrownBy(() -> store.tryEnqueue(1, 1, Duration.ofSeconds(-1))).hasMessageContaining("wait ttl");

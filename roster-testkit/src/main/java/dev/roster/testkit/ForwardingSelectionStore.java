@@ -1,0 +1,94 @@
+package dev.roster.testkit;
+
+import dev.roster.core.selection.AccountLoad;
+import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.SelectionStore;
+import dev.roster.core.selection.SlotAttempt;
+import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.WaitTicket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * A {@link SelectionStore} that forwards every call to another one. Tests extend it and override only
+ * the calls they intercept (a fault at one acquisition), so a decorator states its one difference
+ * instead of restating the whole port.
+ */
+public abstract class ForwardingSelectionStore implements SelectionStore {
+    /** The store every call goes to. */
+    protected final SelectionStore delegate;
+
+    protected ForwardingSelectionStore(SelectionStore delegate) {
+        this.delegate = Objects.requireNonNull(delegate, "delegate");
+    }
+
+    @Override
+    public SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
+        return delegate.tryAcquire(accountId, concurrency, ttl, token);
+    }
+
+    @Override
+    public boolean renew(SlotLease lease, Duration ttl) {
+        return delegate.renew(lease, ttl);
+    }
+
+    @Override
+    public boolean release(long accountId, String token) {
+        return delegate.release(accountId, token);
+    }
+
+    @Override
+    public Optional<WaitTicket> tryEnqueue(long accountId, int maxWaiting, Duration ttl) {
+        return delegate.tryEnqueue(accountId, maxWaiting, ttl);
+    }
+
+    @Override
+    public boolean leave(long accountId, String token) {
+        return delegate.leave(accountId, token);
+    }
+
+    @Override
+    public Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
+        return delegate.loads(accountIds);
+    }
+
+    @Override
+    public Reading read(Collection<Long> accountIds, String bindingKey) {
+        return delegate.read(accountIds, bindingKey);
+    }
+
+    @Override
+    public Instant extendCooldown(long accountId, CooldownKind kind, Instant until) {
+        return delegate.extendCooldown(accountId, kind, until);
+    }
+
+    @Override
+    public OptionalLong sticky(String bindingKey) {
+        return delegate.sticky(bindingKey);
+    }
+
+    @Override
+    public void bindSticky(String bindingKey, long accountId, Duration ttl) {
+        delegate.bindSticky(bindingKey, accountId, ttl);
+    }
+
+    @Override
+    public boolean dropSticky(String bindingKey, long accountId) {
+        return delegate.dropSticky(bindingKey, accountId);
+    }
+
+    @Override
+    public int sweep(Collection<Long> accountIds) {
+        return delegate.sweep(accountIds);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}
