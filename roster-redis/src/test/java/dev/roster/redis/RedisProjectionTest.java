@@ -159,6 +159,11 @@ class RedisProjectionTest {
 
     // ---- secrets ---------------------------------------------------------------------------
 
+    /**
+     * The projection's own part only: the fixture makes cards without the secret, as a mapper would.
+     * That the production mapper drops credentials from a real row is {@code CredentialLeakTest}'s
+     * (roster-it, real PostgreSQL and Redis).
+     */
     @Test
     void fullPublish_leavesNoCredentialAnywhereInRedis() {
         String secret = "sk-ant-SECRET-" + Long.toHexString(System.nanoTime());
