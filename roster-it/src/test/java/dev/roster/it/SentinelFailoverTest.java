@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
+import dev.roster.core.audit.ServingReport;
 import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ServiceConfig;
@@ -164,6 +165,12 @@ class SentinelFailoverTest {
                         .as("the store change moved instance " + i + " to a new generation (was v" + heldVersion + ")")
                         .isNotEqualTo(generationBefore);
             }
+            // The instance-level check agrees: with every digest refreshed, nobody serves stale content.
+            services.forEach(SnapshotService::publishServing);
+            ServingReport serving = services.getFirst().servingAudit();
+            assertThat(serving.instances()).isEqualTo(services.size());
+            assertThat(serving.stale()).as("instances serving stale content").isEmpty();
+            assertThat(services.getFirst().audit().clean()).isTrue();
         } finally {
             services.forEach(SnapshotService::close);
             projections.forEach(RedisProjection::close);
