@@ -3,6 +3,7 @@ package dev.roster;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.roster.core.AccountCard;
 import dev.roster.core.audit.AuditReport;
+import dev.roster.core.audit.ServingReport;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.selection.CandidateSource;
@@ -219,6 +220,11 @@ public final class Roster implements AutoCloseable {
     /** Audits Redis against PostgreSQL (design §1): drift, if any, per bucket. */
     public AuditReport audit() {
         return service.audit();
+    }
+
+    /** What every live instance's near cache serves, against Redis; see {@link RosterAdmin#servingAudit()}. */
+    public ServingReport servingAudit() {
+        return service.servingAudit();
     }
 
     /** Whether the projection has been verified current or fully rebuilt since start. */

@@ -2,6 +2,7 @@ package dev.roster;
 
 import dev.roster.core.Bucket;
 import dev.roster.core.audit.AuditReport;
+import dev.roster.core.audit.ServingReport;
 import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Projection;
@@ -98,6 +99,14 @@ public final class RosterAdmin {
     /** Audits Redis against PostgreSQL. */
     public AuditReport audit() {
         return service.audit();
+    }
+
+    /**
+     * Compares what every live instance's near cache serves (per bucket: generation, version, content
+     * checksum) with what Redis holds: the staleness {@link #audit()} cannot see.
+     */
+    public ServingReport servingAudit() {
+        return service.servingAudit();
     }
 
     /** This instance's near-cache counters, or empty when the near cache is disabled. */

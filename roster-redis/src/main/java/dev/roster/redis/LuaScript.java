@@ -103,6 +103,46 @@ record LuaScript(String name, byte[] source, String sha) {
             """);
 
     /**
+     * KEYS: serving. ARGV: instance id, digest, ttl ms. Stores the digest as field {@code d:<id>} and its
+     * expiry (server time) as {@code e:<id>}, drops every instance's expired pair, and keeps the hash
+     * itself alive at least {@code ttl} (so it vanishes when every instance is gone). Per-field expiry
+     * of its own because hash field TTLs need Redis 7.4.
+     */
+    static final LuaScript PUT_SERVING = of("putServing", """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local ttl = tonumber(ARGV[3])
+            redis.call('HSET', KEYS[1], 'd:' .. ARGV[1], ARGV[2], 'e:' .. ARGV[1], tostring(now + ttl))
+            for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+              if string.sub(f, 1, 2) == 'e:' then
+                local e = tonumber(redis.call('HGET', KEYS[1], f))
+                if e == nil or e <= now then
+                  redis.call('HDEL', KEYS[1], f, 'd:' .. string.sub(f, 3))
+                end
+              end
+            end
+            if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+            return 1
+            """);
+
+    /** KEYS: serving. Returns the digests whose expiry (server time) has not passed. */
+    static final LuaScript SERVING = of("serving", """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local out = {}
+            for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+              if string.sub(f, 1, 2) == 'e:' then
+                local e = tonumber(redis.call('HGET', KEYS[1], f))
+                if e ~= nil and e > now then
+                  local d = redis.call('HGET', KEYS[1], 'd:' .. string.sub(f, 3))
+                  if d then out[#out + 1] = d end
+                end
+              end
+            end
+            return out
+            """);
+
+    /**
      * KEYS: origin. Returns {stamped origin or nil, run_id of this server or nil}, read in one step on
      * one server, so a reconnect to another server between two reads cannot mix them.
      */

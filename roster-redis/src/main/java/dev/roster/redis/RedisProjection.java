@@ -10,6 +10,7 @@ import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.projection.PublishOutcome;
+import dev.roster.core.projection.ServingDigest;
 import dev.roster.core.projection.Snapshot;
 import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.Subscription;
@@ -513,6 +514,33 @@ public final class RedisProjection implements Projection {
     public StoreOrigin origin() {
         List<Object> r = eval(LuaScript.ORIGIN, ScriptOutputType.MULTI, keys(keys.origin()));
         return new StoreOrigin(text(r.get(1)), text(r.get(0)));
+    }
+
+    @Override
+    public void putServing(ServingDigest digest, Duration ttl) {
+        Objects.requireNonNull(digest, "digest");
+        eval(
+                LuaScript.PUT_SERVING,
+                ScriptOutputType.INTEGER,
+                keys(keys.serving()),
+                bytes(digest.instanceId()),
+                bytes(digest.encode()),
+                bytes(Long.toString(ttlMillis(ttl))));
+    }
+
+    @Override
+    public List<ServingDigest> servingDigests() {
+        List<Object> r = eval(LuaScript.SERVING, ScriptOutputType.MULTI, keys(keys.serving()));
+        List<ServingDigest> out = new ArrayList<>(r.size());
+        for (Object o : r) {
+            try {
+                out.add(ServingDigest.decode(text(o)));
+            } catch (RuntimeException e) {
+                // One instance's unreadable digest (another Roster version) must not hide the others.
+                LOG.log(Level.WARNING, "skipping an unreadable serving digest: " + e.getMessage());
+            }
+        }
+        return out;
     }
 
     private static String text(Object o) {

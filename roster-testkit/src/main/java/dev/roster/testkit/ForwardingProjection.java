@@ -142,6 +142,16 @@ public abstract class ForwardingProjection implements Projection {
     }
 
     @Override
+    public void putServing(dev.roster.core.projection.ServingDigest digest, Duration ttl) {
+        delegate.putServing(digest, ttl);
+    }
+
+    @Override
+    public List<dev.roster.core.projection.ServingDigest> servingDigests() {
+        return delegate.servingDigests();
+    }
+
+    @Override
     public Optional<Lease> tryAcquireLease(String name, Duration ttl) {
         return delegate.tryAcquireLease(name, ttl);
     }

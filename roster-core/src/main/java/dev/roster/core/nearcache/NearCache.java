@@ -466,6 +466,22 @@ public final class NearCache implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The entries {@link #get} would serve now (confirmed within {@code max_stale}), per bucket; for
+     * the serving digest. Counts nothing.
+     */
+    public Map<Bucket, Entry> servedEntries() {
+        long now = clock.millis();
+        Map<Bucket, Entry> out = new java.util.HashMap<>();
+        slots.forEach((b, s) -> {
+            Entry e = s.entry;
+            if (e != null && now - e.confirmedAtMillis <= maxStaleMillis) {
+                out.put(b, e);
+            }
+        });
+        return out;
+    }
+
     /** Counters, read when asked. */
     public Stats stats() {
         return new Stats(

@@ -44,6 +44,7 @@ public final class InMemoryProjection implements Projection {
     private Generation generation;
     private String serverId = newToken();
     private String originStamp;
+    private final Map<String, HeldDigest> serving = new HashMap<>();
 
     /** An in-memory projection on the system clock with the default grace period. */
     public InMemoryProjection() {
@@ -301,6 +302,29 @@ public final class InMemoryProjection implements Projection {
             return new StoreOrigin(serverId, generation == null ? null : originStamp);
         }
     }
+
+    @Override
+    public void putServing(ServingDigest digest, Duration ttl) {
+        Objects.requireNonNull(digest, "digest");
+        long until = clock.millis() + requirePositive(ttl, "ttl").toMillis();
+        synchronized (lock) {
+            serving.put(digest.instanceId(), new HeldDigest(digest.encode(), until));
+        }
+    }
+
+    @Override
+    public List<ServingDigest> servingDigests() {
+        long now = clock.millis();
+        List<ServingDigest> out = new ArrayList<>();
+        synchronized (lock) {
+            serving.values().removeIf(d -> d.expiresAtMillis() <= now);
+            // Stored encoded, as Redis stores it, so a digest goes through the same round trip.
+            serving.values().forEach(d -> out.add(ServingDigest.decode(d.encoded())));
+        }
+        return out;
+    }
+
+    private record HeldDigest(String encoded, long expiresAtMillis) {}
 
     /**
      * Gives the store a new process identity while keeping its data, as a failover to a replica (or a

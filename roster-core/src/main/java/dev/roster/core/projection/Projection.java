@@ -174,6 +174,23 @@ public interface Projection extends AutoCloseable {
         return StoreOrigin.UNTRACKED;
     }
 
+    // ---- serving digests ---------------------------------------------------------------------
+
+    /**
+     * Stores this instance's {@linkplain ServingDigest serving digest}, replacing its previous one;
+     * it expires {@code ttl} after this call (store time), so the digest of an instance that died
+     * vanishes. The default stores nothing (stores without shared state).
+     */
+    default void putServing(ServingDigest digest, Duration ttl) {}
+
+    /**
+     * The serving digests of every instance whose last one has not expired, in no order; a stored
+     * value that cannot be parsed is skipped (and logged). The default is none.
+     */
+    default List<ServingDigest> servingDigests() {
+        return List.of();
+    }
+
     // ---- leases ------------------------------------------------------------------------------
 
     /**

@@ -7,6 +7,8 @@ import dev.roster.core.Platforms;
 import dev.roster.core.TimeFilter;
 import dev.roster.core.audit.AuditReport;
 import dev.roster.core.audit.Auditor;
+import dev.roster.core.audit.ServingAuditor;
+import dev.roster.core.audit.ServingReport;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.internal.Engine;
@@ -17,6 +19,7 @@ import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
 import dev.roster.core.projection.PublishOutcome;
+import dev.roster.core.projection.ServingDigest;
 import dev.roster.core.projection.Snapshot;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.replay.FullRebuilder;
@@ -110,6 +113,16 @@ public final class SnapshotService implements AutoCloseable {
     private final AtomicLong lastUsedProjectionFailures = new AtomicLong();
     private final Object flushLock = new Object();
     private volatile NearCache nearCache;
+    private final String instanceId = newInstanceId();
+    private final Map<Bucket, ChecksumMemo> checksums = new java.util.HashMap<>();
+    private ScheduledExecutorService servingTimer;
+
+    /** How often a started service publishes its serving digest. */
+    public static final Duration SERVING_INTERVAL = Duration.ofSeconds(10);
+
+    /** How long a published serving digest lives: three intervals, so one lost publish is no gap. */
+    public static final Duration SERVING_TTL = SERVING_INTERVAL.multipliedBy(3);
+
     private ScheduledExecutorService flushTimer;
     private final Object lifecycle = new Object();
     private Thread replayThread;
@@ -179,6 +192,11 @@ public final class SnapshotService implements AutoCloseable {
             replayThread = Thread.ofPlatform().daemon().name("roster-replay").start(this::replayLoop);
             if (config.nearCache().enabled()) {
                 nearCache = new NearCache(projection, engine::accepts, clock, config.nearCache()).start();
+            }
+            if (nearCache != null) {
+                servingTimer = Executors.newSingleThreadScheduledExecutor(daemon("roster-serving"));
+                long ms = SERVING_INTERVAL.toMillis();
+                servingTimer.scheduleWithFixedDelay(this::publishServingQuietly, ms, ms, TimeUnit.MILLISECONDS);
             }
             if (lastUsedWriter != null) {
                 flushTimer = Executors.newSingleThreadScheduledExecutor(daemon("roster-last-used"));
@@ -617,6 +635,74 @@ public final class SnapshotService implements AutoCloseable {
         return new Auditor(source, projection, config, engine::generationId).audit();
     }
 
+    /**
+     * Compares what every instance's near cache serves (their published {@link ServingDigest}s, this
+     * instance's refreshed first) with what the projection holds; see {@link ServingAuditor}.
+     *
+     * @throws ProjectionException when the projection cannot be read
+     */
+    public ServingReport servingAudit() {
+        try {
+            publishServing();
+        } catch (ProjectionException e) {
+            // The others' digests are read below, and fail the audit the same way if Redis is down.
+            LOG.log(Level.DEBUG, "serving digest not refreshed before the audit: " + e.getMessage());
+        }
+        return new ServingAuditor(projection).audit();
+    }
+
+    /** This instance's random id in the serving digests (drawn at construction; names nothing else). */
+    public String instanceId() {
+        return instanceId;
+    }
+
+    /**
+     * What this instance's near cache serves now: per bucket (generation, version, content checksum).
+     * Empty buckets when the near cache is off (the instance then serves the projection itself).
+     */
+    public ServingDigest servingDigest() {
+        Map<Bucket, ServingDigest.Served> out = new java.util.HashMap<>();
+        NearCache nc = nearCache;
+        synchronized (checksums) {
+            if (nc == null) {
+                checksums.clear();
+                return new ServingDigest(instanceId, engine.generationId(), clock.instant(), out);
+            }
+            nc.servedEntries().forEach((b, e) -> {
+                Snapshot snap = e.snapshot();
+                ChecksumMemo m = checksums.get(b);
+                if (m == null || m.snapshot() != snap) {
+                    // Computed once per installed snapshot, not once per publish.
+                    m = new ChecksumMemo(snap, ServingDigest.checksum(snap.cards()));
+                    checksums.put(b, m);
+                }
+                out.put(b, new ServingDigest.Served(snap.generation(), snap.version(), m.checksum()));
+            });
+            checksums.keySet().retainAll(out.keySet());
+        }
+        return new ServingDigest(instanceId, engine.generationId(), clock.instant(), out);
+    }
+
+    /**
+     * Publishes {@link #servingDigest()} with a TTL of {@link #SERVING_TTL}; the service does so every
+     * {@link #SERVING_INTERVAL} while started.
+     *
+     * @throws ProjectionException when the projection cannot be written
+     */
+    public void publishServing() {
+        projection.putServing(servingDigest(), SERVING_TTL);
+    }
+
+    private void publishServingQuietly() {
+        try {
+            publishServing();
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, "serving digest not published: " + e.getMessage());
+        }
+    }
+
+    private record ChecksumMemo(Snapshot snapshot, String checksum) {}
+
     /** The instant of the injected clock (for callers that judge cards themselves). */
     public Instant now() {
         return clock.instant();
@@ -642,6 +728,10 @@ public final class SnapshotService implements AutoCloseable {
         if (t != null) {
             t.interrupt();
             join(t);
+        }
+        if (servingTimer != null) {
+            servingTimer.shutdownNow();
+            awaitTermination(servingTimer);
         }
         NearCache nc = nearCache;
         if (nc != null) {
@@ -683,6 +773,12 @@ public final class SnapshotService implements AutoCloseable {
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static String newInstanceId() {
+        byte[] b = new byte[8];
+        new java.security.SecureRandom().nextBytes(b);
+        return java.util.HexFormat.of().formatHex(b);
     }
 
     private static ThreadFactory daemon(String name) {

@@ -3,6 +3,7 @@ package dev.roster.server.app;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.audit.AuditReport;
+import dev.roster.core.audit.ServingReport;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Snapshot;
@@ -77,6 +78,9 @@ public interface Backend extends AutoCloseable {
 
     /** Audits the projection against PostgreSQL. */
     AuditReport audit();
+
+    /** Compares what every live instance's near cache serves with the projection. */
+    ServingReport servingAudit();
 
     /**
      * Requests a full rebuild and waits up to {@code timeout} for a run that started after the request.

@@ -4,6 +4,7 @@ import dev.roster.Roster;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.audit.AuditReport;
+import dev.roster.core.audit.ServingReport;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Lookup;
@@ -115,6 +116,11 @@ public final class LibraryBackend implements Backend {
     @Override
     public AuditReport audit() {
         return roster.audit();
+    }
+
+    @Override
+    public ServingReport servingAudit() {
+        return roster.servingAudit();
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.roster.server.http;
 import dev.roster.core.Bucket;
 import dev.roster.core.audit.AuditReport;
 import dev.roster.core.audit.Drift;
+import dev.roster.core.audit.ServingReport;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.postgres.AccountSpec;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
@@ -131,6 +132,30 @@ final class AdminRoutes {
 
     record Buckets(List<String> buckets) {}
 
+    /** The serving audit: ids, buckets, versions and checksums only, never card content. */
+    record Serving(boolean clean, int instances, int checked, List<ServingOut> stale, List<ServingOut> behind) {
+        static Serving of(ServingReport r) {
+            return new Serving(
+                    r.clean(),
+                    r.instances(),
+                    r.checked(),
+                    r.stale().stream().map(ServingOut::of).toList(),
+                    r.behind().stream().map(ServingOut::of).toList());
+        }
+    }
+
+    record ServingOut(String instance, Instant reportedAt, String bucket, String kind, String served, String stored) {
+        static ServingOut of(ServingReport.Finding f) {
+            return new ServingOut(
+                    f.instanceId(),
+                    f.reportedAt(),
+                    f.bucket().text(),
+                    f.kind().name().toLowerCase(java.util.Locale.ROOT),
+                    f.served(),
+                    f.stored());
+        }
+    }
+
     record DriftOut(String bucket, String kind, List<Long> expected, List<Long> actual, String detail) {}
 
     record Audit(
@@ -139,17 +164,19 @@ final class AdminRoutes {
             List<DriftOut> drift,
             List<String> unstable,
             List<String> missing,
-            List<String> staleGeneration) {
-        static Audit of(AuditReport r) {
+            List<String> staleGeneration,
+            Serving serving) {
+        static Audit of(AuditReport r, ServingReport sr) {
             return new Audit(
-                    r.clean(),
+                    r.clean() && sr.clean(),
                     r.checked(),
                     r.drifts().stream()
                             .map(d -> new DriftOut(d.bucket().text(), kind(d), d.expected(), d.actual(), d.detail()))
                             .toList(),
                     texts(r.unstable()),
                     texts(r.missing()),
-                    texts(r.staleGeneration()));
+                    texts(r.staleGeneration()),
+                    Serving.of(sr));
         }
 
         private static String kind(Drift d) {
@@ -348,13 +375,15 @@ final class AdminRoutes {
                 "GET",
                 "/admin/audit",
                 Access.ADMIN,
-                "Audits every registered bucket against PostgreSQL (clean is false when drift was found)",
+                "Audits every registered bucket against PostgreSQL, and what every live instance's near cache"
+                        + " serves against Redis (clean is false when drift or stale serving was found)",
                 List.of(),
                 null,
                 c -> {
-                    AuditReport r = backend.get().audit();
+                    Backend b = backend.get();
+                    AuditReport r = b.audit();
                     audited.accept(r); // the status page shows drift from the latest audit
-                    return Audit.of(r);
+                    return Audit.of(r, b.servingAudit());
                 }));
     }
 

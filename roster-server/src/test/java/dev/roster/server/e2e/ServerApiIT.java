@@ -266,6 +266,12 @@ class ServerApiIT {
         JsonNode audit = ok(get("/admin/audit", ADMIN));
         assertThat(audit.get("clean").asBoolean()).as(audit.toString()).isTrue();
         assertThat(audit.get("checked").asInt()).isPositive();
+        JsonNode serving = audit.get("serving");
+        assertThat(serving.get("clean").asBoolean()).as(audit.toString()).isTrue();
+        assertThat(serving.get("instances").asInt())
+                .as("this server's own digest")
+                .isEqualTo(1);
+        assertThat(serving.get("stale")).as(audit.toString()).isEmpty();
 
         // a dead letter (written as the replayer would) is listed, retried and gone
         try (Connection c = DriverManager.getConnection(
