@@ -18,6 +18,7 @@ import dev.roster.core.replay.LeaseKeeper;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
@@ -154,6 +155,9 @@ class ServiceMechanicsTest {
 
     @Test
     void close_stopsEveryThreadTheServiceStarted() throws Exception {
+        // Threads other tests of this JVM left running (PIT runs every test class in one JVM) are not
+        // this service's: only threads that appear after this point count.
+        Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
         try (Rig rig = Rig.standard()) {
             rig.store.seed(card(1, "openai", 1));
             SnapshotService s = SnapshotService.newBuilder()
@@ -169,9 +173,9 @@ class ServiceMechanicsTest {
             s.wake();
             Awaitility.await()
                     .until(() -> s.list(null, "openai", false).accounts().size() == 2);
-            assertThat(rosterThreads()).isNotEmpty();
+            assertThat(rosterThreads(before)).isNotEmpty();
             s.close();
-            assertThat(rosterThreads()).isEmpty();
+            assertThat(rosterThreads(before)).isEmpty();
             assertThat(rig.projection.tryAcquireLease("replayer", Duration.ofSeconds(1)))
                     .isPresent();
         }
@@ -179,18 +183,19 @@ class ServiceMechanicsTest {
 
     @Test
     void close_waitsForNothingWhenNeverStarted() {
+        Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
         try (Rig rig = Rig.standard()) {
             SnapshotService s = rig.build();
             s.close();
             s.close();
-            assertThat(rosterThreads()).isEmpty();
+            assertThat(rosterThreads(before)).isEmpty();
         }
     }
 
-    private static List<String> rosterThreads() {
+    private static List<String> rosterThreads(Set<Thread> ignore) {
         List<String> out = new ArrayList<>();
         for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.isAlive() && t.getName().startsWith("roster-")) {
+            if (t.isAlive() && t.getName().startsWith("roster-") && !ignore.contains(t)) {
                 out.add(t.getName());
             }
         }
