@@ -15,12 +15,14 @@ import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.Subscription;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.projection.WatermarkOutcome;
+import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.cluster.SlotHash;
@@ -35,6 +37,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -325,6 +328,34 @@ public final class RedisProjection implements Projection {
                 kv.put(bytes(keys.card(c.id())), ProjectionCodec.encodeCard(c));
             }
             call("MSET", kv.keySet().iterator().next(), () -> redis.mset(kv));
+        }
+    }
+
+    @Override
+    public Set<Long> cardIds() {
+        // SCAN, not a card index: an index would be one more write on every card change and could
+        // itself drift; this runs once per full rebuild. On Cluster the client walks every master.
+        String prefix = keys.prefix() + "{";
+        String suffix = "}:card";
+        byte[] pattern = bytes(prefix + "*" + suffix);
+        ScanArgs args = ScanArgs.Builder.matches(prefix + "*" + suffix).limit(1000);
+        Set<Long> out = new HashSet<>();
+        KeyScanCursor<byte[]> cursor = call("SCAN", pattern, () -> redis.scan(args));
+        while (true) {
+            for (byte[] k : cursor.getKeys()) {
+                String key = str(k);
+                String id = key.substring(prefix.length(), key.length() - suffix.length());
+                try {
+                    out.add(Long.parseLong(id));
+                } catch (NumberFormatException e) {
+                    LOG.log(Level.WARNING, "skipping card key with a malformed account id: " + key);
+                }
+            }
+            if (cursor.isFinished()) {
+                return out;
+            }
+            KeyScanCursor<byte[]> at = cursor;
+            cursor = call("SCAN", pattern, () -> redis.scan(at, args));
         }
     }
 

@@ -97,6 +97,11 @@ public abstract class ForwardingProjection implements Projection {
     }
 
     @Override
+    public Set<Long> cardIds() {
+        return delegate.cardIds();
+    }
+
+    @Override
     public void deleteCards(Collection<Long> accountIds) {
         delegate.deleteCards(accountIds);
     }

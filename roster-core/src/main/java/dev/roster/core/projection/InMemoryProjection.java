@@ -212,6 +212,13 @@ public final class InMemoryProjection implements Projection {
     }
 
     @Override
+    public Set<Long> cardIds() {
+        synchronized (lock) {
+            return Set.copyOf(cards.keySet());
+        }
+    }
+
+    @Override
     public void deleteCards(Collection<Long> accountIds) {
         List<Long> ids = List.copyOf(accountIds);
         synchronized (lock) {

@@ -121,6 +121,12 @@ public interface Projection extends AutoCloseable {
     /** Writes (replaces) cards. Last-used values beside them are left alone. */
     void putCards(Collection<AccountCard> cards);
 
+    /**
+     * The ids of every stored card (so a full rebuild can delete the cards of accounts that no longer
+     * exist). Not atomic with concurrent writes; a key that cannot be parsed is skipped and logged.
+     */
+    Set<Long> cardIds();
+
     /** Deletes cards and the last-used values beside them. Missing ids are ignored. */
     void deleteCards(Collection<Long> accountIds);
 

@@ -25,6 +25,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -333,6 +334,32 @@ public abstract class ProjectionContract {
         projection.deleteCards(List.of(2L, 42L));
         assertThat(projection.card(2)).isEqualTo(Lookup.miss());
         assertThat(projection.card(1).isHit()).isTrue();
+    }
+
+    @Test
+    void cardIds_listsEveryStoredCardAndNothingElse() {
+        // More than one page of a key scan, beside snapshots, last-used values and state of the same
+        // namespace, and a card of another namespace: only this namespace's card ids come back.
+        projection.putCards(Fixtures.cards(1, 1_500));
+        projection.markUsed(Map.of(7L, Instant.ofEpochMilli(1_700_000_000_000L)));
+        projection.publish(allocate(projection, bucket(1)), "g", Fixtures.cards(1, 3));
+        projection.deleteCards(List.of(2L, 1_000L));
+        try (Projection other = open(namespace + "other")) {
+            other.putCards(List.of(Fixtures.card(5_000)));
+            Set<Long> want = new java.util.TreeSet<>();
+            for (long id = 1; id <= 1_500; id++) {
+                want.add(id);
+            }
+            want.removeAll(List.of(2L, 1_000L));
+            assertThat(client().cardIds()).containsExactlyInAnyOrderElementsOf(want);
+            assertThat(other.cardIds()).containsExactly(5_000L);
+        }
+    }
+
+    @Test
+    void cardIds_emptyWhenNoCardIsStored() {
+        projection.publish(allocate(projection, bucket(1)), "g", Fixtures.cards(1, 2));
+        assertThat(projection.cardIds()).isEmpty();
     }
 
     @Test
