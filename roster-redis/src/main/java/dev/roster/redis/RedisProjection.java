@@ -2,6 +2,7 @@ package dev.roster.redis;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.outbox.CursorState;
 import dev.roster.core.projection.CorruptValueException;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Invalidation;
@@ -444,6 +445,57 @@ public final class RedisProjection implements Projection {
     }
 
     // ---- projection state ------------------------------------------------------------------
+
+    @Override
+    public void putReplayCursor(CursorState cursor) {
+        Objects.requireNonNull(cursor, "cursor");
+        // "<watermark> <id>,<id>,..." in text: at most replay.max_applied ids, written once per batch.
+        StringBuilder b = new StringBuilder().append(cursor.watermark()).append(' ');
+        boolean first = true;
+        for (long id : new java.util.TreeSet<>(cursor.applied())) {
+            if (!first) {
+                b.append(',');
+            }
+            b.append(id);
+            first = false;
+        }
+        byte[] k = bytes(keys.replayCursor());
+        byte[] v = bytes(b.toString());
+        call("SET", k, () -> redis.set(k, v));
+    }
+
+    @Override
+    public Lookup<CursorState> replayCursor() {
+        byte[] k = bytes(keys.replayCursor());
+        byte[] v;
+        try {
+            v = call("GET", k, () -> redis.get(k));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+        if (v == null) {
+            return Lookup.miss();
+        }
+        String s = str(v);
+        try {
+            int sp = s.indexOf(' ');
+            if (sp < 0) {
+                throw new IllegalArgumentException("no space after the watermark");
+            }
+            long w = Long.parseLong(s.substring(0, sp));
+            Set<Long> applied = new HashSet<>();
+            String ids = s.substring(sp + 1);
+            if (!ids.isEmpty()) {
+                for (String id : ids.split(",", -1)) {
+                    applied.add(Long.parseLong(id));
+                }
+            }
+            return Lookup.hit(new CursorState(w, applied));
+        } catch (IllegalArgumentException e) {
+            return corrupt(new CorruptValueException(
+                    keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'"));
+        }
+    }
 
     @Override
     public Lookup<Long> watermark() {

@@ -2,6 +2,7 @@ package dev.roster.core.projection;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.outbox.CursorState;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -44,6 +45,7 @@ public final class InMemoryProjection implements Projection {
     private Generation generation;
     private String serverId = newToken();
     private String originStamp;
+    private CursorState replayCursor;
 
     /** An in-memory projection on the system clock with the default grace period. */
     public InMemoryProjection() {
@@ -316,6 +318,21 @@ public final class InMemoryProjection implements Projection {
     public void replaceServer() {
         synchronized (lock) {
             serverId = newToken();
+        }
+    }
+
+    @Override
+    public void putReplayCursor(CursorState cursor) {
+        Objects.requireNonNull(cursor, "cursor");
+        synchronized (lock) {
+            replayCursor = cursor;
+        }
+    }
+
+    @Override
+    public Lookup<CursorState> replayCursor() {
+        synchronized (lock) {
+            return replayCursor == null ? Lookup.miss() : Lookup.hit(replayCursor);
         }
     }
 

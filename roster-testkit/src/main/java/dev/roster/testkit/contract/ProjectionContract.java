@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
+import dev.roster.core.outbox.CursorState;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Invalidation;
 import dev.roster.core.projection.Lease;
@@ -354,6 +355,16 @@ public abstract class ProjectionContract {
             assertThat(client().cardIds()).containsExactlyInAnyOrderElementsOf(want);
             assertThat(other.cardIds()).containsExactly(5_000L);
         }
+    }
+
+    @Test
+    void replayCursor_missUntilPublishedThenTheLatestForEveryClient() {
+        assertThat(projection.replayCursor()).isEqualTo(Lookup.miss());
+        projection.putReplayCursor(new CursorState(42, Set.of(7L, 3L, 1_000_000_000_000L)));
+        assertThat(client().replayCursor())
+                .isEqualTo(Lookup.hit(new CursorState(42, Set.of(3L, 7L, 1_000_000_000_000L))));
+        projection.putReplayCursor(new CursorState(43, Set.of()));
+        assertThat(client().replayCursor()).isEqualTo(Lookup.hit(new CursorState(43, Set.of())));
     }
 
     @Test
