@@ -2,6 +2,7 @@ package dev.roster.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.replay.ReplayStep;
 import dev.roster.core.service.SnapshotService;
@@ -117,6 +118,66 @@ class OutboxFiguresTest {
                 assertThat(st.horizonAge())
                         .as("%s: the idle transaction is still open", who)
                         .isPositive();
+            }
+            idle.rollback();
+        }
+    }
+
+    @Test
+    void pastTheAppliedSetsBoundTheEventsTheSweepsAppliedAreNotPending() throws Exception {
+        // An applied set of two: the third event applied above the pinned watermark is no longer
+        // remembered, and the cursor sweeps instead; the sweeps' events were applied all the same.
+        ReplayConfig r = ItEnv.CONFIG.replay();
+        ReplayConfig tiny = new ReplayConfig(
+                2,
+                2,
+                r.maxAttempts(),
+                r.retryBackoff(),
+                r.retryBackoffMax(),
+                r.retention(),
+                r.retentionBatchSize(),
+                r.retentionInterval(),
+                r.rebuildParallelism());
+        List<Long> ids = new java.util.ArrayList<>();
+        long held = accounts.create(AccountSpec.of("held", "openai", "apikey"), List.of());
+        for (int i = 0; i < 7; i++) {
+            ids.add(accounts.create(AccountSpec.of("a" + i, "openai", "apikey"), List.of()));
+        }
+        String prefix = RedisHarness.shared().keyPrefix(OutboxFiguresTest.class);
+        try (RedisProjection p1 = env.projection(prefix);
+                RedisProjection p2 = env.projection(prefix);
+                SnapshotService holder = env.service(p1)
+                        .config(ItEnv.CONFIG.withReplay(tiny))
+                        .inlineRebuilds(true)
+                        .build();
+                SnapshotService other = env.service(p2)
+                        .config(ItEnv.CONFIG.withReplay(tiny))
+                        .inlineRebuilds(true)
+                        .build();
+                Connection idle = env.db.connect()) {
+            holder.requestFullRebuild("start").join();
+            holder.replayer().drain();
+            assertThat(other.replayer().pollOnce()).isEqualTo(ReplayStep.NOT_HOLDER);
+            long base = env.queryLong("SELECT max(id) FROM scheduler_outbox");
+            idle.setAutoCommit(false);
+            try (Statement st = idle.createStatement()) {
+                st.execute("UPDATE accounts SET priority = 9 WHERE id = " + held);
+            }
+            for (long id : ids) {
+                accounts.setPriority(id, 3);
+            }
+            // Until a sweep has gone over every visible event, and once more for good measure.
+            holder.replayer().drain();
+            holder.replayer().drain();
+            long visible = env.queryLong("SELECT count(*) FROM scheduler_outbox WHERE id > " + base);
+            assertThat(visible).as("applied events above the pinned watermark").isGreaterThan(2);
+            for (SnapshotService s : List.of(holder, other)) {
+                OutboxStats st = s.outboxStats();
+                String who = s == holder ? "holder" : "non-holder";
+                assertThat(st.pending())
+                        .as("%s: backlog with every visible event applied", who)
+                        .isZero();
+                assertThat(st.lag()).as("%s: lag", who).isEqualTo(Duration.ZERO);
             }
             idle.rollback();
         }

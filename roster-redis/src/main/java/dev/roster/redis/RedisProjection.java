@@ -3,6 +3,7 @@ package dev.roster.redis;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.outbox.CursorState;
+import dev.roster.core.outbox.OutboxPosition;
 import dev.roster.core.projection.CorruptValueException;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Invalidation;
@@ -449,7 +450,8 @@ public final class RedisProjection implements Projection {
     @Override
     public void putReplayCursor(CursorState cursor) {
         Objects.requireNonNull(cursor, "cursor");
-        // "<watermark> <id>,<id>,..." in text: at most replay.max_applied ids, written once per batch.
+        // "<watermark> <id>,<id>,... <covered snapshot> <sweep snapshot> <txid>:<id>" in text, "-" for
+        // none (snapshots have no spaces): at most replay.max_applied ids, written once per batch.
         StringBuilder b = new StringBuilder().append(cursor.watermark()).append(' ');
         boolean first = true;
         for (long id : new java.util.TreeSet<>(cursor.applied())) {
@@ -459,6 +461,10 @@ public final class RedisProjection implements Projection {
             b.append(id);
             first = false;
         }
+        b.append(' ').append(orDash(cursor.coveredSnapshot()));
+        b.append(' ').append(orDash(cursor.sweepSnapshot()));
+        OutboxPosition after = cursor.sweepAfter();
+        b.append(' ').append(after == null ? "-" : Long.toUnsignedString(after.txid()) + ":" + after.id());
         byte[] k = bytes(keys.replayCursor());
         byte[] v = bytes(b.toString());
         call("SET", k, () -> redis.set(k, v));
@@ -478,23 +484,39 @@ public final class RedisProjection implements Projection {
         }
         String s = str(v);
         try {
-            int sp = s.indexOf(' ');
-            if (sp < 0) {
-                throw new IllegalArgumentException("no space after the watermark");
+            String[] f = s.split(" ", -1);
+            if (f.length != 5) {
+                throw new IllegalArgumentException("expected 5 fields, got " + f.length);
             }
-            long w = Long.parseLong(s.substring(0, sp));
+            long w = Long.parseLong(f[0]);
             Set<Long> applied = new HashSet<>();
-            String ids = s.substring(sp + 1);
-            if (!ids.isEmpty()) {
-                for (String id : ids.split(",", -1)) {
+            if (!f[1].isEmpty()) {
+                for (String id : f[1].split(",", -1)) {
                     applied.add(Long.parseLong(id));
                 }
             }
-            return Lookup.hit(new CursorState(w, applied));
+            OutboxPosition after = null;
+            if (!f[4].equals("-")) {
+                int colon = f[4].indexOf(':');
+                if (colon < 0) {
+                    throw new IllegalArgumentException("sweep position without ':'");
+                }
+                after = new OutboxPosition(
+                        Long.parseUnsignedLong(f[4].substring(0, colon)), Long.parseLong(f[4].substring(colon + 1)));
+            }
+            return Lookup.hit(new CursorState(w, applied, dashNull(f[2]), dashNull(f[3]), after));
         } catch (IllegalArgumentException e) {
             return corrupt(new CorruptValueException(
                     keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'"));
         }
+    }
+
+    private static String orDash(String s) {
+        return s == null ? "-" : s;
+    }
+
+    private static String dashNull(String s) {
+        return s.equals("-") ? null : s;
     }
 
     @Override

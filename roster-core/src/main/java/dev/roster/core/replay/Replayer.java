@@ -228,7 +228,7 @@ public final class Replayer {
      * other instances through the projection (a failed write is retried after the next batch).
      */
     private void publishCursor() {
-        CursorState now = new CursorState(cursor.watermark(), cursor.applied());
+        CursorState now = cursor.state();
         view = now;
         if (now.equals(published)) {
             return;

@@ -8,6 +8,7 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
 import dev.roster.core.outbox.CursorState;
+import dev.roster.core.outbox.OutboxPosition;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Invalidation;
 import dev.roster.core.projection.Lease;
@@ -365,6 +366,10 @@ public abstract class ProjectionContract {
                 .isEqualTo(Lookup.hit(new CursorState(42, Set.of(3L, 7L, 1_000_000_000_000L))));
         projection.putReplayCursor(new CursorState(43, Set.of()));
         assertThat(client().replayCursor()).isEqualTo(Lookup.hit(new CursorState(43, Set.of())));
+        CursorState sweeping = new CursorState(
+                44, Set.of(9L), "40:50:41,45", "44:52:", new OutboxPosition(-2L, 12L)); // an unsigned txid
+        projection.putReplayCursor(sweeping);
+        assertThat(client().replayCursor()).isEqualTo(Lookup.hit(sweeping));
     }
 
     @Test
