@@ -11,7 +11,6 @@ import dev.roster.postgres.DeadLetterRepository;
 import dev.roster.postgres.PostgresSchedulingSource;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -43,15 +42,15 @@ public final class RosterAdmin {
     }
 
     /**
-     * Outbox health relative to the shared watermark (0 when Redis has none): horizon, pending events,
-     * lag, the transaction holding the horizon back.
+     * Outbox health relative to the replayer's cursor (see {@link SnapshotService#outboxStats()}):
+     * horizon, pending events (visible events the replayer has not applied), lag, the transaction
+     * holding the horizon back.
      *
      * @throws dev.roster.core.source.SourceException when PostgreSQL cannot be read
      * @throws dev.roster.core.projection.ProjectionUnavailableException when Redis cannot be read
      */
     public OutboxStats outbox() {
-        long watermark = projection.watermark().value().orElse(0L);
-        return source.outbox().stats(watermark, Set.of());
+        return service.outboxStats();
     }
 
     /** Up to {@code limit} dead-lettered outbox events, with their error and attempt count. */

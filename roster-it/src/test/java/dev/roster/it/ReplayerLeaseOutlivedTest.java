@@ -294,6 +294,11 @@ class ReplayerLeaseOutlivedTest {
         }
 
         @Override
+        public void loadAllCards(java.util.function.Consumer<? super AccountCard> sink) {
+            real.loadAllCards(sink);
+        }
+
+        @Override
         public Map<Long, AccountCard> loadCards(Collection<Long> ids) {
             Map<Long, AccountCard> cards = real.loadCards(ids);
             gate("cards");

@@ -1,5 +1,6 @@
 package dev.roster.postgres;
 
+import dev.roster.core.outbox.CursorState;
 import dev.roster.core.outbox.OutboxEvent;
 import dev.roster.core.outbox.OutboxPosition;
 import dev.roster.core.outbox.OutboxRead;
@@ -32,8 +33,9 @@ public final class PostgresOutbox implements OutboxSource {
 
     private static final String READ_HEAD =
             "SELECT h.horizon, h.db_now, o.id, o.txid::text, o.event_type, o.account_id,"
-                    + " o.group_id, o.payload::text, o.created_at"
-                    + " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, now() AS db_now) h"
+                    + " o.group_id, o.payload::text, o.created_at, h.snap"
+                    + " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, now() AS db_now,"
+                    + " pg_current_snapshot()::text AS snap) h"
                     + " LEFT JOIN LATERAL (SELECT * FROM scheduler_outbox o"
                     + " WHERE o.txid >= ?::text::xid8 AND NOT (o.id = ANY (?))";
     private static final String READ_TAIL = " ORDER BY o.txid, o.id LIMIT ?) o ON true ORDER BY o.txid, o.id";
@@ -42,7 +44,13 @@ public final class PostgresOutbox implements OutboxSource {
 
     private static final String STATS =
             "WITH p AS (SELECT count(*) AS n, min(created_at) AS oldest FROM scheduler_outbox"
-                    + "   WHERE txid >= ?::text::xid8 AND NOT (id = ANY (?))),"
+                    + "   WHERE txid >= ?::text::xid8 AND NOT (id = ANY (?))"
+                    // What the replayer's overflow sweeps delivered without remembering the ids:
+                    // every event visible at the start of the last completed sweep, and those the
+                    // sweep in progress passed that were visible at its start.
+                    + "   AND NOT coalesce(pg_visible_in_snapshot(txid, ?::text::pg_snapshot), false)"
+                    + "   AND NOT coalesce(pg_visible_in_snapshot(txid, ?::text::pg_snapshot)"
+                    + "     AND (txid, id) <= (?::text::xid8, ?::bigint), false)),"
                     + " holder AS (SELECT pid, xact_start FROM pg_stat_activity"
                     + "   WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
                     + "   ORDER BY age(backend_xid) DESC LIMIT 1)"
@@ -78,11 +86,13 @@ public final class PostgresOutbox implements OutboxSource {
             ps.setInt(i, limit);
             long horizon = 0;
             Instant now = null;
+            String snapshot = null;
             List<OutboxEvent> events = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     horizon = Long.parseUnsignedLong(rs.getString(1));
                     now = rs.getTimestamp(2).toInstant();
+                    snapshot = rs.getString(10);
                     long id = rs.getLong(3);
                     if (rs.wasNull()) {
                         continue;
@@ -97,7 +107,7 @@ public final class PostgresOutbox implements OutboxSource {
                             rs.getTimestamp(9).toInstant())));
                 }
             }
-            return new OutboxRead(horizon, now, events);
+            return new OutboxRead(horizon, now, events, snapshot);
         } catch (SQLException e) {
             throw new SourceException("reading the outbox failed: " + e.getMessage(), e);
         }
@@ -105,10 +115,25 @@ public final class PostgresOutbox implements OutboxSource {
 
     @Override
     public OutboxStats stats(long watermark, Set<Long> excludedIds) {
+        return stats(new CursorState(watermark, excludedIds));
+    }
+
+    @Override
+    public OutboxStats stats(CursorState state) {
+        long watermark = state.watermark();
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(STATS)) {
             ps.setString(1, Long.toUnsignedString(watermark));
-            ps.setArray(2, c.createArrayOf("bigint", excludedIds.toArray()));
+            ps.setArray(2, c.createArrayOf("bigint", state.applied().toArray()));
+            ps.setString(3, state.coveredSnapshot());
+            ps.setString(4, state.sweepSnapshot());
+            OutboxPosition after = state.sweepAfter();
+            ps.setString(5, after == null ? null : Long.toUnsignedString(after.txid()));
+            if (after == null) {
+                ps.setNull(6, java.sql.Types.BIGINT);
+            } else {
+                ps.setLong(6, after.id());
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 long pending = rs.getLong(1);

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 
 /**
@@ -49,6 +50,9 @@ public final class PostgresSchedulingSource implements SchedulingSource {
             + " ARRAY(SELECT l.group_id FROM account_groups l WHERE l.account_id = a.id ORDER BY l.priority, l.group_id),"
             + " ARRAY(SELECT l.priority FROM account_groups l WHERE l.account_id = a.id ORDER BY l.priority, l.group_id),"
             + " a.updated_at";
+
+    /** Rows per round trip when streaming every card. */
+    private static final int CARD_FETCH_SIZE = 1000;
 
     private final DataSource dataSource;
     private final PostgresOutbox outbox;
@@ -145,6 +149,31 @@ public final class PostgresSchedulingSource implements SchedulingSource {
             return Collections.unmodifiableMap(out);
         } catch (SQLException e) {
             throw new SourceException("loading account cards failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void loadAllCards(Consumer<? super AccountCard> sink) {
+        Objects.requireNonNull(sink, "sink");
+        String sql = "SELECT " + CARD_COLUMNS + " FROM accounts a WHERE a.deleted_at IS NULL ORDER BY a.id";
+        try (Connection c = dataSource.getConnection()) {
+            // The driver streams rows (fetch size) only inside a transaction; a single statement reads
+            // one snapshot, so the cards agree with each other.
+            boolean autoCommit = c.getAutoCommit();
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setFetchSize(CARD_FETCH_SIZE);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        sink.accept(card(rs));
+                    }
+                }
+            } finally {
+                c.rollback();
+                c.setAutoCommit(autoCommit);
+            }
+        } catch (SQLException e) {
+            throw new SourceException("loading all account cards failed: " + e.getMessage(), e);
         }
     }
 

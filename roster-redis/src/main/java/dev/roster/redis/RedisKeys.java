@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * &lt;p&gt;{g:p:m}:retired       retire tombstone
  * &lt;p&gt;{&lt;id&gt;}:card           account card
  * &lt;p&gt;{&lt;id&gt;}:lu             last-used, epoch milliseconds
- * &lt;p&gt;{state}:watermark | :generation | :origin | :buckets | :lease:&lt;name&gt;
+ * &lt;p&gt;{state}:watermark | :generation | :origin | :buckets | :cursor | :lease:&lt;name&gt;
  * &lt;p&gt;{state}:serving        per-instance serving digests (hash: instance id &rarr; digest)
  * channel &lt;p&gt;invalidations
  * </pre>
@@ -98,6 +98,11 @@ public final class RedisKeys {
     /** The outbox watermark. */
     public String watermark() {
         return prefix + "{state}:watermark";
+    }
+
+    /** The replayer's published cursor (watermark and applied ids, for backlog and lag). */
+    public String replayCursor() {
+        return prefix + "{state}:cursor";
     }
 
     /** The generation. */

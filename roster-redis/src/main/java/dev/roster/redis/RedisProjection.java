@@ -2,6 +2,8 @@ package dev.roster.redis;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.outbox.CursorState;
+import dev.roster.core.outbox.OutboxPosition;
 import dev.roster.core.projection.CorruptValueException;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Invalidation;
@@ -16,12 +18,14 @@ import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.Subscription;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.projection.WatermarkOutcome;
+import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.cluster.SlotHash;
@@ -36,6 +40,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -330,6 +335,34 @@ public final class RedisProjection implements Projection {
     }
 
     @Override
+    public Set<Long> cardIds() {
+        // SCAN, not a card index: an index would be one more write on every card change and could
+        // itself drift; this runs once per full rebuild. On Cluster the client walks every master.
+        String prefix = keys.prefix() + "{";
+        String suffix = "}:card";
+        byte[] pattern = bytes(prefix + "*" + suffix);
+        ScanArgs args = ScanArgs.Builder.matches(prefix + "*" + suffix).limit(1000);
+        Set<Long> out = new HashSet<>();
+        KeyScanCursor<byte[]> cursor = call("SCAN", pattern, () -> redis.scan(args));
+        while (true) {
+            for (byte[] k : cursor.getKeys()) {
+                String key = str(k);
+                String id = key.substring(prefix.length(), key.length() - suffix.length());
+                try {
+                    out.add(Long.parseLong(id));
+                } catch (NumberFormatException e) {
+                    LOG.log(Level.WARNING, "skipping card key with a malformed account id: " + key);
+                }
+            }
+            if (cursor.isFinished()) {
+                return out;
+            }
+            KeyScanCursor<byte[]> at = cursor;
+            cursor = call("SCAN", pattern, () -> redis.scan(at, args));
+        }
+    }
+
+    @Override
     public void deleteCards(Collection<Long> accountIds) {
         List<Long> ids = List.copyOf(accountIds);
         for (int from = 0; from < ids.size(); from += BATCH) {
@@ -414,6 +447,78 @@ public final class RedisProjection implements Projection {
     }
 
     // ---- projection state ------------------------------------------------------------------
+
+    @Override
+    public void putReplayCursor(CursorState cursor) {
+        Objects.requireNonNull(cursor, "cursor");
+        // "<watermark> <id>,<id>,... <covered snapshot> <sweep snapshot> <txid>:<id>" in text, "-" for
+        // none (snapshots have no spaces): at most replay.max_applied ids, written once per batch.
+        StringBuilder b = new StringBuilder().append(cursor.watermark()).append(' ');
+        boolean first = true;
+        for (long id : new java.util.TreeSet<>(cursor.applied())) {
+            if (!first) {
+                b.append(',');
+            }
+            b.append(id);
+            first = false;
+        }
+        b.append(' ').append(orDash(cursor.coveredSnapshot()));
+        b.append(' ').append(orDash(cursor.sweepSnapshot()));
+        OutboxPosition after = cursor.sweepAfter();
+        b.append(' ').append(after == null ? "-" : Long.toUnsignedString(after.txid()) + ":" + after.id());
+        byte[] k = bytes(keys.replayCursor());
+        byte[] v = bytes(b.toString());
+        call("SET", k, () -> redis.set(k, v));
+    }
+
+    @Override
+    public Lookup<CursorState> replayCursor() {
+        byte[] k = bytes(keys.replayCursor());
+        byte[] v;
+        try {
+            v = call("GET", k, () -> redis.get(k));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+        if (v == null) {
+            return Lookup.miss();
+        }
+        String s = str(v);
+        try {
+            String[] f = s.split(" ", -1);
+            if (f.length != 5) {
+                throw new IllegalArgumentException("expected 5 fields, got " + f.length);
+            }
+            long w = Long.parseLong(f[0]);
+            Set<Long> applied = new HashSet<>();
+            if (!f[1].isEmpty()) {
+                for (String id : f[1].split(",", -1)) {
+                    applied.add(Long.parseLong(id));
+                }
+            }
+            OutboxPosition after = null;
+            if (!f[4].equals("-")) {
+                int colon = f[4].indexOf(':');
+                if (colon < 0) {
+                    throw new IllegalArgumentException("sweep position without ':'");
+                }
+                after = new OutboxPosition(
+                        Long.parseUnsignedLong(f[4].substring(0, colon)), Long.parseLong(f[4].substring(colon + 1)));
+            }
+            return Lookup.hit(new CursorState(w, applied, dashNull(f[2]), dashNull(f[3]), after));
+        } catch (IllegalArgumentException e) {
+            return corrupt(new CorruptValueException(
+                    keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'"));
+        }
+    }
+
+    private static String orDash(String s) {
+        return s == null ? "-" : s;
+    }
+
+    private static String dashNull(String s) {
+        return s.equals("-") ? null : s;
+    }
 
     @Override
     public Lookup<Long> watermark() {

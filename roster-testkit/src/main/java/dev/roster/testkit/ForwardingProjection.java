@@ -2,6 +2,7 @@ package dev.roster.testkit;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.outbox.CursorState;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Invalidation;
 import dev.roster.core.projection.Lease;
@@ -94,6 +95,21 @@ public abstract class ForwardingProjection implements Projection {
     @Override
     public void putCards(Collection<AccountCard> cards) {
         delegate.putCards(cards);
+    }
+
+    @Override
+    public void putReplayCursor(CursorState cursor) {
+        delegate.putReplayCursor(cursor);
+    }
+
+    @Override
+    public Lookup<CursorState> replayCursor() {
+        return delegate.replayCursor();
+    }
+
+    @Override
+    public Set<Long> cardIds() {
+        return delegate.cardIds();
     }
 
     @Override

@@ -35,6 +35,10 @@ public final class OutboxCursor {
     private OutboxPosition sweepAfter;
     /** Horizon seen by the first read of the overflow sweep in progress. */
     private long sweepHorizon;
+    /** Snapshot of the first read of the overflow sweep in progress. */
+    private String sweepSnapshot;
+    /** Snapshot of the first read of the last completed overflow sweep. */
+    private String coveredSnapshot;
 
     private long readSequence;
 
@@ -89,7 +93,8 @@ public final class OutboxCursor {
         long bound = overflow && after != null ? sweepHorizon : read.horizon();
         long proposed = full ? Math.min(bound, events.getLast().txid()) : bound;
         long horizonForSweep = overflow && after == null ? read.horizon() : sweepHorizon;
-        return new Batch(++readSequence, read, proposed, full, overflow, horizonForSweep);
+        String snapshotForSweep = overflow && after == null ? read.snapshot() : sweepSnapshot;
+        return new Batch(++readSequence, read, proposed, full, overflow, horizonForSweep, snapshotForSweep);
     }
 
     /**
@@ -111,7 +116,12 @@ public final class OutboxCursor {
         }
         if (batch.overflow) {
             sweepHorizon = batch.sweepHorizon;
+            sweepSnapshot = batch.sweepSnapshot;
             sweepAfter = batch.full ? batch.read.events().getLast().position() : null;
+            if (!batch.full) {
+                // The sweep is complete: every event visible at its first read was delivered.
+                coveredSnapshot = batch.sweepSnapshot;
+            }
         } else {
             sweepAfter = null;
         }
@@ -126,7 +136,12 @@ public final class OutboxCursor {
 
     /** Pending count, lag and horizon holder relative to this cursor. */
     public OutboxStats stats() {
-        return source.stats(watermark, appliedView);
+        return source.stats(state());
+    }
+
+    /** A copy of what this cursor knows to be applied, for figures taken on other threads or instances. */
+    public CursorState state() {
+        return new CursorState(watermark, appliedIds, coveredSnapshot, sweepSnapshot, sweepAfter);
     }
 
     /**
@@ -139,6 +154,7 @@ public final class OutboxCursor {
         private final boolean full;
         private final boolean overflow;
         private final long sweepHorizon;
+        private final String sweepSnapshot;
 
         Batch(
                 long sequence,
@@ -146,7 +162,9 @@ public final class OutboxCursor {
                 long proposedWatermark,
                 boolean full,
                 boolean overflow,
-                long sweepHorizon) {
+                long sweepHorizon,
+                String sweepSnapshot) {
+            this.sweepSnapshot = sweepSnapshot;
             this.sequence = sequence;
             this.read = read;
             this.proposedWatermark = proposedWatermark;

@@ -12,10 +12,18 @@ import java.util.Objects;
  *     commit, so every event with a lower transaction id that will ever exist was visible to this read
  * @param databaseNow the database clock at the read
  * @param events the events in reading order
+ * @param snapshot the read's snapshot as {@code pg_snapshot} text ({@code xmin:xmax:xip,...}), or
+ *     {@code null} when the source has none: every event of a transaction visible in it was visible to
+ *     this read
  */
-public record OutboxRead(long horizon, Instant databaseNow, List<OutboxEvent> events) {
+public record OutboxRead(long horizon, Instant databaseNow, List<OutboxEvent> events, String snapshot) {
     public OutboxRead {
         Objects.requireNonNull(databaseNow, "databaseNow");
         events = List.copyOf(events);
+    }
+
+    /** A read without a snapshot text. */
+    public OutboxRead(long horizon, Instant databaseNow, List<OutboxEvent> events) {
+        this(horizon, databaseNow, events, null);
     }
 }

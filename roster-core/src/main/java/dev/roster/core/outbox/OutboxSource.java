@@ -22,6 +22,14 @@ public interface OutboxSource {
     OutboxStats stats(long watermark, Set<Long> excludedIds);
 
     /**
+     * Pending count, lag and the horizon's holder relative to a replayer's state, leaving out what its
+     * overflow sweeps covered too. The default ignores the sweeps (sources without snapshots).
+     */
+    default OutboxStats stats(CursorState state) {
+        return stats(state.watermark(), state.applied());
+    }
+
+    /**
      * Deletes, in batches of {@code batchSize}, events below {@code watermark} created more than
      * {@code retention} ago (database clock), under a lock shared by every instance; when another
      * instance holds the lock nothing is deleted.

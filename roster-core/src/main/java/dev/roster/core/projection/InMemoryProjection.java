@@ -2,6 +2,7 @@ package dev.roster.core.projection;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.outbox.CursorState;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -45,6 +46,7 @@ public final class InMemoryProjection implements Projection {
     private String serverId = newToken();
     private String originStamp;
     private final Map<String, HeldDigest> serving = new HashMap<>();
+    private CursorState replayCursor;
 
     /** An in-memory projection on the system clock with the default grace period. */
     public InMemoryProjection() {
@@ -213,6 +215,13 @@ public final class InMemoryProjection implements Projection {
     }
 
     @Override
+    public Set<Long> cardIds() {
+        synchronized (lock) {
+            return Set.copyOf(cards.keySet());
+        }
+    }
+
+    @Override
     public void deleteCards(Collection<Long> accountIds) {
         List<Long> ids = List.copyOf(accountIds);
         synchronized (lock) {
@@ -333,6 +342,21 @@ public final class InMemoryProjection implements Projection {
     public void replaceServer() {
         synchronized (lock) {
             serverId = newToken();
+        }
+    }
+
+    @Override
+    public void putReplayCursor(CursorState cursor) {
+        Objects.requireNonNull(cursor, "cursor");
+        synchronized (lock) {
+            replayCursor = cursor;
+        }
+    }
+
+    @Override
+    public Lookup<CursorState> replayCursor() {
+        synchronized (lock) {
+            return replayCursor == null ? Lookup.miss() : Lookup.hit(replayCursor);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.roster.core.projection;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.outbox.CursorState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -121,6 +122,12 @@ public interface Projection extends AutoCloseable {
     /** Writes (replaces) cards. Last-used values beside them are left alone. */
     void putCards(Collection<AccountCard> cards);
 
+    /**
+     * The ids of every stored card (so a full rebuild can delete the cards of accounts that no longer
+     * exist). Not atomic with concurrent writes; a key that cannot be parsed is skipped and logged.
+     */
+    Set<Long> cardIds();
+
     /** Deletes cards and the last-used values beside them. Missing ids are ignored. */
     void deleteCards(Collection<Long> accountIds);
 
@@ -189,6 +196,24 @@ public interface Projection extends AutoCloseable {
      */
     default List<ServingDigest> servingDigests() {
         return List.of();
+    }
+
+    // ---- replay cursor -----------------------------------------------------------------------
+
+    /**
+     * Publishes the replayer's cursor so that instances without the lease (and the CLI) report backlog
+     * and lag against what was actually applied. Written by the lease holder after a batch; not fenced
+     * (a stale holder's last write is replaced by the next holder's first). The default stores
+     * nothing.
+     */
+    default void putReplayCursor(CursorState cursor) {}
+
+    /**
+     * The cursor last published by a replayer; a miss when none was (or the store does not keep it),
+     * corrupt when the stored value cannot be decoded.
+     */
+    default Lookup<CursorState> replayCursor() {
+        return Lookup.miss();
     }
 
     // ---- leases ------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.source.GroupInfo;
 import java.lang.System.Logger.Level;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -33,13 +35,16 @@ import java.util.function.LongConsumer;
  *
  * <p>A run reads the outbox horizon first, then rebuilds every registered and canonical bucket (group 0
  * and every active group, on every platform of the universe), retiring the buckets of groups that are
- * not active, writes the cards of every member, and finally moves the watermark to that horizon
+ * not active, rewrites the card of every live account (deleting the cards of accounts that are gone),
+ * and finally moves the watermark to that horizon
  * (fenced by the replayer lease, when this instance holds it). When the stored generation is missing
  * or was made for other settings, the run publishes under a new generation and stores it at the end;
  * the service is ready after that.
  */
 public final class FullRebuilder {
     private static final System.Logger LOG = System.getLogger(FullRebuilder.class.getName());
+    /** Cards per projection write while streaming every account. */
+    private static final int CARD_BATCH = 500;
 
     private final Engine engine;
     private final OutboxSource outbox;
@@ -211,7 +216,6 @@ public final class FullRebuilder {
                 }
             }
             Map<Bucket, Engine.Result> results = engine.rebuildAll(all, active);
-            Map<Long, AccountCard> cards = new LinkedHashMap<>();
             int failed = 0;
             Throwable first = null;
             for (Map.Entry<Bucket, Engine.Result> e : results.entrySet()) {
@@ -220,10 +224,6 @@ public final class FullRebuilder {
                     if (first == null) {
                         first = e.getValue().error();
                     }
-                    continue;
-                }
-                for (AccountCard c : e.getValue().cards()) {
-                    cards.putIfAbsent(c.id(), c);
                 }
             }
             if (failed > 0) {
@@ -231,7 +231,7 @@ public final class FullRebuilder {
                         failed + " of " + all.size() + " buckets failed to rebuild; first: " + first.getMessage(),
                         first);
             }
-            projection.putCards(cards.values());
+            int cards = rewriteCards(projection);
             Optional<Lease> lease = leases.held();
             if (lease.isPresent()) {
                 projection.advanceWatermark(lease.get(), horizon);
@@ -243,10 +243,50 @@ public final class FullRebuilder {
             engine.ready(true);
             LOG.log(
                     Level.INFO,
-                    "full rebuild (" + reason + ") done: " + all.size() + " buckets, " + cards.size() + " cards"
+                    "full rebuild (" + reason + ") done: " + all.size() + " buckets, " + cards + " cards"
                             + (fresh ? ", new generation" : ""));
         } finally {
             engine.applyLock().unlock();
         }
+    }
+
+    /**
+     * Writes the card of every live account, in bucket or not, and deletes the cards of accounts that
+     * no longer exist (or are soft-deleted): an account that left every bucket while its event was
+     * lost (skipped by a fast-forward, dead-lettered, removed from the outbox) has no bucket to be
+     * repaired through, and its card is what {@code GET /v1/accounts/{id}} and sticky sessions read.
+     * A card that looks stale is deleted only after a second read confirms the account is gone: it may
+     * belong to an account created after the stream read it, whose card the replayer wrote since.
+     *
+     * @return the number of cards written
+     */
+    private int rewriteCards(Projection projection) {
+        Set<Long> live = new HashSet<>();
+        List<AccountCard> batch = new ArrayList<>(CARD_BATCH);
+        engine.source().loadAllCards(c -> {
+            live.add(c.id());
+            batch.add(c);
+            if (batch.size() >= CARD_BATCH) {
+                projection.putCards(batch);
+                batch.clear();
+            }
+        });
+        if (!batch.isEmpty()) {
+            projection.putCards(batch);
+        }
+        Set<Long> stale = new TreeSet<>(projection.cardIds());
+        stale.removeAll(live);
+        int written = live.size();
+        if (!stale.isEmpty()) {
+            Map<Long, AccountCard> appeared = engine.source().loadCards(stale);
+            if (!appeared.isEmpty()) {
+                projection.putCards(appeared.values());
+                written += appeared.size();
+                stale.removeAll(appeared.keySet());
+            }
+            projection.deleteCards(stale);
+            LOG.log(Level.INFO, "full rebuild deleted " + stale.size() + " cards of accounts that no longer exist");
+        }
+        return written;
     }
 }

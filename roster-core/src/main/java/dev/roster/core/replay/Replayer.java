@@ -5,6 +5,7 @@ import dev.roster.core.Bucket;
 import dev.roster.core.Platforms;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.internal.Universe;
+import dev.roster.core.outbox.CursorState;
 import dev.roster.core.outbox.OutboxCursor;
 import dev.roster.core.outbox.OutboxEvent;
 import dev.roster.core.outbox.OutboxSource;
@@ -74,6 +75,11 @@ public final class Replayer {
     private final DeadLetterSink deadLetters;
 
     private OutboxCursor cursor;
+    /** The cursor as other threads may see it (null when this instance does not replay). */
+    private volatile CursorState view;
+    /** The cursor state last written to the projection, to write only changes. */
+    private CursorState published;
+
     private long persistedWatermark = -1;
     private final AtomicLong fastForward = new AtomicLong(-1);
     private final Map<Long, Integer> attempts = new HashMap<>();
@@ -129,8 +135,7 @@ public final class Replayer {
     public ReplayStep pollOnce() {
         Optional<Lease> held = leases.current();
         if (held.isEmpty()) {
-            cursor = null;
-            persistedWatermark = -1;
+            dropCursor();
             if (!engine.ready()) {
                 engine.adoptStoredGeneration();
             }
@@ -168,7 +173,11 @@ public final class Replayer {
         if (batch.isEmpty()) {
             cursor.acknowledge(batch);
             lag.caughtUp();
-            return persist(lease, now) ? ReplayStep.IDLE : ReplayStep.NOT_HOLDER;
+            if (!persist(lease, now)) {
+                return ReplayStep.NOT_HOLDER;
+            }
+            publishCursor();
+            return ReplayStep.IDLE;
         }
         boolean ok;
         engine.applyLock().lock();
@@ -176,8 +185,7 @@ public final class Replayer {
             ok = apply(batch.events());
         } catch (LeaseLostException e) {
             // The batch outlived the lease: the new holder replays it from the stored watermark.
-            cursor = null;
-            persistedWatermark = -1;
+            dropCursor();
             return ReplayStep.NOT_HOLDER;
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
@@ -202,9 +210,35 @@ public final class Replayer {
         if (!persist(lease, now)) {
             return ReplayStep.NOT_HOLDER;
         }
+        publishCursor();
         observeLag();
         retention(now);
         return batch.full() ? ReplayStep.MORE : ReplayStep.CAUGHT_UP;
+    }
+
+    private void dropCursor() {
+        cursor = null;
+        view = null;
+        published = null;
+        persistedWatermark = -1;
+    }
+
+    /**
+     * Makes the cursor's state visible to other threads of this instance and, when it changed, to
+     * other instances through the projection (a failed write is retried after the next batch).
+     */
+    private void publishCursor() {
+        CursorState now = cursor.state();
+        view = now;
+        if (now.equals(published)) {
+            return;
+        }
+        try {
+            engine.projection().putReplayCursor(now);
+            published = now;
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, "publishing the replay cursor failed: " + e.getMessage());
+        }
     }
 
     private OutboxCursor newCursor(long watermark) {
@@ -230,7 +264,7 @@ public final class Replayer {
             if (o == WatermarkOutcome.FENCED) {
                 LOG.log(Level.WARNING, "watermark write fenced: the replayer lease was lost");
                 leases.lost();
-                cursor = null;
+                dropCursor();
                 return false;
             }
             persistedWatermark = w;
@@ -660,6 +694,14 @@ public final class Replayer {
     /** Bucket rebuilds attempted by replayed batches. */
     public long bucketRebuilds() {
         return bucketRebuilds.get();
+    }
+
+    /**
+     * This instance's replay cursor (watermark and applied ids) as of its last poll, or empty when
+     * it does not hold the replayer lease. Safe to call from any thread.
+     */
+    public Optional<CursorState> cursorState() {
+        return Optional.ofNullable(view);
     }
 
     /** The cursor's watermark, or -1 when this instance does not replay. */

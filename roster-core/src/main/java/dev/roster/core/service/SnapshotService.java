@@ -280,6 +280,29 @@ public final class SnapshotService implements AutoCloseable {
         }
     }
 
+    /**
+     * Backlog, lag and the horizon's holder against the replayer's cursor (watermark and applied ids),
+     * so that events applied above a pinned watermark are not counted as pending: this instance's own
+     * cursor when it holds the replayer lease, otherwise the cursor the holder last published in the
+     * projection, and only when none was ever published the shared watermark with nothing applied above
+     * it (an upper bound; the first batch of a holder publishes a cursor).
+     *
+     * @throws dev.roster.core.source.SourceException when the database cannot be read
+     * @throws ProjectionException when the projection cannot be read (non-holders only)
+     */
+    public dev.roster.core.outbox.OutboxStats outboxStats() {
+        Optional<dev.roster.core.outbox.CursorState> own = replayer.cursorState();
+        if (own.isPresent()) {
+            return own.get().stats(source.outbox());
+        }
+        Optional<dev.roster.core.outbox.CursorState> holder =
+                projection.replayCursor().value();
+        if (holder.isPresent()) {
+            return holder.get().stats(source.outbox());
+        }
+        return source.outbox().stats(projection.watermark().value().orElse(0L), java.util.Set.of());
+    }
+
     /** Whether this instance currently holds the replayer lease. */
     public boolean isReplayer() {
         return leases.held().isPresent();

@@ -10,6 +10,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The source of truth as the snapshot service reads it. Cards never carry credentials. Every method
@@ -30,6 +31,14 @@ public interface SchedulingSource {
      * status; absent ids are missing from the map.
      */
     Map<Long, AccountCard> loadCards(Collection<Long> ids);
+
+    /**
+     * Streams the card of every account that exists and is not soft-deleted, whatever its status, in
+     * id order, to {@code sink}: what a full rebuild writes, so that accounts in no bucket get their
+     * card corrected too. Implementations read from one snapshot and do not hold every card in memory
+     * at once; an exception thrown by the sink ends the read and propagates unchanged.
+     */
+    void loadAllCards(Consumer<? super AccountCard> sink);
 
     /** Active, not deleted groups, by id. */
     List<GroupInfo> activeGroups();

@@ -196,6 +196,11 @@ final class HandDrivenProjection implements Projection {
     }
 
     @Override
+    public Set<Long> cardIds() {
+        throw unused();
+    }
+
+    @Override
     public void deleteCards(Collection<Long> accountIds) {
         throw unused();
     }

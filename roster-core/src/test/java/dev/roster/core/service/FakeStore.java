@@ -28,6 +28,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -256,6 +257,16 @@ final class FakeStore implements SchedulingSource, OutboxSource {
             }
         }
         return out;
+    }
+
+    @Override
+    public void loadAllCards(Consumer<? super AccountCard> sink) {
+        List<AccountCard> all;
+        synchronized (this) {
+            all = List.copyOf(accounts.values());
+        }
+        // Outside the lock, like a database cursor: the sink may write to a projection.
+        all.forEach(sink);
     }
 
     @Override

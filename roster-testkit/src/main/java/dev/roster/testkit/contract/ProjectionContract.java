@@ -7,6 +7,8 @@ import static org.awaitility.Awaitility.await;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
+import dev.roster.core.outbox.CursorState;
+import dev.roster.core.outbox.OutboxPosition;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Invalidation;
 import dev.roster.core.projection.Lease;
@@ -25,6 +27,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -333,6 +336,46 @@ public abstract class ProjectionContract {
         projection.deleteCards(List.of(2L, 42L));
         assertThat(projection.card(2)).isEqualTo(Lookup.miss());
         assertThat(projection.card(1).isHit()).isTrue();
+    }
+
+    @Test
+    void cardIds_listsEveryStoredCardAndNothingElse() {
+        // More than one page of a key scan, beside snapshots, last-used values and state of the same
+        // namespace, and a card of another namespace: only this namespace's card ids come back.
+        projection.putCards(Fixtures.cards(1, 1_500));
+        projection.markUsed(Map.of(7L, Instant.ofEpochMilli(1_700_000_000_000L)));
+        projection.publish(allocate(projection, bucket(1)), "g", Fixtures.cards(1, 3));
+        projection.deleteCards(List.of(2L, 1_000L));
+        try (Projection other = open(namespace + "other")) {
+            other.putCards(List.of(Fixtures.card(5_000)));
+            Set<Long> want = new java.util.TreeSet<>();
+            for (long id = 1; id <= 1_500; id++) {
+                want.add(id);
+            }
+            want.removeAll(List.of(2L, 1_000L));
+            assertThat(client().cardIds()).containsExactlyInAnyOrderElementsOf(want);
+            assertThat(other.cardIds()).containsExactly(5_000L);
+        }
+    }
+
+    @Test
+    void replayCursor_missUntilPublishedThenTheLatestForEveryClient() {
+        assertThat(projection.replayCursor()).isEqualTo(Lookup.miss());
+        projection.putReplayCursor(new CursorState(42, Set.of(7L, 3L, 1_000_000_000_000L)));
+        assertThat(client().replayCursor())
+                .isEqualTo(Lookup.hit(new CursorState(42, Set.of(3L, 7L, 1_000_000_000_000L))));
+        projection.putReplayCursor(new CursorState(43, Set.of()));
+        assertThat(client().replayCursor()).isEqualTo(Lookup.hit(new CursorState(43, Set.of())));
+        CursorState sweeping = new CursorState(
+                44, Set.of(9L), "40:50:41,45", "44:52:", new OutboxPosition(-2L, 12L)); // an unsigned txid
+        projection.putReplayCursor(sweeping);
+        assertThat(client().replayCursor()).isEqualTo(Lookup.hit(sweeping));
+    }
+
+    @Test
+    void cardIds_emptyWhenNoCardIsStored() {
+        projection.publish(allocate(projection, bucket(1)), "g", Fixtures.cards(1, 2));
+        assertThat(projection.cardIds()).isEmpty();
     }
 
     @Test
