@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
 class ReplayerMutationTest {
     private Rig rig;
     private final AtomicBoolean stealOnRead = new AtomicBoolean();
+    private final AtomicBoolean failRead = new AtomicBoolean();
     private LeaseKeeper other;
 
     @AfterEach
@@ -55,6 +56,9 @@ class ReplayerMutationTest {
                 (p, m, args) -> {
                     if (m.getName().equals("outbox") && m.getParameterCount() == 0) {
                         return self[0];
+                    }
+                    if (m.getName().equals("read") && failRead.get()) {
+                        throw new IllegalStateException("outbox unreachable");
                     }
                     if (m.getName().equals("read") && stealOnRead.compareAndSet(true, false)) {
                         rig.clock.advance(ttl().plusSeconds(1));
@@ -214,6 +218,10 @@ class ReplayerMutationTest {
         rig = Rig.standard();
         SnapshotService s = rig.started();
         String before = rig.projection.generation().value().orElseThrow().id();
+        s.requestFullRebuild("plain").join();
+        assertThat(rig.projection.generation().value().orElseThrow().id())
+                .as("an ordinary full rebuild keeps the generation")
+                .isEqualTo(before);
         s.rebuilder().requestNewGeneration("test").join();
         String after = rig.projection.generation().value().orElseThrow().id();
         assertThat(after).isNotEqualTo(before);
@@ -243,19 +251,22 @@ class ReplayerMutationTest {
         rig = Rig.standard();
         rig.store.seed(card(1, "openai", 1));
         rig.store.seed(card(2, "openai", 2));
+        rig.store.seed(card(3, "openai", 3));
         SnapshotService s = rig.started();
         Instant early = Instant.parse("2026-03-01T10:00:00Z");
         Instant late = Instant.parse("2026-03-01T11:00:00Z");
         rig.store.emit(tx -> new OutboxEvent.AccountLastUsed(
-                0, tx, rig.clock.instant(), Map.of(0L, late, 2L, Instant.ofEpochSecond(0, 5))));
+                0, tx, rig.clock.instant(), Map.of(0L, late, 3L, Instant.ofEpochSecond(0, 999_000_000))));
         rig.store.emit(tx -> new OutboxEvent.AccountLastUsed(0, tx, rig.clock.instant(), Map.of(1L, late)));
         rig.store.emit(tx -> new OutboxEvent.AccountLastUsed(0, tx, rig.clock.instant(), Map.of(1L, early)));
         rig.store.emit(tx ->
                 new OutboxEvent.AccountLastUsed(0, tx, rig.clock.instant(), Map.of(2L, Instant.ofEpochSecond(1))));
         assertThat(s.replayer().drain()).isEqualTo(ReplayStep.CAUGHT_UP);
-        Map<Long, Instant> got = rig.projection.lastUsed(List.of(0L, 1L, 2L));
+        Map<Long, Instant> got = rig.projection.lastUsed(List.of(0L, 1L, 2L, 3L));
         assertThat(got).containsEntry(1L, late).containsEntry(2L, Instant.ofEpochSecond(1));
-        assertThat(got).doesNotContainKey(0L);
+        assertThat(got)
+                .as("id 0 and a time within the epoch's first second are ignored")
+                .doesNotContainKeys(0L, 3L);
         assertThat(s.replayer().applied()).isEqualTo(4);
     }
 
@@ -304,6 +315,54 @@ class ReplayerMutationTest {
         assertThat(s.replayer().drain()).isEqualTo(ReplayStep.CAUGHT_UP);
         assertThat(s.replayer().deadLettered()).isEqualTo(1);
         assertThat(rig.deadLetters).singleElement().asString().contains("Malformed #" + id);
+    }
+
+    @Test
+    void aPlatformChangeTakesTheAccountOutOfItsOldPlatformsBuckets() {
+        rig = Rig.standard();
+        rig.store.seed(card(1, "openai", 1));
+        SnapshotService s = rig.started();
+        assertThat(s.list(null, "openai", false).accounts()).hasSize(1);
+        rig.store.upsert(card(1, "anthropic", 1));
+        assertThat(s.replayer().drain()).isEqualTo(ReplayStep.CAUGHT_UP);
+        assertThat(s.list(null, "openai", false).accounts()).isEmpty();
+        assertThat(s.list(null, "anthropic", false).accounts()).hasSize(1);
+    }
+
+    @Test
+    void anUnreadableOutboxFailsThePollAndBacksOff() {
+        SnapshotService s = startHooked();
+        failRead.set(true);
+        assertThat(s.replayer().pollOnce()).isEqualTo(ReplayStep.FAILED);
+        assertThat(s.replayer().retryAt()).isEqualTo(rig.clock.instant().plusSeconds(1));
+        failRead.set(false);
+        assertThat(s.replayer().pollOnce()).isEqualTo(ReplayStep.BACKING_OFF);
+        rig.clock.advance(Duration.ofSeconds(1));
+        assertThat(s.replayer().pollOnce()).isEqualTo(ReplayStep.IDLE);
+    }
+
+    @Test
+    void retentionDeletesOldAppliedEventsOncePerIntervalAfterABatch() {
+        // Defaults: events applied and older than 10 min go, at most once per 60 s. No interval
+        // rebuild: its fast-forward would make these batches empty, and only a batch runs retention.
+        Rig.Sched sched = new Rig.Sched();
+        sched.fullRebuildInterval = 0;
+        rig = Rig.standard().scheduling(sched);
+        SnapshotService s = rig.started();
+        rig.store.upsert(card(1, "openai", 1)); // e1 at 0 s; the first pass runs now, deletes nothing
+        s.replayer().drain();
+        rig.clock.advance(Duration.ofSeconds(595));
+        rig.store.upsert(card(2, "openai", 2)); // 9 min 55 s: a pass (cut-off -5 s): nothing
+        s.replayer().drain();
+        assertThat(rig.store.outboxSize()).isEqualTo(2);
+        rig.clock.advance(Duration.ofSeconds(35));
+        rig.store.upsert(card(3, "openai", 3)); // 10 min 30 s: e1 is old enough, but no pass is due
+        s.replayer().drain();
+        assertThat(rig.store.outboxSize()).isEqualTo(3);
+        rig.clock.advance(Duration.ofSeconds(30));
+        rig.store.upsert(card(4, "openai", 4)); // 11 min: a pass, e1 goes
+        s.replayer().drain();
+        assertThat(rig.store.outboxSize()).isEqualTo(3);
     }
 
     private static long runs(SnapshotService s, String reason) {
