@@ -337,6 +337,65 @@ class NearCacheMutationTest {
         assertThatThrownBy(c::start).isInstanceOf(IllegalStateException.class);
     }
 
+    @Test
+    void offer_ofAGenerationThisInstanceDoesNotAccept_returnsWhatIsServed() {
+        NearCache c = cache();
+        NearCache.Entry held = c.offer(snap(B, G1, 3), c.retireMark(B));
+        assertThat(c.offer(snap(B, "rogue", 9), c.retireMark(B))).isSameAs(held);
+        assertThat(c.get(B)).isSameAs(held);
+    }
+
+    @Test
+    void offer_withAMarkTakenBeforeARetire_installsNothingAndReturnsWhatIsServedNow() {
+        NearCache c = cache();
+        c.checkAll(); // subscribes (nothing cached yet, so nothing is read)
+        c.offer(snap(B, G1, 1), c.retireMark(B));
+        long before = c.retireMark(B);
+        scripted.invalidate(Invalidation.retiredBucket(B));
+        assertThat(c.get(B)).as("retired: dropped at once").isNull();
+        NearCache.Entry reopened = c.offer(snap(B, G1, 3), c.retireMark(B));
+        assertThat(reopened.snapshot().version()).isEqualTo(3);
+        // Read before the retire: it may be the retired content, so it must not replace anything.
+        assertThat(c.offer(snap(B, G1, 4), before)).isSameAs(reopened);
+        assertThat(c.get(B)).isSameAs(reopened);
+    }
+
+    @Test
+    void versionCheck_countsAHealOnlyWhenItInstalledANewerVersion() {
+        NearCache c = cache();
+        c.offer(snap(B, G1, 1), c.retireMark(B));
+        scripted.hold(snap(B, "rogue", 9));
+        c.checkAll();
+        assertThat(c.stats().checks()).isEqualTo(1);
+        assertThat(c.stats().healed()).as("unaccepted generation").isZero();
+        scripted.failReads.set(true);
+        c.checkAll();
+        assertThat(c.stats().healed()).as("failed read").isZero();
+        scripted.failReads.set(false);
+        scripted.drop(B);
+        scripted.generation.set(null); // flushed: the entry is kept until max_stale
+        c.checkAll();
+        assertThat(c.stats().healed()).as("miss").isZero();
+        assertThat(c.get(B).snapshot().version()).isEqualTo(1);
+        scripted.generation.set(new Generation(G1, "fp"));
+        scripted.hold(snap(B, G1, 2));
+        c.checkAll();
+        assertThat(c.stats().healed()).isEqualTo(1);
+        assertThat(c.stats().checks()).isEqualTo(4);
+    }
+
+    @Test
+    void close_fromAnInterruptedThread_leavesTheThreadInterrupted() {
+        NearCache c = cache(Duration.ofMillis(20), 10).start();
+        Thread.currentThread().interrupt();
+        c.close();
+        // Thread.interrupted() also clears the flag, so the rest of the suite runs uninterrupted.
+        assertThat(Thread.interrupted())
+                .as("close must not swallow the caller's interrupt")
+                .isTrue();
+        assertThat(scripted.listeners).isEmpty();
+    }
+
     /** A projection whose snapshot reads, generation and subscription the test sets; the rest is in memory. */
     private static final class ScriptedProjection {
         final Map<Bucket, Snapshot> held = new ConcurrentHashMap<>();
