@@ -214,6 +214,10 @@ public final class FaultEnv implements AutoCloseable {
         long failedReads = load == null ? 0 : load.failed.get() - failedAtFault;
         if (load != null) {
             load.close();
+            assertThat(load.unexpected())
+                    .as("load failures no fault explains (a write failing with the database up, an untyped read"
+                            + " error, a load thread's death)")
+                    .isEmpty();
         }
         try {
             await("convergence of " + scenario)
