@@ -55,6 +55,8 @@ final class Freshness {
             List<AtomicLong> missing = new ArrayList<>();
             AtomicBoolean writing = new AtomicBoolean(true);
             List<Thread> readers = new ArrayList<>();
+            // A reader that fails ends; its error is the run's result, not a shorter sample.
+            List<Throwable> readerErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
             for (Roster r : rosters) {
                 ConcurrentLinkedQueue<Change> q = new ConcurrentLinkedQueue<>();
                 Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(30), 3);
@@ -66,12 +68,18 @@ final class Freshness {
                 missing.add(miss);
                 readers.add(Thread.ofPlatform()
                         .name("freshness-reader")
+                        .uncaughtExceptionHandler((t, e) -> readerErrors.add(e))
                         .start(() -> read(r, q, h, n, miss, writing, readsPerSecond)));
             }
             long changes = write(servers, ids, inbox, changesPerSecond, seconds);
             writing.set(false);
             for (Thread t : readers) {
                 t.join();
+            }
+            if (!readerErrors.isEmpty()) {
+                AssertionError failed = new AssertionError("a freshness reader failed", readerErrors.getFirst());
+                readerErrors.stream().skip(1).forEach(failed::addSuppressed);
+                throw failed;
             }
             return new Result(
                     hist,
@@ -141,12 +149,8 @@ final class Freshness {
                     return;
                 }
             }
-            List<AccountCard> cards;
-            try {
-                cards = r.list(null, "openai", false).accounts();
-            } catch (RuntimeException e) {
-                continue;
-            }
+            // Both stores are up for the whole run: a failed read is a failure of the run, not a sample.
+            List<AccountCard> cards = r.list(null, "openai", false).accounts();
             long now = System.nanoTime();
             reads.incrementAndGet();
             pending.removeIf(c -> {

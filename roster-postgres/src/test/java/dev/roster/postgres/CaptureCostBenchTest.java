@@ -3,6 +3,7 @@ package dev.roster.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -77,8 +78,8 @@ class CaptureCostBenchTest {
             Path out = Path.of("target", "capture-cost.txt");
             try {
                 Files.writeString(out, report);
-            } catch (IOException ignored) {
-                // The figure is on stdout too.
+            } catch (IOException e) {
+                throw new UncheckedIOException("the figure could not be written to " + out, e);
             }
             assertThat(pg.queryLong("SELECT count(*) FROM scheduler_outbox WHERE event_type = 'account_changed'"))
                     .isGreaterThanOrEqualTo(PER_ARM);

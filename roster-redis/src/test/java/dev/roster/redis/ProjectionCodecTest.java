@@ -48,7 +48,9 @@ class ProjectionCodecTest {
             try {
                 ProjectionCodec.decodeSnapshot("snap", v, B);
             } catch (CorruptValueException expected) {
-                // Either outcome is fine; any other exception type is the bug this test guards.
+                // Either outcome is fine; any other exception type is the bug this test guards. A
+                // refusal names the key, as every corrupt value does.
+                assertThat(expected.getMessage()).contains("'snap'");
             }
         }
     }

@@ -7,7 +7,9 @@ import dev.roster.core.internal.Universe;
 import dev.roster.core.outbox.OutboxSource;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Lease;
+import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.Snapshot;
 import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.source.GroupInfo;
 import java.lang.System.Logger.Level;
@@ -238,6 +240,21 @@ public final class FullRebuilder {
                 onHorizon.accept(horizon);
             }
             if (fresh) {
+                // The generation is stored last, and storing it declares every snapshot of the run
+                // current. If the store lost the run's writes meanwhile (FLUSHALL, a restart without
+                // persistence), storing it anyway would make this generation current over an empty
+                // store whose version counters start again at 1: the same (generation, version) would
+                // then be handed out again for other content, and a near cache that holds it keeps
+                // its old content for good. Fail the run instead; the next one finds no generation
+                // and rebuilds under a new one.
+                for (Map.Entry<Bucket, Engine.Result> e : results.entrySet()) {
+                    if (e.getValue().outcome() != Engine.Outcome.RETIRED
+                            && !(projection.readSnapshot(e.getKey()) instanceof Lookup.Hit<Snapshot>)) {
+                        throw new IllegalStateException("the projection lost this run's snapshot of " + e.getKey()
+                                + " before its generation was stored (flushed?); not storing generation "
+                                + target.id());
+                    }
+                }
                 projection.putGeneration(target, origin.current());
             }
             engine.ready(true);

@@ -99,9 +99,12 @@ public final class ChildProcess implements AutoCloseable {
 
     private void waitFor() {
         try {
-            process.waitFor(30, TimeUnit.SECONDS);
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                throw new AssertionError("child process " + process.pid() + " still alive 30 s after the signal");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for child process " + process.pid() + " to end", e);
         }
     }
 

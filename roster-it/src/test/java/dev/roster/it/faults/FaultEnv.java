@@ -131,13 +131,24 @@ public final class FaultEnv implements AutoCloseable {
 
     /** A started Roster over this world with {@code clock} as application clock. */
     public Roster roster(InstantSource clock) {
+        return roster(clock, CONFIG);
+    }
+
+    /**
+     * A started Roster over this world with {@code clock} and a scenario's own configuration (its run
+     * mode and group-0 scope must be {@link #CONFIG}'s: the convergence check judges with those).
+     */
+    public Roster roster(InstantSource clock, ServiceConfig config) {
+        if (config.runMode() != CONFIG.runMode() || !config.scope().equals(CONFIG.scope())) {
+            throw new IllegalArgumentException("the convergence check assumes the suite's run mode and scope");
+        }
         Roster r = Roster.builder()
                 .jdbc(db.jdbcUrl(), db.user(), db.password())
                 .poolSize(4)
                 .redisOptions(RedisConnectionOptions.of(RedisHarness.shared().uri())
                         .withCommandTimeout(Duration.ofSeconds(1)))
                 .keyPrefix(prefix)
-                .config(CONFIG)
+                .config(config)
                 .clock(clock)
                 .build();
         all.add(r);
@@ -203,6 +214,10 @@ public final class FaultEnv implements AutoCloseable {
         long failedReads = load == null ? 0 : load.failed.get() - failedAtFault;
         if (load != null) {
             load.close();
+            assertThat(load.unexpected())
+                    .as("load failures no fault explains (a write failing with the database up, an untyped read"
+                            + " error, a load thread's death)")
+                    .isEmpty();
         }
         try {
             await("convergence of " + scenario)

@@ -3,10 +3,14 @@ package dev.roster.it.faults;
 import dev.roster.Roster;
 import dev.roster.core.AccountCard;
 import dev.roster.core.service.ListResult;
+import dev.roster.core.service.SchedulerException;
+import dev.roster.core.source.SourceException;
 import dev.roster.postgres.AccountRepository;
 import dev.roster.postgres.AccountSpec;
 import dev.roster.postgres.GroupRepository;
 import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,7 +30,11 @@ import javax.sql.DataSource;
  * The load of a fault scenario: one writer changing accounts, links and (optionally) groups through
  * the repositories and through plain SQL at a fixed rate, and reader threads on the hot path of every
  * live instance. Failures are counted, never thrown: a write refused while PostgreSQL is down simply
- * did not commit, and its outbox event does not exist. Every secret written contains {@link
+ * did not commit, and its outbox event does not exist. Only the failures a fault can cause are
+ * expected (a write: the database unreachable, in a scenario that {@linkplain #expectDatabaseOutage
+ * takes it away}; a read: one of the typed errors of the hot path); any
+ * other failure, and any error that ends a load thread, is kept in {@link #unexpected()}, which the
+ * convergence check asserts empty. Every secret written contains {@link
  * SecretScan#MARKER}, and every answer a reader gets is scanned for it.
  *
  * <p>Pacing uses {@code parkNanos} between operations: that shapes the load, it never waits for a
@@ -45,6 +53,8 @@ public final class Load implements AutoCloseable {
     private final Supplier<List<Roster>> instances;
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean running;
+    private int readersPerInstance;
+    private volatile boolean databaseOutage;
 
     /** Writes committed. */
     public final AtomicLong writes = new AtomicLong();
@@ -56,6 +66,8 @@ public final class Load implements AutoCloseable {
     public final AtomicLong failed = new AtomicLong();
     /** Reads answered by the database fallback. */
     public final AtomicLong fromDatabase = new AtomicLong();
+
+    private final List<Throwable> unexpected = new CopyOnWriteArrayList<>();
 
     /**
      * @param groupIds the groups the writer links accounts to (and flips, when {@code groupFlips})
@@ -107,12 +119,66 @@ public final class Load implements AutoCloseable {
     /** Starts the writer and {@code size.readers()} readers per instance. */
     public Load start() {
         running = true;
-        threads.add(Thread.ofPlatform().name("fault-writer").daemon().start(this::writeLoop));
+        readersPerInstance = size.readers();
+        threads.add(thread("fault-writer").start(this::writeLoop));
         for (int i = 0; i < size.readers() * Math.max(1, instances.get().size()); i++) {
             int n = i;
-            threads.add(Thread.ofPlatform().name("fault-reader-" + i).daemon().start(() -> readLoop(n)));
+            threads.add(thread("fault-reader-" + i).start(() -> readLoop(n)));
         }
         return this;
+    }
+
+    /**
+     * Starts the writer only: a scenario that counts every read by its source drives the reads itself,
+     * so that no reader of ours takes a share of the fallback limiter it measures.
+     */
+    public Load startWriterOnly() {
+        running = true;
+        threads.add(thread("fault-writer").start(this::writeLoop));
+        return this;
+    }
+
+    private Thread.Builder thread(String name) {
+        // A load thread that dies (an error, an assertion inside a read) must not just stop the load.
+        return Thread.ofPlatform().name(name).daemon().uncaughtExceptionHandler((t, e) -> unexpected.add(e));
+    }
+
+    /**
+     * The failures no fault explains: a write that failed while the database was reachable (a
+     * refusal, a bug), a read that failed with anything but a typed hot-path error ({@link
+     * SchedulerException}), an error that ended a load thread.
+     */
+    public List<Throwable> unexpected() {
+        return List.copyOf(unexpected);
+    }
+
+    /**
+     * Declares that the scenario takes the database away: from now on a write may fail with a store
+     * error. Without it every write must commit (no scenario but a database outage refuses writes).
+     */
+    public void expectDatabaseOutage() {
+        databaseOutage = true;
+    }
+
+    /**
+     * Whether a write failed because the database could not be reached or was going away: the
+     * repositories' store error ({@link SourceException}; their refusals are {@link
+     * IllegalArgumentException}s), a connection-class SQL state (08), an operator intervention (57P:
+     * shutdown, crash recovery), or the pool's timeout for a connection.
+     */
+    static boolean databaseUnreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SourceException || t instanceof SQLTransientConnectionException) {
+                return true;
+            }
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                if (state.startsWith("08") || state.startsWith("57P")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Runs the load for {@code d} (the caller's thread just holds the fault for that long). */
@@ -136,6 +202,9 @@ public final class Load implements AutoCloseable {
                 writes.incrementAndGet();
             } catch (RuntimeException e) {
                 writeFailures.incrementAndGet();
+                if (!(databaseOutage && databaseUnreachable(e))) {
+                    unexpected.add(e);
+                }
             }
             LockSupport.parkNanos(pause);
         }
@@ -168,7 +237,7 @@ public final class Load implements AutoCloseable {
         try (Connection c = ds.getConnection();
                 Statement st = c.createStatement()) {
             st.execute(s);
-        } catch (java.sql.SQLException e) {
+        } catch (SQLException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
     }
@@ -200,6 +269,9 @@ public final class Load implements AutoCloseable {
             } catch (RuntimeException e) {
                 failed.incrementAndGet();
                 SecretScan.inspect("read error", String.valueOf(e));
+                if (!(e instanceof SchedulerException)) {
+                    unexpected.add(e);
+                }
                 // A failing store makes reads fail fast; keep the failure loop from spinning a core.
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
             }
@@ -207,7 +279,11 @@ public final class Load implements AutoCloseable {
         }
     }
 
-    /** Stops writer and readers and waits for them to end. */
+    /**
+     * Stops writer and readers and waits for them to end.
+     *
+     * @throws AssertionError when a load thread does not end within 30 s or the wait is interrupted
+     */
     @Override
     public void close() {
         running = false;
@@ -216,14 +292,17 @@ public final class Load implements AutoCloseable {
                 t.join(TimeUnit.SECONDS.toMillis(30));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                throw new AssertionError("interrupted while stopping the load", e);
+            }
+            if (t.isAlive()) {
+                throw new AssertionError("load thread " + t.getName() + " did not stop within 30 s");
             }
         }
     }
 
     /** A short description of the load for the report. */
     public String describe(int instanceCount) {
-        return size.writeRate() + " writes/s, " + size.readers() * instanceCount + " readers, " + instanceCount
+        return size.writeRate() + " writes/s, " + readersPerInstance * instanceCount + " readers, " + instanceCount
                 + " instance(s), " + size.accounts() + " accounts";
     }
 }

@@ -20,6 +20,7 @@ class PostgresFaultTest extends FaultTestBase {
     @Test
     void postgresStoppedAndRestartedUnderLoad() {
         Load load = startLoad(2, false);
+        load.expectDatabaseOutage();
         env.faultStarts();
         pg.stop();
         Load.hold(hold());
@@ -32,6 +33,7 @@ class PostgresFaultTest extends FaultTestBase {
     @Test
     void postgresKilledAndRestartedUnderLoad() {
         Load load = startLoad(2, false);
+        load.expectDatabaseOutage();
         env.faultStarts();
         pg.kill();
         Load.hold(hold());

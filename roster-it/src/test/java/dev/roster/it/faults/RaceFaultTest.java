@@ -9,6 +9,7 @@ import dev.roster.testkit.RedisHarness;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -29,45 +30,63 @@ class RaceFaultTest extends FaultTestBase {
         RedisKeys keys = new RedisKeys(env.prefix);
         AtomicLong rebuilds = new AtomicLong();
         AtomicLong deletes = new AtomicLong();
-        AtomicLong chaosErrors = new AtomicLong();
+        // Every failure of the chaos thread, to be judged after it ends: a lost race is expected and
+        // named below; anything else (an infrastructure error with every server up, a bug) fails.
+        List<Throwable> chaosErrors = new CopyOnWriteArrayList<>();
         env.faultStarts();
-        Thread chaos = Thread.ofPlatform().name("fault-chaos").start(() -> {
-            SplittableRandom r = new SplittableRandom(3);
-            long end = System.nanoTime() + hold().multipliedBy(2).toNanos();
-            while (System.nanoTime() < end) {
-                Roster on = instances.get(r.nextInt(instances.size()));
-                List<Bucket> buckets = new ArrayList<>(on.admin().buckets());
-                try {
-                    switch (r.nextInt(3)) {
-                        case 0 -> on.admin().rebuildAll();
-                        case 1 -> {
-                            if (!buckets.isEmpty()) {
-                                on.admin().rebuildBucket(buckets.get(r.nextInt(buckets.size())));
+        Thread chaos = Thread.ofPlatform()
+                .name("fault-chaos")
+                .uncaughtExceptionHandler((t, e) -> chaosErrors.add(e))
+                .start(() -> {
+                    SplittableRandom r = new SplittableRandom(3);
+                    long end = System.nanoTime() + hold().multipliedBy(2).toNanos();
+                    while (System.nanoTime() < end) {
+                        Roster on = instances.get(r.nextInt(instances.size()));
+                        try {
+                            List<Bucket> buckets = new ArrayList<>(on.admin().buckets());
+                            switch (r.nextInt(3)) {
+                                case 0 -> on.admin().rebuildAll();
+                                case 1 -> {
+                                    if (!buckets.isEmpty()) {
+                                        on.admin().rebuildBucket(buckets.get(r.nextInt(buckets.size())));
+                                    }
+                                }
+                                default -> {
+                                    if (!buckets.isEmpty()) {
+                                        Bucket b = buckets.get(r.nextInt(buckets.size()));
+                                        RedisHarness.shared().command("DEL", keys.snapshot(b));
+                                        deletes.incrementAndGet();
+                                    }
+                                }
                             }
+                            rebuilds.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            chaosErrors.add(e);
                         }
-                        default -> {
-                            if (!buckets.isEmpty()) {
-                                Bucket b = buckets.get(r.nextInt(buckets.size()));
-                                RedisHarness.shared().command("DEL", keys.snapshot(b));
-                                deletes.incrementAndGet();
-                            }
-                        }
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
                     }
-                    rebuilds.incrementAndGet();
-                } catch (RuntimeException e) {
-                    chaosErrors.incrementAndGet();
-                }
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-            }
-        });
+                });
         try {
             chaos.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while the chaos thread ran", e);
         }
         env.faultEnds();
+        // The one failure the chaos may meet with every server up: a single-bucket rebuild on one
+        // instance loses the race against the replayer on another retiring that bucket (its group was
+        // set inactive meanwhile), so its publish comes back retired or fenced, or the bucket is retired
+        // again between its reopening and the next version.
+        assertThat(chaosErrors)
+                .as("chaos errors other than a rebuild losing to a retire")
+                .allSatisfy(e -> assertThat(e)
+                        .isExactlyInstanceOf(IllegalStateException.class)
+                        .message()
+                        .matches("bucket \\S+ was retired (while it was being rebuilt \\((RETIRED|FENCED)\\)"
+                                + "|again while reopening it)"));
         env.converge(
-                rebuilds.get() + " rebuild requests / snapshot deletions (" + deletes.get() + " deletions) over "
+                rebuilds.get() + " rebuild requests / snapshot deletions (" + deletes.get() + " deletions, "
+                        + chaosErrors.size() + " rebuilds lost to a retire) over "
                         + hold().multipliedBy(2).toMillis() + " ms, group retire/reopen",
                 0);
         assertThat(instances.stream().filter(r -> r.admin().isReplayer())).hasSize(1);

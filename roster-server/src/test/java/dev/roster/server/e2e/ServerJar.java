@@ -6,6 +6,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,15 +93,25 @@ final class ServerJar implements AutoCloseable {
                 while ((line = r.readLine()) != null) {
                     sink.add(line);
                 }
-            } catch (IOException ignored) {
-                // the process ended
+            } catch (IOException e) {
+                // Only close() (which destroys the process and our ends of its pipes) may cut a pump
+                // short; awaitPumps, after a regular end, reports it.
+                pumpErrors.add(new UncheckedIOException(name + " failed", e));
             }
         }));
     }
 
+    private final List<Throwable> pumpErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     void awaitPumps() throws InterruptedException {
         for (Thread t : pumps) {
             t.join(10_000);
+            if (t.isAlive()) {
+                throw new AssertionError(t.getName() + " still reading 10 s after the process ended");
+            }
+        }
+        if (!pumpErrors.isEmpty()) {
+            throw new AssertionError("reading the server's output failed", pumpErrors.getFirst());
         }
     }
 
