@@ -3,7 +3,6 @@ package dev.roster.redis;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.outbox.CursorState;
-import dev.roster.core.outbox.OutboxPosition;
 import dev.roster.core.projection.CorruptValueException;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Invalidation;
@@ -451,23 +450,8 @@ public final class RedisProjection implements Projection {
     @Override
     public void putReplayCursor(CursorState cursor) {
         Objects.requireNonNull(cursor, "cursor");
-        // "<watermark> <id>,<id>,... <covered snapshot> <sweep snapshot> <txid>:<id>" in text, "-" for
-        // none (snapshots have no spaces): at most replay.max_applied ids, written once per batch.
-        StringBuilder b = new StringBuilder().append(cursor.watermark()).append(' ');
-        boolean first = true;
-        for (long id : new java.util.TreeSet<>(cursor.applied())) {
-            if (!first) {
-                b.append(',');
-            }
-            b.append(id);
-            first = false;
-        }
-        b.append(' ').append(orDash(cursor.coveredSnapshot()));
-        b.append(' ').append(orDash(cursor.sweepSnapshot()));
-        OutboxPosition after = cursor.sweepAfter();
-        b.append(' ').append(after == null ? "-" : Long.toUnsignedString(after.txid()) + ":" + after.id());
         byte[] k = bytes(keys.replayCursor());
-        byte[] v = bytes(b.toString());
+        byte[] v = bytes(ReplayCursorCodec.encode(cursor));
         call("SET", k, () -> redis.set(k, v));
     }
 
@@ -485,39 +469,11 @@ public final class RedisProjection implements Projection {
         }
         String s = str(v);
         try {
-            String[] f = s.split(" ", -1);
-            if (f.length != 5) {
-                throw new IllegalArgumentException("expected 5 fields, got " + f.length);
-            }
-            long w = Long.parseLong(f[0]);
-            Set<Long> applied = new HashSet<>();
-            if (!f[1].isEmpty()) {
-                for (String id : f[1].split(",", -1)) {
-                    applied.add(Long.parseLong(id));
-                }
-            }
-            OutboxPosition after = null;
-            if (!f[4].equals("-")) {
-                int colon = f[4].indexOf(':');
-                if (colon < 0) {
-                    throw new IllegalArgumentException("sweep position without ':'");
-                }
-                after = new OutboxPosition(
-                        Long.parseUnsignedLong(f[4].substring(0, colon)), Long.parseLong(f[4].substring(colon + 1)));
-            }
-            return Lookup.hit(new CursorState(w, applied, dashNull(f[2]), dashNull(f[3]), after));
+            return Lookup.hit(ReplayCursorCodec.decode(s));
         } catch (IllegalArgumentException e) {
             return corrupt(new CorruptValueException(
                     keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'"));
         }
-    }
-
-    private static String orDash(String s) {
-        return s == null ? "-" : s;
-    }
-
-    private static String dashNull(String s) {
-        return s.equals("-") ? null : s;
     }
 
     @Override
