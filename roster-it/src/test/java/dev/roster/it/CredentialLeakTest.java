@@ -51,7 +51,7 @@ class CredentialLeakTest {
         // string stays a contiguous substring.
         String secret = "SECRET" + Long.toHexString(System.nanoTime());
         String later = "LATER" + Long.toHexString(System.nanoTime());
-        env.sql("TRUNCATE account_groups, accounts, groups, scheduler_outbox, scheduler_outbox_dead_letter");
+        env.truncatePool();
         AccountRepository accounts = new AccountRepository(env.ds);
         long g = new GroupRepository(env.ds).create("team", "anthropic");
         long grouped = env.queryLong("INSERT INTO accounts (name, platform, type, credentials) VALUES"

@@ -46,7 +46,7 @@ class Group0ScopeReplayTest {
 
     @BeforeEach
     void clean() {
-        env.sql("TRUNCATE account_groups, accounts, groups, scheduler_outbox, scheduler_outbox_dead_letter");
+        env.truncatePool();
         accounts = new AccountRepository(env.ds);
         groups = new GroupRepository(env.ds);
     }

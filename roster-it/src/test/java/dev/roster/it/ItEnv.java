@@ -71,6 +71,11 @@ final class ItEnv implements AutoCloseable {
                 .deadLetters(sink());
     }
 
+    /** Empties every table the scheduling pool and the outbox live in, between tests of one class. */
+    void truncatePool() {
+        sql("TRUNCATE account_groups, accounts, groups, scheduler_outbox, scheduler_outbox_dead_letter");
+    }
+
     void sql(String... statements) {
         try (Connection c = db.connect();
                 Statement st = c.createStatement()) {

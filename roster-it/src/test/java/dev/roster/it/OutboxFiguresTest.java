@@ -43,7 +43,7 @@ class OutboxFiguresTest {
 
     @BeforeEach
     void clean() {
-        env.sql("TRUNCATE account_groups, accounts, groups, scheduler_outbox, scheduler_outbox_dead_letter");
+        env.truncatePool();
         accounts = new AccountRepository(env.ds);
     }
 
