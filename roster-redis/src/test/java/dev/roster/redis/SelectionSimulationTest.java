@@ -82,7 +82,11 @@ class SelectionSimulationTest {
 
     record Use(long account, Instant start, Instant end) {}
 
-    record Report(long account, Instant start, Instant until) {}
+    /**
+     * A cooldown report: {@code start} before the call (the earliest it can apply), {@code returned}
+     * after it (by then it is in Redis), {@code until} its end.
+     */
+    record Report(long account, Instant start, Instant returned, Instant until) {}
 
     @Test
     void threeInstances_concurrentRequests_slotsCooldownsAndSessionsHold() throws Exception {
@@ -196,9 +200,11 @@ class SelectionSimulationTest {
                         long id = a.card().id();
                         Instant picked = clock.instant();
                         for (Report r : reports) {
-                            // A cooldown reported before this select began and still running after it ended.
+                            // A cooldown in Redis before this select began (its report had returned) and still
+                            // running after it ended. One whose report was still under way may land after the
+                            // acquire, which then rightly ignored it.
                             if (r.account() == id
-                                    && r.start().isBefore(begin)
+                                    && r.returned().isBefore(begin)
                                     && r.until().isAfter(picked)) {
                                 violations.add("account " + id + " served inside a cooldown until " + r.until());
                             }
@@ -222,7 +228,7 @@ class SelectionSimulationTest {
                                     roll < 4
                                             ? Outcome.rateLimited(reportStart.plus(COOLDOWN))
                                             : Outcome.of(Outcome.Kind.OVERLOADED));
-                            reports.add(new Report(id, reportStart, rr.until()));
+                            reports.add(new Report(id, reportStart, clock.instant(), rr.until()));
                         }
                         sel.release(a.lease());
                         served.incrementAndGet();
