@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
  * {@code close} waits for background work that is already running: a step is held inside the
  * projection on the thread that runs it (the hold ignores interrupts, as a blocking database or Redis
  * call does), {@code close} is called from another thread, and it must neither return while the step
- * is held nor let the step write after it returned. On the fake store, the in-memory projection and
- * the fake clock.
+ * is held nor let the step write after it returned; called from an interrupted thread, it stops
+ * waiting and keeps the interrupt. On the fake store, the in-memory projection and the fake clock.
  */
 class ServiceCloseRaceTest {
 
@@ -182,6 +182,43 @@ class ServiceCloseRaceTest {
                     .isDone();
             assertThat(rig.projection.card(2).value()).isPresent();
             assertNoLeaseLeft(rig);
+        }
+    }
+
+    @Test
+    void close_fromAnInterruptedThreadWhileTheReplayThreadIsBusyKeepsTheInterrupt() throws Exception {
+        try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
+            rig.store.seed(card(1, "openai", 1));
+            Holding h = new Holding(rig.projection);
+            SnapshotService s = SnapshotService.newBuilder()
+                    .source(rig.store)
+                    .projection(h.projection)
+                    .config(rig.config)
+                    .clock(rig.clock)
+                    .inlineRebuilds(true)
+                    .build();
+            rig.service = s;
+            s.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+
+            // The replay thread is held alive, so the join inside close is what sees the interrupt.
+            h.arm("putCards", "roster-replay");
+            rig.store.upsert(card(2, "openai", 0));
+            s.wake();
+            assertThat(h.reached.await(10, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Boolean> interruptKept = new CompletableFuture<>();
+            try {
+                Thread.ofPlatform().name("test-closer").start(() -> {
+                    Thread.currentThread().interrupt();
+                    s.close();
+                    interruptKept.complete(Thread.interrupted());
+                });
+                // The caller asked to stop waiting: close returns at once, the interrupt still set.
+                assertThat(interruptKept.get(30, TimeUnit.SECONDS)).isTrue();
+            } finally {
+                h.gate.complete(null);
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilTrue(h.heldCallEnded);
         }
     }
 }
