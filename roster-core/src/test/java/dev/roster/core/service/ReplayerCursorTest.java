@@ -217,11 +217,12 @@ class ReplayerCursorTest {
         SnapshotService s = start();
         rig.store.seed(card(1, "openai", 1));
         rig.projection.putCards(List.of(card(99, "openai", 1)));
-        AccountCard late = card(50, "openai", 5);
+        AccountCard late = card(50, "openai", 6);
         afterStream.set(() -> {
-            // Created after the stream read the accounts; the replayer wrote its card since.
+            // Created after the stream read the accounts; the replayer wrote its card since, and it
+            // changed again (that event not replayed yet): the second read rewrites the newest card.
+            rig.projection.putCards(List.of(card(50, "openai", 5)));
             rig.store.seed(late);
-            rig.projection.putCards(List.of(late));
         });
         cardReads.clear();
         s.requestFullRebuild("test").join();
