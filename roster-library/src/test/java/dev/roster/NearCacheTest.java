@@ -248,26 +248,41 @@ class NearCacheTest {
                                     r.admin().rebuildBucket(OPENAI);
                                     publishes.incrementAndGet();
                                 } catch (RuntimeException e) {
+                                    // Recorded and this publisher ends: one failure fails the test, and a
+                                    // failure repeated in a loop must not fill the heap.
                                     publishFailures.add(e);
+                                    return;
                                 }
                             }
                         }));
             }
-            for (int i = 0; i < 60; i++) {
-                long id = all.get(ThreadLocalRandom.current().nextInt(all.size()));
-                servers.sql("UPDATE accounts SET priority = " + (1_000 + i) + " WHERE id = " + id);
-                if (i == 30) {
-                    // A new generation in the middle: readers must never return to the old one.
-                    RedisHarness.shared().flushAll();
+            try {
+                for (int i = 0; i < 60; i++) {
+                    long id = all.get(ThreadLocalRandom.current().nextInt(all.size()));
+                    servers.sql("UPDATE accounts SET priority = " + (1_000 + i) + " WHERE id = " + id);
+                    if (i == 30) {
+                        // A new generation in the middle: readers must never return to the old one.
+                        RedisHarness.shared().flushAll();
+                    }
                 }
-            }
-            await().untilAsserted(() -> {
-                assertThat(ids(a.list(null, "openai", false))).isEqualTo(servers.openaiIds());
-                assertThat(ids(b.list(null, "openai", false))).isEqualTo(servers.openaiIds());
-            });
-            stop.set(true);
-            for (Thread t : threads) {
-                t.join();
+                // Generous: the flush makes a full rebuild while six threads load two cores. A bucket
+                // stuck on old content stays stuck, so a longer bound hides nothing; the answer's
+                // source, generation and version say where it came from when it does.
+                await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                    for (Roster r : List.of(a, b)) {
+                        ListResult res = r.list(null, "openai", false);
+                        assertThat(ids(res))
+                                .as("%s %s v%d", res.source(), res.generation(), res.version())
+                                .isEqualTo(servers.openaiIds());
+                    }
+                });
+            } finally {
+                // Also when the writes or the convergence fail: readers of a closed instance must not
+                // outlive the test.
+                stop.set(true);
+                for (Thread t : threads) {
+                    t.join();
+                }
             }
             assertThat(errors).as("reader and publisher errors").isEmpty();
             assertThat(publishFailures).as("admin rebuilds that failed").isEmpty();
@@ -297,7 +312,7 @@ class NearCacheTest {
                 continue;
             } catch (RuntimeException e) {
                 errors.add(e);
-                continue;
+                return; // an unexpected error fails the test; looping on it would only fill the heap
             }
             reads.incrementAndGet();
             for (AccountCard c : res.accounts()) {

@@ -25,6 +25,7 @@ public final class LeaseKeeper {
     private Lease lease;
     private Instant renewedAt;
     private long acquisitions;
+    private boolean released;
 
     public LeaseKeeper(Projection projection, InstantSource clock, Duration ttl, Duration renew) {
         this.projection = Objects.requireNonNull(projection, "projection");
@@ -33,8 +34,14 @@ public final class LeaseKeeper {
         this.renew = renew;
     }
 
-    /** The lease, acquiring or renewing it as due; empty when another instance holds it or Redis fails. */
+    /**
+     * The lease, acquiring or renewing it as due; empty when another instance holds it, Redis fails,
+     * or this keeper was {@linkplain #release() released}.
+     */
     public synchronized Optional<Lease> current() {
+        if (released) {
+            return Optional.empty();
+        }
         Instant now = clock.instant();
         try {
             if (lease != null && !now.isBefore(renewedAt.plus(renew))) {
@@ -99,8 +106,14 @@ public final class LeaseKeeper {
         return acquisitions;
     }
 
-    /** Releases the lease if held (compare-and-delete), so another instance takes over at once. */
+    /**
+     * Releases the lease if held (compare-and-delete), so another instance takes over at once, and
+     * for good: the keeper never acquires again. A renewal already under way on a timer thread when the
+     * instance closes would otherwise take the free lease back for an instance that replays no more,
+     * and every other instance would wait a whole TTL for it.
+     */
     public synchronized void release() {
+        released = true;
         if (lease != null) {
             try {
                 projection.releaseLease(lease);

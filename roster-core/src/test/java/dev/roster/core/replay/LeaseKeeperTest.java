@@ -169,4 +169,18 @@ class LeaseKeeperTest {
         h.release(); // nothing held: nothing to do
         assertThat(h.held()).isEmpty();
     }
+
+    @Test
+    void aReleasedKeeperNeverTakesTheLeaseAgain() {
+        LeaseKeeper k = keeper();
+        k.current().orElseThrow();
+        k.release();
+        // A renewal that was already under way on the timer when the instance closed runs now: the
+        // lease is free, and a keeper that still acquired would hold it for a closed instance.
+        assertThat(k.current()).as("after release").isEmpty();
+        at(60_000);
+        assertThat(k.current()).as("much later, lease still free").isEmpty();
+        assertThat(k.acquisitions()).isEqualTo(1);
+        assertThat(otherTakes()).as("another instance takes it").isTrue();
+    }
 }

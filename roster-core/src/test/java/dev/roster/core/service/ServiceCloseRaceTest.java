@@ -1,0 +1,224 @@
+package dev.roster.core.service;
+
+import static dev.roster.core.service.FakeStore.card;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.roster.core.projection.Projection;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code close} waits for background work that is already running: a step is held inside the
+ * projection on the thread that runs it (the hold ignores interrupts, as a blocking database or Redis
+ * call does), {@code close} is called from another thread, and it must neither return while the step
+ * is held nor let the step write after it returned; called from an interrupted thread, it stops
+ * waiting and keeps the interrupt. On the fake store, the in-memory projection and the fake clock.
+ */
+class ServiceCloseRaceTest {
+
+    /**
+     * A projection over {@code delegate} that, once {@link #arm armed}, holds the first call of one
+     * method made on a thread whose name starts with a prefix until {@link #gate} completes, and records
+     * whether that call ended after {@link #closeReturned} was set.
+     */
+    static final class Holding {
+        final CompletableFuture<Void> gate = new CompletableFuture<>();
+        final CountDownLatch reached = new CountDownLatch(1);
+        final AtomicBoolean closeReturned = new AtomicBoolean();
+        final AtomicBoolean heldCallEnded = new AtomicBoolean();
+        final AtomicBoolean endedAfterClose = new AtomicBoolean();
+        private volatile String method;
+        private volatile String threadPrefix;
+        private final AtomicBoolean taken = new AtomicBoolean();
+        final Projection projection;
+
+        Holding(Projection delegate) {
+            projection = (Projection) Proxy.newProxyInstance(
+                    Projection.class.getClassLoader(), new Class<?>[] {Projection.class}, (proxy, m, args) -> {
+                        boolean hold = m.getName().equals(method)
+                                && Thread.currentThread().getName().startsWith(threadPrefix)
+                                && taken.compareAndSet(false, true);
+                        if (hold) {
+                            reached.countDown();
+                            // join() waits through interrupts (and keeps the flag), like a blocking I/O call.
+                            gate.join();
+                        }
+                        try {
+                            return m.invoke(delegate, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        } finally {
+                            if (hold) {
+                                endedAfterClose.set(closeReturned.get());
+                                heldCallEnded.set(true);
+                            }
+                        }
+                    });
+        }
+
+        void arm(String method, String threadPrefix) {
+            this.threadPrefix = threadPrefix;
+            this.method = method;
+        }
+
+        /** Calls close on a new thread and marks when it returned. */
+        CompletableFuture<Void> closeAsync(SnapshotService s) {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            Thread.ofPlatform().name("test-closer").start(() -> {
+                try {
+                    s.close();
+                    closeReturned.set(true);
+                    f.complete(null);
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
+                }
+            });
+            return f;
+        }
+    }
+
+    private static Rig.Sched hourlyPoll() {
+        Rig.Sched sched = new Rig.Sched();
+        // The loop only runs when woken, so the held step is the one the test starts.
+        sched.pollSeconds = 3600;
+        return sched;
+    }
+
+    /** Waits while the step is held: close must stay blocked, whatever else it has already stopped. */
+    private static void assertCloseBlocked(CompletableFuture<Void> closing) {
+        Awaitility.await("close stays blocked while the step is held")
+                .during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> !closing.isDone());
+    }
+
+    private static void assertNoLeaseLeft(Rig rig) {
+        // Released by close: another instance takes the lease at once.
+        assertThat(rig.projection.tryAcquireLease(Projection.REPLAYER_LEASE, Duration.ofSeconds(30)))
+                .as("the replayer lease is free after close")
+                .isPresent();
+    }
+
+    @Test
+    void close_waitsForAReplayBatchThatIgnoresTheInterrupt() throws Exception {
+        try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
+            rig.store.seed(card(1, "openai", 1));
+            Holding h = new Holding(rig.projection);
+            SnapshotService s = SnapshotService.newBuilder()
+                    .source(rig.store)
+                    .projection(h.projection)
+                    .config(rig.config)
+                    .clock(rig.clock)
+                    .inlineRebuilds(true)
+                    .build();
+            rig.service = s;
+            s.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+
+            // The replay thread's batch writes the changed card: held there.
+            h.arm("putCards", "roster-replay");
+            rig.store.upsert(card(2, "openai", 0));
+            s.wake();
+            assertThat(h.reached.await(10, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Void> closing = h.closeAsync(s);
+            try {
+                assertCloseBlocked(closing);
+            } finally {
+                h.gate.complete(null);
+            }
+            closing.get(30, TimeUnit.SECONDS);
+            assertThat(h.heldCallEnded).as("the held batch write ended").isTrue();
+            assertThat(h.endedAfterClose)
+                    .as("the batch wrote after close returned")
+                    .isFalse();
+            assertThat(rig.projection.card(2).value())
+                    .as("the batch's write went through")
+                    .isPresent();
+            assertNoLeaseLeft(rig);
+        }
+    }
+
+    @Test
+    void close_waitsForARunningFullRebuildOnTheRebuildThread() throws Exception {
+        try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
+            rig.store.seed(card(1, "openai", 1));
+            Holding h = new Holding(rig.projection);
+            SnapshotService s = SnapshotService.newBuilder()
+                    .source(rig.store)
+                    .projection(h.projection)
+                    .config(rig.config)
+                    .clock(rig.clock)
+                    .inlineRebuilds(false)
+                    .build();
+            rig.service = s;
+            s.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+
+            // The rebuild thread's own write of the cards (after its buckets): held there.
+            h.arm("putCards", "roster-rebuild");
+            rig.store.seed(card(2, "openai", 0));
+            CompletableFuture<Void> rebuilt = s.requestFullRebuild("test");
+            assertThat(h.reached.await(10, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Void> closing = h.closeAsync(s);
+            try {
+                assertCloseBlocked(closing);
+            } finally {
+                h.gate.complete(null);
+            }
+            closing.get(30, TimeUnit.SECONDS);
+            assertThat(h.heldCallEnded).as("the held rebuild write ended").isTrue();
+            assertThat(h.endedAfterClose)
+                    .as("the rebuild wrote after close returned")
+                    .isFalse();
+            assertThat(rebuilt)
+                    .as("the rebuild ran to its end before close returned")
+                    .isDone();
+            assertThat(rig.projection.card(2).value()).isPresent();
+            assertNoLeaseLeft(rig);
+        }
+    }
+
+    @Test
+    void close_fromAnInterruptedThreadWhileTheReplayThreadIsBusyKeepsTheInterrupt() throws Exception {
+        try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
+            rig.store.seed(card(1, "openai", 1));
+            Holding h = new Holding(rig.projection);
+            SnapshotService s = SnapshotService.newBuilder()
+                    .source(rig.store)
+                    .projection(h.projection)
+                    .config(rig.config)
+                    .clock(rig.clock)
+                    .inlineRebuilds(true)
+                    .build();
+            rig.service = s;
+            s.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+
+            // The replay thread is held alive, so the join inside close is what sees the interrupt.
+            h.arm("putCards", "roster-replay");
+            rig.store.upsert(card(2, "openai", 0));
+            s.wake();
+            assertThat(h.reached.await(10, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Boolean> interruptKept = new CompletableFuture<>();
+            try {
+                Thread.ofPlatform().name("test-closer").start(() -> {
+                    Thread.currentThread().interrupt();
+                    s.close();
+                    interruptKept.complete(Thread.interrupted());
+                });
+                // The caller asked to stop waiting: close returns at once, the interrupt still set.
+                assertThat(interruptKept.get(30, TimeUnit.SECONDS)).isTrue();
+            } finally {
+                h.gate.complete(null);
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilTrue(h.heldCallEnded);
+        }
+    }
+}
