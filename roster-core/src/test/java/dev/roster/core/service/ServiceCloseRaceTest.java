@@ -303,4 +303,43 @@ class ServiceCloseRaceTest {
             assertNoLeaseLeft(rig);
         }
     }
+
+    @Test
+    void close_fromAnInterruptedThreadWhileAPoolTaskRunsKeepsTheInterrupt() throws Exception {
+        try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
+            rig.store.seed(card(1, "openai", 1));
+            Holding h = new Holding(rig.projection);
+            SnapshotService s = SnapshotService.newBuilder()
+                    .source(rig.store)
+                    .projection(h.projection)
+                    .config(rig.config)
+                    .clock(rig.clock)
+                    .inlineRebuilds(true)
+                    .build();
+            rig.service = s;
+            s.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+
+            // The held bucket task keeps the pool from terminating, so the wait for the pool is certain
+            // to see the caller's interrupt, whatever the other executors have done by then.
+            h.arm("publish", "roster-bucket");
+            rig.store.upsert(card(2, "anthropic", 0));
+            s.wake();
+            assertThat(h.reached.await(10, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Boolean> interruptKept = new CompletableFuture<>();
+            try {
+                Thread.ofPlatform().name("test-closer").start(() -> {
+                    Thread.currentThread().interrupt();
+                    s.close();
+                    interruptKept.complete(Thread.interrupted());
+                });
+                assertThat(interruptKept.get(20, TimeUnit.SECONDS))
+                        .as("close keeps the caller's interrupt")
+                        .isTrue();
+            } finally {
+                h.gate.complete(null);
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilTrue(h.heldCallEnded);
+        }
+    }
 }
