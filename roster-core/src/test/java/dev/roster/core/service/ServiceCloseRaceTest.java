@@ -221,4 +221,125 @@ class ServiceCloseRaceTest {
             Awaitility.await().atMost(Duration.ofSeconds(10)).untilTrue(h.heldCallEnded);
         }
     }
+
+    @Test
+    void start_publishesTheServingDigestOnItsOwnTimerAndCloseWaitsForARunningPublish() throws Exception {
+        try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
+            rig.store.seed(card(1, "openai", 1));
+            Holding h = new Holding(rig.projection);
+            // Armed before start: the first digest the serving timer writes is held on its thread.
+            h.arm("putServing", "roster-serving");
+            SnapshotService s = SnapshotService.newBuilder()
+                    .source(rig.store)
+                    .projection(h.projection)
+                    .config(rig.config)
+                    .clock(rig.clock)
+                    .inlineRebuilds(true)
+                    .build();
+            rig.service = s;
+            s.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+
+            // Nothing in the test asks for a digest: the started service writes it on its own timer,
+            // after one serving interval.
+            assertThat(h.reached.await(SnapshotService.SERVING_INTERVAL.toSeconds() + 20, TimeUnit.SECONDS))
+                    .as("the serving timer wrote a digest on its own")
+                    .isTrue();
+            CompletableFuture<Void> closing = h.closeAsync(s);
+            try {
+                assertCloseBlocked(closing);
+            } finally {
+                h.gate.complete(null);
+            }
+            closing.get(30, TimeUnit.SECONDS);
+            assertThat(h.heldCallEnded).as("the held digest write ended").isTrue();
+            assertThat(h.endedAfterClose)
+                    .as("the digest was written after close returned")
+                    .isFalse();
+            assertThat(rig.projection.servingDigests())
+                    .as("the timer's digest was stored")
+                    .hasSize(1);
+            assertNoLeaseLeft(rig);
+        }
+    }
+
+    @Test
+    void close_waitsForABucketRebuildLeftRunningOnThePoolByTheInterruptedReplayThread() throws Exception {
+        try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
+            rig.store.seed(card(1, "openai", 1));
+            Holding h = new Holding(rig.projection);
+            SnapshotService s = SnapshotService.newBuilder()
+                    .source(rig.store)
+                    .projection(h.projection)
+                    .config(rig.config)
+                    .clock(rig.clock)
+                    .inlineRebuilds(true)
+                    .build();
+            rig.service = s;
+            s.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+
+            // An anthropic card dirties buckets of two query shapes (plain and mixed), so the batch
+            // rebuilds them on the bucket pool; the first publish there is held. Close interrupts the
+            // replay thread, which stops waiting for the pool and ends; the held task runs on, and only
+            // the wait for the pool keeps close from returning under it.
+            h.arm("publish", "roster-bucket");
+            rig.store.upsert(card(2, "anthropic", 0));
+            s.wake();
+            assertThat(h.reached.await(10, TimeUnit.SECONDS))
+                    .as("a bucket publish is held on the pool")
+                    .isTrue();
+            CompletableFuture<Void> closing = h.closeAsync(s);
+            try {
+                assertCloseBlocked(closing);
+            } finally {
+                h.gate.complete(null);
+            }
+            closing.get(30, TimeUnit.SECONDS);
+            assertThat(h.heldCallEnded).as("the held bucket publish ended").isTrue();
+            assertThat(h.endedAfterClose)
+                    .as("the bucket was published after close returned")
+                    .isFalse();
+            assertNoLeaseLeft(rig);
+        }
+    }
+
+    @Test
+    void close_fromAnInterruptedThreadWhileAPoolTaskRunsKeepsTheInterrupt() throws Exception {
+        try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
+            rig.store.seed(card(1, "openai", 1));
+            Holding h = new Holding(rig.projection);
+            SnapshotService s = SnapshotService.newBuilder()
+                    .source(rig.store)
+                    .projection(h.projection)
+                    .config(rig.config)
+                    .clock(rig.clock)
+                    .inlineRebuilds(true)
+                    .build();
+            rig.service = s;
+            s.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+
+            // The held bucket task keeps the pool from terminating, so the wait for the pool is certain
+            // to see the caller's interrupt, whatever the other executors have done by then.
+            h.arm("publish", "roster-bucket");
+            rig.store.upsert(card(2, "anthropic", 0));
+            s.wake();
+            assertThat(h.reached.await(10, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Boolean> interruptKept = new CompletableFuture<>();
+            try {
+                Thread.ofPlatform().name("test-closer").start(() -> {
+                    Thread.currentThread().interrupt();
+                    s.close();
+                    interruptKept.complete(Thread.interrupted());
+                });
+                assertThat(interruptKept.get(20, TimeUnit.SECONDS))
+                        .as("close keeps the caller's interrupt")
+                        .isTrue();
+            } finally {
+                h.gate.complete(null);
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilTrue(h.heldCallEnded);
+        }
+    }
 }

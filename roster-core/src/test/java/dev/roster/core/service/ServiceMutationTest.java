@@ -483,4 +483,18 @@ class ServiceMutationTest {
             assertThat(Thread.interrupted()).isTrue();
         }
     }
+
+    @Test
+    void servingDigest_withoutANearCacheReportsNoBucket() {
+        try (Rig rig = Rig.standard()) {
+            rig.store.seed(card(1, "openai", 1));
+            // Not started, so no near cache: the instance serves the projection itself and reports
+            // no bucket of its own, but still a digest (the audit counts it as reporting).
+            SnapshotService s = rig.started();
+            var digest = s.servingDigest();
+            assertThat(digest).isNotNull();
+            assertThat(digest.buckets()).isEmpty();
+            assertThat(digest.reportedAt()).isEqualTo(Rig.T0);
+        }
+    }
 }
