@@ -23,11 +23,15 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -394,6 +398,56 @@ class NearCacheMutationTest {
                 .as("close must not swallow the caller's interrupt")
                 .isTrue();
         assertThat(scripted.listeners).isEmpty();
+    }
+
+    @Test
+    void twoThreadsOrderingTheSameNewGenerationAtOnce_getOneOrdinal_soAnOlderVersionNeverComesBack() throws Exception {
+        String g3 = "gen3";
+        CompletableFuture<Void> firstInside = new CompletableFuture<>();
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        AtomicBoolean first = new AtomicBoolean(true);
+        // The predicate runs inside the ordering lock for a generation this instance has not ordered
+        // yet: holding its first call for gen3 holds the lock while a second thread misses the map.
+        Predicate<String> accepts = g -> {
+            if (g.equals(g3) && first.compareAndSet(true, false)) {
+                firstInside.complete(null);
+                release.join();
+            }
+            return Set.of(G1, G2, g3).contains(g);
+        };
+        NearCacheConfig config = NearCacheConfig.DEFAULTS
+                .withTiming(MAX_STALE, Duration.ofMillis(4_999))
+                .withMaxBuckets(10);
+        cache = new NearCache(scripted.projection, accepts, clock, config);
+        NearCache c = cache;
+        FutureTask<NearCache.Entry> a = new FutureTask<>(() -> c.offer(snap(B, g3, 9), c.retireMark(B)));
+        FutureTask<NearCache.Entry> b = new FutureTask<>(() -> c.offer(snap(C, g3, 1), c.retireMark(C)));
+        Thread ta = Thread.ofPlatform().name("orders-gen3-first").start(a);
+        Thread tb;
+        try {
+            firstInside.get(10, TimeUnit.SECONDS);
+            tb = Thread.ofPlatform().name("orders-gen3-second").start(b);
+            // The second thread has missed the map and waits for the ordering lock.
+            await("second thread waits for the ordering lock")
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> tb.getState() == Thread.State.BLOCKED
+                            && List.of(tb.getStackTrace()).stream()
+                                    .anyMatch(f -> f.getMethodName().equals("ordinalOf")));
+        } finally {
+            release.complete(null);
+        }
+        NearCache.Entry fromA = a.get(10, TimeUnit.SECONDS);
+        NearCache.Entry fromB = b.get(10, TimeUnit.SECONDS);
+        ta.join();
+        tb.join();
+        assertThat(fromA.snapshot().version()).isEqualTo(9);
+        assertThat(fromB.ordinal()).as("one generation, one ordinal").isEqualTo(fromA.ordinal());
+        // A second, higher ordinal for gen3 would make this older version look like a newer generation.
+        assertThat(c.offer(snap(B, g3, 5), c.retireMark(B)).snapshot().version())
+                .isEqualTo(9);
+        assertThat(c.get(B).snapshot().version())
+                .as("the reader never sees gen3 go back from 9 to 5")
+                .isEqualTo(9);
     }
 
     /** A projection whose snapshot reads, generation and subscription the test sets; the rest is in memory. */
