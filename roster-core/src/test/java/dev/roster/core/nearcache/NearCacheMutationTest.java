@@ -389,15 +389,37 @@ class NearCacheMutationTest {
     }
 
     @Test
-    void close_fromAnInterruptedThread_leavesTheThreadInterrupted() {
+    void close_fromAnInterruptedThread_whileItsThreadsAreStillReading_leavesTheThreadInterrupted() {
+        // The projection holds what is cached, so a check that runs before the gate only confirms it
+        // (a miss would drop the entry, and the check thread would then have nothing to read).
+        scripted.hold(snap(B, G1, 1));
         NearCache c = cache(Duration.ofMillis(20), 10).start();
-        Thread.currentThread().interrupt();
-        c.close();
-        // Thread.interrupted() also clears the flag, so the rest of the suite runs uninterrupted.
-        assertThat(Thread.interrupted())
-                .as("close must not swallow the caller's interrupt")
-                .isTrue();
-        assertThat(scripted.listeners).isEmpty();
+        c.offer(snap(B, G1, 1), c.retireMark(B));
+        // Reads wait on a future, which ignores interrupts: both near-cache threads are still alive
+        // when close() waits for them, so an interrupted caller's waits throw and reach the catches.
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        scripted.gate.set(gate);
+        try {
+            scripted.hold(snap(B, G1, 2));
+            scripted.invalidate(new Invalidation(B, G1, 2)); // the refresh thread reads B
+            await("refresh and check threads held in a read")
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> scripted.gated.contains("roster-nearcache-refresh")
+                            && scripted.gated.stream().anyMatch(n -> n.startsWith("roster-nearcache-check-")));
+            Thread.currentThread().interrupt();
+            c.close();
+            // Thread.interrupted() also clears the flag, so the rest of the suite runs uninterrupted.
+            assertThat(Thread.interrupted())
+                    .as("close must not swallow the caller's interrupt")
+                    .isTrue();
+            assertThat(scripted.listeners).isEmpty();
+        } finally {
+            gate.complete(null);
+        }
+        await("near-cache threads end once their reads return")
+                .atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(Thread.getAllStackTraces().keySet())
+                        .noneMatch(t -> t.isAlive() && t.getName().startsWith("roster-nearcache-")));
     }
 
     @Test
@@ -454,6 +476,9 @@ class NearCacheMutationTest {
     private static final class ScriptedProjection {
         final Map<Bucket, Snapshot> held = new ConcurrentHashMap<>();
         final AtomicBoolean failReads = new AtomicBoolean();
+        // When set, every snapshot read records its thread's name and waits (uninterruptibly) for it.
+        final AtomicReference<CompletableFuture<Void>> gate = new AtomicReference<>();
+        final Set<String> gated = ConcurrentHashMap.newKeySet();
         final AtomicBoolean failSubscribe = new AtomicBoolean();
         final AtomicLong reads = new AtomicLong();
         final AtomicLong failedReads = new AtomicLong();
@@ -506,6 +531,11 @@ class NearCacheMutationTest {
 
         private Lookup<Snapshot> read(Bucket b) {
             reads.incrementAndGet();
+            CompletableFuture<Void> g = gate.get();
+            if (g != null) {
+                gated.add(Thread.currentThread().getName());
+                g.join();
+            }
             if (failReads.get()) {
                 failedReads.incrementAndGet();
                 throw new ProjectionUnavailableException("scripted outage", new RuntimeException("down"));
