@@ -61,6 +61,28 @@ final class FakeStore implements SchedulingSource, OutboxSource {
 
     // ---- writes (emit like the triggers) -------------------------------------------------------
 
+    /** {@code c} with another status, every other field as it was. */
+    static AccountCard withStatus(AccountCard c, String status) {
+        return new AccountCard(
+                c.id(),
+                c.name(),
+                c.platform(),
+                c.type(),
+                status,
+                c.schedulable(),
+                c.priority(),
+                c.concurrency(),
+                c.rateLimitResetAt(),
+                c.overloadUntil(),
+                c.tempUnschedulableUntil(),
+                c.expiresAt(),
+                c.autoPauseOnExpired(),
+                c.mixedScheduling(),
+                c.supportedModels(),
+                c.groups(),
+                c.updatedAt());
+    }
+
     static AccountCard card(long id, String platform, int priority, GroupLink... links) {
         return new AccountCard(
                 id,

@@ -189,7 +189,7 @@ class ReplayerCursorTest {
     @Test
     void aFullRebuildRewritesTheCardOfAnAccountInNoBucket() {
         SnapshotService s = start();
-        AccountCard off = withStatus(card(3, "openai", 4), "disabled");
+        AccountCard off = FakeStore.withStatus(card(3, "openai", 4), "disabled");
         rig.store.seed(off);
         rig.projection.putCards(List.of(card(3, "openai", 1)));
         cardReads.clear();
@@ -204,7 +204,7 @@ class ReplayerCursorTest {
     void aFullRebuildWritesCardsInBatchesOf500() {
         SnapshotService s = start();
         for (long id = 1; id <= 1001; id++) {
-            rig.store.seed(withStatus(card(id, "openai", 1), "disabled"));
+            rig.store.seed(FakeStore.withStatus(card(id, "openai", 1), "disabled"));
         }
         putCardSizes.clear();
         s.requestFullRebuild("test").join();
@@ -257,27 +257,6 @@ class ReplayerCursorTest {
         return rig.projection.replayCursor() instanceof Lookup.Hit<CursorState> h
                 ? Optional.of(h.found())
                 : Optional.empty();
-    }
-
-    private static AccountCard withStatus(AccountCard c, String status) {
-        return new AccountCard(
-                c.id(),
-                c.name(),
-                c.platform(),
-                c.type(),
-                status,
-                c.schedulable(),
-                c.priority(),
-                c.concurrency(),
-                c.rateLimitResetAt(),
-                c.overloadUntil(),
-                c.tempUnschedulableUntil(),
-                c.expiresAt(),
-                c.autoPauseOnExpired(),
-                c.mixedScheduling(),
-                c.supportedModels(),
-                c.groups(),
-                c.updatedAt());
     }
 
     /** Lets this instance's lease run out and another instance take it. */

@@ -65,27 +65,6 @@ class SeedParityTest {
                 c.updatedAt());
     }
 
-    private static AccountCard status(AccountCard c, String status) {
-        return new AccountCard(
-                c.id(),
-                c.name(),
-                c.platform(),
-                c.type(),
-                status,
-                c.schedulable(),
-                c.priority(),
-                c.concurrency(),
-                c.rateLimitResetAt(),
-                c.overloadUntil(),
-                c.tempUnschedulableUntil(),
-                c.expiresAt(),
-                c.autoPauseOnExpired(),
-                c.mixedScheduling(),
-                c.supportedModels(),
-                c.groups(),
-                c.updatedAt());
-    }
-
     @Test
     void resolveMode_forcedThenMixedForAnthropicAndGeminiElseSingle() {
         rig = Rig.standard();
@@ -483,6 +462,6 @@ class SeedParityTest {
         assertThat(ids(s.list(null, "openai", false).accounts())).containsExactly(1L);
         Lookup<Snapshot> snap = rig.projection.readSnapshot(Bucket.of(0, "openai", Mode.SINGLE));
         assertThat(snap.value().orElseThrow().cards()).hasSize(1);
-        assertThat(status(c, "error").durablySchedulable()).isFalse();
+        assertThat(FakeStore.withStatus(c, "error").durablySchedulable()).isFalse();
     }
 }

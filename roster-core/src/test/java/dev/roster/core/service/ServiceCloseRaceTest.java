@@ -106,21 +106,30 @@ class ServiceCloseRaceTest {
                 .isPresent();
     }
 
+    /**
+     * A service on {@code rig}'s store and clock whose projection is {@code h}'s, started and ready;
+     * the rig closes it. {@code inlineRebuilds} false puts full rebuilds on their own thread.
+     */
+    private static SnapshotService started(Rig rig, Holding h, boolean inlineRebuilds) {
+        SnapshotService s = SnapshotService.newBuilder()
+                .source(rig.store)
+                .projection(h.projection)
+                .config(rig.config)
+                .clock(rig.clock)
+                .inlineRebuilds(inlineRebuilds)
+                .build();
+        rig.service = s;
+        s.start();
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+        return s;
+    }
+
     @Test
     void close_waitsForAReplayBatchThatIgnoresTheInterrupt() throws Exception {
         try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
             rig.store.seed(card(1, "openai", 1));
             Holding h = new Holding(rig.projection);
-            SnapshotService s = SnapshotService.newBuilder()
-                    .source(rig.store)
-                    .projection(h.projection)
-                    .config(rig.config)
-                    .clock(rig.clock)
-                    .inlineRebuilds(true)
-                    .build();
-            rig.service = s;
-            s.start();
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+            SnapshotService s = started(rig, h, true);
 
             // The replay thread's batch writes the changed card: held there.
             h.arm("putCards", "roster-replay");
@@ -150,16 +159,7 @@ class ServiceCloseRaceTest {
         try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
             rig.store.seed(card(1, "openai", 1));
             Holding h = new Holding(rig.projection);
-            SnapshotService s = SnapshotService.newBuilder()
-                    .source(rig.store)
-                    .projection(h.projection)
-                    .config(rig.config)
-                    .clock(rig.clock)
-                    .inlineRebuilds(false)
-                    .build();
-            rig.service = s;
-            s.start();
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+            SnapshotService s = started(rig, h, false);
 
             // The rebuild thread's own write of the cards (after its buckets): held there.
             h.arm("putCards", "roster-rebuild");
@@ -190,16 +190,7 @@ class ServiceCloseRaceTest {
         try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
             rig.store.seed(card(1, "openai", 1));
             Holding h = new Holding(rig.projection);
-            SnapshotService s = SnapshotService.newBuilder()
-                    .source(rig.store)
-                    .projection(h.projection)
-                    .config(rig.config)
-                    .clock(rig.clock)
-                    .inlineRebuilds(true)
-                    .build();
-            rig.service = s;
-            s.start();
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+            SnapshotService s = started(rig, h, true);
 
             // The replay thread is held alive, so the join inside close is what sees the interrupt.
             h.arm("putCards", "roster-replay");
@@ -229,16 +220,7 @@ class ServiceCloseRaceTest {
             Holding h = new Holding(rig.projection);
             // Armed before start: the first digest the serving timer writes is held on its thread.
             h.arm("putServing", "roster-serving");
-            SnapshotService s = SnapshotService.newBuilder()
-                    .source(rig.store)
-                    .projection(h.projection)
-                    .config(rig.config)
-                    .clock(rig.clock)
-                    .inlineRebuilds(true)
-                    .build();
-            rig.service = s;
-            s.start();
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+            SnapshotService s = started(rig, h, true);
 
             // Nothing in the test asks for a digest: the started service writes it on its own timer,
             // after one serving interval.
@@ -268,16 +250,7 @@ class ServiceCloseRaceTest {
         try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
             rig.store.seed(card(1, "openai", 1));
             Holding h = new Holding(rig.projection);
-            SnapshotService s = SnapshotService.newBuilder()
-                    .source(rig.store)
-                    .projection(h.projection)
-                    .config(rig.config)
-                    .clock(rig.clock)
-                    .inlineRebuilds(true)
-                    .build();
-            rig.service = s;
-            s.start();
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+            SnapshotService s = started(rig, h, true);
 
             // An anthropic card dirties buckets of two query shapes (plain and mixed), so the batch
             // rebuilds them on the bucket pool; the first publish there is held. Close interrupts the
@@ -309,16 +282,7 @@ class ServiceCloseRaceTest {
         try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
             rig.store.seed(card(1, "openai", 1));
             Holding h = new Holding(rig.projection);
-            SnapshotService s = SnapshotService.newBuilder()
-                    .source(rig.store)
-                    .projection(h.projection)
-                    .config(rig.config)
-                    .clock(rig.clock)
-                    .inlineRebuilds(true)
-                    .build();
-            rig.service = s;
-            s.start();
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(s::ready);
+            SnapshotService s = started(rig, h, true);
 
             // The held bucket task keeps the pool from terminating, so the wait for the pool is certain
             // to see the caller's interrupt, whatever the other executors have done by then.
