@@ -83,6 +83,52 @@ public interface Projection extends AutoCloseable {
     PublishOutcome publish(VersionTicket ticket, String generation, List<AccountCard> cards);
 
     /**
+     * {@link #allocateVersion} for many buckets in one round trip where the store allows (a pipeline;
+     * on a cluster, one script per bucket's slot). Same semantics per bucket: a retired bucket maps to
+     * empty and allocates nothing. Every bucket of {@code buckets} is a key of the answer.
+     */
+    default Map<Bucket, Optional<VersionTicket>> allocateVersions(Collection<Bucket> buckets) {
+        Map<Bucket, Optional<VersionTicket>> out = new java.util.LinkedHashMap<>();
+        for (Bucket b : buckets) {
+            out.put(b, allocateVersion(b));
+        }
+        return out;
+    }
+
+    /**
+     * {@link #publish} for many tickets in one round trip where the store allows. Same semantics per
+     * ticket (each bucket activates, is superseded, fenced or retired on its own; no atomicity across
+     * buckets); every ticket's bucket is a key of the answer. A store failure throws for the whole call:
+     * some of the buckets may then be published, which is harmless (their versions were allocated).
+     *
+     * @param generation the generation id to stamp on every snapshot
+     * @param contents per ticket, the members in order (may be empty); at most one ticket per bucket
+     */
+    default Map<Bucket, PublishOutcome> publishAll(String generation, Map<VersionTicket, List<AccountCard>> contents) {
+        Map<Bucket, PublishOutcome> out = new java.util.LinkedHashMap<>();
+        for (Map.Entry<VersionTicket, List<AccountCard>> e : contents.entrySet()) {
+            out.put(e.getKey().bucket(), publish(e.getKey(), generation, e.getValue()));
+        }
+        return out;
+    }
+
+    /**
+     * The buckets among {@code buckets} that have no active snapshot that can be read (a miss or a
+     * corrupt value), checked in one round trip where the store allows and without transferring the
+     * snapshots: how a full rebuild confirms that its writes are still there before declaring its
+     * generation current.
+     */
+    default Set<Bucket> withoutActiveSnapshot(Collection<Bucket> buckets) {
+        Set<Bucket> out = new java.util.LinkedHashSet<>();
+        for (Bucket b : buckets) {
+            if (!(readSnapshot(b) instanceof Lookup.Hit<Snapshot>)) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    /**
      * Retires the bucket: removes its active snapshot (it stays readable by version for the grace
      * period), removes it from the registry, raises its fence so that every ticket allocated before
      * stays unpublishable, even after {@link #reopen}, and publishes a {@linkplain

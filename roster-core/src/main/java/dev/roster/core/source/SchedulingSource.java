@@ -4,12 +4,17 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Group0Scope;
 import dev.roster.core.RunMode;
+import dev.roster.core.outbox.OutboxEvent;
+import dev.roster.core.outbox.OutboxPosition;
+import dev.roster.core.outbox.OutboxRead;
 import dev.roster.core.outbox.OutboxSource;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -51,4 +56,77 @@ public interface SchedulingSource {
 
     /** The outbox of this source. */
     OutboxSource outbox();
+
+    /**
+     * Streams the whole scheduling pool to {@code sink} from one read-only database snapshot and
+     * returns that snapshot's outbox horizon ({@code pg_snapshot_xmin}), read before any row: every
+     * transaction below it had finished before the rows were read, so the pool is exact at the horizon.
+     * A few streamed statements, never one per bucket; implementations do not hold the pool in memory.
+     *
+     * <p>The default composes the other methods and is exact only for sources without concurrent
+     * writers (fakes); database sources override it.
+     */
+    default long loadPool(PoolSink sink) {
+        long horizon = outbox().read(Long.MAX_VALUE, Set.of(), null, 1).horizon();
+        Set<Long> active = new TreeSet<>();
+        for (GroupInfo g : activeGroups()) {
+            active.add(g.id());
+            sink.group(g);
+        }
+        loadAllCards(sink::account);
+        return horizon;
+    }
+
+    /**
+     * Reads, from one read-only database snapshot, what {@link OutboxSource#read} would read with these
+     * arguments and the current rows of everything those events name ({@link #namedAccounts},
+     * {@link #namedGroups}): accounts by id with their links, groups by id. Applying the rows to a model
+     * that was exact before the batch makes it exact at the batch's snapshot for every row the batch
+     * names. One round trip per kind of row, never one per bucket.
+     *
+     * <p>The default reads the rows after the events, in separate statements (so the rows may be newer
+     * than the events, which is still safe: a newer row's own event comes later and is applied again);
+     * database sources override it with one snapshot.
+     */
+    default BatchRead readBatch(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit) {
+        OutboxRead read = outbox().read(watermark, excludedIds, after, limit);
+        Set<Long> accounts = namedAccounts(read.events());
+        Set<Long> groups = namedGroups(read.events());
+        Map<Long, GroupInfo> found = new HashMap<>();
+        if (!groups.isEmpty()) {
+            for (GroupInfo g : activeGroups()) {
+                if (groups.contains(g.id())) {
+                    found.put(g.id(), g);
+                }
+            }
+        }
+        return new BatchRead(read, accounts.isEmpty() ? Map.of() : loadCards(accounts), found);
+    }
+
+    /** The ids of the accounts {@code events} name (account, bulk and link events), ascending; ids &le; 0 left out. */
+    static Set<Long> namedAccounts(List<OutboxEvent> events) {
+        Set<Long> out = new TreeSet<>();
+        for (OutboxEvent e : events) {
+            switch (e) {
+                case OutboxEvent.AccountChanged a -> out.add(a.accountId());
+                case OutboxEvent.AccountBulkChanged a -> out.addAll(a.accountIds());
+                case OutboxEvent.AccountGroupsChanged a -> out.addAll(a.accountIds());
+                default -> {}
+            }
+        }
+        out.removeIf(id -> id <= 0);
+        return out;
+    }
+
+    /** The ids of the groups {@code events} name (group events), ascending; ids &le; 0 left out. */
+    static Set<Long> namedGroups(List<OutboxEvent> events) {
+        Set<Long> out = new TreeSet<>();
+        for (OutboxEvent e : events) {
+            if (e instanceof OutboxEvent.GroupChanged g) {
+                out.addAll(g.groupIds());
+            }
+        }
+        out.removeIf(id -> id <= 0);
+        return out;
+    }
 }
