@@ -79,10 +79,11 @@ public final class BenchMain {
                     r.run(tiny ? ReplayScenario.Size.TINY : ReplayScenario.Size.FULL, report, command);
                     drawings.add(() -> plotter.timeSeries(
                             "replay-lag.png",
-                            "Live storm: outbox lag and pending rows",
+                            "Live storm: outbox lag, pending rows, and when the oldest pending row was written",
                             "seconds since storm start",
                             r.lag,
-                            r.pending));
+                            r.pending,
+                            r.oldestWritten));
                 }
                 case "rebuild" ->
                     new RebuildScenario()

@@ -46,6 +46,12 @@ final class ReplayScenario {
     final Series lag = new Series("outbox lag (ms)");
     final Series pending = new Series("pending rows");
     final Series applied = new Series("rows applied / s");
+    /**
+     * When the oldest pending row was written, in seconds since the storm started (database clock): a
+     * row that stayed pending would show as a flat line; a FIFO drain moves it forward at the
+     * replayer's rate divided by the writer's.
+     */
+    final Series oldestWritten = new Series("oldest pending row written at (s)");
 
     void run(Size size, Report report, String command) throws Exception {
         Pool pool = new Pool(size.accounts(), size.groups());
@@ -68,6 +74,7 @@ final class ReplayScenario {
                 long a0 = r.service().replayer().applied();
                 long b0 = r.service().replayer().bucketRebuilds();
                 AtomicBoolean writing = new AtomicBoolean(true);
+                java.time.Instant dbStart = r.admin().outbox().databaseNow();
                 long t0 = System.nanoTime();
                 Thread sampler = Thread.ofPlatform().name("bench-lag").start(() -> {
                     long lastApplied = a0;
@@ -80,6 +87,13 @@ final class ReplayScenario {
                             OutboxStats st = r.admin().outbox();
                             lag.add(t, st.lag().toNanos() / 1e6);
                             pending.add(t, st.pending());
+                            if (st.oldestPendingAt() != null) {
+                                oldestWritten.add(
+                                        t,
+                                        java.time.Duration.between(dbStart, st.oldestPendingAt())
+                                                        .toNanos()
+                                                / 1e9);
+                            }
                         } catch (RuntimeException e) {
                             // a stats read may fail under load; the next sample counts
                         }
