@@ -81,13 +81,15 @@ final class FreshnessScenario {
                             .name("bench-freshness-reader")
                             .start(() -> read(r, q, h, n, miss, writing, size.readsPerSecond())));
                 }
+                long writeStart = System.nanoTime();
                 long changes = write(s, ids, inbox, size.changesPerSecond(), size.seconds());
+                double writeSecs = (System.nanoTime() - writeStart) / 1e9;
                 writing.set(false);
                 for (Thread t : readers) {
                     t.join();
                 }
                 Report.Section sec = report.section("Freshness: commit to visible on three instances")
-                        .goal("p99 ≤ 100 ms at 20 changes/s while each instance serves 1,000 reads/s.")
+                        .goal("p99 ≤ 15 ms at 20 changes/s while each instance serves 1,000 reads/s.")
                         .command(command)
                         .table(
                                 "instance",
@@ -122,13 +124,14 @@ final class FreshnessScenario {
                         "",
                         Machine.load());
                 sec.note(Report.f(
-                        "%,d changes committed in %.0f s (%d/s); target %d reads/s per instance. Goal p99 ≤ 100 ms: %s."
-                                + " CDF: `freshness-cdf.png`. The seed's poll alone is 1 s.",
+                        "%,d changes committed in %.1f s (%.1f/s; target %d/s); target %d reads/s per instance. Goal p99 ≤ 15 ms: %s."
+                                + " CDF: `freshness-cdf.png`.",
                         changes,
-                        size.seconds(),
+                        writeSecs,
+                        changes / writeSecs,
                         size.changesPerSecond(),
                         size.readsPerSecond(),
-                        all.getValueAtPercentile(99) <= 100e6 ? "met" : "**missed**"));
+                        all.getValueAtPercentile(99) <= 15e6 ? "met" : "**missed**"));
                 report.add(sec);
                 this.p99 = all.getValueAtPercentile(99);
             } finally {

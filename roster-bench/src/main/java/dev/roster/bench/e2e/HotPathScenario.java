@@ -139,8 +139,11 @@ final class HotPathScenario {
                                 + " per request; a writer commits 20 priority changes/s throughout. Closed loop: each"
                                 + " thread sends its next request when the previous one is answered, so requests/s is"
                                 + " what %d threads get on this machine; the HTTP client runs in the same JVM and shares"
-                                + " the two cores with the server. Latency CDFs: `hotpath-cdf.png`.",
-                        size.groups(), cardsTotal / (double) size.groups(), size.threads()));
+                                + " the machine's %d cores with the server. Latency CDFs: `hotpath-cdf.png`.",
+                        size.groups(),
+                        cardsTotal / (double) size.groups(),
+                        size.threads(),
+                        Runtime.getRuntime().availableProcessors()));
                 report.add(sec);
             }
         }

@@ -12,6 +12,20 @@ import java.util.Locale;
 final class Report {
     private final List<String> sections = new ArrayList<>();
     private final StringBuilder header = new StringBuilder();
+    private final List<String> loads = new ArrayList<>();
+    private String stores;
+
+    /** Records the load average read at the start and at the end of one scenario. */
+    void load(String scenario, String atStart, String atEnd) {
+        loads.add("| " + scenario + " | " + atStart + " | " + atEnd + " |");
+    }
+
+    /** What the stores reported about themselves (the first description given is kept). */
+    void stores(String description) {
+        if (stores == null && description != null) {
+            stores = description;
+        }
+    }
 
     void header(String text) {
         header.append(text).append('\n');
@@ -31,6 +45,20 @@ final class Report {
 
     void write(Path file) {
         StringBuilder sb = new StringBuilder(header);
+        if (stores != null) {
+            sb.append("Stores, as the first scenario's pair reported them: ")
+                    .append(stores)
+                    .append(". Each scenario starts its own pair on loopback, with throw-away data.\n\n");
+        }
+        if (!loads.isEmpty()) {
+            sb.append("Load average (1/5/15 min, `/proc/loadavg`) read when each scenario started and ended."
+                            + " The harness does not record which other processes ran; the load average is all it"
+                            + " saw of them.\n\n")
+                    .append("| scenario | load at start | load at end |\n|---|---:|---:|\n");
+            for (String l : loads) {
+                sb.append(l).append('\n');
+            }
+        }
         for (String s : sections) {
             sb.append('\n').append(s);
         }

@@ -53,10 +53,56 @@ final class Stores implements AutoCloseable {
             redis.start();
             HikariDataSource ds = Databases.pool(pg.jdbcUrl("postgres"), pg.user(), "", 4);
             new Migrator(ds).migrate();
-            return new Stores(dir, pg, redis, ds);
+            Stores stores = new Stores(dir, pg, redis, ds);
+            if (observed == null) {
+                observed = stores.describe();
+            }
+            return stores;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static volatile String observed;
+
+    /** What the first pair started in this JVM reported about itself, or null before one started. */
+    static String observed() {
+        return observed;
+    }
+
+    /** Versions and durability settings as the servers report them (not as configured here). */
+    String describe() {
+        String pgPart;
+        try (Connection c = connect();
+                Statement st = c.createStatement();
+                var rs = st.executeQuery("SELECT current_setting('server_version'), current_setting('fsync'),"
+                        + " current_setting('synchronous_commit')")) {
+            rs.next();
+            pgPart = "PostgreSQL " + rs.getString(1) + " (fsync " + rs.getString(2) + ", synchronous_commit "
+                    + rs.getString(3) + ")";
+        } catch (SQLException e) {
+            pgPart = "PostgreSQL (settings not readable: " + e.getMessage() + ")";
+        }
+        RedisClient client = RedisClient.create(redis.uri());
+        try (StatefulRedisConnection<String, String> c = client.connect()) {
+            String version = infoField(c.sync().info("server"), "redis_version");
+            String aof = infoField(c.sync().info("persistence"), "aof_enabled");
+            var save = c.sync().configGet("save");
+            String rdb = save.getOrDefault("save", "");
+            return pgPart + ", Redis " + version + " (appendonly " + ("1".equals(aof) ? "on" : "off") + ", save "
+                    + (rdb.isBlank() ? "off" : "'" + rdb + "'") + ")";
+        } finally {
+            client.shutdown(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    private static String infoField(String info, String field) {
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith(field + ":")) {
+                return line.substring(field.length() + 1).trim();
+            }
+        }
+        return "?";
     }
 
     String jdbcUrl() {
