@@ -62,7 +62,7 @@ final class RebuildScenario {
                             Report.f("**%.2f s**", cold),
                             Report.n(buckets / cold),
                             mb(heapCold),
-                            mb(coldProbe.maxAfterGc()),
+                            coldProbe.collections() == 0 ? "no GC" : mb(coldProbe.maxAfterGc()),
                             coldProbe.collections(),
                             mb(redisMem) + " (empty: " + mb(redisBase) + ")",
                             load);
@@ -88,7 +88,7 @@ final class RebuildScenario {
                             Report.f("**%.2f s**", warm),
                             Report.n(buckets / warm),
                             mb(warmPeak),
-                            mb(warmAfterGc),
+                            warmGcs == 0 ? "no GC" : mb(warmAfterGc),
                             warmGcs,
                             mb(s.redisUsedMemory()),
                             load);
@@ -102,7 +102,7 @@ final class RebuildScenario {
         sec.note("Peak heap (pools) is the sum of the JVM heap pools' peak usage since the reset before the run:"
                 + " it includes garbage not yet collected, so it is an upper bound of what the rebuild needs. The"
                 + " largest heap after a GC is taken from the collectors' notifications during the run (what"
-                + " survived a collection; 0 when none ran). The first run includes the start of the service. The"
+                + " survived a collection; \"no GC\" when none ran). The first run includes the start of the service. The"
                 + " Redis figure holds every bucket's snapshot (cards inline) and every card.");
         report.add(sec);
     }

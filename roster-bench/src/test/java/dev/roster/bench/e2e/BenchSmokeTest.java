@@ -24,6 +24,10 @@ class BenchSmokeTest {
                 .contains("## Outage: Redis stopped under load")
                 .contains("## Hot path under load")
                 .contains("## Freshness: commit to visible on three instances")
+                .contains("## Freshness under a full rebuild and a storm")
+                .contains("## Pool model: heap retained")
+                .contains("| poolmodel | ")
+                .doesNotContain("was shared")
                 .contains("baseline: seed configuration")
                 .contains("seed five-command pattern");
     }
