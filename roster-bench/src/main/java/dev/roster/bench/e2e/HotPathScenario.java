@@ -88,7 +88,10 @@ final class HotPathScenario {
                         .connectTimeout(Duration.ofSeconds(5))
                         .build();
                 AtomicBoolean writing = new AtomicBoolean(true);
-                Thread writer = Thread.ofPlatform().name("bench-writer").start(() -> paceWriter(s, pool, writing));
+                java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
+                long writerStart = System.nanoTime();
+                Thread writer =
+                        Thread.ofPlatform().name("bench-writer").start(() -> paceWriter(s, pool, writing, changes));
                 Report.Section sec = report.section("Hot path under load")
                         .goal("Context figures (no numeric goal): every arm in the same run, next to the seed's"
                                 + " five-command Redis pattern.")
@@ -103,6 +106,7 @@ final class HotPathScenario {
                                 "p99.9",
                                 "max",
                                 "load avg (1/5/15)");
+                double writerSeconds;
                 try {
                     arm(
                             sec,
@@ -129,6 +133,7 @@ final class HotPathScenario {
                 } finally {
                     writing.set(false);
                     writer.join();
+                    writerSeconds = (System.nanoTime() - writerStart) / 1e9;
                     for (StatefulRedisConnection<byte[], byte[]> c : conns) {
                         c.close();
                     }
@@ -136,12 +141,16 @@ final class HotPathScenario {
                 }
                 sec.note(Report.f(
                         "Buckets: the single-mode bucket of each of %d groups (%.0f cards on average), picked at random"
-                                + " per request; a writer commits 20 priority changes/s throughout. Closed loop: each"
+                                + " per request; a writer paced at 20 priority changes/s committed %,d in %.0f s (%.1f/s)."
+                                + " Closed loop: each"
                                 + " thread sends its next request when the previous one is answered, so requests/s is"
                                 + " what %d threads get on this machine; the HTTP client runs in the same JVM and shares"
                                 + " the machine's %d cores with the server. Latency CDFs: `hotpath-cdf.png`.",
                         size.groups(),
                         cardsTotal / (double) size.groups(),
+                        changes.get(),
+                        writerSeconds,
+                        changes.get() / writerSeconds,
                         size.threads(),
                         Runtime.getRuntime().availableProcessors()));
                 report.add(sec);
@@ -231,7 +240,7 @@ final class HotPathScenario {
     }
 
     /** 20 priority changes per second on random accounts, until {@code writing} turns false. */
-    static void paceWriter(Stores s, Pool pool, AtomicBoolean writing) {
+    static void paceWriter(Stores s, Pool pool, AtomicBoolean writing, java.util.concurrent.atomic.AtomicLong changes) {
         SplittableRandom rnd = new SplittableRandom(42);
         long period = TimeUnit.MILLISECONDS.toNanos(50);
         long next = System.nanoTime();
@@ -247,6 +256,7 @@ final class HotPathScenario {
                 ps.setInt(1, p++);
                 ps.setLong(2, 1 + rnd.nextInt(pool.accounts()));
                 ps.executeUpdate();
+                changes.incrementAndGet();
             }
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException(e);
