@@ -15,10 +15,11 @@ import java.util.Set;
  * report (markdown tables and PNG plots) is written to {@code --out} (default {@code docs/bench}).
  *
  * <pre>
- * roster bench [--tiny] [--out DIR] [--no-plots] [--writers N] [SCENARIO...]
+ * roster bench [--tiny] [--out DIR] [--no-plots] [--writers N] [--storm-rate R] [SCENARIO...]
  *   SCENARIO: replay, rebuild, outage, hotpath, freshness, freshness-load, poolmodel
  *             (default: all, in that order)
  *   --writers N: connections of the storm writer (replay, freshness-load; default 4, tiny 2)
+ *   --storm-rate R: the storm writer paced at R statements/s over all connections (default 0: unthrottled)
  * </pre>
  */
 public final class BenchMain {
@@ -36,6 +37,7 @@ public final class BenchMain {
         boolean tiny = false;
         boolean plots = true;
         Integer writers = null;
+        double stormRate = 0;
         Path out = Path.of("docs", "bench");
         Set<String> scenarios = new LinkedHashSet<>();
         for (int i = 0; i < args.length; i++) {
@@ -48,6 +50,19 @@ public final class BenchMain {
                         return 2;
                     }
                     out = Path.of(args[++i]);
+                }
+                case "--storm-rate" -> {
+                    try {
+                        stormRate = Double.parseDouble(i + 1 < args.length ? args[++i] : "");
+                    } catch (NumberFormatException e) {
+                        System.err.println("roster bench: --storm-rate needs a number of statements per second");
+                        return 2;
+                    }
+                    if (!(stormRate >= 0) || Double.isInfinite(stormRate)) {
+                        System.err.println(
+                                "roster bench: --storm-rate must be >= 0 (0: unthrottled), got " + stormRate);
+                        return 2;
+                    }
                 }
                 case "--writers" -> {
                     try {
@@ -62,8 +77,9 @@ public final class BenchMain {
                     }
                 }
                 case "-h", "--help" -> {
-                    System.out.println("usage: roster bench [--tiny] [--out DIR] [--no-plots] [--writers N] ["
-                            + String.join("|", ALL) + "]...");
+                    System.out.println(
+                            "usage: roster bench [--tiny] [--out DIR] [--no-plots] [--writers N] [--storm-rate R] ["
+                                    + String.join("|", ALL) + "]...");
                     return 0;
                 }
                 default -> {
@@ -95,6 +111,7 @@ public final class BenchMain {
             switch (sc) {
                 case "replay" -> {
                     ReplayScenario r = new ReplayScenario();
+                    r.stormRate = stormRate;
                     ReplayScenario.Size size = tiny ? ReplayScenario.Size.TINY : ReplayScenario.Size.FULL;
                     r.run(writers == null ? size : size.withWriters(writers), report, command);
                     drawings.add(() -> plotter.timeSeries(
@@ -136,6 +153,7 @@ public final class BenchMain {
                 }
                 case "freshness-load" -> {
                     FreshnessUnderLoadScenario f = new FreshnessUnderLoadScenario();
+                    f.stormRate = stormRate;
                     FreshnessUnderLoadScenario.Size size =
                             tiny ? FreshnessUnderLoadScenario.Size.TINY : FreshnessUnderLoadScenario.Size.FULL;
                     f.run(writers == null ? size : size.withWriters(writers), report, command);

@@ -61,6 +61,8 @@ final class FreshnessUnderLoadScenario {
     private record Seen(int instance, long sentNanos, long latencyNanos) {}
 
     final List<Histogram> histograms = new ArrayList<>();
+    /** The storm's target in statements per second over all connections; 0 is unthrottled. */
+    double stormRate;
 
     void run(Size size, Report report, String command) throws Exception {
         Pool pool = new Pool(size.accounts(), size.groups());
@@ -125,6 +127,7 @@ final class FreshnessUnderLoadScenario {
                         size.stormSeconds(),
                         7,
                         size.stormWriters(),
+                        stormRate,
                         id -> (id - 2) % stride == 0);
                 long stormEnd = System.nanoTime();
                 writer.stop();
@@ -188,8 +191,10 @@ final class FreshnessUnderLoadScenario {
                                 loadRebuild)
                         .row(
                                 Report.f(
-                                        "**storm** (%d writer connections, %,.0f rows/s)",
-                                        size.stormWriters(), stormRows / ((stormEnd - stormStart) / 1e9)),
+                                        "**storm** (%d writer connections, %s, %,.0f rows/s)",
+                                        size.stormWriters(),
+                                        stormRate == 0 ? "unthrottled" : Report.f("paced at %,.0f/s", stormRate),
+                                        stormRows / ((stormEnd - stormStart) / 1e9)),
                                 Report.f("%.1f s", (stormEnd - stormStart) / 1e9),
                                 Report.n(storm.getTotalCount()),
                                 Report.ms(storm.getValueAtPercentile(50)),

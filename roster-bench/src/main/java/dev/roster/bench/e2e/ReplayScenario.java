@@ -91,12 +91,16 @@ final class ReplayScenario {
                 Thread sampler = Thread.ofPlatform().name("bench-lag").start(() -> {
                     long lastApplied = a0;
                     long lastT = t0;
-                    while (writing.get() || pendingOf(r) > 0) {
+                    // The last sample's pending count ends the sampling once the writer stopped; an
+                    // unanswered sample counts as "still pending", so a failing read cannot end it early.
+                    long lastPending = 1;
+                    while (writing.get() || lastPending > 0) {
                         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(SAMPLE_MILLIS));
                         long now = System.nanoTime();
                         double t = (now - t0) / 1e9;
                         try {
                             OutboxStats st = r.admin().outbox();
+                            lastPending = st.pending();
                             lag.add(t, st.lag().toNanos() / 1e6);
                             pending.add(t, st.pending());
                             if (st.oldestPendingAt() != null) {
@@ -107,18 +111,24 @@ final class ReplayScenario {
                                                 / 1e9);
                             }
                         } catch (RuntimeException e) {
-                            // a stats read may fail under load; the next sample counts
+                            // Under load a stats read may fail; the sample is missing from the series and
+                            // counted, and the report prints the count.
+                            failedSamples.incrementAndGet();
+                            lastFailure = e.toString();
+                            lastPending = 1;
                         }
                         long ap = r.service().replayer().applied();
                         applied.add(t, (ap - lastApplied) / ((now - lastT) / 1e9));
                         lastApplied = ap;
                         lastT = now;
                         if (t > size.stormSeconds() + 120) {
+                            drainCut = true;
                             return;
                         }
                     }
                 });
-                stormRows = storm(s, pool, Long.MAX_VALUE, size.stormSeconds(), 1, size.writers(), id -> false);
+                stormRows =
+                        storm(s, pool, Long.MAX_VALUE, size.stormSeconds(), 1, size.writers(), stormRate, id -> false);
                 stormSecs = (System.nanoTime() - t0) / 1e9;
                 appliedInStorm = r.service().replayer().applied() - a0;
                 writing.set(false);
@@ -215,7 +225,7 @@ final class ReplayScenario {
                     size.accounts(), size.groups(), size.groups() * 10));
             sec.note(Report.f(
                     "**Live storm** (goal: replay lag p99 ≤ 100 ms, max ≤ 250 ms, pending does not grow): the writer,"
-                            + " unthrottled on %d connections (100 single-account statements per transaction, each"
+                            + " %s on %d connections (100 single-account statements per transaction, each"
                             + " connection on its own accounts), committed %,d outbox rows in %.1f s: **%,.0f rows/s**."
                             + " The replayer applied %,.0f rows/s during the storm. Outbox lag (age of the oldest"
                             + " pending row, %d samples every %d ms while the writer ran): **p50 %.0f ms, p99 %.0f ms,"
@@ -223,8 +233,10 @@ final class ReplayScenario {
                             + " over the second half of the storm **%+,.0f rows/s** (%s; \"grows\" means a slope above"
                             + " 1%% of the writer's rate). A FIFO drain predicts a lag slope of max(0, 1 − replayer/writer)"
                             + " = %.2f s/s; the measured least-squares slope of the lag was %.2f s/s. After the writer"
-                            + " stopped, the backlog took %.1f s to drain. `replay-lag.png` plots lag, pending and when the"
-                            + " oldest pending row was written (a flat line there would be a row left pending).",
+                            + " stopped, the backlog took %s to drain. `replay-lag.png` plots lag, pending and when the"
+                            + " oldest pending row was written (a flat line there would be a row left pending)."
+                            + " Statistics reads that failed (missing samples): %d%s.",
+                    stormRate == 0 ? "unthrottled" : Report.f("paced at %,.0f statements/s", stormRate),
                     size.writers(),
                     stormRows,
                     stormSecs,
@@ -241,7 +253,11 @@ final class ReplayScenario {
                     storm.pendingSlope() > 0.01 * stormWriterRate ? "**pending grew**" : "pending did not grow",
                     Math.max(0, 1 - replayInStorm / stormWriterRate),
                     storm.lagSlopeSeconds(),
-                    drainAfterStormSecs));
+                    drainCut
+                            ? Report.f("more than %.1f s (sampling stopped before it drained)", drainAfterStormSecs)
+                            : Report.f("%.1f s", drainAfterStormSecs),
+                    failedSamples.get(),
+                    lastFailure == null ? "" : " (last: " + lastFailure + ")"));
             sec.note(Report.f(
                     "Ratio: Roster's single-account capacity is **%.0f×** the seed baseline measured in the same run"
                             + " (%,.0f vs %,.1f rows/s); the baseline rebuilt %.1f buckets per row against Roster's %.3f.",
@@ -258,7 +274,14 @@ final class ReplayScenario {
 
     double singleRate;
     double seedRate;
+    /** The live storm's target in statements per second over all connections; 0 is unthrottled. */
+    double stormRate;
+
     private long appliedInStorm;
+    private final AtomicLong failedSamples = new AtomicLong();
+    private volatile String lastFailure;
+    /** Whether the sampler stopped before the backlog left by the storm had drained. */
+    private volatile boolean drainCut;
 
     /** The live storm's figures, from the samples taken while the writer ran. */
     record StormFigures(
@@ -326,14 +349,6 @@ final class ReplayScenario {
 
     private record Drain(double seconds, long rebuilds, String load) {}
 
-    private static long pendingOf(Roster r) {
-        try {
-            return r.admin().outbox().pending();
-        } catch (RuntimeException e) {
-            return 1;
-        }
-    }
-
     /** Starts a Roster on the backlog and measures until it has applied {@code rows} rows. */
     private static Drain drain(Stores s, long rows, dev.roster.core.config.ServiceConfig config) {
         String load = Machine.load();
@@ -356,6 +371,28 @@ final class ReplayScenario {
      */
     static long storm(Stores s, Pool pool, long maxRows, double seconds, long seed, int writers, LongPredicate excluded)
             throws Exception {
+        return storm(s, pool, maxRows, seconds, seed, writers, 0, excluded);
+    }
+
+    /**
+     * {@link #storm(Stores, Pool, long, double, long, int, LongPredicate)} paced at {@code rate}
+     * statements per second over all connections (each connection starts its transactions at its share
+     * of the rate, so the achieved rate can only fall short of it); {@code rate} 0 is unthrottled.
+     */
+    static long storm(
+            Stores s,
+            Pool pool,
+            long maxRows,
+            double seconds,
+            long seed,
+            int writers,
+            double rate,
+            LongPredicate excluded)
+            throws Exception {
+        if (rate < 0) {
+            throw new IllegalArgumentException("storm rate must be >= 0 statements/s, got " + rate);
+        }
+        long txPeriod = rate == 0 ? 0 : (long) (1e9 * PER_TX * writers / rate);
         // Capture writes no row for a statement that changes nothing the scheduler reads (a priority set
         // to the value it has), so the rows are counted in the outbox, not as statements sent.
         long before = s.scalar("SELECT count(*) FROM scheduler_outbox");
@@ -366,7 +403,7 @@ final class ReplayScenario {
             int slot = k;
             threads.add(Thread.ofPlatform().name("bench-storm-writer-" + k).start(() -> {
                 try {
-                    stormStatements(s, pool, each, seconds, seed * 1_000 + slot, slot, writers, excluded);
+                    stormStatements(s, pool, each, seconds, seed * 1_000 + slot, slot, writers, txPeriod, excluded);
                 } catch (SQLException | RuntimeException e) {
                     errors.add(e);
                 }
@@ -384,7 +421,15 @@ final class ReplayScenario {
     }
 
     private static long stormStatements(
-            Stores s, Pool pool, long maxRows, double seconds, long seed, int slot, int writers, LongPredicate excluded)
+            Stores s,
+            Pool pool,
+            long maxRows,
+            double seconds,
+            long seed,
+            int slot,
+            int writers,
+            long txPeriodNanos,
+            LongPredicate excluded)
             throws SQLException {
         SplittableRandom rnd = new SplittableRandom(seed);
         long end = seconds == Double.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + (long) (seconds * 1e9);
@@ -398,7 +443,15 @@ final class ReplayScenario {
                 PreparedStatement rebind = c.prepareStatement("UPDATE account_groups SET group_id = CASE WHEN"
                         + " group_id = ? THEN ? ELSE ? END WHERE account_id = ? AND group_id IN (?, ?)")) {
             c.setAutoCommit(false);
+            long nextTx = System.nanoTime();
             while (rows < maxRows && System.nanoTime() < end) {
+                if (txPeriodNanos > 0) {
+                    long wait;
+                    while ((wait = nextTx - System.nanoTime()) > 0) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    nextTx += txPeriodNanos;
+                }
                 for (int k = 0; k < PER_TX; k++) {
                     long id = pick(rnd, pool, slot, writers, excluded);
                     switch (k % 3) {
