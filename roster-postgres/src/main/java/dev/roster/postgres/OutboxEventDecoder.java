@@ -28,6 +28,9 @@ import java.util.Map;
 public final class OutboxEventDecoder {
     private final ObjectMapper mapper = new ObjectMapper();
 
+    /** A decoder with a JSON mapper of its own. */
+    public OutboxEventDecoder() {}
+
     /** A raw outbox row. {@code payload} is the jsonb text or {@code null}. */
     public record Row(
             long id, long txid, String eventType, Long accountId, Long groupId, String payload, Instant createdAt) {}

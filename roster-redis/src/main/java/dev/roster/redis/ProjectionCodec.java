@@ -61,6 +61,20 @@ public final class ProjectionCodec {
     }
 
     /**
+     * The bytes every snapshot value of {@code bucket} in this format starts with: magic, format
+     * version and the bucket's text. Comparing a stored value's first bytes with this tells a readable
+     * snapshot from a missing one, another format or another bucket's value without transferring the
+     * cards.
+     */
+    public static byte[] snapshotHeader(Bucket bucket) {
+        Writer w = new Writer(8 + bucket.text().length());
+        w.bytes(SNAPSHOT_MAGIC);
+        w.u8(FORMAT_VERSION);
+        w.str(bucket.text());
+        return w.toBytes();
+    }
+
+    /**
      * Decodes a snapshot value read from {@code key}, which must hold {@code expected}'s snapshot.
      *
      * @throws CorruptValueException naming the key and what is wrong

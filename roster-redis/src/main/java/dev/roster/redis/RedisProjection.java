@@ -38,6 +38,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -73,6 +74,10 @@ public final class RedisProjection implements Projection {
     private static final System.Logger LOG = System.getLogger(RedisProjection.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int BATCH = 256;
+    // Batch forms: script calls in flight at once, and encoded snapshot bytes in flight at once (a
+    // platform-wide bucket can be megabytes). Well under the default request queue of 10,000.
+    private static final int PIPELINE = 256;
+    private static final long PIPELINE_BYTES = 8L << 20;
     private static final String GENERATION_FORMAT = "1";
     // The second word of a retire notice on the channel: "<bucket> retired". Generation ids cannot
     // collide with it, since an activation notice always has three words.
@@ -186,41 +191,183 @@ public final class RedisProjection implements Projection {
 
     @Override
     public Optional<VersionTicket> allocateVersion(Bucket bucket) {
-        Objects.requireNonNull(bucket, "bucket");
-        List<Object> r = eval(
-                LuaScript.ALLOCATE,
-                ScriptOutputType.MULTI,
-                // The active version too: a counter that was lost (deleted, evicted) restarts above it.
+        ScriptCall c = allocateCall(Objects.requireNonNull(bucket, "bucket"));
+        List<Object> r = eval(LuaScript.ALLOCATE, ScriptOutputType.MULTI, c.keys(), c.args());
+        return ticket(bucket, r);
+    }
+
+    private ScriptCall allocateCall(Bucket bucket) {
+        // The active version too: a counter that was lost (deleted, evicted) restarts above it.
+        return new ScriptCall(
                 keys(keys.retired(bucket), keys.counter(bucket), keys.epoch(bucket), keys.activeVersion(bucket)));
-        long version = (Long) r.get(0);
+    }
+
+    private static Optional<VersionTicket> ticket(Bucket bucket, List<Object> allocated) {
+        long version = (Long) allocated.get(0);
         if (version < 0) {
             return Optional.empty();
         }
-        return Optional.of(new VersionTicket(bucket, version, (Long) r.get(1)));
+        return Optional.of(new VersionTicket(bucket, version, (Long) allocated.get(1)));
     }
 
     @Override
     public PublishOutcome publish(VersionTicket ticket, String generation, List<AccountCard> cards) {
         Objects.requireNonNull(ticket, "ticket");
+        ScriptCall c = publishCall(new Snapshot(ticket.bucket(), generation, ticket.version(), cards), ticket);
+        byte[] result = eval(LuaScript.PUBLISH, ScriptOutputType.VALUE, c.keys(), c.args());
+        PublishOutcome outcome = PublishOutcome.valueOf(str(result));
+        if (outcome == PublishOutcome.ACTIVATED) {
+            register(ticket.bucket());
+        }
+        return outcome;
+    }
+
+    private ScriptCall publishCall(Snapshot s, VersionTicket ticket) {
         Bucket b = ticket.bucket();
-        Snapshot s = new Snapshot(b, generation, ticket.version(), cards);
-        byte[] value = ProjectionCodec.encodeSnapshot(s);
-        String message = b.text() + " " + generation + " " + ticket.version();
-        byte[] result = eval(
-                LuaScript.PUBLISH,
-                ScriptOutputType.VALUE,
+        String message = b.text() + " " + s.generation() + " " + ticket.version();
+        return new ScriptCall(
                 keys(keys.snapshot(b), keys.activeVersion(b), keys.epoch(b), keys.retired(b)),
                 bytes(Long.toString(ticket.version())),
                 bytes(Long.toString(ticket.epoch())),
-                value,
+                ProjectionCodec.encodeSnapshot(s),
                 bytes(Long.toString(grace.toMillis())),
                 bytes(keys.channel()),
                 bytes(message));
-        PublishOutcome outcome = PublishOutcome.valueOf(str(result));
-        if (outcome == PublishOutcome.ACTIVATED) {
-            register(b);
+    }
+
+    // ---- batch forms -----------------------------------------------------------------------
+    //
+    // Each bucket runs the same script as the single form, in its own slot; the scripts of a chunk are
+    // issued back to back on the shared connection (Lettuce writes them without waiting for replies,
+    // which is a pipeline) and then awaited. Chunks bound the commands in flight and the encoded bytes
+    // held at once, so a full rebuild of every bucket stays within the request queue, the heap and the
+    // command timeout.
+
+    @Override
+    public Map<Bucket, Optional<VersionTicket>> allocateVersions(Collection<Bucket> buckets) {
+        List<Bucket> list = distinct(buckets);
+        Map<Bucket, Optional<VersionTicket>> out = new LinkedHashMap<>();
+        for (int from = 0; from < list.size(); from += PIPELINE) {
+            List<Bucket> chunk = list.subList(from, Math.min(list.size(), from + PIPELINE));
+            List<List<Object>> rs = evalAll(
+                    LuaScript.ALLOCATE,
+                    ScriptOutputType.MULTI,
+                    chunk.stream().map(this::allocateCall).toList());
+            for (int i = 0; i < chunk.size(); i++) {
+                out.put(chunk.get(i), ticket(chunk.get(i), rs.get(i)));
+            }
         }
-        return outcome;
+        return out;
+    }
+
+    @Override
+    public Map<Bucket, PublishOutcome> publishAll(String generation, Map<VersionTicket, List<AccountCard>> contents) {
+        Objects.requireNonNull(contents, "contents");
+        // Every argument is checked before the first write (the generation by the first entry's
+        // snapshot, since it is the same for all); values are encoded chunk by chunk.
+        Set<Bucket> seen = new HashSet<>();
+        for (Map.Entry<VersionTicket, List<AccountCard>> e : contents.entrySet()) {
+            VersionTicket t = Objects.requireNonNull(e.getKey(), "ticket in contents");
+            if (!seen.add(t.bucket())) {
+                throw new IllegalArgumentException("publishAll takes at most one ticket per bucket, got two for "
+                        + t.bucket().text());
+            }
+            List<AccountCard> cards = Objects.requireNonNull(
+                    e.getValue(), "cards of " + t.bucket().text());
+            for (AccountCard c : cards) {
+                Objects.requireNonNull(c, "a card of " + t.bucket().text());
+            }
+        }
+        Map<Bucket, PublishOutcome> out = new LinkedHashMap<>();
+        List<VersionTicket> chunk = new ArrayList<>();
+        List<ScriptCall> calls = new ArrayList<>();
+        long chunkBytes = 0;
+        for (Map.Entry<VersionTicket, List<AccountCard>> e : contents.entrySet()) {
+            VersionTicket t = e.getKey();
+            ScriptCall c = publishCall(new Snapshot(t.bucket(), generation, t.version(), e.getValue()), t);
+            chunk.add(t);
+            calls.add(c);
+            chunkBytes += c.args()[2].length;
+            if (calls.size() >= PIPELINE || chunkBytes >= PIPELINE_BYTES) {
+                publishChunk(chunk, calls, out);
+                chunk.clear();
+                calls.clear();
+                chunkBytes = 0;
+            }
+        }
+        if (!calls.isEmpty()) {
+            publishChunk(chunk, calls, out);
+        }
+        return out;
+    }
+
+    private void publishChunk(List<VersionTicket> chunk, List<ScriptCall> calls, Map<Bucket, PublishOutcome> out) {
+        List<byte[]> rs = evalAll(LuaScript.PUBLISH, ScriptOutputType.VALUE, calls);
+        List<byte[]> activated = new ArrayList<>();
+        for (int i = 0; i < chunk.size(); i++) {
+            PublishOutcome o = PublishOutcome.valueOf(str(rs.get(i)));
+            out.put(chunk.get(i).bucket(), o);
+            if (o == PublishOutcome.ACTIVATED) {
+                activated.add(bytes(chunk.get(i).bucket().text()));
+            }
+        }
+        if (!activated.isEmpty()) {
+            // The registry lives in the {state} slot, so it cannot join a bucket's script: one SADD per
+            // chunk, after the activations, as the single form registers after its script.
+            byte[] registry = bytes(keys.registry());
+            byte[][] members = activated.toArray(byte[][]::new);
+            call("SADD", registry, () -> redis.sadd(registry, members));
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads only the first bytes of each active snapshot value ({@code GETRANGE}) and compares them
+     * with {@link ProjectionCodec#snapshotHeader}: a missing key, a value of another Redis type, of
+     * another format version or of another bucket counts as without. The cards behind a good header
+     * are not checked (that would transfer them).
+     */
+    @Override
+    public Set<Bucket> withoutActiveSnapshot(Collection<Bucket> buckets) {
+        List<Bucket> list = distinct(buckets);
+        Set<Bucket> out = new LinkedHashSet<>();
+        for (int from = 0; from < list.size(); from += PIPELINE) {
+            List<Bucket> chunk = list.subList(from, Math.min(list.size(), from + PIPELINE));
+            List<byte[]> ks = new ArrayList<>(chunk.size());
+            List<byte[]> headers = new ArrayList<>(chunk.size());
+            List<RedisFuture<byte[]>> futures = new ArrayList<>(chunk.size());
+            for (Bucket b : chunk) {
+                byte[] k = snapshotKeys.computeIfAbsent(b, x -> bytes(keys.snapshot(x)));
+                byte[] header = ProjectionCodec.snapshotHeader(b);
+                ks.add(k);
+                headers.add(header);
+                futures.add(issue("GETRANGE", k, () -> connector.async().getrange(k, 0, header.length - 1)));
+            }
+            for (int i = 0; i < chunk.size(); i++) {
+                byte[] prefix;
+                try {
+                    prefix = await("GETRANGE", ks.get(i), futures.get(i));
+                } catch (CorruptValueException e) {
+                    LOG.log(Level.WARNING, e.getMessage());
+                    out.add(chunk.get(i));
+                    continue;
+                }
+                if (!Arrays.equals(prefix, headers.get(i))) {
+                    out.add(chunk.get(i));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<Bucket> distinct(Collection<Bucket> buckets) {
+        Objects.requireNonNull(buckets, "buckets");
+        Set<Bucket> out = new LinkedHashSet<>();
+        for (Bucket b : buckets) {
+            out.add(Objects.requireNonNull(b, "bucket in buckets"));
+        }
+        return List.copyOf(out);
     }
 
     @Override
@@ -724,6 +871,52 @@ public final class RedisProjection implements Projection {
     }
 
     // ---- plumbing --------------------------------------------------------------------------
+
+    /**
+     * Runs {@code script} once per call, all issued before the first is awaited; the answers in call
+     * order. Any failure fails the whole batch (after the calls before it have run). A script missing
+     * from the server's cache is re-sent as EVAL for the calls that reported it.
+     */
+    private <T> List<T> evalAll(LuaScript script, ScriptOutputType type, List<ScriptCall> calls) {
+        String op = "EVALSHA " + script.name();
+        List<RedisFuture<T>> futures = new ArrayList<>(calls.size());
+        for (ScriptCall c : calls) {
+            futures.add(
+                    issue(op, c.keys()[0], () -> connector.async().evalsha(script.sha(), type, c.keys(), c.args())));
+        }
+        List<T> out = new ArrayList<>(calls.size());
+        List<Integer> missing = new ArrayList<>();
+        for (int i = 0; i < calls.size(); i++) {
+            try {
+                out.add(await(op, calls.get(i).keys()[0], futures.get(i)));
+            } catch (NoScript e) {
+                out.add(null);
+                missing.add(i);
+            }
+        }
+        if (!missing.isEmpty()) {
+            String reload = "EVAL " + script.name();
+            List<RedisFuture<T>> again = new ArrayList<>(missing.size());
+            for (int i : missing) {
+                ScriptCall c = calls.get(i);
+                again.add(issue(
+                        reload, c.keys()[0], () -> connector.async().eval(script.source(), type, c.keys(), c.args())));
+            }
+            for (int j = 0; j < missing.size(); j++) {
+                int i = missing.get(j);
+                out.set(i, await(reload, calls.get(i).keys()[0], again.get(j)));
+            }
+        }
+        return out;
+    }
+
+    private <T> RedisFuture<T> issue(String op, byte[] key, Supplier<RedisFuture<T>> command) {
+        // A rejected command (disconnected, queue full) may fail at once instead of in its future.
+        return call(op, key, command);
+    }
+
+    /** The keys and arguments of one script invocation. */
+    private record ScriptCall(byte[][] keys, byte[]... args) {}
 
     private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
         try {

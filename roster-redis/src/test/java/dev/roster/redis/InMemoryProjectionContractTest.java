@@ -1,8 +1,8 @@
 package dev.roster.redis;
 
-import dev.roster.core.projection.InMemoryProjection;
 import dev.roster.core.projection.Projection;
 import dev.roster.testkit.contract.ProjectionContract;
+import dev.roster.testkit.fake.InMemoryProjection;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;

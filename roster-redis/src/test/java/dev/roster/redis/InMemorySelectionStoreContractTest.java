@@ -1,8 +1,8 @@
 package dev.roster.redis;
 
-import dev.roster.core.selection.InMemorySelectionStore;
 import dev.roster.core.selection.SelectionStore;
 import dev.roster.testkit.contract.SelectionStoreContract;
+import dev.roster.testkit.fake.InMemorySelectionStore;
 import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;

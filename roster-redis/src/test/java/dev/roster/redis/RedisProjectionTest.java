@@ -7,19 +7,23 @@ import static org.awaitility.Awaitility.await;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
+import dev.roster.core.projection.CorruptValueException;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.Snapshot;
+import dev.roster.core.projection.VersionTicket;
 import dev.roster.embedded.RespConnection;
 import dev.roster.testkit.Fixtures;
 import dev.roster.testkit.RedisHarness;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -248,6 +252,83 @@ class RedisProjectionTest {
                 .hasMessageContaining("requestQueueSize");
     }
 
+    // ---- batch forms -----------------------------------------------------------------------
+
+    @Test
+    void withoutActiveSnapshot_countsEveryUnreadableValueAsWithout() {
+        Bucket garbage = Bucket.of(11, "openai", Mode.SINGLE);
+        Bucket otherFormat = Bucket.of(12, "openai", Mode.SINGLE);
+        Bucket wrongType = Bucket.of(13, "openai", Mode.SINGLE);
+        Bucket copied = Bucket.of(14, "openai", Mode.SINGLE);
+        Bucket good = Bucket.of(15, "openai", Mode.SINGLE);
+        publish(otherFormat, Fixtures.cards(1, 2));
+        publish(good, Fixtures.cards(1, 2));
+        REDIS.command("SET", projection.keys().snapshot(garbage), "{\"not\":\"a snapshot\"}");
+        REDIS.command("SETRANGE", projection.keys().snapshot(otherFormat), "2", "\u0009");
+        REDIS.command("HSET", projection.keys().snapshot(wrongType), "f", "v");
+        REDIS.command(
+                "COPY", projection.keys().snapshot(good), projection.keys().snapshot(copied));
+        List<Bucket> asked = List.of(garbage, otherFormat, wrongType, copied, good);
+
+        assertThat(projection.withoutActiveSnapshot(asked))
+                .containsExactlyInAnyOrder(garbage, otherFormat, wrongType, copied);
+        for (Bucket b : asked) {
+            // The same verdict as a full read, which decodes every card.
+            assertThat(projection.readSnapshot(b).isHit()).as(b.text()).isEqualTo(b.equals(good));
+        }
+    }
+
+    @Test
+    void publishAll_wrongTypeKeyFailsTheCallAsCorrupt() {
+        Bucket wrongType = Bucket.of(16, "openai", Mode.SINGLE);
+        Map<VersionTicket, List<AccountCard>> contents = new LinkedHashMap<>();
+        contents.put(projection.allocateVersion(B).orElseThrow(), Fixtures.cards(1, 1));
+        contents.put(projection.allocateVersion(wrongType).orElseThrow(), Fixtures.cards(2, 1));
+        REDIS.command("DEL", projection.keys().activeVersion(wrongType));
+        REDIS.command("HSET", projection.keys().epoch(wrongType), "f", "v");
+
+        assertThatThrownBy(() -> projection.publishAll("gen", contents))
+                .isInstanceOf(CorruptValueException.class)
+                .hasMessageContaining(projection.keys().snapshot(wrongType));
+    }
+
+    @Test
+    void batchForms_surviveAScriptFlush() {
+        REDIS.command("SCRIPT", "FLUSH");
+        Map<Bucket, Optional<VersionTicket>> tickets =
+                projection.allocateVersions(List.of(B, Bucket.of(17, "openai", Mode.SINGLE)));
+        REDIS.command("SCRIPT", "FLUSH");
+        Map<VersionTicket, List<AccountCard>> contents = new LinkedHashMap<>();
+        tickets.values().forEach(t -> contents.put(t.orElseThrow(), Fixtures.cards(1, 2)));
+        assertThat(projection.publishAll("gen", contents))
+                .containsValues(PublishOutcome.ACTIVATED, PublishOutcome.ACTIVATED);
+        assertThat(projection.withoutActiveSnapshot(tickets.keySet())).isEmpty();
+    }
+
+    @Test
+    void publishAll_rejectsBadArgumentsBeforeAnythingIsWritten() {
+        VersionTicket t1 = projection.allocateVersion(B).orElseThrow();
+        VersionTicket t2 = projection.allocateVersion(B).orElseThrow();
+        Bucket other = Bucket.of(18, "openai", Mode.SINGLE);
+        VersionTicket t3 = projection.allocateVersion(other).orElseThrow();
+        Map<VersionTicket, List<AccountCard>> twice = new LinkedHashMap<>();
+        twice.put(t3, Fixtures.cards(1, 1));
+        twice.put(t1, Fixtures.cards(1, 1));
+        twice.put(t2, Fixtures.cards(2, 1));
+        assertThatThrownBy(() -> projection.publishAll("gen", twice))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("one ticket per bucket")
+                .hasMessageContaining(B.text());
+        assertThatThrownBy(() -> projection.publishAll("bad gen", Map.of(t3, List.of())))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bad gen");
+        List<Bucket> withNull = new ArrayList<>(List.of(B));
+        withNull.add(null);
+        assertThatThrownBy(() -> projection.allocateVersions(withNull)).isInstanceOf(NullPointerException.class);
+        assertThat(projection.readSnapshot(other)).isEqualTo(Lookup.miss());
+        assertThat(projection.readSnapshot(B)).isEqualTo(Lookup.miss());
+    }
+
     // ---- outages ---------------------------------------------------------------------------
 
     @Test
@@ -261,6 +342,38 @@ class RedisProjectionTest {
         await().atMost(Duration.ofSeconds(30))
                 .ignoreException(ProjectionUnavailableException.class)
                 .until(() -> projection.readSnapshot(B).isHit());
+    }
+
+    @Test
+    void partition_failsEveryBatchFormAsUnavailable() {
+        Map<Bucket, Optional<VersionTicket>> tickets = projection.allocateVersions(List.of(B));
+        REDIS.partition();
+        assertThatThrownBy(() -> projection.allocateVersions(List.of(B)))
+                .isInstanceOf(ProjectionUnavailableException.class)
+                .hasMessageContaining(projection.keys().retired(B));
+        assertThatThrownBy(
+                        () -> projection.publishAll("gen", Map.of(tickets.get(B).orElseThrow(), List.of())))
+                .isInstanceOf(ProjectionUnavailableException.class)
+                .hasMessageContaining(projection.keys().snapshot(B));
+        assertThatThrownBy(() -> projection.withoutActiveSnapshot(List.of(B)))
+                .isInstanceOf(ProjectionUnavailableException.class)
+                .hasMessageContaining(projection.keys().snapshot(B));
+        REDIS.heal();
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreException(ProjectionUnavailableException.class)
+                .until(() -> projection
+                                .publishAll("gen", Map.of(tickets.get(B).orElseThrow(), List.of()))
+                                .get(B)
+                        == PublishOutcome.ACTIVATED);
+    }
+
+    @Test
+    void pausedServer_timesOutTheBatchFormsAsUnavailable() {
+        REDIS.pause();
+        assertThatThrownBy(() -> projection.withoutActiveSnapshot(List.of(B, Bucket.of(19, "openai", Mode.SINGLE))))
+                .isInstanceOf(ProjectionUnavailableException.class)
+                .hasMessageContaining("timed out");
+        REDIS.resume();
     }
 
     @Test

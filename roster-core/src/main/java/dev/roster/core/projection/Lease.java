@@ -1,6 +1,5 @@
 package dev.roster.core.projection;
 
-import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -33,9 +32,5 @@ public record Lease(String name, String token) {
     public String toString() {
         // The token is a capability; keep it out of logs.
         return "Lease[" + name + "]";
-    }
-
-    static Lease of(String name, String token) {
-        return new Lease(Objects.requireNonNull(name), token);
     }
 }

@@ -5,7 +5,7 @@
  * {@link dev.roster.core.selection.SelectionStore} shared by every instance, and turns upstream
  * outcomes into cooldowns that only ever extend. The selector reads the bucket through its own small
  * {@link dev.roster.core.selection.CandidateSource} port, so it does not depend on how the snapshot
- * service is assembled. In-memory implementations of every port live here for tests and single-process
- * use; {@code roster-redis} holds the shared store.
+ * service is assembled. {@code roster-redis} holds the shared store; in-memory fakes of every port, for
+ * tests, live in {@code roster-testkit} ({@code dev.roster.testkit.fake}).
  */
 package dev.roster.core.selection;

@@ -217,6 +217,146 @@ public abstract class ProjectionContract {
         assertThat(client().buckets()).contains(bucket(6), bucket(7)).doesNotContain(bucket(8));
     }
 
+    // ---- batch forms -----------------------------------------------------------------------
+
+    @Test
+    void allocateVersions_sameTicketsAsTheSingleFormAndNoneForRetiredBuckets() {
+        VersionTicket first = allocate(projection, bucket(1));
+        projection.retire(bucket(2));
+        projection.retire(bucket(3));
+        projection.reopen(bucket(3));
+        Map<Bucket, Optional<VersionTicket>> got =
+                client().allocateVersions(List.of(bucket(1), bucket(2), bucket(3), bucket(4)));
+
+        assertThat(got)
+                .containsExactly(
+                        Map.entry(bucket(1), Optional.of(new VersionTicket(bucket(1), first.version() + 1, 0))),
+                        Map.entry(bucket(2), Optional.empty()),
+                        // Reopened: the retire raised the epoch once, and the counter kept counting.
+                        Map.entry(bucket(3), Optional.of(new VersionTicket(bucket(3), 1, 1))),
+                        Map.entry(bucket(4), Optional.of(new VersionTicket(bucket(4), 1, 0))));
+        // The batch moved the same counters the single form reads.
+        assertThat(allocate(projection, bucket(1)).version()).isEqualTo(first.version() + 2);
+        assertThat(allocate(projection, bucket(4)).version()).isEqualTo(2);
+        assertThat(projection.allocateVersions(List.of())).isEmpty();
+    }
+
+    @Test
+    void publishAll_mixedBatch_eachTicketHasTheOutcomeOfTheSingleForm() {
+        // bucket 1: a fresh ticket over an active snapshot (activates; the old one enters its grace)
+        VersionTicket old1 = allocate(projection, bucket(1));
+        projection.publish(old1, "g0", Fixtures.cards(1, 2));
+        VersionTicket fresh = allocate(projection, bucket(1));
+        // bucket 2: a stale ticket, a newer one was published meanwhile (superseded)
+        VersionTicket stale = allocate(projection, bucket(2));
+        VersionTicket newer = allocate(projection, bucket(2));
+        projection.publish(newer, "g0", Fixtures.cards(20, 1));
+        // bucket 3: allocated, then the bucket retired (retired)
+        VersionTicket retired = allocate(projection, bucket(3));
+        projection.retire(bucket(3));
+        // bucket 4: allocated, then retired and reopened (fenced)
+        VersionTicket fenced = allocate(projection, bucket(4));
+        projection.retire(bucket(4));
+        projection.reopen(bucket(4));
+        // bucket 5: a first publish, empty
+        VersionTicket empty = allocate(projection, bucket(5));
+
+        ConcurrentLinkedQueue<Invalidation> seen = new ConcurrentLinkedQueue<>();
+        Map<Bucket, PublishOutcome> got;
+        try (Subscription ignored = client().subscribe(seen::add)) {
+            Map<VersionTicket, List<AccountCard>> contents = new java.util.LinkedHashMap<>();
+            contents.put(fresh, Fixtures.cards(10, 3));
+            contents.put(stale, Fixtures.cards(30, 2));
+            contents.put(retired, Fixtures.cards(40, 2));
+            contents.put(fenced, Fixtures.cards(50, 2));
+            contents.put(empty, List.of());
+            got = client().publishAll("g1", contents);
+            await().atMost(AWAIT).until(() -> seen.contains(new Invalidation(bucket(5), "g1", empty.version())));
+            VersionTicket marker = allocate(projection, bucket(6));
+            projection.publish(marker, "g1", List.of());
+            await().atMost(AWAIT)
+                    .until(() -> seen.stream().anyMatch(i -> i.bucket().equals(bucket(6))));
+        }
+
+        assertThat(got)
+                .containsOnly(
+                        Map.entry(bucket(1), PublishOutcome.ACTIVATED),
+                        Map.entry(bucket(2), PublishOutcome.SUPERSEDED),
+                        Map.entry(bucket(3), PublishOutcome.RETIRED),
+                        Map.entry(bucket(4), PublishOutcome.FENCED),
+                        Map.entry(bucket(5), PublishOutcome.ACTIVATED));
+        Snapshot s1 = hit(projection.readSnapshot(bucket(1)));
+        assertThat(s1.version()).isEqualTo(fresh.version());
+        assertThat(s1.generation()).isEqualTo("g1");
+        assertThat(s1.cards()).isEqualTo(Fixtures.cards(10, 3));
+        assertThat(hit(projection.readSnapshot(bucket(1), old1.version())).cards())
+                .isEqualTo(Fixtures.cards(1, 2));
+        assertThat(hit(projection.readSnapshot(bucket(2))).cards()).isEqualTo(Fixtures.cards(20, 1));
+        assertThat(projection.readSnapshot(bucket(3))).isEqualTo(Lookup.miss());
+        assertThat(projection.readSnapshot(bucket(4))).isEqualTo(Lookup.miss());
+        assertThat(hit(projection.readSnapshot(bucket(5))).cards()).isEmpty();
+        assertThat(projection.buckets())
+                .contains(bucket(1), bucket(2), bucket(5))
+                .doesNotContain(bucket(3), bucket(4));
+        // Only activations notify, once each.
+        assertThat(seen)
+                .filteredOn(i -> !i.bucket().equals(bucket(6)))
+                .containsExactlyInAnyOrder(
+                        new Invalidation(bucket(1), "g1", fresh.version()),
+                        new Invalidation(bucket(5), "g1", empty.version()));
+    }
+
+    @Test
+    void publishAll_ofARebuildsSize_activatesEveryBucketAndRegistersIt() {
+        // More buckets than one pipeline chunk of any implementation, so chunk borders are crossed.
+        int n = 1_200;
+        List<Bucket> all = new ArrayList<>();
+        for (long g = 1; g <= n; g++) {
+            all.add(bucket(g));
+        }
+        Map<Bucket, Optional<VersionTicket>> tickets = projection.allocateVersions(all);
+        assertThat(tickets.keySet()).containsExactlyElementsOf(all);
+        Map<VersionTicket, List<AccountCard>> contents = new java.util.LinkedHashMap<>();
+        for (Optional<VersionTicket> t : tickets.values()) {
+            VersionTicket ticket = t.orElseThrow();
+            contents.put(ticket, Fixtures.cards(ticket.bucket().groupId() * 10, (int)
+                    (ticket.bucket().groupId() % 3)));
+        }
+        Map<Bucket, PublishOutcome> got = projection.publishAll("g1", contents);
+
+        assertThat(got).hasSize(n).allSatisfy((b, o) -> assertThat(o).isEqualTo(PublishOutcome.ACTIVATED));
+        assertThat(client().buckets()).containsAll(all);
+        for (long g : List.of(1L, 256L, 257L, 1_000L, 1_001L, 1_200L)) {
+            assertThat(hit(projection.readSnapshot(bucket(g))).cards())
+                    .isEqualTo(Fixtures.cards(g * 10, (int) (g % 3)));
+        }
+        assertThat(client().withoutActiveSnapshot(all)).isEmpty();
+        assertThat(projection.publishAll("g1", Map.of())).isEmpty();
+    }
+
+    @Test
+    void withoutActiveSnapshot_namesExactlyTheBucketsReadSnapshotMisses() {
+        projection.publish(allocate(projection, bucket(1)), "g", Fixtures.cards(1, 2));
+        projection.publish(allocate(projection, bucket(2)), "g", List.of());
+        projection.publish(allocate(projection, bucket(3)), "g", Fixtures.cards(1, 2));
+        projection.retire(bucket(3));
+        projection.publish(allocate(projection, bucket(4)), "g", Fixtures.cards(1, 2));
+        projection.retire(bucket(4));
+        projection.reopen(bucket(4));
+        allocate(projection, bucket(5)); // allocated, never published
+
+        List<Bucket> asked = List.of(bucket(1), bucket(2), bucket(3), bucket(4), bucket(5), bucket(6));
+        Set<Bucket> got = client().withoutActiveSnapshot(asked);
+
+        assertThat(got).containsExactlyInAnyOrder(bucket(3), bucket(4), bucket(5), bucket(6));
+        for (Bucket b : asked) {
+            assertThat(got.contains(b))
+                    .as(b.text())
+                    .isEqualTo(!projection.readSnapshot(b).isHit());
+        }
+        assertThat(projection.withoutActiveSnapshot(List.of())).isEmpty();
+    }
+
     // ---- retire and reopen -----------------------------------------------------------------
 
     @Test

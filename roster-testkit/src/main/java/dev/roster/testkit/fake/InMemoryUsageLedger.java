@@ -1,5 +1,6 @@
-package dev.roster.core.selection;
+package dev.roster.testkit.fake;
 
+import dev.roster.core.selection.UsageLedger;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;

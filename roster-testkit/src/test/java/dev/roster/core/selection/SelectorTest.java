@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.roster.core.AccountCard;
 import dev.roster.core.GroupLink;
 import dev.roster.core.config.SelectionConfig;
+import dev.roster.testkit.fake.InMemorySelectionStore;
+import dev.roster.testkit.fake.InMemoryUsageLedger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

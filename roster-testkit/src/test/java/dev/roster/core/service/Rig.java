@@ -5,7 +5,7 @@ import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.outbox.OutboxEvent;
-import dev.roster.core.projection.InMemoryProjection;
+import dev.roster.testkit.fake.InMemoryProjection;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

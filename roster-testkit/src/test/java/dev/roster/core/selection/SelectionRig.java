@@ -2,6 +2,9 @@ package dev.roster.core.selection;
 
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
+import dev.roster.testkit.fake.InMemoryCandidates;
+import dev.roster.testkit.fake.InMemorySelectionStore;
+import dev.roster.testkit.fake.InMemoryUsageLedger;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,8 +1,20 @@
-package dev.roster.core.projection;
+package dev.roster.testkit.fake;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.outbox.CursorState;
+import dev.roster.core.projection.Generation;
+import dev.roster.core.projection.Invalidation;
+import dev.roster.core.projection.Lease;
+import dev.roster.core.projection.Lookup;
+import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.PublishOutcome;
+import dev.roster.core.projection.ServingDigest;
+import dev.roster.core.projection.Snapshot;
+import dev.roster.core.projection.StoreOrigin;
+import dev.roster.core.projection.Subscription;
+import dev.roster.core.projection.VersionTicket;
+import dev.roster.core.projection.WatermarkOutcome;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -23,8 +35,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
- * A {@link Projection} held in this process: the fake for tests and the store of a single-instance
- * deployment without Redis. Thread-safe (one lock; every operation is short). Expiry (grace periods,
+ * A {@link Projection} held in this process, the fake for tests. Thread-safe (one lock; every operation is short). Expiry (grace periods,
  * lease TTLs) is judged against the injected clock, so tests advance time by hand. Invalidations are
  * delivered synchronously to subscribers, after the lock is released, on the publishing thread.
  */
@@ -370,7 +381,7 @@ public final class InMemoryProjection implements Projection {
             if (held != null && held.until.isAfter(now)) {
                 return Optional.empty();
             }
-            Lease lease = Lease.of(name, newToken());
+            Lease lease = new Lease(name, newToken());
             leases.put(name, new HeldLease(lease.token(), now.plus(ttl)));
             return Optional.of(lease);
         }

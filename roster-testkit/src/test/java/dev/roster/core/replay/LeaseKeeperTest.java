@@ -3,10 +3,10 @@ package dev.roster.core.replay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.roster.core.projection.InMemoryProjection;
 import dev.roster.core.projection.Lease;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionUnavailableException;
+import dev.roster.testkit.fake.InMemoryProjection;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;

@@ -1,10 +1,11 @@
-package dev.roster.core.selection;
+package dev.roster.testkit.fake;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
 import dev.roster.core.Platforms;
 import dev.roster.core.TimeFilter;
+import dev.roster.core.selection.CandidateSource;
 import dev.roster.core.service.ListResult;
 import java.time.InstantSource;
 import java.util.ArrayList;

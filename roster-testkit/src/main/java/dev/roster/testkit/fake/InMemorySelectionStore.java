@@ -1,5 +1,12 @@
-package dev.roster.core.selection;
+package dev.roster.testkit.fake;
 
+import dev.roster.core.selection.AccountLoad;
+import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.SelectionStore;
+import dev.roster.core.selection.SlotAttempt;
+import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.Tokens;
+import dev.roster.core.selection.WaitTicket;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -13,7 +20,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * A {@link SelectionStore} in process memory, on an injected clock: for tests and single-instance use.
+ * A {@link SelectionStore} in process memory, on an injected clock, the fake for tests.
  * One lock guards everything, which makes every operation trivially atomic; clients that share an
  * instance share its state as clients of one Redis do.
  */

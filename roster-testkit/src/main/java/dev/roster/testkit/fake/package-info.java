@@ -1,0 +1,7 @@
+/**
+ * In-memory fakes of the core's ports ({@code Projection}, {@code SelectionStore}, {@code
+ * CandidateSource}, {@code UsageLedger}), for tests only: no production module depends on this
+ * module. The projection and selection-store fakes pass the same contract suites as the Redis
+ * implementations.
+ */
+package dev.roster.testkit.fake;
