@@ -9,6 +9,7 @@ module roster.core {
     exports dev.roster.core.config;
     exports dev.roster.core.nearcache;
     exports dev.roster.core.outbox;
+    exports dev.roster.core.pool;
     exports dev.roster.core.projection;
     exports dev.roster.core.replay;
     exports dev.roster.core.selection;
