@@ -71,11 +71,28 @@ public final class PostgresOutbox implements OutboxSource {
 
     @Override
     public OutboxRead read(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit) {
+        requireLimit(limit);
+        try (Connection c = dataSource.getConnection()) {
+            return read(c, watermark, excludedIds, after, limit);
+        } catch (SQLException e) {
+            throw new SourceException("reading the outbox failed: " + e.getMessage(), e);
+        }
+    }
+
+    static void requireLimit(int limit) {
         if (limit < 1) {
             throw new IllegalArgumentException("outbox read limit must be >= 1, got " + limit);
         }
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(after == null ? READ : READ_AFTER)) {
+    }
+
+    /**
+     * The read of {@link #read(long, Set, OutboxPosition, int)} as one statement on {@code c}; inside a
+     * transaction that already holds a snapshot, the horizon is that snapshot's.
+     */
+    OutboxRead read(Connection c, long watermark, Set<Long> excludedIds, OutboxPosition after, int limit)
+            throws SQLException {
+        requireLimit(limit);
+        try (PreparedStatement ps = c.prepareStatement(after == null ? READ : READ_AFTER)) {
             int i = 1;
             ps.setString(i++, Long.toUnsignedString(watermark));
             ps.setArray(i++, c.createArrayOf("bigint", excludedIds.toArray()));
@@ -108,8 +125,6 @@ public final class PostgresOutbox implements OutboxSource {
                 }
             }
             return new OutboxRead(horizon, now, events, snapshot);
-        } catch (SQLException e) {
-            throw new SourceException("reading the outbox failed: " + e.getMessage(), e);
         }
     }
 
