@@ -7,7 +7,6 @@ import dev.roster.core.outbox.OutboxRead;
 import dev.roster.core.outbox.OutboxSource;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.outbox.RetentionResult;
-import dev.roster.core.source.SourceException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -75,7 +74,7 @@ public final class PostgresOutbox implements OutboxSource {
         try (Connection c = dataSource.getConnection()) {
             return read(c, watermark, excludedIds, after, limit);
         } catch (SQLException e) {
-            throw new SourceException("reading the outbox failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "reading the outbox");
         }
     }
 
@@ -163,7 +162,7 @@ public final class PostgresOutbox implements OutboxSource {
                 return new OutboxStats(watermark, horizon, pending, oldest, lag, age, holder, now);
             }
         } catch (SQLException e) {
-            throw new SourceException("reading outbox statistics failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "reading outbox statistics");
         }
     }
 
@@ -207,7 +206,7 @@ public final class PostgresOutbox implements OutboxSource {
             }
             return new RetentionResult(true, deleted, batches);
         } catch (SQLException e) {
-            throw new SourceException("deleting applied outbox events failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "deleting applied outbox events");
         }
     }
 

@@ -14,7 +14,6 @@ import dev.roster.core.source.BatchRead;
 import dev.roster.core.source.GroupInfo;
 import dev.roster.core.source.PoolSink;
 import dev.roster.core.source.SchedulingSource;
-import dev.roster.core.source.SourceException;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -152,7 +151,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
             }
             return List.copyOf(out);
         } catch (SQLException e) {
-            throw new SourceException("loading bucket " + bucket + " failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "loading bucket " + bucket);
         }
     }
 
@@ -164,7 +163,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
         try (Connection c = dataSource.getConnection()) {
             return cards(c, ids);
         } catch (SQLException e) {
-            throw new SourceException("loading account cards failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "loading account cards");
         }
     }
 
@@ -236,7 +235,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
                 return horizon;
             });
         } catch (SQLException e) {
-            throw new SourceException("loading the scheduling pool failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "loading the scheduling pool");
         }
     }
 
@@ -256,7 +255,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
                 return new BatchRead(read, accounts, groups);
             });
         } catch (SQLException e) {
-            throw new SourceException("reading an outbox batch and its rows failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "reading an outbox batch and its rows");
         }
     }
 
@@ -281,7 +280,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
                 c.setAutoCommit(autoCommit);
             }
         } catch (SQLException e) {
-            throw new SourceException("loading all account cards failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "loading all account cards");
         }
     }
 
@@ -298,7 +297,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
             }
             return List.copyOf(out);
         } catch (SQLException e) {
-            throw new SourceException("listing active groups failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "listing active groups");
         }
     }
 
@@ -315,7 +314,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
             }
             return Collections.unmodifiableSortedSet(out);
         } catch (SQLException e) {
-            throw new SourceException("listing platforms failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "listing platforms");
         }
     }
 
@@ -327,7 +326,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
             rs.next();
             return rs.getTimestamp(1).toInstant();
         } catch (SQLException e) {
-            throw new SourceException("reading the database clock failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "reading the database clock");
         }
     }
 
