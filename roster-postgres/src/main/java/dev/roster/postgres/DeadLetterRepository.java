@@ -46,13 +46,17 @@ public final class DeadLetterRepository {
             Instant firstFailedAt,
             Instant lastFailedAt) {}
 
-    /** Records (or updates) a dead letter. */
+    /**
+     * Records (or updates) a dead letter. A failure is Roster's, not a caller's: {@link
+     * dev.roster.core.source.SourceException} (outage) or {@link
+     * dev.roster.core.source.SourceDefectException}, never quoting the row.
+     */
     public void record(DeadLetter d) {
         String sql = "INSERT INTO scheduler_outbox_dead_letter (event_id, event_type, account_id, group_id, payload,"
                 + " error, attempts, event_created_at) VALUES (?, ?, ?, ?, ?::jsonb, ?, ?, ?)"
                 + " ON CONFLICT (event_id) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts,"
                 + " last_failed_at = now()";
-        Jdbc.inTransaction(dataSource, "dead-lettering outbox event " + d.eventId(), c -> {
+        Jdbc.inSourceTransaction(dataSource, "dead-lettering outbox event " + d.eventId(), c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setLong(1, d.eventId());
                 ps.setString(2, d.eventType());

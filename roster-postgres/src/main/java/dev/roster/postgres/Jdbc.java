@@ -26,8 +26,31 @@ final class Jdbc {
         T run(Connection c) throws SQLException;
     }
 
-    /** Runs {@code work} in one transaction on a pooled connection; constraint errors name the rule. */
+    /**
+     * Runs {@code work}, a write of a caller's input, in one transaction on a pooled connection;
+     * constraint errors name the rule ({@link PgErrors#translate}).
+     */
     static <T> T inTransaction(DataSource ds, String action, TxWork<T> work) {
+        try {
+            return run(ds, work);
+        } catch (SQLException e) {
+            throw PgErrors.translate(e, action);
+        }
+    }
+
+    /**
+     * Runs {@code work}, Roster's own write, in one transaction on a pooled connection; a failure is an
+     * outage or a defect ({@link PgErrors#classify}), never the caller's fault.
+     */
+    static <T> T inSourceTransaction(DataSource ds, String action, TxWork<T> work) {
+        try {
+            return run(ds, work);
+        } catch (SQLException e) {
+            throw PgErrors.classify(e, action);
+        }
+    }
+
+    private static <T> T run(DataSource ds, TxWork<T> work) throws SQLException {
         try (Connection c = ds.getConnection()) {
             boolean auto = c.getAutoCommit();
             c.setAutoCommit(false);
@@ -45,8 +68,6 @@ final class Jdbc {
             } finally {
                 c.setAutoCommit(auto);
             }
-        } catch (SQLException e) {
-            throw PgErrors.translate(e, action);
         }
     }
 }

@@ -35,7 +35,7 @@ public final class PostgresCooldownSink implements CooldownSink {
         };
         String sql = "UPDATE accounts SET " + column + " = ?, updated_at = now()"
                 + " WHERE id = ? AND deleted_at IS NULL AND (" + column + " IS NULL OR " + column + " < ?)";
-        Jdbc.inTransaction(dataSource, "extending " + column + " of account " + accountId, c -> {
+        Jdbc.inSourceTransaction(dataSource, "extending " + column + " of account " + accountId, c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 Timestamp t = Timestamp.from(until);
                 ps.setTimestamp(1, t);
@@ -48,7 +48,7 @@ public final class PostgresCooldownSink implements CooldownSink {
 
     @Override
     public void markError(long accountId, String message) {
-        int n = Jdbc.inTransaction(dataSource, "setting error status of account " + accountId, c -> {
+        int n = Jdbc.inSourceTransaction(dataSource, "setting error status of account " + accountId, c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE accounts SET status = 'error', updated_at = now()"
                     + " WHERE id = ? AND deleted_at IS NULL AND status = 'active'")) {
                 ps.setLong(1, accountId);

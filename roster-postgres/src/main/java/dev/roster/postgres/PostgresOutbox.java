@@ -7,7 +7,6 @@ import dev.roster.core.outbox.OutboxRead;
 import dev.roster.core.outbox.OutboxSource;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.outbox.RetentionResult;
-import dev.roster.core.source.SourceException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -71,11 +70,28 @@ public final class PostgresOutbox implements OutboxSource {
 
     @Override
     public OutboxRead read(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit) {
+        requireLimit(limit);
+        try (Connection c = dataSource.getConnection()) {
+            return read(c, watermark, excludedIds, after, limit);
+        } catch (SQLException e) {
+            throw PgErrors.classify(e, "reading the outbox");
+        }
+    }
+
+    static void requireLimit(int limit) {
         if (limit < 1) {
             throw new IllegalArgumentException("outbox read limit must be >= 1, got " + limit);
         }
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(after == null ? READ : READ_AFTER)) {
+    }
+
+    /**
+     * The read of {@link #read(long, Set, OutboxPosition, int)} as one statement on {@code c}; inside a
+     * transaction that already holds a snapshot, the horizon is that snapshot's.
+     */
+    OutboxRead read(Connection c, long watermark, Set<Long> excludedIds, OutboxPosition after, int limit)
+            throws SQLException {
+        requireLimit(limit);
+        try (PreparedStatement ps = c.prepareStatement(after == null ? READ : READ_AFTER)) {
             int i = 1;
             ps.setString(i++, Long.toUnsignedString(watermark));
             ps.setArray(i++, c.createArrayOf("bigint", excludedIds.toArray()));
@@ -108,8 +124,6 @@ public final class PostgresOutbox implements OutboxSource {
                 }
             }
             return new OutboxRead(horizon, now, events, snapshot);
-        } catch (SQLException e) {
-            throw new SourceException("reading the outbox failed: " + e.getMessage(), e);
         }
     }
 
@@ -148,7 +162,7 @@ public final class PostgresOutbox implements OutboxSource {
                 return new OutboxStats(watermark, horizon, pending, oldest, lag, age, holder, now);
             }
         } catch (SQLException e) {
-            throw new SourceException("reading outbox statistics failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "reading outbox statistics");
         }
     }
 
@@ -192,7 +206,7 @@ public final class PostgresOutbox implements OutboxSource {
             }
             return new RetentionResult(true, deleted, batches);
         } catch (SQLException e) {
-            throw new SourceException("deleting applied outbox events failed: " + e.getMessage(), e);
+            throw PgErrors.classify(e, "deleting applied outbox events");
         }
     }
 
