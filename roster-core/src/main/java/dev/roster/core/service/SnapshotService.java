@@ -11,6 +11,7 @@ import dev.roster.core.audit.ServingAuditor;
 import dev.roster.core.audit.ServingReport;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ServiceConfig;
+import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.internal.FallbackLimiter;
 import dev.roster.core.internal.Universe;
@@ -91,6 +92,7 @@ public final class SnapshotService implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SnapshotService.class.getName());
 
     private final Engine engine;
+    private final CurrentGeneration generation;
     private final SchedulingSource source;
     private final Projection projection;
     private final ServiceConfig config;
@@ -137,7 +139,8 @@ public final class SnapshotService implements AutoCloseable {
         this.lastUsedWriter = b.lastUsedWriter;
         this.bucketPool = Executors.newFixedThreadPool(config.replay().rebuildParallelism(), daemon("roster-bucket"));
         this.fallbackPool = Executors.newFixedThreadPool(8, daemon("roster-fallback"));
-        this.engine = new Engine(source, projection, config, clock, bucketPool);
+        this.generation = new CurrentGeneration(projection, Engine.fingerprintOf(config));
+        this.engine = new Engine(source, projection, config, clock, generation, bucketPool);
         this.limiter = new FallbackLimiter(config.scheduling().dbFallbackMaxQps(), clock);
         this.leases = new LeaseKeeper(
                 projection,
@@ -154,13 +157,13 @@ public final class SnapshotService implements AutoCloseable {
             this.ownsRebuildThread = true;
             rebuildExecutor = rebuildThread;
         }
-        this.rebuilder = new FullRebuilder(engine, source.outbox(), leases, rebuildExecutor);
+        this.rebuilder = new FullRebuilder(engine, generation, source.outbox(), leases, rebuildExecutor);
         LagMonitor lag = new LagMonitor(config.scheduling(), clock, rebuilder::request);
         DeadLetterSink sink = b.deadLetters != null
                 ? b.deadLetters
                 : (e, error, attempts) ->
                         LOG.log(Level.ERROR, "outbox event " + e.id() + " dead (no dead-letter store): " + error);
-        this.replayer = new Replayer(engine, source.outbox(), leases, rebuilder, lag, sink);
+        this.replayer = new Replayer(engine, generation, source.outbox(), leases, rebuilder, lag, sink);
     }
 
     /** A new builder. */
@@ -181,7 +184,7 @@ public final class SnapshotService implements AutoCloseable {
                 throw new IllegalStateException("snapshot service already started or closed");
             }
             try {
-                engine.adoptStoredGeneration();
+                generation.adoptStored();
             } catch (ProjectionException e) {
                 // Not a start failure: the service starts not ready and the replay loop retries.
                 LOG.log(Level.WARNING, "projection unavailable at start: " + e.getMessage());
@@ -191,7 +194,7 @@ public final class SnapshotService implements AutoCloseable {
             timer.scheduleWithFixedDelay(leases::current, renewMs, renewMs, TimeUnit.MILLISECONDS);
             replayThread = Thread.ofPlatform().daemon().name("roster-replay").start(this::replayLoop);
             if (config.nearCache().enabled()) {
-                nearCache = new NearCache(projection, engine::accepts, clock, config.nearCache()).start();
+                nearCache = new NearCache(projection, generation, clock, config.nearCache()).start();
             }
             if (nearCache != null) {
                 servingTimer = Executors.newSingleThreadScheduledExecutor(daemon("roster-serving"));
@@ -238,7 +241,7 @@ public final class SnapshotService implements AutoCloseable {
 
     /** Whether the projection was found current or fully rebuilt since start. */
     public boolean ready() {
-        return engine.ready();
+        return generation.ready();
     }
 
     /** The replayer, for step-driven tests and operators' tools. */
@@ -320,7 +323,7 @@ public final class SnapshotService implements AutoCloseable {
 
     /** The generation id this instance publishes under and serves. */
     public String generation() {
-        return engine.generationId();
+        return generation.id();
     }
 
     // ---- hot path -----------------------------------------------------------------------------
@@ -355,7 +358,7 @@ public final class SnapshotService implements AutoCloseable {
         try {
             Lookup<Snapshot> l = projection.readSnapshot(bucket);
             if (l instanceof Lookup.Hit<Snapshot> hit
-                    && engine.accepts(hit.found().generation())) {
+                    && generation.adoptIfStored(hit.found().generation())) {
                 Snapshot s = hit.found();
                 return new ListResult(
                         bucket,
@@ -601,7 +604,7 @@ public final class SnapshotService implements AutoCloseable {
                 LOG.log(Level.DEBUG, "no version for fallback of " + bucket + ": " + e.getMessage());
             }
             List<AccountCard> cards = engine.load(bucket);
-            String generation = engine.generationId();
+            String generation = this.generation.id();
             PublishOutcome outcome = null;
             if (ticket != null) {
                 try {
@@ -655,7 +658,7 @@ public final class SnapshotService implements AutoCloseable {
 
     /** Audits the projection against the source (design §1); see {@link Auditor}. */
     public AuditReport audit() {
-        return new Auditor(source, projection, config, engine::generationId).audit();
+        return new Auditor(source, projection, config, generation::id).audit();
     }
 
     /**
@@ -689,7 +692,7 @@ public final class SnapshotService implements AutoCloseable {
         synchronized (checksums) {
             if (nc == null) {
                 checksums.clear();
-                return new ServingDigest(instanceId, engine.generationId(), clock.instant(), out);
+                return new ServingDigest(instanceId, generation.id(), clock.instant(), out);
             }
             nc.servedEntries().forEach((b, e) -> {
                 Snapshot snap = e.snapshot();
@@ -703,7 +706,7 @@ public final class SnapshotService implements AutoCloseable {
             });
             checksums.keySet().retainAll(out.keySet());
         }
-        return new ServingDigest(instanceId, engine.generationId(), clock.instant(), out);
+        return new ServingDigest(instanceId, generation.id(), clock.instant(), out);
     }
 
     /**

@@ -36,10 +36,13 @@ class ServiceMechanicsTest {
             ExecutorService thread = Executors.newSingleThreadExecutor();
             ExecutorService buckets = Executors.newFixedThreadPool(2);
             try {
-                var engine =
-                        new dev.roster.core.internal.Engine(rig.store, rig.projection, rig.config, rig.clock, buckets);
+                var generation = new dev.roster.core.internal.CurrentGeneration(
+                        rig.projection, dev.roster.core.internal.Engine.fingerprintOf(rig.config));
+                var engine = new dev.roster.core.internal.Engine(
+                        rig.store, rig.projection, rig.config, rig.clock, generation, buckets);
                 FullRebuilder r = new FullRebuilder(
                         engine,
+                        generation,
                         rig.store,
                         new LeaseKeeper(rig.projection, rig.clock, Duration.ofSeconds(10), Duration.ofSeconds(3)),
                         thread);
