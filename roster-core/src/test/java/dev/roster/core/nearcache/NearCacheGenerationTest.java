@@ -105,24 +105,17 @@ class NearCacheGenerationTest {
     }
 
     private static Snapshot snap(String generation, long version) {
-        AccountCard c = new AccountCard(
-                version,
-                "v" + version,
-                "openai",
-                "apikey",
-                "active",
-                true,
-                1,
-                3,
-                null,
-                null,
-                null,
-                null,
-                false,
-                false,
-                List.of(),
-                List.of(),
-                java.time.Instant.EPOCH);
+        AccountCard c = AccountCard.builder()
+                .id(version)
+                .name("v" + version)
+                .platform("openai")
+                .type("apikey")
+                .status("active")
+                .schedulable(true)
+                .priority(1)
+                .concurrency(3)
+                .updatedAt(java.time.Instant.EPOCH)
+                .build();
         return new Snapshot(A, generation, version, List.of(c));
     }
 }
