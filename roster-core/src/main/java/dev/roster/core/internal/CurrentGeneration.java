@@ -109,7 +109,7 @@ public final class CurrentGeneration implements GenerationGate {
         state.updateAndGet(cur -> cur.rebuildStarted(target, abandoning));
     }
 
-    /** A full rebuild under {@code target} finished: ready under it. */
+    /** A full rebuild under {@code target} finished: ready under it, unless another generation was adopted meanwhile. */
     public void rebuilt(String target) {
         state.updateAndGet(cur -> cur.rebuilt(target));
     }

@@ -56,9 +56,15 @@ public record GenerationState(String id, boolean ready, String abandoned) {
         return new GenerationState(target, ready, abandoning != null ? abandoning : abandoned);
     }
 
-    /** A full rebuild under {@code target} finished: the projection is current under it. */
+    /**
+     * A full rebuild under {@code target} finished: the projection is current under it. When this
+     * instance moved to another generation meanwhile (it adopted one another instance stored during
+     * the run, and adoption made it ready), that one stays: going back to {@code target} would undo a
+     * newer decision.
+     */
     public GenerationState rebuilt(String target) {
-        return new GenerationState(Objects.requireNonNull(target, "target"), true, abandoned);
+        Objects.requireNonNull(target, "target");
+        return id.equals(target) ? new GenerationState(id, true, abandoned) : this;
     }
 
     /** The stored generation is missing or made for other settings: not current until rebuilt. */
