@@ -104,6 +104,20 @@ class NearCacheGenerationTest {
         assertThat(generation.id()).isEqualTo(g2.id());
     }
 
+    @Test
+    void theEndOfARebuildDoesNotUndoAGenerationAdoptedDuringIt() {
+        CurrentGeneration generation = servingG1();
+        Generation mine = Generation.random(FP);
+        generation.rebuildStarted(mine.id(), null);
+        // Another instance's rebuild stored its generation while this one ran; this instance adopted it.
+        projection.generation = g2;
+        assertThat(generation.adoptStored()).isTrue();
+
+        generation.rebuilt(mine.id());
+        assertThat(generation.id()).isEqualTo(g2.id());
+        assertThat(generation.ready()).isTrue();
+    }
+
     private static Snapshot snap(String generation, long version) {
         AccountCard c = AccountCard.builder()
                 .id(version)
