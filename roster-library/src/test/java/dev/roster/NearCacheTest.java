@@ -158,22 +158,7 @@ class NearCacheTest {
     }
 
     private static SchedulingConfig withMaxQps(SchedulingConfig s, int qps) {
-        return new SchedulingConfig(
-                s.stickySessionMaxWaiting(),
-                s.stickySessionWaitTimeout(),
-                s.fallbackWaitTimeout(),
-                s.fallbackMaxWaiting(),
-                s.loadBatchEnabled(),
-                s.slotCleanupInterval(),
-                s.dbFallbackEnabled(),
-                s.dbFallbackTimeoutSeconds(),
-                qps,
-                s.outboxPollIntervalSeconds(),
-                s.outboxLagWarnSeconds(),
-                s.outboxLagRebuildSeconds(),
-                s.outboxLagRebuildFailures(),
-                s.outboxBacklogRebuildRows(),
-                s.fullRebuildIntervalSeconds());
+        return s.toBuilder().dbFallbackMaxQps(qps).build();
     }
 
     @Test

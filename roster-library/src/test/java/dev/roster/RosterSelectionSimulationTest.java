@@ -112,24 +112,11 @@ class RosterSelectionSimulationTest {
         Map<Long, Account> pool = accounts(servers);
         assertThat(pool).hasSize(8);
 
-        SchedulingConfig d = SchedulingConfig.DEFAULTS;
         // Large queues: a session then leaves its account only when the account stops being a candidate.
-        SchedulingConfig scheduling = new SchedulingConfig(
-                1000,
-                d.stickySessionWaitTimeout(),
-                d.fallbackWaitTimeout(),
-                1000,
-                true,
-                d.slotCleanupInterval(),
-                d.dbFallbackEnabled(),
-                d.dbFallbackTimeoutSeconds(),
-                d.dbFallbackMaxQps(),
-                d.outboxPollIntervalSeconds(),
-                d.outboxLagWarnSeconds(),
-                d.outboxLagRebuildSeconds(),
-                d.outboxLagRebuildFailures(),
-                d.outboxBacklogRebuildRows(),
-                d.fullRebuildIntervalSeconds());
+        SchedulingConfig scheduling = SchedulingConfig.DEFAULTS.toBuilder()
+                .stickySessionMaxWaiting(1000)
+                .fallbackMaxWaiting(1000)
+                .build();
         SelectionConfig selection =
                 new SelectionConfig(Duration.ofMinutes(1), Duration.ofHours(1), COOLDOWN, COOLDOWN, COOLDOWN);
         for (int i = 0; i < INSTANCES; i++) {

@@ -17,24 +17,21 @@ final class BenchData {
     static List<AccountCard> cards(int n) {
         List<AccountCard> out = new ArrayList<>(n);
         for (int i = 1; i <= n; i++) {
-            out.add(new AccountCard(
-                    1000 + i,
-                    "claude-max-pool-account-" + i,
-                    "anthropic",
-                    i % 3 == 0 ? "apikey" : "oauth",
-                    "active",
-                    true,
-                    i % 10,
-                    3,
-                    null,
-                    null,
-                    null,
-                    T0.plusSeconds(86_400L * 30),
-                    true,
-                    false,
-                    List.of("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"),
-                    List.of(new GroupLink(7, i % 5), new GroupLink(12, 1)),
-                    T0.minusSeconds(i)));
+            out.add(AccountCard.builder()
+                    .id(1000 + i)
+                    .name("claude-max-pool-account-" + i)
+                    .platform("anthropic")
+                    .type(i % 3 == 0 ? "apikey" : "oauth")
+                    .status("active")
+                    .schedulable(true)
+                    .priority(i % 10)
+                    .concurrency(3)
+                    .expiresAt(T0.plusSeconds(86_400L * 30))
+                    .autoPauseOnExpired(true)
+                    .supportedModels(List.of("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"))
+                    .groups(List.of(new GroupLink(7, i % 5), new GroupLink(12, 1)))
+                    .updatedAt(T0.minusSeconds(i))
+                    .build());
         }
         return List.copyOf(out);
     }

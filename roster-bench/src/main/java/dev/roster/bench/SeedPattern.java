@@ -143,24 +143,26 @@ public final class SeedPattern {
                             ((Number) g.get("group_id")).longValue(), ((Number) g.get("priority")).intValue()));
                 }
             }
-            return new AccountCard(
-                    id,
-                    name,
-                    platform,
-                    type,
-                    status,
-                    schedulable,
-                    priority,
-                    concurrency,
-                    rateLimitResetAt == null ? null : Instant.parse(rateLimitResetAt),
-                    overloadUntil == null ? null : Instant.parse(overloadUntil),
-                    tempUnschedulableUntil == null ? null : Instant.parse(tempUnschedulableUntil),
-                    expiresAt == null ? null : Instant.parse(expiresAt),
-                    autoPauseOnExpired,
-                    extra != null && Boolean.TRUE.equals(extra.get("mixed_scheduling")),
-                    models,
-                    groups,
-                    updatedAt == null ? null : Instant.parse(updatedAt));
+            return AccountCard.builder()
+                    .id(id)
+                    .name(name)
+                    .platform(platform)
+                    .type(type)
+                    .status(status)
+                    .schedulable(schedulable)
+                    .priority(priority)
+                    .concurrency(concurrency)
+                    .rateLimitResetAt(rateLimitResetAt == null ? null : Instant.parse(rateLimitResetAt))
+                    .overloadUntil(overloadUntil == null ? null : Instant.parse(overloadUntil))
+                    .tempUnschedulableUntil(
+                            tempUnschedulableUntil == null ? null : Instant.parse(tempUnschedulableUntil))
+                    .expiresAt(expiresAt == null ? null : Instant.parse(expiresAt))
+                    .autoPauseOnExpired(autoPauseOnExpired)
+                    .mixedScheduling(extra != null && Boolean.TRUE.equals(extra.get("mixed_scheduling")))
+                    .supportedModels(models)
+                    .groups(groups)
+                    .updatedAt(updatedAt == null ? null : Instant.parse(updatedAt))
+                    .build();
         }
     }
 }

@@ -40,46 +40,179 @@ public record AccountCard(
 
     /** This card with another {@code updatedAt} (the audit ignores that field). */
     public AccountCard withUpdatedAt(Instant at) {
-        return new AccountCard(
-                id,
-                name,
-                platform,
-                type,
-                status,
-                schedulable,
-                priority,
-                concurrency,
-                rateLimitResetAt,
-                overloadUntil,
-                tempUnschedulableUntil,
-                expiresAt,
-                autoPauseOnExpired,
-                mixedScheduling,
-                supportedModels,
-                groups,
-                at);
+        return toBuilder().updatedAt(at).build();
     }
 
     /** This card with another list of supported models. */
     public AccountCard withSupportedModels(List<String> models) {
-        return new AccountCard(
-                id,
-                name,
-                platform,
-                type,
-                status,
-                schedulable,
-                priority,
-                concurrency,
-                rateLimitResetAt,
-                overloadUntil,
-                tempUnschedulableUntil,
-                expiresAt,
-                autoPauseOnExpired,
-                mixedScheduling,
-                models,
-                groups,
-                updatedAt);
+        return toBuilder().supportedModels(models).build();
+    }
+
+    /**
+     * A builder with nothing set: numbers 0, flags false, instants and strings {@code null}, lists
+     * empty. {@code name}, {@code platform}, {@code type} and {@code status} must be set before {@link
+     * Builder#build()}.
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this AccountCard's values, to change a few of them. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * Builds an {@link AccountCard} field by field, so a caller that sets or changes a few fields does
+     * not spell the other ones. Not thread-safe.
+     */
+    public static final class Builder {
+        private long id;
+        private String name;
+        private String platform;
+        private String type;
+        private String status;
+        private boolean schedulable;
+        private int priority;
+        private int concurrency;
+        private Instant rateLimitResetAt;
+        private Instant overloadUntil;
+        private Instant tempUnschedulableUntil;
+        private Instant expiresAt;
+        private boolean autoPauseOnExpired;
+        private boolean mixedScheduling;
+        private List<String> supportedModels;
+        private List<GroupLink> groups;
+        private Instant updatedAt;
+
+        private Builder() {}
+
+        private Builder(AccountCard from) {
+            this.id = from.id();
+            this.name = from.name();
+            this.platform = from.platform();
+            this.type = from.type();
+            this.status = from.status();
+            this.schedulable = from.schedulable();
+            this.priority = from.priority();
+            this.concurrency = from.concurrency();
+            this.rateLimitResetAt = from.rateLimitResetAt();
+            this.overloadUntil = from.overloadUntil();
+            this.tempUnschedulableUntil = from.tempUnschedulableUntil();
+            this.expiresAt = from.expiresAt();
+            this.autoPauseOnExpired = from.autoPauseOnExpired();
+            this.mixedScheduling = from.mixedScheduling();
+            this.supportedModels = from.supportedModels();
+            this.groups = from.groups();
+            this.updatedAt = from.updatedAt();
+        }
+
+        public Builder id(long v) {
+            this.id = v;
+            return this;
+        }
+
+        public Builder name(String v) {
+            this.name = v;
+            return this;
+        }
+
+        public Builder platform(String v) {
+            this.platform = v;
+            return this;
+        }
+
+        public Builder type(String v) {
+            this.type = v;
+            return this;
+        }
+
+        public Builder status(String v) {
+            this.status = v;
+            return this;
+        }
+
+        public Builder schedulable(boolean v) {
+            this.schedulable = v;
+            return this;
+        }
+
+        public Builder priority(int v) {
+            this.priority = v;
+            return this;
+        }
+
+        public Builder concurrency(int v) {
+            this.concurrency = v;
+            return this;
+        }
+
+        public Builder rateLimitResetAt(Instant v) {
+            this.rateLimitResetAt = v;
+            return this;
+        }
+
+        public Builder overloadUntil(Instant v) {
+            this.overloadUntil = v;
+            return this;
+        }
+
+        public Builder tempUnschedulableUntil(Instant v) {
+            this.tempUnschedulableUntil = v;
+            return this;
+        }
+
+        public Builder expiresAt(Instant v) {
+            this.expiresAt = v;
+            return this;
+        }
+
+        public Builder autoPauseOnExpired(boolean v) {
+            this.autoPauseOnExpired = v;
+            return this;
+        }
+
+        public Builder mixedScheduling(boolean v) {
+            this.mixedScheduling = v;
+            return this;
+        }
+
+        public Builder supportedModels(List<String> v) {
+            this.supportedModels = v;
+            return this;
+        }
+
+        public Builder groups(List<GroupLink> v) {
+            this.groups = v;
+            return this;
+        }
+
+        public Builder updatedAt(Instant v) {
+            this.updatedAt = v;
+            return this;
+        }
+
+        /** The AccountCard; its constructor validates the values. */
+        public AccountCard build() {
+            return new AccountCard(
+                    id,
+                    name,
+                    platform,
+                    type,
+                    status,
+                    schedulable,
+                    priority,
+                    concurrency,
+                    rateLimitResetAt,
+                    overloadUntil,
+                    tempUnschedulableUntil,
+                    expiresAt,
+                    autoPauseOnExpired,
+                    mixedScheduling,
+                    supportedModels,
+                    groups,
+                    updatedAt);
+        }
     }
 
     /** The durable part of schedulability: active status and the admin switch. */

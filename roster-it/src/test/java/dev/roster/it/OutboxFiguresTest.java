@@ -128,16 +128,7 @@ class OutboxFiguresTest {
         // An applied set of two: the third event applied above the pinned watermark is no longer
         // remembered, and the cursor sweeps instead; the sweeps' events were applied all the same.
         ReplayConfig r = ItEnv.CONFIG.replay();
-        ReplayConfig tiny = new ReplayConfig(
-                2,
-                2,
-                r.maxAttempts(),
-                r.retryBackoff(),
-                r.retryBackoffMax(),
-                r.retention(),
-                r.retentionBatchSize(),
-                r.retentionInterval(),
-                r.rebuildParallelism());
+        ReplayConfig tiny = r.toBuilder().batchSize(2).maxApplied(2).build();
         List<Long> ids = new java.util.ArrayList<>();
         long held = accounts.create(AccountSpec.of("held", "openai", "apikey"), List.of());
         for (int i = 0; i < 7; i++) {

@@ -52,22 +52,11 @@ class SentinelFailoverTest {
      */
     static final ServiceConfig CONFIG = ItEnv.CONFIG
             .withReplay(ReplayConfig.DEFAULTS)
-            .withScheduling(new SchedulingConfig(
-                    3,
-                    Duration.ofSeconds(120),
-                    Duration.ofSeconds(30),
-                    100,
-                    true,
-                    Duration.ofSeconds(30),
-                    true,
-                    0,
-                    0,
-                    1,
-                    5,
-                    0,
-                    3,
-                    0,
-                    0));
+            .withScheduling(SchedulingConfig.DEFAULTS.toBuilder()
+                    .outboxLagRebuildSeconds(0)
+                    .outboxBacklogRebuildRows(0)
+                    .fullRebuildIntervalSeconds(0)
+                    .build());
 
     @BeforeAll
     static void setUp() {

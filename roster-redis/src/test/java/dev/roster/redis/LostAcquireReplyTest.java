@@ -77,24 +77,17 @@ class LostAcquireReplyTest {
     }
 
     private static AccountCard card(long id) {
-        return new AccountCard(
-                id,
-                "lost-reply-" + id,
-                "openai",
-                "apikey",
-                "active",
-                true,
-                0,
-                1,
-                null,
-                null,
-                null,
-                null,
-                false,
-                false,
-                List.of(),
-                List.of(new GroupLink(1, 1)),
-                Instant.EPOCH);
+        return AccountCard.builder()
+                .id(id)
+                .name("lost-reply-" + id)
+                .platform("openai")
+                .type("apikey")
+                .status("active")
+                .schedulable(true)
+                .concurrency(1)
+                .groups(List.of(new GroupLink(1, 1)))
+                .updatedAt(Instant.EPOCH)
+                .build();
     }
 
     private Selector selector(SelectionStore store) {

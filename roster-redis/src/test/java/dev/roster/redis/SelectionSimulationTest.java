@@ -60,24 +60,19 @@ class SelectionSimulationTest {
     }
 
     private static AccountCard card(long id, int priority, int concurrency, List<String> models) {
-        return new AccountCard(
-                id,
-                "sim-" + id,
-                "openai",
-                id % 3 == 0 ? "oauth" : "apikey",
-                "active",
-                true,
-                priority,
-                concurrency,
-                null,
-                null,
-                null,
-                null,
-                false,
-                false,
-                models,
-                List.of(new GroupLink(1, 1)),
-                Instant.EPOCH);
+        return AccountCard.builder()
+                .id(id)
+                .name("sim-" + id)
+                .platform("openai")
+                .type(id % 3 == 0 ? "oauth" : "apikey")
+                .status("active")
+                .schedulable(true)
+                .priority(priority)
+                .concurrency(concurrency)
+                .supportedModels(models)
+                .groups(List.of(new GroupLink(1, 1)))
+                .updatedAt(Instant.EPOCH)
+                .build();
     }
 
     record Use(long account, Instant start, Instant end) {}
@@ -104,24 +99,11 @@ class SelectionSimulationTest {
         pool.forEach(c -> concurrency.put(c.id(), c.concurrency()));
         InMemoryCandidates candidates = new InMemoryCandidates(clock).put(pool);
         InMemoryUsageLedger usage = new InMemoryUsageLedger();
-        SchedulingConfig d = SchedulingConfig.DEFAULTS;
         // A large sticky queue: sessions then only move when their account stops being a candidate.
-        SchedulingConfig scheduling = new SchedulingConfig(
-                1000,
-                d.stickySessionWaitTimeout(),
-                d.fallbackWaitTimeout(),
-                1000,
-                true,
-                d.slotCleanupInterval(),
-                true,
-                0,
-                0,
-                1,
-                5,
-                10,
-                3,
-                10_000,
-                300);
+        SchedulingConfig scheduling = SchedulingConfig.DEFAULTS.toBuilder()
+                .stickySessionMaxWaiting(1000)
+                .fallbackMaxWaiting(1000)
+                .build();
         SelectionConfig selection =
                 new SelectionConfig(Duration.ofMinutes(1), Duration.ofHours(1), COOLDOWN, COOLDOWN, COOLDOWN);
         SelectionCounters counters = new SelectionCounters();

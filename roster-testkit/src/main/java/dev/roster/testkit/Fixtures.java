@@ -20,24 +20,24 @@ public final class Fixtures {
      * group 7 with link priority {@code id % 5}.
      */
     public static AccountCard card(long id) {
-        return new AccountCard(
-                id,
-                "account-" + id + " ünïcode",
-                "anthropic",
-                id % 2 == 0 ? "oauth" : "apikey",
-                "active",
-                true,
-                (int) (id % 10),
-                5,
-                id % 3 == 0 ? T0.plusSeconds(30) : null,
-                null,
-                id % 4 == 0 ? T0.minusSeconds(10) : null,
-                T0.plusSeconds(86_400),
-                id % 2 == 0,
-                id % 5 == 0,
-                id % 2 == 0 ? List.of("claude-sonnet-4", "claude-opus-4") : List.of(),
-                List.of(new GroupLink(7, (int) (id % 5)), new GroupLink(9, 1)),
-                T0.minusSeconds(id));
+        return AccountCard.builder()
+                .id(id)
+                .name("account-" + id + " ünïcode")
+                .platform("anthropic")
+                .type(id % 2 == 0 ? "oauth" : "apikey")
+                .status("active")
+                .schedulable(true)
+                .priority((int) (id % 10))
+                .concurrency(5)
+                .rateLimitResetAt(id % 3 == 0 ? T0.plusSeconds(30) : null)
+                .tempUnschedulableUntil(id % 4 == 0 ? T0.minusSeconds(10) : null)
+                .expiresAt(T0.plusSeconds(86_400))
+                .autoPauseOnExpired(id % 2 == 0)
+                .mixedScheduling(id % 5 == 0)
+                .supportedModels(id % 2 == 0 ? List.of("claude-sonnet-4", "claude-opus-4") : List.of())
+                .groups(List.of(new GroupLink(7, (int) (id % 5)), new GroupLink(9, 1)))
+                .updatedAt(T0.minusSeconds(id))
+                .build();
     }
 
     /** Cards {@code first .. first+count-1}. */

@@ -18,23 +18,15 @@ final class Configs {
 
     static SchedulingConfig scheduling(
             SchedulingConfig d, int dbFallbackMaxQps, int lagRebuildSeconds, int backlogRows, int fullIntervalSeconds) {
-        return new SchedulingConfig(
-                d.stickySessionMaxWaiting(),
-                d.stickySessionWaitTimeout(),
-                d.fallbackWaitTimeout(),
-                d.fallbackMaxWaiting(),
-                d.loadBatchEnabled(),
-                d.slotCleanupInterval(),
-                d.dbFallbackEnabled(),
-                d.dbFallbackTimeoutSeconds(),
-                dbFallbackMaxQps,
-                d.outboxPollIntervalSeconds(),
-                lagRebuildSeconds == 0
-                        ? d.outboxLagWarnSeconds()
-                        : Math.min(d.outboxLagWarnSeconds(), lagRebuildSeconds),
-                lagRebuildSeconds,
-                d.outboxLagRebuildFailures(),
-                backlogRows,
-                fullIntervalSeconds);
+        return d.toBuilder()
+                .dbFallbackMaxQps(dbFallbackMaxQps)
+                .outboxLagWarnSeconds(
+                        lagRebuildSeconds == 0
+                                ? d.outboxLagWarnSeconds()
+                                : Math.min(d.outboxLagWarnSeconds(), lagRebuildSeconds))
+                .outboxLagRebuildSeconds(lagRebuildSeconds)
+                .outboxBacklogRebuildRows(backlogRows)
+                .fullRebuildIntervalSeconds(fullIntervalSeconds)
+                .build();
     }
 }

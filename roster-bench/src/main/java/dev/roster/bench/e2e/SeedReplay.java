@@ -4,6 +4,7 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Platforms;
 import dev.roster.core.config.ServiceConfig;
+import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.internal.Universe;
 import dev.roster.core.outbox.OutboxCursor;
@@ -43,7 +44,13 @@ final class SeedReplay {
         try (RedisProjection projection =
                 RedisProjection.connect(RedisConnectionOptions.of(s.redis.uri()), "seed:", Duration.ofSeconds(60))) {
             PostgresSchedulingSource source = new PostgresSchedulingSource(s.ds);
-            Engine engine = new Engine(source, projection, config, InstantSource.system(), pool);
+            Engine engine = new Engine(
+                    source,
+                    projection,
+                    config,
+                    InstantSource.system(),
+                    new CurrentGeneration(projection, Engine.fingerprintOf(config)),
+                    pool);
             Set<Long> active = new java.util.HashSet<>();
             source.activeGroups().forEach(g -> active.add(g.id()));
             OutboxCursor cursor = new OutboxCursor(source.outbox(), 0, 10_000, EVENTS_PER_POLL);

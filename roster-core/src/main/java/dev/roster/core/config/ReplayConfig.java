@@ -74,44 +74,17 @@ public record ReplayConfig(
 
     /** A copy with another batch size (and max_applied raised to it when lower). */
     public ReplayConfig withBatchSize(int v) {
-        return new ReplayConfig(
-                v,
-                Math.max(maxApplied, v),
-                maxAttempts,
-                retryBackoff,
-                retryBackoffMax,
-                retention,
-                retentionBatchSize,
-                retentionInterval,
-                rebuildParallelism);
+        return toBuilder().batchSize(v).maxApplied(Math.max(maxApplied, v)).build();
     }
 
     /** A copy with another attempt limit. */
     public ReplayConfig withMaxAttempts(int v) {
-        return new ReplayConfig(
-                batchSize,
-                maxApplied,
-                v,
-                retryBackoff,
-                retryBackoffMax,
-                retention,
-                retentionBatchSize,
-                retentionInterval,
-                rebuildParallelism);
+        return toBuilder().maxAttempts(v).build();
     }
 
     /** A copy with another retry back-off (first delay and cap). */
     public ReplayConfig withRetryBackoff(Duration first, Duration max) {
-        return new ReplayConfig(
-                batchSize,
-                maxApplied,
-                maxAttempts,
-                first,
-                max,
-                retention,
-                retentionBatchSize,
-                retentionInterval,
-                rebuildParallelism);
+        return toBuilder().retryBackoff(first).retryBackoffMax(max).build();
     }
 
     /** The delay before retry number {@code failures} (1-based): back-off doubling up to the cap. */
@@ -132,6 +105,98 @@ public record ReplayConfig(
     private static void positive(String key, Duration d) {
         if (d == null || d.isNegative() || d.isZero()) {
             throw new ConfigException(P + key, d, "a positive duration such as 1s");
+        }
+    }
+
+    /** A builder holding this ReplayConfig's values, to change a few of them. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * Builds a {@link ReplayConfig} from another one ({@link #toBuilder()}, usually of {@code DEFAULTS}), so
+     * a caller that changes a few values does not spell the other ones. Not thread-safe.
+     */
+    public static final class Builder {
+        private int batchSize;
+        private int maxApplied;
+        private int maxAttempts;
+        private Duration retryBackoff;
+        private Duration retryBackoffMax;
+        private Duration retention;
+        private int retentionBatchSize;
+        private Duration retentionInterval;
+        private int rebuildParallelism;
+
+        private Builder(ReplayConfig from) {
+            this.batchSize = from.batchSize();
+            this.maxApplied = from.maxApplied();
+            this.maxAttempts = from.maxAttempts();
+            this.retryBackoff = from.retryBackoff();
+            this.retryBackoffMax = from.retryBackoffMax();
+            this.retention = from.retention();
+            this.retentionBatchSize = from.retentionBatchSize();
+            this.retentionInterval = from.retentionInterval();
+            this.rebuildParallelism = from.rebuildParallelism();
+        }
+
+        public Builder batchSize(int v) {
+            this.batchSize = v;
+            return this;
+        }
+
+        public Builder maxApplied(int v) {
+            this.maxApplied = v;
+            return this;
+        }
+
+        public Builder maxAttempts(int v) {
+            this.maxAttempts = v;
+            return this;
+        }
+
+        public Builder retryBackoff(Duration v) {
+            this.retryBackoff = v;
+            return this;
+        }
+
+        public Builder retryBackoffMax(Duration v) {
+            this.retryBackoffMax = v;
+            return this;
+        }
+
+        public Builder retention(Duration v) {
+            this.retention = v;
+            return this;
+        }
+
+        public Builder retentionBatchSize(int v) {
+            this.retentionBatchSize = v;
+            return this;
+        }
+
+        public Builder retentionInterval(Duration v) {
+            this.retentionInterval = v;
+            return this;
+        }
+
+        public Builder rebuildParallelism(int v) {
+            this.rebuildParallelism = v;
+            return this;
+        }
+
+        /** The ReplayConfig; its constructor validates the values. */
+        public ReplayConfig build() {
+            return new ReplayConfig(
+                    batchSize,
+                    maxApplied,
+                    maxAttempts,
+                    retryBackoff,
+                    retryBackoffMax,
+                    retention,
+                    retentionBatchSize,
+                    retentionInterval,
+                    rebuildParallelism);
         }
     }
 }

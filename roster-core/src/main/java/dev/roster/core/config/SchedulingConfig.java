@@ -100,4 +100,144 @@ public record SchedulingConfig(
             throw new ConfigException(P + key, d, "a duration >= 0 such as 30s");
         }
     }
+
+    /** A builder holding this SchedulingConfig's values, to change a few of them. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * Builds a {@link SchedulingConfig} from another one ({@link #toBuilder()}, usually of {@code DEFAULTS}), so
+     * a caller that changes a few values does not spell the other ones. Not thread-safe.
+     */
+    public static final class Builder {
+        private int stickySessionMaxWaiting;
+        private Duration stickySessionWaitTimeout;
+        private Duration fallbackWaitTimeout;
+        private int fallbackMaxWaiting;
+        private boolean loadBatchEnabled;
+        private Duration slotCleanupInterval;
+        private boolean dbFallbackEnabled;
+        private int dbFallbackTimeoutSeconds;
+        private int dbFallbackMaxQps;
+        private int outboxPollIntervalSeconds;
+        private int outboxLagWarnSeconds;
+        private int outboxLagRebuildSeconds;
+        private int outboxLagRebuildFailures;
+        private int outboxBacklogRebuildRows;
+        private int fullRebuildIntervalSeconds;
+
+        private Builder(SchedulingConfig from) {
+            this.stickySessionMaxWaiting = from.stickySessionMaxWaiting();
+            this.stickySessionWaitTimeout = from.stickySessionWaitTimeout();
+            this.fallbackWaitTimeout = from.fallbackWaitTimeout();
+            this.fallbackMaxWaiting = from.fallbackMaxWaiting();
+            this.loadBatchEnabled = from.loadBatchEnabled();
+            this.slotCleanupInterval = from.slotCleanupInterval();
+            this.dbFallbackEnabled = from.dbFallbackEnabled();
+            this.dbFallbackTimeoutSeconds = from.dbFallbackTimeoutSeconds();
+            this.dbFallbackMaxQps = from.dbFallbackMaxQps();
+            this.outboxPollIntervalSeconds = from.outboxPollIntervalSeconds();
+            this.outboxLagWarnSeconds = from.outboxLagWarnSeconds();
+            this.outboxLagRebuildSeconds = from.outboxLagRebuildSeconds();
+            this.outboxLagRebuildFailures = from.outboxLagRebuildFailures();
+            this.outboxBacklogRebuildRows = from.outboxBacklogRebuildRows();
+            this.fullRebuildIntervalSeconds = from.fullRebuildIntervalSeconds();
+        }
+
+        public Builder stickySessionMaxWaiting(int v) {
+            this.stickySessionMaxWaiting = v;
+            return this;
+        }
+
+        public Builder stickySessionWaitTimeout(Duration v) {
+            this.stickySessionWaitTimeout = v;
+            return this;
+        }
+
+        public Builder fallbackWaitTimeout(Duration v) {
+            this.fallbackWaitTimeout = v;
+            return this;
+        }
+
+        public Builder fallbackMaxWaiting(int v) {
+            this.fallbackMaxWaiting = v;
+            return this;
+        }
+
+        public Builder loadBatchEnabled(boolean v) {
+            this.loadBatchEnabled = v;
+            return this;
+        }
+
+        public Builder slotCleanupInterval(Duration v) {
+            this.slotCleanupInterval = v;
+            return this;
+        }
+
+        public Builder dbFallbackEnabled(boolean v) {
+            this.dbFallbackEnabled = v;
+            return this;
+        }
+
+        public Builder dbFallbackTimeoutSeconds(int v) {
+            this.dbFallbackTimeoutSeconds = v;
+            return this;
+        }
+
+        public Builder dbFallbackMaxQps(int v) {
+            this.dbFallbackMaxQps = v;
+            return this;
+        }
+
+        public Builder outboxPollIntervalSeconds(int v) {
+            this.outboxPollIntervalSeconds = v;
+            return this;
+        }
+
+        public Builder outboxLagWarnSeconds(int v) {
+            this.outboxLagWarnSeconds = v;
+            return this;
+        }
+
+        public Builder outboxLagRebuildSeconds(int v) {
+            this.outboxLagRebuildSeconds = v;
+            return this;
+        }
+
+        public Builder outboxLagRebuildFailures(int v) {
+            this.outboxLagRebuildFailures = v;
+            return this;
+        }
+
+        public Builder outboxBacklogRebuildRows(int v) {
+            this.outboxBacklogRebuildRows = v;
+            return this;
+        }
+
+        public Builder fullRebuildIntervalSeconds(int v) {
+            this.fullRebuildIntervalSeconds = v;
+            return this;
+        }
+
+        /** The SchedulingConfig; its constructor validates the values. */
+        public SchedulingConfig build() {
+            return new SchedulingConfig(
+                    stickySessionMaxWaiting,
+                    stickySessionWaitTimeout,
+                    fallbackWaitTimeout,
+                    fallbackMaxWaiting,
+                    loadBatchEnabled,
+                    slotCleanupInterval,
+                    dbFallbackEnabled,
+                    dbFallbackTimeoutSeconds,
+                    dbFallbackMaxQps,
+                    outboxPollIntervalSeconds,
+                    outboxLagWarnSeconds,
+                    outboxLagRebuildSeconds,
+                    outboxLagRebuildFailures,
+                    outboxBacklogRebuildRows,
+                    fullRebuildIntervalSeconds);
+        }
+    }
 }

@@ -6,7 +6,6 @@ import dev.roster.core.Mode;
 import dev.roster.core.RunMode;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.projection.Generation;
-import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.projection.PublishOutcome;
@@ -29,7 +28,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The state and the bucket-rebuild step shared by the hot path, the replayer and the full rebuild.
+ * The bucket-rebuild step shared by the replayer, the full rebuild and the admin action: reads a
+ * bucket from the source and publishes it under the {@link CurrentGeneration}'s id.
  *
  * <p>Implementation notes. A rebuild allocates the bucket's version <em>before</em> reading the
  * database and publishes with a compare-and-set on the version (design §5), so any number of
@@ -52,25 +52,22 @@ public final class Engine {
     private final ExecutorService bucketPool;
     private final ReentrantLock applyLock = new ReentrantLock(true);
 
-    private volatile String generationId;
-    private volatile String abandonedGeneration;
-    private volatile boolean ready;
+    private final CurrentGeneration generation;
 
     public Engine(
             SchedulingSource source,
             Projection projection,
             ServiceConfig config,
             InstantSource clock,
+            CurrentGeneration generation,
             ExecutorService bucketPool) {
         this.source = Objects.requireNonNull(source, "source");
         this.projection = Objects.requireNonNull(projection, "projection");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.bucketPool = Objects.requireNonNull(bucketPool, "bucketPool");
+        this.generation = Objects.requireNonNull(generation, "generation");
         this.fingerprint = fingerprintOf(config);
-        // Until the projection's generation is known, publish under a fresh id; readers accept a
-        // snapshot only under the generation they know, so nothing unverified is served.
-        this.generationId = Generation.random(fingerprint).id();
     }
 
     /** The fingerprint of the settings that shape snapshots (run mode, group-0 scope, format). */
@@ -103,71 +100,6 @@ public final class Engine {
 
     public ReentrantLock applyLock() {
         return applyLock;
-    }
-
-    /** The generation id snapshots are published under and accepted from. */
-    public String generationId() {
-        return generationId;
-    }
-
-    /** Sets the generation id (a full rebuild under a new generation, or adoption of the stored one). */
-    public void generationId(String id) {
-        this.generationId = Objects.requireNonNull(id, "id");
-    }
-
-    /**
-     * Never adopts generation {@code id} again, though it is still stored: its store changed under it
-     * (a failover) and a rebuild under a new generation is replacing it. Without this, reading one of
-     * its snapshots during that rebuild would switch this instance back to it.
-     */
-    public void abandonGeneration(String id) {
-        this.abandonedGeneration = Objects.requireNonNull(id, "id");
-    }
-
-    /** Whether the projection has been verified current (or fully rebuilt) since start. */
-    public boolean ready() {
-        return ready;
-    }
-
-    public void ready(boolean v) {
-        this.ready = v;
-    }
-
-    /**
-     * Whether a snapshot stamped {@code generation} may be served. On a mismatch the stored generation
-     * is read once and adopted when it was made for these settings (another instance rebuilt it).
-     */
-    public boolean accepts(String generation) {
-        if (generation.equals(generationId)) {
-            return true;
-        }
-        if (generation.equals(abandonedGeneration)) {
-            return false;
-        }
-        Optional<Generation> stored = projection.generation().value();
-        if (stored.isPresent()
-                && stored.get().matches(fingerprint)
-                && stored.get().id().equals(generation)) {
-            generationId = generation;
-            ready = true;
-            return true;
-        }
-        return false;
-    }
-
-    /**
-     * Adopts the stored generation when it matches these settings; returns whether it did (the
-     * projection is then current).
-     */
-    public boolean adoptStoredGeneration() {
-        Lookup<Generation> g = projection.generation();
-        Optional<Generation> v = g.value();
-        if (v.isPresent() && v.get().matches(fingerprint)) {
-            generationId = v.get().id();
-            ready = true;
-            return true;
-        }
-        return false;
     }
 
     /** The durable part of Q for {@code bucket} under this configuration. */
@@ -248,7 +180,7 @@ public final class Engine {
         List<AccountCard> cards = load(tickets.keySet().iterator().next());
         for (Map.Entry<Bucket, VersionTicket> e : tickets.entrySet()) {
             Bucket bucket = e.getKey();
-            PublishOutcome o = projection.publish(e.getValue(), generationId, cards);
+            PublishOutcome o = projection.publish(e.getValue(), generation.id(), cards);
             out.put(
                     bucket,
                     switch (o) {

@@ -27,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Predicate;
 
 /**
  * The in-process copy of bucket snapshots that answers the hot path without I/O.
@@ -62,7 +61,7 @@ public final class NearCache implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(NearCache.class.getName());
 
     private final Projection projection;
-    private final Predicate<String> acceptsGeneration;
+    private final GenerationGate generations;
     private final InstantSource clock;
     private final NearCacheConfig config;
     private final long maxStaleMillis;
@@ -87,14 +86,13 @@ public final class NearCache implements AutoCloseable {
     /**
      * A cache over {@code projection}.
      *
-     * @param acceptsGeneration whether a snapshot stamped with this generation id may be served (the
-     *     service's current generation, adopting a newer stored one)
+     * @param generations which generations may be served; asked without I/O on every install, and
+     *     allowed to read the stored generation only on the load, refresh and check paths
      * @param clock the application clock, for staleness
      */
-    public NearCache(
-            Projection projection, Predicate<String> acceptsGeneration, InstantSource clock, NearCacheConfig config) {
+    public NearCache(Projection projection, GenerationGate generations, InstantSource clock, NearCacheConfig config) {
         this.projection = Objects.requireNonNull(projection, "projection");
-        this.acceptsGeneration = Objects.requireNonNull(acceptsGeneration, "acceptsGeneration");
+        this.generations = Objects.requireNonNull(generations, "generations");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.maxStaleMillis = config.maxStale().toMillis();
@@ -237,7 +235,7 @@ public final class NearCache implements AutoCloseable {
     private Snapshot readAccepted(Bucket bucket) {
         Lookup<Snapshot> l = projection.readSnapshot(bucket);
         if (l instanceof Lookup.Hit<Snapshot> hit
-                && acceptsGeneration.test(hit.found().generation())) {
+                && generations.adoptIfStored(hit.found().generation())) {
             return hit.found();
         }
         return null;
@@ -260,7 +258,7 @@ public final class NearCache implements AutoCloseable {
             if (o != null) {
                 return o;
             }
-            if (!acceptsGeneration.test(generation)) {
+            if (!generations.accepts(generation)) {
                 return -1;
             }
             long next = nextOrdinal.incrementAndGet();
@@ -394,7 +392,7 @@ public final class NearCache implements AutoCloseable {
             Lookup<Snapshot> l = projection.readSnapshot(b);
             if (l instanceof Lookup.Hit<Snapshot> hit) {
                 Snapshot snap = hit.found();
-                if (!acceptsGeneration.test(snap.generation())) {
+                if (!generations.adoptIfStored(snap.generation())) {
                     return false;
                 }
                 Entry before = s.entry;
@@ -417,7 +415,7 @@ public final class NearCache implements AutoCloseable {
         // A current projection without the bucket means it was retired: stop serving it. A projection
         // without a generation was flushed and is being rebuilt: keep serving until max_stale.
         Optional<Generation> g = projection.generation().value();
-        if (g.isPresent() && acceptsGeneration.test(g.get().id())) {
+        if (g.isPresent() && generations.adoptIfStored(g.get().id())) {
             synchronized (s) {
                 s.entry = null;
             }

@@ -2,6 +2,7 @@ package dev.roster.core.replay;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.internal.Universe;
 import dev.roster.core.outbox.OutboxSource;
@@ -49,6 +50,7 @@ public final class FullRebuilder {
     private static final int CARD_BATCH = 500;
 
     private final Engine engine;
+    private final CurrentGeneration generation;
     private final OutboxSource outbox;
     private final LeaseKeeper leases;
     private final Executor executor;
@@ -62,8 +64,10 @@ public final class FullRebuilder {
     private String trailingReason;
     private boolean newGenerationRequested;
 
-    public FullRebuilder(Engine engine, OutboxSource outbox, LeaseKeeper leases, Executor executor) {
+    public FullRebuilder(
+            Engine engine, CurrentGeneration generation, OutboxSource outbox, LeaseKeeper leases, Executor executor) {
         this.engine = Objects.requireNonNull(engine, "engine");
+        this.generation = Objects.requireNonNull(generation, "generation");
         this.outbox = Objects.requireNonNull(outbox, "outbox");
         this.leases = Objects.requireNonNull(leases, "leases");
         this.executor = Objects.requireNonNull(executor, "executor");
@@ -197,10 +201,8 @@ public final class FullRebuilder {
             Optional<Generation> stored = projection.generation().value();
             boolean fresh = forced || stored.isEmpty() || !stored.get().matches(engine.fingerprint());
             Generation target = fresh ? Generation.random(engine.fingerprint()) : stored.get();
-            if (forced && stored.isPresent()) {
-                engine.abandonGeneration(stored.get().id());
-            }
-            engine.generationId(target.id());
+            generation.rebuildStarted(
+                    target.id(), forced && stored.isPresent() ? stored.get().id() : null);
 
             // The horizon first: every transaction below it has finished before any read below.
             long horizon = outbox.read(Long.MAX_VALUE, Set.of(), null, 1).horizon();
@@ -257,7 +259,7 @@ public final class FullRebuilder {
                 }
                 projection.putGeneration(target, origin.current());
             }
-            engine.ready(true);
+            generation.rebuilt(target.id());
             LOG.log(
                     Level.INFO,
                     "full rebuild (" + reason + ") done: " + all.size() + " buckets, " + cards + " cards"

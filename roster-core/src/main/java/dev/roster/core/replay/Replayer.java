@@ -3,6 +3,7 @@ package dev.roster.core.replay;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Platforms;
+import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.internal.Universe;
 import dev.roster.core.outbox.CursorState;
@@ -13,6 +14,7 @@ import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Lease;
 import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.ProjectionException;
 import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.WatermarkOutcome;
 import dev.roster.core.service.DeadLetterSink;
@@ -68,6 +70,7 @@ public final class Replayer {
     private static final System.Logger LOG = System.getLogger(Replayer.class.getName());
 
     private final Engine engine;
+    private final CurrentGeneration generation;
     private final OutboxSource outbox;
     private final LeaseKeeper leases;
     private final FullRebuilder rebuilder;
@@ -103,12 +106,14 @@ public final class Replayer {
 
     public Replayer(
             Engine engine,
+            CurrentGeneration generation,
             OutboxSource outbox,
             LeaseKeeper leases,
             FullRebuilder rebuilder,
             LagMonitor lag,
             DeadLetterSink deadLetters) {
         this.engine = Objects.requireNonNull(engine, "engine");
+        this.generation = Objects.requireNonNull(generation, "generation");
         this.outbox = Objects.requireNonNull(outbox, "outbox");
         this.leases = Objects.requireNonNull(leases, "leases");
         this.rebuilder = Objects.requireNonNull(rebuilder, "rebuilder");
@@ -136,8 +141,12 @@ public final class Replayer {
         Optional<Lease> held = leases.current();
         if (held.isEmpty()) {
             dropCursor();
-            if (!engine.ready()) {
-                engine.adoptStoredGeneration();
+            // A non-holder also learns here of a generation another instance built, not only when it
+            // reads one of its snapshots: one projection read per poll.
+            try {
+                generation.adoptStored();
+            } catch (ProjectionException e) {
+                LOG.log(Level.DEBUG, "stored generation not readable: " + e.getMessage());
             }
             return ReplayStep.NOT_HOLDER;
         }
@@ -312,14 +321,11 @@ public final class Replayer {
             return;
         }
         if (stored.isPresent() && stored.get().matches(engine.fingerprint())) {
-            if (!engine.ready() || !stored.get().id().equals(engine.generationId())) {
-                engine.generationId(stored.get().id());
-                engine.ready(true);
-            }
+            generation.adopt(stored.get());
             return;
         }
         // Missing (fresh or flushed Redis) or made for other settings: rebuild everything.
-        engine.ready(false);
+        generation.notCurrent();
         generationRebuildPending = true;
         rebuilder
                 .request(stored.isEmpty() ? "generation_missing" : "generation_changed")

@@ -47,6 +47,9 @@ final class HandDrivenProjection implements Projection {
     volatile boolean down;
     volatile Predicate<Bucket> hold = b -> false;
     volatile Generation generation;
+    /** How many times the stored generation was read. */
+    final java.util.concurrent.atomic.AtomicLong generationReads = new java.util.concurrent.atomic.AtomicLong();
+
     private volatile Consumer<Invalidation> listener;
     private final LinkedBlockingQueue<PendingRead> pending = new LinkedBlockingQueue<>();
 
@@ -118,6 +121,7 @@ final class HandDrivenProjection implements Projection {
 
     @Override
     public Lookup<Generation> generation() {
+        generationReads.incrementAndGet();
         if (down) {
             throw unavailable();
         }

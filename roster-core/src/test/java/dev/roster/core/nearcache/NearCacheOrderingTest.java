@@ -92,24 +92,17 @@ class NearCacheOrderingTest {
 
     private static Snapshot snap(Bucket b, String generation, long version) {
         // One card whose id is the version, so a served list shows which snapshot it came from.
-        AccountCard c = new AccountCard(
-                version,
-                "v" + version,
-                b.platform(),
-                "apikey",
-                "active",
-                true,
-                1,
-                3,
-                null,
-                null,
-                null,
-                null,
-                false,
-                false,
-                List.of(),
-                List.of(),
-                Instant.EPOCH);
+        AccountCard c = AccountCard.builder()
+                .id(version)
+                .name("v" + version)
+                .platform(b.platform())
+                .type("apikey")
+                .status("active")
+                .schedulable(true)
+                .priority(1)
+                .concurrency(3)
+                .updatedAt(Instant.EPOCH)
+                .build();
         return new Snapshot(b, generation, version, List.of(c));
     }
 

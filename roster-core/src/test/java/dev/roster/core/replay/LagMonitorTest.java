@@ -25,23 +25,12 @@ class LagMonitorTest {
 
     /** warn 5 s, rebuild at 10 s after 3 lagging polls, backlog 100 rows. */
     private LagMonitor monitor(int warn, int lagRebuild, int lagFailures, int backlogRows) {
-        SchedulingConfig d = SchedulingConfig.DEFAULTS;
-        SchedulingConfig cfg = new SchedulingConfig(
-                d.stickySessionMaxWaiting(),
-                d.stickySessionWaitTimeout(),
-                d.fallbackWaitTimeout(),
-                d.fallbackMaxWaiting(),
-                d.loadBatchEnabled(),
-                d.slotCleanupInterval(),
-                d.dbFallbackEnabled(),
-                d.dbFallbackTimeoutSeconds(),
-                d.dbFallbackMaxQps(),
-                d.outboxPollIntervalSeconds(),
-                warn,
-                lagRebuild,
-                lagFailures,
-                backlogRows,
-                d.fullRebuildIntervalSeconds());
+        SchedulingConfig cfg = SchedulingConfig.DEFAULTS.toBuilder()
+                .outboxLagWarnSeconds(warn)
+                .outboxLagRebuildSeconds(lagRebuild)
+                .outboxLagRebuildFailures(lagFailures)
+                .outboxBacklogRebuildRows(backlogRows)
+                .build();
         return new LagMonitor(cfg, now::get, why -> {
             requested.add(why);
             CompletableFuture<Void> f = new CompletableFuture<>();

@@ -99,22 +99,10 @@ class RedisFaultTest extends FaultTestBase {
         SchedulingConfig s = FaultEnv.CONFIG.scheduling();
         ServiceConfig config = FaultEnv.CONFIG
                 .withNearCache(FaultEnv.CONFIG.nearCache().withTiming(MAX_STALE, Duration.ofMillis(250)))
-                .withScheduling(new SchedulingConfig(
-                        s.stickySessionMaxWaiting(),
-                        s.stickySessionWaitTimeout(),
-                        s.fallbackWaitTimeout(),
-                        s.fallbackMaxWaiting(),
-                        s.loadBatchEnabled(),
-                        s.slotCleanupInterval(),
-                        true,
-                        s.dbFallbackTimeoutSeconds(),
-                        MAX_QPS,
-                        s.outboxPollIntervalSeconds(),
-                        s.outboxLagWarnSeconds(),
-                        s.outboxLagRebuildSeconds(),
-                        s.outboxLagRebuildFailures(),
-                        s.outboxBacklogRebuildRows(),
-                        s.fullRebuildIntervalSeconds()));
+                .withScheduling(s.toBuilder()
+                        .dbFallbackEnabled(true)
+                        .dbFallbackMaxQps(MAX_QPS)
+                        .build());
         HandClock clock = new HandClock();
         Load load = env.load(false);
         Roster roster = env.roster(clock, config);

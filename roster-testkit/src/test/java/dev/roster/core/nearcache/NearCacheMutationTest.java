@@ -440,7 +440,7 @@ class NearCacheMutationTest {
         NearCacheConfig config = NearCacheConfig.DEFAULTS
                 .withTiming(MAX_STALE, Duration.ofMillis(4_999))
                 .withMaxBuckets(10);
-        cache = new NearCache(scripted.projection, accepts, clock, config);
+        cache = new NearCache(scripted.projection, accepts::test, clock, config);
         NearCache c = cache;
         FutureTask<NearCache.Entry> a = new FutureTask<>(() -> c.offer(snap(B, g3, 9), c.retireMark(B)));
         FutureTask<NearCache.Entry> b = new FutureTask<>(() -> c.offer(snap(C, g3, 1), c.retireMark(C)));

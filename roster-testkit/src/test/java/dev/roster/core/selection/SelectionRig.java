@@ -60,42 +60,13 @@ final class SelectionRig {
     }
 
     static SchedulingConfig legacy() {
-        SchedulingConfig d = SchedulingConfig.DEFAULTS;
-        return new SchedulingConfig(
-                d.stickySessionMaxWaiting(),
-                d.stickySessionWaitTimeout(),
-                d.fallbackWaitTimeout(),
-                d.fallbackMaxWaiting(),
-                false,
-                d.slotCleanupInterval(),
-                d.dbFallbackEnabled(),
-                d.dbFallbackTimeoutSeconds(),
-                d.dbFallbackMaxQps(),
-                d.outboxPollIntervalSeconds(),
-                d.outboxLagWarnSeconds(),
-                d.outboxLagRebuildSeconds(),
-                d.outboxLagRebuildFailures(),
-                d.outboxBacklogRebuildRows(),
-                d.fullRebuildIntervalSeconds());
+        return SchedulingConfig.DEFAULTS.toBuilder().loadBatchEnabled(false).build();
     }
 
     static SchedulingConfig queues(int stickyMax, int fallbackMax) {
-        SchedulingConfig d = SchedulingConfig.DEFAULTS;
-        return new SchedulingConfig(
-                stickyMax,
-                d.stickySessionWaitTimeout(),
-                d.fallbackWaitTimeout(),
-                fallbackMax,
-                d.loadBatchEnabled(),
-                d.slotCleanupInterval(),
-                d.dbFallbackEnabled(),
-                d.dbFallbackTimeoutSeconds(),
-                d.dbFallbackMaxQps(),
-                d.outboxPollIntervalSeconds(),
-                d.outboxLagWarnSeconds(),
-                d.outboxLagRebuildSeconds(),
-                d.outboxLagRebuildFailures(),
-                d.outboxBacklogRebuildRows(),
-                d.fullRebuildIntervalSeconds());
+        return SchedulingConfig.DEFAULTS.toBuilder()
+                .stickySessionMaxWaiting(stickyMax)
+                .fallbackMaxWaiting(fallbackMax)
+                .build();
     }
 }

@@ -63,45 +63,22 @@ final class FakeStore implements SchedulingSource, OutboxSource {
 
     /** {@code c} with another status, every other field as it was. */
     static AccountCard withStatus(AccountCard c, String status) {
-        return new AccountCard(
-                c.id(),
-                c.name(),
-                c.platform(),
-                c.type(),
-                status,
-                c.schedulable(),
-                c.priority(),
-                c.concurrency(),
-                c.rateLimitResetAt(),
-                c.overloadUntil(),
-                c.tempUnschedulableUntil(),
-                c.expiresAt(),
-                c.autoPauseOnExpired(),
-                c.mixedScheduling(),
-                c.supportedModels(),
-                c.groups(),
-                c.updatedAt());
+        return c.toBuilder().status(status).build();
     }
 
     static AccountCard card(long id, String platform, int priority, GroupLink... links) {
-        return new AccountCard(
-                id,
-                "acc-" + id,
-                platform,
-                "apikey",
-                "active",
-                true,
-                priority,
-                3,
-                null,
-                null,
-                null,
-                null,
-                false,
-                false,
-                List.of(),
-                List.of(links),
-                Instant.EPOCH);
+        return AccountCard.builder()
+                .id(id)
+                .name("acc-" + id)
+                .platform(platform)
+                .type("apikey")
+                .status("active")
+                .schedulable(true)
+                .priority(priority)
+                .concurrency(3)
+                .groups(List.of(links))
+                .updatedAt(Instant.EPOCH)
+                .build();
     }
 
     /** Sets an account without emitting (seed data before the service starts). */

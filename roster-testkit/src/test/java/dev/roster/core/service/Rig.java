@@ -92,23 +92,17 @@ final class Rig implements AutoCloseable {
         int fullRebuildInterval = 300;
 
         SchedulingConfig build() {
-            SchedulingConfig d = SchedulingConfig.DEFAULTS;
-            return new SchedulingConfig(
-                    d.stickySessionMaxWaiting(),
-                    d.stickySessionWaitTimeout(),
-                    d.fallbackWaitTimeout(),
-                    d.fallbackMaxWaiting(),
-                    d.loadBatchEnabled(),
-                    d.slotCleanupInterval(),
-                    fallbackEnabled,
-                    fallbackTimeoutSeconds,
-                    fallbackMaxQps,
-                    pollSeconds,
-                    lagWarn,
-                    lagRebuild,
-                    lagFailures,
-                    backlogRows,
-                    fullRebuildInterval);
+            return SchedulingConfig.DEFAULTS.toBuilder()
+                    .dbFallbackEnabled(fallbackEnabled)
+                    .dbFallbackTimeoutSeconds(fallbackTimeoutSeconds)
+                    .dbFallbackMaxQps(fallbackMaxQps)
+                    .outboxPollIntervalSeconds(pollSeconds)
+                    .outboxLagWarnSeconds(lagWarn)
+                    .outboxLagRebuildSeconds(lagRebuild)
+                    .outboxLagRebuildFailures(lagFailures)
+                    .outboxBacklogRebuildRows(backlogRows)
+                    .fullRebuildIntervalSeconds(fullRebuildInterval)
+                    .build();
         }
     }
 }

@@ -45,24 +45,7 @@ class SeedParityTest {
     }
 
     private static AccountCard mixed(AccountCard c, boolean on) {
-        return new AccountCard(
-                c.id(),
-                c.name(),
-                c.platform(),
-                c.type(),
-                c.status(),
-                c.schedulable(),
-                c.priority(),
-                c.concurrency(),
-                c.rateLimitResetAt(),
-                c.overloadUntil(),
-                c.tempUnschedulableUntil(),
-                c.expiresAt(),
-                c.autoPauseOnExpired(),
-                on,
-                c.supportedModels(),
-                c.groups(),
-                c.updatedAt());
+        return c.toBuilder().mixedScheduling(on).build();
     }
 
     @Test
@@ -437,24 +420,21 @@ class SeedParityTest {
     void listSchedulableAccounts_appliesTimeBlocksAtReadTime() {
         rig = Rig.standard();
         AccountCard c = card(1, "openai", 1);
-        AccountCard limited = new AccountCard(
-                1,
-                c.name(),
-                c.platform(),
-                c.type(),
-                c.status(),
-                true,
-                1,
-                3,
-                Rig.T0.plusSeconds(30),
-                null,
-                null,
-                null,
-                false,
-                false,
-                List.of(),
-                List.of(),
-                Instant.EPOCH);
+        AccountCard limited = c.toBuilder()
+                .id(1)
+                .schedulable(true)
+                .priority(1)
+                .concurrency(3)
+                .rateLimitResetAt(Rig.T0.plusSeconds(30))
+                .overloadUntil(null)
+                .tempUnschedulableUntil(null)
+                .expiresAt(null)
+                .autoPauseOnExpired(false)
+                .mixedScheduling(false)
+                .supportedModels(List.of())
+                .groups(List.of())
+                .updatedAt(Instant.EPOCH)
+                .build();
         rig.store.seed(limited);
         SnapshotService s = rig.started();
         assertThat(s.list(null, "openai", false).accounts()).isEmpty();

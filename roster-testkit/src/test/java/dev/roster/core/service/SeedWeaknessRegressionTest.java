@@ -258,8 +258,8 @@ class SeedWeaknessRegressionTest {
             return false;
         }
         return Arrays.stream(t.getStackTrace())
-                .anyMatch(f -> f.getClassName().equals(SnapshotService.class.getName())
-                        && f.getMethodName().equals("fallback"));
+                .anyMatch(f -> f.getClassName().equals(DatabaseFallback.class.getName())
+                        && f.getMethodName().equals("bucket"));
     }
 
     @Test

@@ -36,10 +36,13 @@ class ServiceMechanicsTest {
             ExecutorService thread = Executors.newSingleThreadExecutor();
             ExecutorService buckets = Executors.newFixedThreadPool(2);
             try {
-                var engine =
-                        new dev.roster.core.internal.Engine(rig.store, rig.projection, rig.config, rig.clock, buckets);
+                var generation = new dev.roster.core.internal.CurrentGeneration(
+                        rig.projection, dev.roster.core.internal.Engine.fingerprintOf(rig.config));
+                var engine = new dev.roster.core.internal.Engine(
+                        rig.store, rig.projection, rig.config, rig.clock, generation, buckets);
                 FullRebuilder r = new FullRebuilder(
                         engine,
+                        generation,
                         rig.store,
                         new LeaseKeeper(rig.projection, rig.clock, Duration.ofSeconds(10), Duration.ofSeconds(3)),
                         thread);
@@ -83,24 +86,17 @@ class ServiceMechanicsTest {
             publish(rig, forced, List.of(card(2, "openai", 2), card(1, "openai", 1)));
             publish(rig, gemini, List.of());
             rig.store.seed(card(1, "openai", 1)); // unchanged
-            AccountCard renamed = new AccountCard(
-                    2,
-                    "renamed",
-                    "openai",
-                    "apikey",
-                    "active",
-                    true,
-                    2,
-                    3,
-                    null,
-                    null,
-                    null,
-                    null,
-                    false,
-                    false,
-                    List.of(),
-                    List.of(),
-                    java.time.Instant.EPOCH);
+            AccountCard renamed = AccountCard.builder()
+                    .id(2)
+                    .name("renamed")
+                    .platform("openai")
+                    .type("apikey")
+                    .status("active")
+                    .schedulable(true)
+                    .priority(2)
+                    .concurrency(3)
+                    .updatedAt(java.time.Instant.EPOCH)
+                    .build();
             rig.store.seed(renamed);
             publish(rig, Bucket.of(0, "openai", Mode.SINGLE), List.of(card(1, "openai", 1), card(2, "openai", 2)));
             publish(rig, forced, List.of(card(2, "openai", 2), card(1, "openai", 1)));

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
+import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Snapshot;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import dev.roster.core.replay.ReplayStep;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,22 +55,57 @@ class StoreChangeTest {
     @Test
     void theAbandonedGenerationIsNotAdoptedBackWhileItsReplacementIsBuilt() {
         try (Rig rig = Rig.standard()) {
-            ExecutorService pool = Executors.newSingleThreadExecutor();
-            try {
-                Generation old = Generation.random(Engine.fingerprintOf(rig.config));
-                rig.projection.putGeneration(old);
-                Engine engine = new Engine(rig.store, rig.projection, rig.config, rig.clock, pool);
-                Generation replacement = Generation.random(Engine.fingerprintOf(rig.config));
-                engine.generationId(replacement.id());
-                engine.abandonGeneration(old.id());
-                // A reader meeting a snapshot of the old generation during the rebuild must not switch
-                // the instance (and the rest of the rebuild) back to it.
-                assertThat(engine.accepts(old.id())).isFalse();
-                assertThat(engine.generationId()).isEqualTo(replacement.id());
-                assertThat(engine.accepts(replacement.id())).isTrue();
-            } finally {
-                pool.shutdownNow();
+            Generation old = Generation.random(Engine.fingerprintOf(rig.config));
+            rig.projection.putGeneration(old);
+            CurrentGeneration generation = new CurrentGeneration(rig.projection, Engine.fingerprintOf(rig.config));
+            Generation replacement = Generation.random(Engine.fingerprintOf(rig.config));
+            generation.rebuildStarted(replacement.id(), old.id());
+            // A reader meeting a snapshot of the old generation during the rebuild must not switch
+            // the instance (and the rest of the rebuild) back to it.
+            assertThat(generation.adoptIfStored(old.id())).isFalse();
+            assertThat(generation.adoptStored()).isFalse();
+            assertThat(generation.id()).isEqualTo(replacement.id());
+            assertThat(generation.accepts(replacement.id())).isTrue();
+        }
+    }
+
+    @Test
+    void anInstanceThatDoesNotReplaySwitchesToTheGenerationTheHolderBuilt() {
+        try (Rig rig = Rig.standard()) {
+            rig.store.seed(card(1, "openai", 1));
+            SnapshotService holder = rig.started();
+            try (SnapshotService poller = follower(rig);
+                    SnapshotService reader = follower(rig)) {
+                assertThat(poller.replayer().pollOnce()).isEqualTo(ReplayStep.NOT_HOLDER);
+                assertThat(reader.replayer().pollOnce()).isEqualTo(ReplayStep.NOT_HOLDER);
+                assertThat(poller.ready()).isTrue();
+                assertThat(poller.generation()).isEqualTo(holder.generation());
+
+                rig.projection.replaceServer();
+                holder.replayer().pollOnce();
+                String after = holder.generation();
+                assertThat(poller.generation()).isNotEqualTo(after);
+
+                // The replay thread's poll of a non-holder reads the stored generation.
+                assertThat(poller.replayer().pollOnce()).isEqualTo(ReplayStep.NOT_HOLDER);
+                assertThat(poller.generation()).isEqualTo(after);
+
+                // A read of a snapshot of the new generation adopts it too, before any poll.
+                ListResult r = reader.list(0L, "openai", false);
+                assertThat(r.source()).isEqualTo(ListResult.Source.PROJECTION);
+                assertThat(r.generation()).isEqualTo(after);
+                assertThat(reader.generation()).isEqualTo(after);
             }
         }
+    }
+
+    private static SnapshotService follower(Rig rig) {
+        return SnapshotService.newBuilder()
+                .source(rig.store)
+                .projection(rig.projection)
+                .config(rig.config)
+                .clock(rig.clock)
+                .inlineRebuilds(true)
+                .build();
     }
 }

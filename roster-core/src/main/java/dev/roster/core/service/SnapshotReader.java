@@ -1,0 +1,149 @@
+package dev.roster.core.service;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import dev.roster.core.Mode;
+import dev.roster.core.Platforms;
+import dev.roster.core.RunMode;
+import dev.roster.core.TimeFilter;
+import dev.roster.core.internal.CurrentGeneration;
+import dev.roster.core.internal.Universe;
+import dev.roster.core.nearcache.NearCache;
+import dev.roster.core.projection.Lookup;
+import dev.roster.core.projection.Projection;
+import dev.roster.core.projection.ProjectionException;
+import dev.roster.core.projection.Snapshot;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * The hot path: a request's bucket and an account's card, from the near cache, else the projection,
+ * else the {@link DatabaseFallback}.
+ *
+ * <p>Contract. {@link #list} resolves the mode (forced when the route pins the platform, mixed for
+ * anthropic and gemini, single otherwise) and the group (0 in simple run mode or when absent), and
+ * applies the time filter at the injected clock's instant to whatever it serves. An empty snapshot is
+ * a valid answer. With a near cache, a warm entry is answered from memory (no lock, no I/O); per
+ * bucket, no answer ever has an older (generation, version) than one this instance already served.
+ * Without one (a service that is not started) the projection is read on every call. Only snapshots of
+ * a generation the {@link CurrentGeneration} serves are answered.
+ *
+ * <p>Thread-safe.
+ */
+final class SnapshotReader {
+    private static final System.Logger LOG = System.getLogger(SnapshotReader.class.getName());
+
+    private final Projection projection;
+    private final RunMode runMode;
+    private final InstantSource clock;
+    private final CurrentGeneration generation;
+    private final Supplier<NearCache> nearCache;
+    private final DatabaseFallback fallback;
+
+    /** @param nearCache the service's near cache, or {@code null} from the supplier while there is none */
+    SnapshotReader(
+            Projection projection,
+            RunMode runMode,
+            InstantSource clock,
+            CurrentGeneration generation,
+            Supplier<NearCache> nearCache,
+            DatabaseFallback fallback) {
+        this.projection = Objects.requireNonNull(projection, "projection");
+        this.runMode = Objects.requireNonNull(runMode, "runMode");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.generation = Objects.requireNonNull(generation, "generation");
+        this.nearCache = Objects.requireNonNull(nearCache, "nearCache");
+        this.fallback = Objects.requireNonNull(fallback, "fallback");
+    }
+
+    /** See {@link SnapshotService#list(Long, String, boolean, Duration)}. */
+    ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+        Platforms.require(platform);
+        Mode mode = Mode.resolve(platform, forcePlatform);
+        boolean useMixed = mode == Mode.MIXED;
+        Bucket bucket = new Bucket(Universe.normalizeGroup(groupId, runMode), platform, mode);
+        NearCache nc = nearCache.get();
+        if (nc != null) {
+            return listNear(nc, bucket, useMixed, budget);
+        }
+        try {
+            Lookup<Snapshot> l = projection.readSnapshot(bucket);
+            // The projection was read anyway: a snapshot of a generation another instance built is
+            // adopted here (one more read, once per new generation).
+            if (l instanceof Lookup.Hit<Snapshot> hit
+                    && generation.adoptIfStored(hit.found().generation())) {
+                return served(bucket, hit.found(), useMixed, ListResult.Source.PROJECTION);
+            }
+        } catch (ProjectionException e) {
+            LOG.log(Level.DEBUG, "snapshot read failed for " + bucket + ": " + e.getMessage());
+        }
+        return fromDatabase(bucket, fallback.bucket(bucket, budget), useMixed);
+    }
+
+    private ListResult listNear(NearCache nc, Bucket bucket, boolean useMixed, Duration budget) {
+        NearCache.Entry e = nc.get(bucket);
+        if (e != null) {
+            return served(bucket, e.snapshot(), useMixed, ListResult.Source.NEAR_CACHE);
+        }
+        try {
+            e = nc.load(bucket);
+            if (e != null) {
+                return served(bucket, e.snapshot(), useMixed, ListResult.Source.PROJECTION);
+            }
+        } catch (ProjectionException ex) {
+            LOG.log(Level.DEBUG, "snapshot read failed for " + bucket + ": " + ex.getMessage());
+        }
+        DatabaseFallback.Loaded loaded = fallback.bucket(bucket, budget);
+        if (loaded.version() > 0) {
+            // Activated under this version: cache it, unless this instance already served newer or the
+            // bucket was retired since the read began.
+            NearCache.Entry o = nc.offer(
+                    new Snapshot(bucket, loaded.generation(), loaded.version(), loaded.cards()), loaded.retireMark());
+            if (o != null) {
+                boolean mine = o.snapshot().version() == loaded.version()
+                        && o.snapshot().generation().equals(loaded.generation());
+                return served(
+                        bucket,
+                        o.snapshot(),
+                        useMixed,
+                        mine ? ListResult.Source.DATABASE : ListResult.Source.NEAR_CACHE);
+            }
+        }
+        return fromDatabase(bucket, loaded, useMixed);
+    }
+
+    private ListResult served(Bucket bucket, Snapshot s, boolean useMixed, ListResult.Source source) {
+        return new ListResult(
+                bucket, TimeFilter.apply(s.cards(), clock.instant()), useMixed, s.generation(), s.version(), source);
+    }
+
+    private ListResult fromDatabase(Bucket bucket, DatabaseFallback.Loaded loaded, boolean useMixed) {
+        return new ListResult(
+                bucket,
+                TimeFilter.apply(loaded.cards(), clock.instant()),
+                useMixed,
+                loaded.generation(),
+                loaded.version(),
+                ListResult.Source.DATABASE);
+    }
+
+    /** See {@link SnapshotService#getAccount(long, Duration)}. */
+    Optional<AccountCard> account(long accountId, Duration budget) {
+        if (accountId <= 0) {
+            return Optional.empty();
+        }
+        try {
+            Optional<AccountCard> c = projection.card(accountId).value();
+            if (c.isPresent()) {
+                return c;
+            }
+        } catch (ProjectionException e) {
+            LOG.log(Level.DEBUG, "card read failed for account " + accountId + ": " + e.getMessage());
+        }
+        return fallback.account(accountId, budget);
+    }
+}
