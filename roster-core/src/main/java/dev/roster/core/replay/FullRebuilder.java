@@ -55,6 +55,7 @@ public final class FullRebuilder {
     private final Object lock = new Object();
     private final AtomicLong runs = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong interrupted = new AtomicLong();
     private final ConcurrentHashMap<String, AtomicLong> runsByReason = new ConcurrentHashMap<>();
     private volatile LongConsumer onHorizon = h -> {};
     private boolean running;
@@ -128,9 +129,14 @@ public final class FullRebuilder {
         return runs.get();
     }
 
-    /** Failed runs. */
+    /** Failed runs (interrupted ones included). */
     public long failures() {
         return failures.get();
+    }
+
+    /** Runs stopped because their thread was interrupted (the service closing). */
+    public long interrupted() {
+        return interrupted.get();
     }
 
     /**
@@ -155,7 +161,13 @@ public final class FullRebuilder {
             } catch (Throwable t) {
                 error = t;
                 failures.incrementAndGet();
-                LOG.log(Level.WARNING, "full rebuild (" + why + ") failed: " + t.getMessage());
+                if (Thread.currentThread().isInterrupted() || t instanceof InterruptedException) {
+                    // Closing: nothing went wrong, and the next holder finds what is left to do.
+                    interrupted.incrementAndGet();
+                    LOG.log(Level.INFO, "full rebuild (" + why + ") stopped: the service is closing");
+                } else {
+                    LOG.log(Level.WARNING, "full rebuild (" + why + ") failed: " + t.getMessage());
+                }
             }
             runs.incrementAndGet();
             CompletableFuture<Void> next;

@@ -8,15 +8,16 @@ import dev.roster.core.internal.Universe;
 import dev.roster.core.outbox.CursorState;
 import dev.roster.core.outbox.OutboxCursor;
 import dev.roster.core.outbox.OutboxEvent;
+import dev.roster.core.outbox.OutboxPosition;
+import dev.roster.core.outbox.OutboxRead;
 import dev.roster.core.outbox.OutboxSource;
 import dev.roster.core.outbox.OutboxStats;
-import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Lease;
 import dev.roster.core.projection.Projection;
-import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.WatermarkOutcome;
-import dev.roster.core.service.DeadLetterSink;
+import dev.roster.core.source.BatchRead;
 import dev.roster.core.source.GroupInfo;
+import dev.roster.core.source.SourceDefectException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
@@ -70,9 +71,14 @@ public final class Replayer {
     private final Engine engine;
     private final OutboxSource outbox;
     private final LeaseKeeper leases;
-    private final FullRebuilder rebuilder;
     private final LagMonitor lag;
-    private final DeadLetterSink deadLetters;
+    private final GenerationCheck generation;
+    private final IntervalRebuild interval;
+    private final CompensatingRebuild compensation;
+    private final OutboxRetention retention;
+    private final EventAttempts attempts;
+    private final Backoff batchBackoff;
+    private final RowReader rows = new RowReader();
 
     private OutboxCursor cursor;
     /** The cursor as other threads may see it (null when this instance does not replay). */
@@ -82,24 +88,17 @@ public final class Replayer {
 
     private long persistedWatermark = -1;
     private final AtomicLong fastForward = new AtomicLong(-1);
-    private final Map<Long, Integer> attempts = new HashMap<>();
-    private final Map<Long, String> lastErrors = new HashMap<>();
-    private final Set<Long> parked = new HashSet<>();
-    private int batchFailures;
-    private Instant retryAt;
-    private Instant nextIntervalRebuild;
-    private Instant nextRetention;
-    private volatile Instant generationRetryAt;
-    private volatile int generationFailures;
-    private volatile boolean generationRebuildPending;
-    private volatile boolean compensationPending;
-    private volatile Instant compensationRetryAt;
-    private volatile int compensationFailures;
+    /**
+     * Events still to be read one at a time because a batch-wide step was refused as a defect (0: read
+     * whole batches): the defect is charged to the one event whose read or work raises it.
+     */
+    private int isolating;
 
     private final AtomicLong applied = new AtomicLong();
     private final AtomicLong unknown = new AtomicLong();
-    private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong bucketRebuilds = new AtomicLong();
+    private final AtomicLong failedBatches = new AtomicLong();
+    private final AtomicLong interruptedBatches = new AtomicLong();
 
     public Replayer(
             Engine engine,
@@ -111,9 +110,17 @@ public final class Replayer {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.outbox = Objects.requireNonNull(outbox, "outbox");
         this.leases = Objects.requireNonNull(leases, "leases");
-        this.rebuilder = Objects.requireNonNull(rebuilder, "rebuilder");
+        Objects.requireNonNull(rebuilder, "rebuilder");
         this.lag = Objects.requireNonNull(lag, "lag");
-        this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
+        Objects.requireNonNull(deadLetters, "deadLetters");
+        var r = engine.config().replay();
+        this.generation = new GenerationCheck(engine, rebuilder);
+        this.interval =
+                new IntervalRebuild(rebuilder, engine.config().scheduling().fullRebuildIntervalSeconds());
+        this.compensation = new CompensatingRebuild(rebuilder, engine.clock());
+        this.retention = new OutboxRetention(outbox, r);
+        this.attempts = new EventAttempts(deadLetters, r.maxAttempts(), compensation::request);
+        this.batchBackoff = new Backoff(r::retryDelay);
         rebuilder.onHorizon(h -> fastForward.accumulateAndGet(h, Math::max));
     }
 
@@ -131,27 +138,241 @@ public final class Replayer {
         return drain(10_000);
     }
 
-    /** One replay step: lease, generation and schedule checks, then at most one batch. */
+    /**
+     * One replay step, the loop's whole schedule: the lease; as holder, the generation check, the
+     * interval rebuild and a failed compensating rebuild when due; then at most one batch (unless a
+     * failed one is backing off), and retention after a batch that moved the watermark.
+     */
     public ReplayStep pollOnce() {
         Optional<Lease> held = leases.current();
         if (held.isEmpty()) {
-            dropCursor();
-            if (!engine.ready()) {
-                engine.adoptStoredGeneration();
-            }
+            standBy();
             return ReplayStep.NOT_HOLDER;
         }
-        Lease lease = held.get();
         Instant now = engine.clock().instant();
-        checkGeneration(now);
-        checkInterval(now);
-        checkCompensation(now);
+        generation.run(now);
+        interval.run(now);
+        compensation.retryIfDue(now);
+        return replayBatch(held.get(), now);
+    }
+
+    /** Not the holder: forget the cursor, and serve the stored generation when it fits. */
+    private void standBy() {
+        dropCursor();
+        if (!engine.ready()) {
+            engine.adoptStoredGeneration();
+        }
+    }
+
+    private ReplayStep replayBatch(Lease lease, Instant now) {
+        openCursor();
+        if (batchBackoff.waiting(now)) {
+            observeLag();
+            return ReplayStep.BACKING_OFF;
+        }
+        OutboxCursor.Batch batch;
+        try {
+            batch = isolating > 0 ? cursor.next(rows, 1) : cursor.next();
+        } catch (SourceDefectException e) {
+            return readRefused(lease, e, now);
+        } catch (RuntimeException e) {
+            if (interrupted(e)) {
+                return interrupted();
+            }
+            failBatch("reading the outbox failed: " + e.getMessage(), now);
+            return ReplayStep.FAILED;
+        }
+        if (batch.isEmpty()) {
+            isolating = 0;
+            cursor.acknowledge(batch);
+            lag.caughtUp();
+            if (!persist(lease)) {
+                return ReplayStep.NOT_HOLDER;
+            }
+            publishCursor();
+            return ReplayStep.IDLE;
+        }
+        return applyBatch(lease, batch, rows.cards(), now);
+    }
+
+    private ReplayStep applyBatch(Lease lease, OutboxCursor.Batch batch, Map<Long, AccountCard> cards, Instant now) {
+        boolean ok;
+        engine.applyLock().lock();
+        try {
+            ok = apply(batch.events(), cards);
+        } catch (LeaseLostException e) {
+            // The batch outlived the lease: the new holder replays it from the stored watermark.
+            dropCursor();
+            return ReplayStep.NOT_HOLDER;
+        } catch (SourceDefectException e) {
+            Optional<Boolean> charged =
+                    chargeDefect(batch.events(), "applying the batch was refused: " + e.getMessage());
+            if (charged.isEmpty()) {
+                return ReplayStep.MORE;
+            }
+            ok = charged.get();
+        } catch (RuntimeException e) {
+            if (interrupted(e)) {
+                return interrupted();
+            }
+            LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
+            ok = false;
+        } finally {
+            engine.applyLock().unlock();
+        }
+        if (!ok) {
+            failBatch("batch of " + batch.events().size() + " events not fully applied", now);
+            observeLag();
+            return ReplayStep.FAILED;
+        }
+        cursor.acknowledge(batch);
+        attempts.acknowledged(batch.events());
+        attempts.passed(cursor.watermark());
+        if (isolating > 0) {
+            isolating = Math.max(0, isolating - batch.events().size());
+        }
+        batchBackoff.succeeded();
+        applied.addAndGet(batch.events().size());
+        if (!persist(lease)) {
+            return ReplayStep.NOT_HOLDER;
+        }
+        publishCursor();
+        observeLag();
+        retention.run(now, cursor.watermark());
+        return batch.full() ? ReplayStep.MORE : ReplayStep.CAUGHT_UP;
+    }
+
+    /**
+     * The batch read (events and the rows they name) was refused as a defect. A read of many events
+     * is not retried as it was: the batch is read again one event at a time, so that only the event
+     * whose rows cannot be read is charged (and dead-lettered after {@code replay.max_attempts}). A
+     * single event is then read without its rows to learn which it is; when even that is refused, the
+     * outbox statement itself is broken, no event is to blame and the read backs off like an outage.
+     */
+    private ReplayStep readRefused(Lease lease, SourceDefectException e, Instant now) {
+        int batchSize = engine.config().replay().batchSize();
+        if (isolating == 0 && batchSize > 1) {
+            isolating = batchSize;
+            LOG.log(
+                    Level.WARNING,
+                    "reading an outbox batch was refused (" + e.getMessage() + "); reading its events one at a time");
+            return ReplayStep.MORE;
+        }
+        OutboxCursor.Batch alone;
+        try {
+            alone = cursor.next(this::readEvents, 1);
+        } catch (RuntimeException again) {
+            if (interrupted(again)) {
+                return interrupted();
+            }
+            failBatch("reading the outbox was refused (" + again.getMessage() + "); no event to blame", now);
+            return ReplayStep.FAILED;
+        }
+        if (alone.isEmpty()) {
+            failBatch("reading one outbox event was refused (" + e.getMessage() + ") but none is pending now", now);
+            return ReplayStep.FAILED;
+        }
+        OutboxEvent guilty = alone.events().getFirst();
+        if (attempts.failed(guilty, "reading the rows of " + describe(guilty) + " was refused: " + e.getMessage())) {
+            failBatch("reading the rows of " + describe(guilty) + " was refused: " + e.getMessage(), now);
+            return ReplayStep.FAILED;
+        }
+        // Parked: acknowledged like a batch with nothing left to apply.
+        isolating = 0;
+        return applyBatch(lease, alone, Map.of(), now);
+    }
+
+    /**
+     * A step of the batch as a whole was refused as a defect: with one event left to blame it is
+     * charged to it (empty when it must be tried again as a batch of one event first).
+     *
+     * @return empty to read the batch again one event at a time; otherwise whether the batch is done
+     */
+    private Optional<Boolean> chargeDefect(List<OutboxEvent> events, String error) {
+        List<OutboxEvent> open = new ArrayList<>();
+        for (OutboxEvent e : events) {
+            if (!attempts.parked(e.id())) {
+                open.add(e);
+            }
+        }
+        if (open.size() > 1) {
+            isolating = events.size();
+            LOG.log(Level.WARNING, error + "; applying its events one at a time");
+            return Optional.empty();
+        }
+        if (open.isEmpty() || attempts.failed(open.getFirst(), error)) {
+            return Optional.of(false);
+        }
+        isolating = 0;
+        return Optional.of(true);
+    }
+
+    /** The events of one read, without the rows they name (to find the event a defect belongs to). */
+    private OutboxRead readEvents(long watermark, Set<Long> excluded, OutboxPosition after, int limit) {
+        return outbox.read(watermark, withParked(excluded), after, limit);
+    }
+
+    private Set<Long> withParked(Set<Long> excluded) {
+        Set<Long> parked = attempts.parkedIds();
+        if (parked.isEmpty()) {
+            return excluded;
+        }
+        Set<Long> out = new HashSet<>(excluded);
+        out.addAll(parked);
+        return out;
+    }
+
+    /**
+     * Reads a batch and the cards of the accounts it names in one call of the source (one snapshot
+     * where the source has it), leaving out the events given up on.
+     */
+    private final class RowReader implements OutboxCursor.Reader {
+        private Map<Long, AccountCard> cards = Map.of();
+
+        @Override
+        public OutboxRead read(long watermark, Set<Long> excluded, OutboxPosition after, int limit) {
+            cards = Map.of();
+            BatchRead read = engine.source().readBatch(watermark, withParked(excluded), after, limit);
+            cards = read.accounts();
+            return read.outbox();
+        }
+
+        Map<Long, AccountCard> cards() {
+            return cards;
+        }
+    }
+
+    /**
+     * Whether {@code e} comes from this thread being interrupted: the service is closing. That is not
+     * a failed batch (nothing is wrong with it, and nobody is left to retry it here).
+     */
+    private static boolean interrupted(Throwable e) {
+        if (Thread.currentThread().isInterrupted()) {
+            return true;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InterruptedException || t instanceof java.nio.channels.ClosedByInterruptException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private ReplayStep interrupted() {
+        interruptedBatches.incrementAndGet();
+        // The batch stays unacknowledged: whoever replays next reads it again from the stored watermark.
+        LOG.log(Level.INFO, "replay interrupted (closing) in the middle of a batch; it is left for the next holder");
+        Thread.currentThread().interrupt();
+        return ReplayStep.INTERRUPTED;
+    }
+
+    private void openCursor() {
         if (cursor == null) {
             long start = engine.projection().watermark().value().orElse(0L);
             cursor = newCursor(start);
             persistedWatermark = start;
-            retryAt = null;
-            batchFailures = 0;
+            batchBackoff.succeeded();
+            isolating = 0;
         }
         long ff = fastForward.getAndSet(-1);
         if (ff >= 0 && Long.compareUnsigned(ff, cursor.watermark()) > 0) {
@@ -159,61 +380,6 @@ public final class Replayer {
             cursor = newCursor(ff);
             persistedWatermark = Math.max(persistedWatermark, ff);
         }
-        if (retryAt != null && now.isBefore(retryAt)) {
-            observeLag();
-            return ReplayStep.BACKING_OFF;
-        }
-        OutboxCursor.Batch batch;
-        try {
-            batch = cursor.next();
-        } catch (RuntimeException e) {
-            fail("reading the outbox failed: " + e.getMessage(), now);
-            return ReplayStep.FAILED;
-        }
-        if (batch.isEmpty()) {
-            cursor.acknowledge(batch);
-            lag.caughtUp();
-            if (!persist(lease, now)) {
-                return ReplayStep.NOT_HOLDER;
-            }
-            publishCursor();
-            return ReplayStep.IDLE;
-        }
-        boolean ok;
-        engine.applyLock().lock();
-        try {
-            ok = apply(batch.events());
-        } catch (LeaseLostException e) {
-            // The batch outlived the lease: the new holder replays it from the stored watermark.
-            dropCursor();
-            return ReplayStep.NOT_HOLDER;
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
-            ok = false;
-        } finally {
-            engine.applyLock().unlock();
-        }
-        if (!ok) {
-            fail("batch of " + batch.events().size() + " events not fully applied", now);
-            observeLag();
-            return ReplayStep.FAILED;
-        }
-        cursor.acknowledge(batch);
-        for (OutboxEvent e : batch.events()) {
-            attempts.remove(e.id());
-            lastErrors.remove(e.id());
-            parked.remove(e.id());
-        }
-        batchFailures = 0;
-        retryAt = null;
-        applied.addAndGet(batch.events().size());
-        if (!persist(lease, now)) {
-            return ReplayStep.NOT_HOLDER;
-        }
-        publishCursor();
-        observeLag();
-        retention(now);
-        return batch.full() ? ReplayStep.MORE : ReplayStep.CAUGHT_UP;
     }
 
     private void dropCursor() {
@@ -243,18 +409,19 @@ public final class Replayer {
 
     private OutboxCursor newCursor(long watermark) {
         var r = engine.config().replay();
-        return new OutboxCursor(outbox, watermark, r.maxApplied(), r.batchSize());
+        return new OutboxCursor(outbox, rows, watermark, r.maxApplied(), r.batchSize());
     }
 
-    private void fail(String what, Instant now) {
-        batchFailures++;
-        Duration d = engine.config().replay().retryDelay(batchFailures);
-        retryAt = now.plus(d);
-        LOG.log(Level.WARNING, what + "; retrying in " + d.toMillis() + " ms (failure " + batchFailures + ")");
+    private void failBatch(String what, Instant now) {
+        failedBatches.incrementAndGet();
+        Duration d = batchBackoff.failed(now);
+        LOG.log(
+                Level.WARNING,
+                what + "; retrying in " + d.toMillis() + " ms (failure " + batchBackoff.failures() + ")");
     }
 
     /** Moves the stored watermark to the cursor's; false when the lease turned out to be lost. */
-    private boolean persist(Lease lease, Instant now) {
+    private boolean persist(Lease lease) {
         long w = cursor.watermark();
         if (w == persistedWatermark) {
             return true;
@@ -281,111 +448,6 @@ public final class Replayer {
             lag.observe(s.pending(), s.lag());
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "outbox stats unavailable: " + e.getMessage());
-        }
-    }
-
-    private void checkGeneration(Instant now) {
-        if (generationRebuildPending && !rebuilder.busy()) {
-            generationRebuildPending = false;
-        }
-        if (generationRebuildPending || (generationRetryAt != null && now.isBefore(generationRetryAt))) {
-            return;
-        }
-        Optional<Generation> stored;
-        StoreOrigin origin;
-        try {
-            stored = engine.projection().generation().value();
-            origin = stored.isPresent() ? engine.projection().origin() : StoreOrigin.UNTRACKED;
-        } catch (RuntimeException e) {
-            return;
-        }
-        if (stored.isPresent() && stored.get().matches(engine.fingerprint()) && origin.changed()) {
-            // Another store process holds the projection (a promoted replica, a restart from disk): it
-            // may lack writes its predecessor acknowledged, so a version of this generation could be
-            // handed out again for other content. Serving goes on; a new generation replaces it.
-            LOG.log(
-                    Level.WARNING,
-                    "the projection's store changed (now " + origin.current() + ", generation stamped on "
-                            + origin.stamped() + "): full rebuild under a new generation");
-            generationRebuildPending = true;
-            rebuilder.requestNewGeneration("store_changed").whenComplete((v, e) -> generationRebuilt(e));
-            return;
-        }
-        if (stored.isPresent() && stored.get().matches(engine.fingerprint())) {
-            if (!engine.ready() || !stored.get().id().equals(engine.generationId())) {
-                engine.generationId(stored.get().id());
-                engine.ready(true);
-            }
-            return;
-        }
-        // Missing (fresh or flushed Redis) or made for other settings: rebuild everything.
-        engine.ready(false);
-        generationRebuildPending = true;
-        rebuilder
-                .request(stored.isEmpty() ? "generation_missing" : "generation_changed")
-                .whenComplete((v, e) -> generationRebuilt(e));
-    }
-
-    private void generationRebuilt(Throwable e) {
-        if (e == null) {
-            generationFailures = 0;
-            generationRetryAt = null;
-        } else {
-            generationFailures++;
-            generationRetryAt = engine.clock().instant().plus(LagMonitor.retryDelay(generationFailures));
-        }
-    }
-
-    private void checkInterval(Instant now) {
-        int s = engine.config().scheduling().fullRebuildIntervalSeconds();
-        if (s <= 0) {
-            return;
-        }
-        if (nextIntervalRebuild == null) {
-            nextIntervalRebuild = now.plusSeconds(s);
-        } else if (!now.isBefore(nextIntervalRebuild)) {
-            nextIntervalRebuild = now.plusSeconds(s);
-            rebuilder.request("interval");
-        }
-    }
-
-    /**
-     * A full rebuild that stands in for dead-lettered events (or an outbox {@code full_rebuild}) is the
-     * only thing that brings their changes into the snapshots; when it fails (the same broken bucket,
-     * say), it is requested again with back-off (5 s doubling to 5 min) until one succeeds, instead of
-     * leaving the change out until the next interval rebuild.
-     */
-    private void compensate(String why) {
-        rebuilder.request(why).whenComplete((v, e) -> {
-            if (e == null) {
-                compensationFailures = 0;
-                compensationRetryAt = null;
-            } else {
-                compensationFailures++;
-                compensationRetryAt = engine.clock().instant().plus(LagMonitor.retryDelay(compensationFailures));
-                compensationPending = true;
-            }
-        });
-    }
-
-    private void checkCompensation(Instant now) {
-        Instant at = compensationRetryAt;
-        if (compensationPending && (at == null || !now.isBefore(at))) {
-            compensationPending = false;
-            compensate("dead_letter_retry");
-        }
-    }
-
-    private void retention(Instant now) {
-        var r = engine.config().replay();
-        if (nextRetention != null && now.isBefore(nextRetention)) {
-            return;
-        }
-        nextRetention = now.plus(r.retentionInterval());
-        try {
-            outbox.deleteApplied(cursor.watermark(), r.retention(), r.retentionBatchSize());
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "outbox retention failed: " + e.getMessage());
         }
     }
 
@@ -420,27 +482,15 @@ public final class Replayer {
         }
     }
 
-    /** Applies {@code events}; true when every event is applied or parked in the dead-letter sink. */
-    private boolean apply(List<OutboxEvent> events) {
+    /**
+     * Applies {@code events} with the cards of the accounts they name; true when every event is applied
+     * or parked in the dead-letter sink.
+     */
+    private boolean apply(List<OutboxEvent> events, Map<Long, AccountCard> cards) {
         Plan plan = new Plan();
         Map<Long, String> eventFailures = new LinkedHashMap<>();
-        // Cards of every account the batch names, in one read (a store failure fails the batch).
-        Set<Long> accountIds = new TreeSet<>();
         for (OutboxEvent e : events) {
-            if (parked.contains(e.id())) {
-                continue;
-            }
-            switch (e) {
-                case OutboxEvent.AccountChanged a -> accountIds.add(a.accountId());
-                case OutboxEvent.AccountBulkChanged a -> accountIds.addAll(a.accountIds());
-                case OutboxEvent.AccountGroupsChanged a -> accountIds.addAll(a.accountIds());
-                default -> {}
-            }
-        }
-        Map<Long, AccountCard> cards =
-                accountIds.isEmpty() ? Map.of() : engine.source().loadCards(accountIds);
-        for (OutboxEvent e : events) {
-            if (parked.contains(e.id())) {
+            if (attempts.parked(e.id())) {
                 continue;
             }
             try {
@@ -480,6 +530,9 @@ public final class Replayer {
                 if (err == null) {
                     continue;
                 }
+                if (interrupted(err)) {
+                    throw new IllegalStateException("interrupted while rebuilding " + r.getKey(), err);
+                }
                 LOG.log(Level.WARNING, "rebuilding " + r.getKey() + " failed: " + err);
                 if (Engine.isInfrastructure(err)) {
                     infrastructure = true;
@@ -491,41 +544,16 @@ public final class Replayer {
             }
         }
         for (String why : plan.fullRebuilds) {
-            compensate(why);
+            compensation.request(why);
         }
         boolean pending = infrastructure;
-        int max = engine.config().replay().maxAttempts();
         for (OutboxEvent e : events) {
             String err = eventFailures.get(e.id());
-            if (err == null) {
-                continue;
-            }
-            int n = attempts.merge(e.id(), 1, Integer::sum);
-            lastErrors.put(e.id(), err);
-            if (n < max && !(e instanceof OutboxEvent.Malformed)) {
-                pending = true;
-                continue;
-            }
-            if (!park(e, err, n)) {
+            if (err != null && attempts.failed(e, err)) {
                 pending = true;
             }
         }
         return !pending;
-    }
-
-    /** Dead-letters {@code e} and requests a full rebuild to cover its effect; false if the sink failed. */
-    private boolean park(OutboxEvent e, String error, int tries) {
-        try {
-            deadLetters.deadLetter(e, error, tries);
-        } catch (RuntimeException ex) {
-            LOG.log(Level.WARNING, "dead-lettering outbox event " + e.id() + " failed: " + ex.getMessage());
-            return false;
-        }
-        parked.add(e.id());
-        deadLettered.incrementAndGet();
-        LOG.log(Level.WARNING, "outbox event " + e.id() + " dead-lettered after " + tries + " attempt(s): " + error);
-        compensate("dead_letter");
-        return true;
     }
 
     private Set<Long> activeGroupIds(Collection<Bucket> buckets) {
@@ -688,7 +716,17 @@ public final class Replayer {
 
     /** Events dead-lettered. */
     public long deadLettered() {
-        return deadLettered.get();
+        return attempts.deadLettered();
+    }
+
+    /** Batches that failed and were (or will be) retried after a back-off. */
+    public long failedBatches() {
+        return failedBatches.get();
+    }
+
+    /** Batches left unacknowledged because the replay thread was interrupted (the service closed). */
+    public long interruptedBatches() {
+        return interruptedBatches.get();
     }
 
     /** Bucket rebuilds attempted by replayed batches. */
@@ -711,12 +749,12 @@ public final class Replayer {
 
     /** The time of the next retry of a failed batch, or {@code null}. */
     public Instant retryAt() {
-        return retryAt;
+        return batchBackoff.retryAt();
     }
 
     /** How often the event was tried without success so far (0 when never failed or done). */
     public int attempts(long eventId) {
-        return attempts.getOrDefault(eventId, 0);
+        return attempts.attempts(eventId);
     }
 
     /** The lag monitor. */

@@ -22,6 +22,7 @@ import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.ServingDigest;
 import dev.roster.core.projection.Snapshot;
 import dev.roster.core.projection.VersionTicket;
+import dev.roster.core.replay.DeadLetterSink;
 import dev.roster.core.replay.FullRebuilder;
 import dev.roster.core.replay.LagMonitor;
 import dev.roster.core.replay.LeaseKeeper;

@@ -50,6 +50,11 @@ final class FakeStore implements SchedulingSource, OutboxSource {
     final List<Bucket> bucketQueries = new CopyOnWriteArrayList<>();
 
     volatile Function<Bucket, RuntimeException> bucketFailure = b -> null;
+    /** Thrown by a card read of these ids (null: none). */
+    volatile Function<Collection<Long>, RuntimeException> cardsFailure = ids -> null;
+    /** Thrown by every outbox read (null: none). */
+    volatile RuntimeException readFailure;
+
     volatile CompletableFuture<Void> gate;
     volatile Duration loadTakes = Duration.ZERO;
 
@@ -271,6 +276,10 @@ final class FakeStore implements SchedulingSource, OutboxSource {
 
     @Override
     public synchronized Map<Long, AccountCard> loadCards(Collection<Long> ids) {
+        RuntimeException fail = cardsFailure.apply(ids);
+        if (fail != null) {
+            throw fail;
+        }
         Map<Long, AccountCard> out = new LinkedHashMap<>();
         for (Long id : new TreeSet<>(ids)) {
             AccountCard c = accounts.get(id);
@@ -322,6 +331,10 @@ final class FakeStore implements SchedulingSource, OutboxSource {
 
     @Override
     public synchronized OutboxRead read(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit) {
+        RuntimeException fail = readFailure;
+        if (fail != null) {
+            throw fail;
+        }
         List<OutboxEvent> out = outbox.stream()
                 .filter(s -> s.committed && Long.compareUnsigned(s.txid, watermark) >= 0)
                 .map(Stored::event)
