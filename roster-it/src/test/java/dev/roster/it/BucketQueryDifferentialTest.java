@@ -9,8 +9,11 @@ import dev.roster.core.GroupLink;
 import dev.roster.core.Mode;
 import dev.roster.core.RunMode;
 import dev.roster.core.TimeFilter;
+import dev.roster.core.pool.PoolModel;
 import dev.roster.core.service.FakeStoreQuery;
+import dev.roster.core.source.BatchRead;
 import dev.roster.core.source.GroupInfo;
+import dev.roster.core.source.SchedulingSource;
 import dev.roster.postgres.AccountRepository;
 import dev.roster.postgres.AccountSpec;
 import dev.roster.postgres.GroupRepository;
@@ -35,9 +38,11 @@ import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
 /**
- * Three computations of the bucket query Q must agree on random pools: the production SQL ({@code
+ * Four computations of the bucket query Q must agree on random pools: the production SQL ({@code
  * PostgresSchedulingSource.loadBucketAt}), the fake store's Java query followed by the time filter
- * (what the core unit tests trust), and the independent oracle over the raw rows. Pools and changes are
+ * (what the core unit tests trust), the replayer's in-memory {@link PoolModel} followed by the time
+ * filter — loaded in bulk after the changes, and kept incrementally from the rows the captured events
+ * name, as the replayer does — and the independent oracle over the raw rows. Pools and changes are
  * made through the repositories and through plain SQL (raw JSON such as the string {@code "true"} for
  * {@code mixed_scheduling}, bulk updates, hard deletes); every bucket of the pool (deleted, inactive and
  * unknown groups included) is judged at instants where time blocks start and end, one microsecond
@@ -96,7 +101,7 @@ class BucketQueryDifferentialTest {
     }
 
     @Property(tries = 200, seed = "20261302")
-    void sqlFakeAndOracleAgreeOnEveryBucket(
+    void sqlFakeModelAndOracleAgreeOnEveryBucket(
             @ForAll("changes") List<Op> ops,
             @ForAll("settings") Setting setting,
             @ForAll("picks") List<Integer> picks) {
@@ -105,9 +110,19 @@ class BucketQueryDifferentialTest {
         List<Long> groupIds = new ArrayList<>();
         groupIds.add(groups.create("g-anthropic", "anthropic"));
         groupIds.add(groups.create("g-openai", "openai"));
+        PoolModel incremental = new PoolModel(setting.runMode(), setting.scope());
         for (Op op : ops) {
             apply(op, accountIds, groupIds);
         }
+        // What the replayer does with each batch: re-read the rows the events name, apply them.
+        BatchRead batch = env.source.readBatch(0, java.util.Set.of(), null, 100_000);
+        incremental.apply(
+                SchedulingSource.namedAccounts(batch.outbox().events()),
+                batch.accounts(),
+                SchedulingSource.namedGroups(batch.outbox().events()),
+                batch.groups());
+        PoolModel bulk = new PoolModel(setting.runMode(), setting.scope());
+        env.source.loadPool(bulk);
 
         PoolRows rows = PoolRows.load(env.ds);
         BucketOracle oracle = new BucketOracle(rows, setting.runMode(), setting.scope());
@@ -121,6 +136,8 @@ class BucketQueryDifferentialTest {
         List<String> problems = new ArrayList<>();
         for (Bucket b : buckets) {
             List<AccountCard> fakeDurable = fake.durable(b, setting.runMode(), setting.scope());
+            List<AccountCard> bulkDurable = bulk.bucket(b);
+            List<AccountCard> incrementalDurable = incremental.bucket(b);
             for (Instant now : instants) {
                 List<ExpectedCard> expected = oracle.at(b, now);
                 List<AccountCard> sql = env.source.loadBucketAt(b, setting.runMode(), setting.scope(), now);
@@ -131,6 +148,14 @@ class BucketQueryDifferentialTest {
                 String f = OracleDiff.compare(b, expected, TimeFilter.apply(fakeDurable, now));
                 if (f != null) {
                     problems.add("fake store at " + now + ": " + f);
+                }
+                String m = OracleDiff.compare(b, expected, TimeFilter.apply(bulkDurable, now));
+                if (m != null) {
+                    problems.add("pool model (bulk load) at " + now + ": " + m);
+                }
+                String i = OracleDiff.compare(b, expected, TimeFilter.apply(incrementalDurable, now));
+                if (i != null) {
+                    problems.add("pool model (incremental) at " + now + ": " + i);
                 }
             }
         }
