@@ -12,11 +12,13 @@ import dev.roster.core.outbox.OutboxPosition;
 import dev.roster.core.outbox.OutboxRead;
 import dev.roster.core.outbox.OutboxSource;
 import dev.roster.core.outbox.OutboxStats;
+import dev.roster.core.pool.PoolModel;
 import dev.roster.core.projection.Lease;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.WatermarkOutcome;
 import dev.roster.core.source.BatchRead;
 import dev.roster.core.source.GroupInfo;
+import dev.roster.core.source.SchedulingSource;
 import dev.roster.core.source.SourceDefectException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -34,6 +36,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The outbox replayer. Only the holder of the replayer lease replays; every call of {@link
@@ -68,9 +71,28 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Replayer {
     private static final System.Logger LOG = System.getLogger(Replayer.class.getName());
 
+    /** Fewest accounts a batch must name to be turned into a full rebuild (with half the pool). */
+    static final int BULK_MIN = 1_000;
+
     private final Engine engine;
     private final OutboxSource outbox;
     private final LeaseKeeper leases;
+    private final FullRebuilder rebuilder;
+    private final BucketContents contents;
+    private final ModelPublisher publisher;
+    /** The pool in memory; thread-confined to the polling thread; null while not replaying. */
+    private PoolModel model;
+    /** Cards of named accounts are written whether changed or not while the watermark is below this. */
+    private long cardsUnverifiedBelow;
+
+    private final AtomicReference<PreparedPool> offered = new AtomicReference<>();
+    private PreparedPool lastAdopted;
+    private volatile Thread pollingThread;
+    /** Whether this instance replays with a model now (a rebuild may hand it a new one). */
+    private volatile boolean replaying;
+    /** Full rebuilds asked for during a batch, requested after it (an inline one may adopt a model). */
+    private final List<String> deferredRebuilds = new ArrayList<>();
+
     private final LagMonitor lag;
     private final GenerationCheck generation;
     private final IntervalRebuild interval;
@@ -99,6 +121,9 @@ public final class Replayer {
     private final AtomicLong bucketRebuilds = new AtomicLong();
     private final AtomicLong failedBatches = new AtomicLong();
     private final AtomicLong interruptedBatches = new AtomicLong();
+    private final AtomicLong bulkRebuilds = new AtomicLong();
+    private final AtomicLong modelLoads = new AtomicLong();
+    private final AtomicLong adoptions = new AtomicLong();
 
     public Replayer(
             Engine engine,
@@ -110,7 +135,9 @@ public final class Replayer {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.outbox = Objects.requireNonNull(outbox, "outbox");
         this.leases = Objects.requireNonNull(leases, "leases");
-        Objects.requireNonNull(rebuilder, "rebuilder");
+        this.rebuilder = Objects.requireNonNull(rebuilder, "rebuilder");
+        this.contents = rebuilder.contents();
+        this.publisher = new ModelPublisher(engine, contents);
         this.lag = Objects.requireNonNull(lag, "lag");
         Objects.requireNonNull(deadLetters, "deadLetters");
         var r = engine.config().replay();
@@ -119,9 +146,10 @@ public final class Replayer {
                 new IntervalRebuild(rebuilder, engine.config().scheduling().fullRebuildIntervalSeconds());
         this.compensation = new CompensatingRebuild(rebuilder, engine.clock());
         this.retention = new OutboxRetention(outbox, r);
-        this.attempts = new EventAttempts(deadLetters, r.maxAttempts(), compensation::request);
+        this.attempts = new EventAttempts(deadLetters, r.maxAttempts(), deferredRebuilds::add);
         this.batchBackoff = new Backoff(r::retryDelay);
         rebuilder.onHorizon(h -> fastForward.accumulateAndGet(h, Math::max));
+        rebuilder.adopter(new Adoption());
     }
 
     /** Polls until caught up, failing or not holding the lease (at most {@code maxPolls} polls). */
@@ -144,6 +172,18 @@ public final class Replayer {
      * failed one is backing off), and retention after a batch that moved the watermark.
      */
     public ReplayStep pollOnce() {
+        pollingThread = Thread.currentThread();
+        ReplayStep step = step();
+        // Between two batches: a rebuild run inline here may hand its model over.
+        List<String> reasons = List.copyOf(deferredRebuilds);
+        deferredRebuilds.clear();
+        for (String why : reasons) {
+            compensation.request(why);
+        }
+        return step;
+    }
+
+    private ReplayStep step() {
         Optional<Lease> held = leases.current();
         if (held.isEmpty()) {
             standBy();
@@ -165,7 +205,19 @@ public final class Replayer {
     }
 
     private ReplayStep replayBatch(Lease lease, Instant now) {
-        openCursor();
+        if (cursor == null && batchBackoff.waiting(now)) {
+            return ReplayStep.BACKING_OFF;
+        }
+        try {
+            openCursor();
+        } catch (RuntimeException e) {
+            if (interrupted(e)) {
+                return interrupted();
+            }
+            failBatch("loading the pool failed: " + e.getMessage(), now);
+            return ReplayStep.FAILED;
+        }
+        adoptOffered();
         if (batchBackoff.waiting(now)) {
             observeLag();
             return ReplayStep.BACKING_OFF;
@@ -192,14 +244,13 @@ public final class Replayer {
             publishCursor();
             return ReplayStep.IDLE;
         }
-        return applyBatch(lease, batch, rows.cards(), now);
+        return applyBatch(lease, batch, rows.last(), now);
     }
 
-    private ReplayStep applyBatch(Lease lease, OutboxCursor.Batch batch, Map<Long, AccountCard> cards, Instant now) {
+    private ReplayStep applyBatch(Lease lease, OutboxCursor.Batch batch, BatchRead read, Instant now) {
         boolean ok;
-        engine.applyLock().lock();
         try {
-            ok = apply(batch.events(), cards);
+            ok = apply(uncovered(batch.events()), read);
         } catch (LeaseLostException e) {
             // The batch outlived the lease: the new holder replays it from the stored watermark.
             dropCursor();
@@ -217,8 +268,6 @@ public final class Replayer {
             }
             LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
             ok = false;
-        } finally {
-            engine.applyLock().unlock();
         }
         if (!ok) {
             failBatch("batch of " + batch.events().size() + " events not fully applied", now);
@@ -279,7 +328,7 @@ public final class Replayer {
         }
         // Parked: acknowledged like a batch with nothing left to apply.
         isolating = 0;
-        return applyBatch(lease, alone, Map.of(), now);
+        return applyBatch(lease, alone, null, now);
     }
 
     /**
@@ -327,19 +376,36 @@ public final class Replayer {
      * where the source has it), leaving out the events given up on.
      */
     private final class RowReader implements OutboxCursor.Reader {
-        private Map<Long, AccountCard> cards = Map.of();
+        private BatchRead last;
 
         @Override
         public OutboxRead read(long watermark, Set<Long> excluded, OutboxPosition after, int limit) {
-            cards = Map.of();
-            BatchRead read = engine.source().readBatch(watermark, withParked(excluded), after, limit);
-            cards = read.accounts();
-            return read.outbox();
+            last = null;
+            last = engine.source().readBatch(watermark, withParked(excluded), after, limit);
+            return last.outbox();
         }
 
-        Map<Long, AccountCard> cards() {
-            return cards;
+        BatchRead last() {
+            return last;
         }
+    }
+
+    /**
+     * The events a full rebuild that finished after this poll began has not covered: an event below
+     * its horizon committed before the rebuild read anything, so applying it again is wasted work.
+     */
+    private List<OutboxEvent> uncovered(List<OutboxEvent> events) {
+        long ff = fastForward.get();
+        if (ff < 0) {
+            return events;
+        }
+        List<OutboxEvent> out = new ArrayList<>(events.size());
+        for (OutboxEvent e : events) {
+            if (Long.compareUnsigned(e.txid(), ff) >= 0) {
+                out.add(e);
+            }
+        }
+        return out;
     }
 
     /**
@@ -360,6 +426,7 @@ public final class Replayer {
 
     private ReplayStep interrupted() {
         interruptedBatches.incrementAndGet();
+        replaying = false;
         // The batch stays unacknowledged: whoever replays next reads it again from the stored watermark.
         LOG.log(Level.INFO, "replay interrupted (closing) in the middle of a batch; it is left for the next holder");
         Thread.currentThread().interrupt();
@@ -369,7 +436,11 @@ public final class Replayer {
     private void openCursor() {
         if (cursor == null) {
             long start = engine.projection().watermark().value().orElse(0L);
+            if (model == null) {
+                loadModel();
+            }
             cursor = newCursor(start);
+            replaying = true;
             persistedWatermark = start;
             batchBackoff.succeeded();
             isolating = 0;
@@ -383,6 +454,7 @@ public final class Replayer {
     }
 
     private void dropCursor() {
+        dropModel();
         cursor = null;
         view = null;
         published = null;
@@ -453,23 +525,23 @@ public final class Replayer {
 
     // ---- applying a batch ---------------------------------------------------------------------
 
-    /** The effects of a batch: card writes and dirty buckets with the events that dirtied them. */
+    /** The effects of a batch: card writes and dirty buckets. */
     private final class Plan {
         final Map<Long, AccountCard> put = new LinkedHashMap<>();
         final Set<Long> delete = new TreeSet<>();
         final Map<Long, Instant> lastUsed = new HashMap<>();
-        final Map<Bucket, Set<Long>> dirty = new LinkedHashMap<>();
+        final Set<Bucket> dirty = new LinkedHashSet<>();
         final Set<String> fullRebuilds = new LinkedHashSet<>();
         Set<String> allPlatforms;
         Set<Bucket> registered;
 
-        void dirty(Bucket b, long eventId) {
-            dirty.computeIfAbsent(b, k -> new TreeSet<>()).add(eventId);
+        void dirty(Bucket b) {
+            dirty.add(b);
         }
 
         Set<String> allPlatforms() {
             if (allPlatforms == null) {
-                allPlatforms = Universe.platforms(engine.source().platforms(), registered());
+                allPlatforms = Universe.platforms(model.platforms(), registered());
             }
             return allPlatforms;
         }
@@ -483,70 +555,75 @@ public final class Replayer {
     }
 
     /**
-     * Applies {@code events} with the cards of the accounts they name; true when every event is applied
-     * or parked in the dead-letter sink.
+     * Applies {@code events} with the rows they name: the rows go into the model, the dirty buckets are
+     * recomputed from it and published when their content changed, and the cards that changed are
+     * written. True when every event is applied or parked in the dead-letter sink.
      */
-    private boolean apply(List<OutboxEvent> events, Map<Long, AccountCard> cards) {
+    private boolean apply(List<OutboxEvent> events, BatchRead rows) {
         Plan plan = new Plan();
         Map<Long, String> eventFailures = new LinkedHashMap<>();
+        List<OutboxEvent> open = new ArrayList<>(events.size());
         for (OutboxEvent e : events) {
-            if (attempts.parked(e.id())) {
-                continue;
-            }
-            try {
-                translate(e, cards, plan);
-            } catch (RuntimeException ex) {
-                if (Engine.isInfrastructure(ex)) {
-                    throw ex;
-                }
-                eventFailures.put(e.id(), "handling " + describe(e) + " failed: " + ex);
+            if (!attempts.parked(e.id())) {
+                open.add(e);
             }
         }
-        Projection projection = engine.projection();
-        // The reads above may have outlived the lease (a slow query, a pause): a new holder may have
-        // written newer cards meanwhile, and card writes carry no version to refuse older ones. So the
-        // lease is renewed first; once it is, nobody else can hold it for a full TTL. Snapshots need
-        // no such check (their versions are allocated before the read), nor does the watermark
-        // (fenced by the lease).
-        if ((!plan.delete.isEmpty() || !plan.put.isEmpty() || !plan.lastUsed.isEmpty()) && !leases.confirm()) {
-            throw new LeaseLostException();
+        Set<Long> accountIds = SchedulingSource.namedAccounts(open);
+        Set<Long> groupIds = SchedulingSource.namedGroups(open);
+        RebuildTracking tracking = rebuilder.tracking();
+        if (tracking != null) {
+            // Read after the rebuild began tracking, so possibly newer than its load: re-read on adoption.
+            tracking.named(accountIds, groupIds);
         }
-        if (!plan.delete.isEmpty()) {
-            projection.deleteCards(plan.delete);
-        }
-        if (!plan.put.isEmpty()) {
-            projection.putCards(plan.put.values());
-        }
-        if (!plan.lastUsed.isEmpty()) {
-            projection.markUsed(plan.lastUsed);
-        }
-        boolean infrastructure = false;
-        if (!plan.dirty.isEmpty()) {
-            Set<Long> active = activeGroupIds(plan.dirty.keySet());
-            Map<Bucket, Engine.Result> results = engine.rebuildAll(plan.dirty.keySet(), active);
-            bucketRebuilds.addAndGet(results.size());
-            for (Map.Entry<Bucket, Engine.Result> r : results.entrySet()) {
-                Throwable err = r.getValue().error();
-                if (err == null) {
-                    continue;
+        Map<Long, AccountCard> cards = rows == null ? Map.of() : rows.accounts();
+        if (bulk(accountIds)) {
+            // Most of the pool: a full rebuild (which reloads it in bulk) is cheaper than the rows, and
+            // it reads after this batch was read, so it covers it. Last-used values still move here.
+            LOG.log(
+                    Level.INFO,
+                    "a batch names " + accountIds.size() + " of " + model.accountCount()
+                            + " accounts: full rebuild instead of applying its rows");
+            for (OutboxEvent e : open) {
+                if (e instanceof OutboxEvent.AccountLastUsed) {
+                    translate(e, cards, plan);
                 }
-                if (interrupted(err)) {
-                    throw new IllegalStateException("interrupted while rebuilding " + r.getKey(), err);
-                }
-                LOG.log(Level.WARNING, "rebuilding " + r.getKey() + " failed: " + err);
-                if (Engine.isInfrastructure(err)) {
-                    infrastructure = true;
-                } else {
-                    for (long id : plan.dirty.get(r.getKey())) {
-                        eventFailures.merge(id, "rebuilding " + r.getKey() + " failed: " + err, (a, b) -> a);
+            }
+            plan.fullRebuilds.add("bulk");
+            bulkRebuilds.incrementAndGet();
+            accountIds = Set.of();
+            groupIds = Set.of();
+        } else {
+            for (OutboxEvent e : open) {
+                try {
+                    translate(e, cards, plan);
+                } catch (RuntimeException ex) {
+                    if (Engine.isInfrastructure(ex)) {
+                        throw ex;
                     }
+                    eventFailures.put(e.id(), "handling " + describe(e) + " failed: " + ex);
                 }
             }
         }
-        for (String why : plan.fullRebuilds) {
-            compensation.request(why);
+        Map<Long, GroupInfo> groups = rows == null ? Map.of() : rows.groups();
+        List<PoolModel.AccountChange> changes = model.apply(accountIds, cards, groupIds, groups);
+        Set<Long> changed = new HashSet<>();
+        for (PoolModel.AccountChange c : changes) {
+            changed.add(c.accountId());
+            plan.dirty.addAll(model.bucketsOf(c.before()));
+            plan.dirty.addAll(model.bucketsOf(c.after()));
         }
-        boolean pending = infrastructure;
+        // Right after a load nothing is known about the stored cards: the previous holder may not have
+        // written the ones its last batches changed, so every named card is written until the cursor
+        // passes the load's horizon. After that only cards that changed are.
+        if (Long.compareUnsigned(cursor.watermark(), cardsUnverifiedBelow) >= 0) {
+            plan.put.keySet().retainAll(changed);
+            plan.delete.retainAll(changed);
+        }
+        writeCards(plan, tracking);
+        int n = publisher.publish(model, plan.dirty, !groupIds.isEmpty());
+        bucketRebuilds.addAndGet(n);
+        deferredRebuilds.addAll(plan.fullRebuilds);
+        boolean pending = false;
         for (OutboxEvent e : events) {
             String err = eventFailures.get(e.id());
             if (err != null && attempts.failed(e, err)) {
@@ -556,19 +633,165 @@ public final class Replayer {
         return !pending;
     }
 
-    private Set<Long> activeGroupIds(Collection<Bucket> buckets) {
-        boolean needed = false;
-        for (Bucket b : buckets) {
-            needed |= engine.lifecycleApplies(b.groupId());
+    /** Whether a batch naming {@code accountIds} is better served by a full rebuild (decision E5). */
+    private boolean bulk(Set<Long> accountIds) {
+        return accountIds.size() >= BULK_MIN && accountIds.size() * 2L >= model.accountCount();
+    }
+
+    private void writeCards(Plan plan, RebuildTracking tracking) {
+        if (plan.delete.isEmpty() && plan.put.isEmpty() && plan.lastUsed.isEmpty()) {
+            return;
         }
-        if (!needed) {
-            return Set.of();
+        // The reads above may have outlived the lease (a slow query, a pause): a new holder may have
+        // written newer cards meanwhile, and card writes carry no version to refuse older ones. So the
+        // lease is renewed first; once it is, nobody else can hold it for a full TTL. Snapshots need
+        // no such check (their versions are allocated before the read), nor does the watermark
+        // (fenced by the lease).
+        if (!leases.confirm()) {
+            throw new LeaseLostException();
         }
-        Set<Long> ids = new HashSet<>();
-        for (GroupInfo g : engine.source().activeGroups()) {
-            ids.add(g.id());
+        Projection projection = engine.projection();
+        Object lock = tracking == null ? this : tracking.cardLock();
+        synchronized (lock) {
+            if (tracking != null) {
+                tracking.wroteCards(plan.delete);
+                tracking.wroteCards(plan.put.keySet());
+            }
+            if (!plan.delete.isEmpty()) {
+                projection.deleteCards(plan.delete);
+            }
+            if (!plan.put.isEmpty()) {
+                projection.putCards(plan.put.values());
+            }
         }
-        return ids;
+        if (!plan.lastUsed.isEmpty()) {
+            projection.markUsed(plan.lastUsed);
+        }
+    }
+
+    // ---- the model: load, adoption ------------------------------------------------------------
+
+    /** Loads the model in bulk (start, new lease); nothing is known to be published yet. */
+    private void loadModel() {
+        PoolModel m = new PoolModel(engine.config().runMode(), engine.config().effectiveGroup0Scope());
+        long horizon = engine.source().loadPool(m);
+        model = m;
+        cardsUnverifiedBelow = horizon;
+        publisher.forget();
+        contents.replaceAll(Map.of(), m.activeGroupIds());
+        modelLoads.incrementAndGet();
+    }
+
+    private void dropModel() {
+        model = null;
+        replaying = false;
+        publisher.forget();
+        contents.clear();
+        PreparedPool p = offered.getAndSet(null);
+        if (p != null) {
+            p.adopted.complete(false);
+        }
+    }
+
+    /** Adopts a model a full rebuild offered, if any (called between two batches). */
+    private void adoptOffered() {
+        PreparedPool last = lastAdopted;
+        if (last != null && last.unpublished.get()) {
+            // The rebuild that was to publish the adopted content failed: publish every dirty bucket.
+            publisher.forget();
+            lastAdopted = null;
+        }
+        PreparedPool p = offered.getAndSet(null);
+        if (p != null) {
+            adopt(p);
+        }
+    }
+
+    private void adopt(PreparedPool p) {
+        try {
+            if (model != null) {
+                catchUp(p);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "adopting the rebuilt model failed: " + e.getMessage());
+            p.adopted.complete(false);
+            return;
+        }
+        model = p.model;
+        cardsUnverifiedBelow = 0;
+        contents.replaceAll(p.contents, model.activeGroupIds());
+        publisher.assume(p.contents);
+        lastAdopted = p;
+        adoptions.incrementAndGet();
+        p.adopted.complete(true);
+    }
+
+    /**
+     * Brings the rebuilt model up to what this thread's batches read since the rebuild started: those
+     * rows may be newer than the rebuild's load, so they are read again (fresh) and the buckets they
+     * touch are recomputed.
+     */
+    private void catchUp(PreparedPool p) {
+        Set<Long> accounts = new TreeSet<>(p.tracking.namedAccounts());
+        Set<Long> groups = new TreeSet<>(p.tracking.namedGroups());
+        if (accounts.isEmpty() && groups.isEmpty()) {
+            return;
+        }
+        Map<Long, AccountCard> found =
+                accounts.isEmpty() ? Map.of() : engine.source().loadCards(accounts);
+        Map<Long, GroupInfo> foundGroups = new HashMap<>();
+        if (!groups.isEmpty()) {
+            for (GroupInfo g : engine.source().activeGroups()) {
+                if (groups.contains(g.id())) {
+                    foundGroups.put(g.id(), g);
+                }
+            }
+        }
+        PoolModel m = p.model;
+        Set<Bucket> dirty = new LinkedHashSet<>();
+        for (PoolModel.AccountChange c : m.apply(accounts, found, groups, foundGroups)) {
+            dirty.addAll(m.bucketsOf(c.before()));
+            dirty.addAll(m.bucketsOf(c.after()));
+        }
+        if (!groups.isEmpty()) {
+            Set<String> platforms = Universe.platforms(m.platforms(), p.contents.keySet());
+            for (long g : groups) {
+                dirty.addAll(Universe.canonical(
+                        Universe.normalizeGroup(g, engine.config().runMode()), platforms));
+            }
+        }
+        p.contents.putAll(m.buckets(dirty));
+    }
+
+    /** The replay thread's side of the hand-over of rebuilt models. */
+    private final class Adoption implements FullRebuilder.Adopter {
+        @Override
+        public boolean replaying() {
+            Thread t = pollingThread;
+            return replaying && t != null && t.isAlive() && !t.isInterrupted();
+        }
+
+        @Override
+        public void offer(PreparedPool pool) {
+            if (Thread.currentThread() == pollingThread) {
+                // A rebuild run inline by a poll, between two batches: adopt at once.
+                adopt(pool);
+                return;
+            }
+            PreparedPool older = offered.getAndSet(pool);
+            if (older != null) {
+                older.adopted.complete(false);
+            }
+        }
+
+        @Override
+        public boolean withdraw(PreparedPool pool) {
+            if (offered.compareAndSet(pool, null)) {
+                pool.adopted.complete(false);
+                return true;
+            }
+            return pool.adopted.isDone();
+        }
     }
 
     private void translate(OutboxEvent e, Map<Long, AccountCard> cards, Plan plan) {
@@ -637,14 +860,22 @@ public final class Replayer {
             return;
         }
         AccountCard card = cards.get(accountId);
+        // The model's card says where the account was (before this batch's rows are applied).
+        AccountCard before = model.card(accountId);
         List<Long> groups = new ArrayList<>(payload);
         // The reloaded card says where the account is now; the event says where it may have been.
         Collection<String> platforms = new LinkedHashSet<>(formerPlatforms);
+        if (before != null) {
+            before.groups().forEach(l -> groups.add(l.groupId()));
+            platforms.addAll(bucketPlatforms(before.platform()));
+        }
         if (card == null) {
             plan.put.remove(accountId);
             plan.delete.add(accountId);
-            // The seed's rule, kept: a vanished account is rebuilt on every platform.
-            platforms = plan.allPlatforms();
+            if (before == null) {
+                // The seed's rule, kept for an account the model does not know: every platform.
+                platforms = plan.allPlatforms();
+            }
         } else {
             plan.delete.remove(accountId);
             plan.put.put(accountId, card);
@@ -659,7 +890,7 @@ public final class Replayer {
         for (long g : gids) {
             for (String p : platforms) {
                 for (Bucket b : Universe.canonical(g, p)) {
-                    plan.dirty(b, eventId);
+                    plan.dirty(b);
                 }
             }
         }
@@ -672,12 +903,12 @@ public final class Replayer {
                 continue;
             }
             for (Bucket b : Universe.canonical(target, plan.allPlatforms())) {
-                plan.dirty(b, e.id());
+                plan.dirty(b);
             }
             if (target > 0) {
                 for (Bucket b : plan.registered()) {
                     if (b.groupId() == target) {
-                        plan.dirty(b, e.id());
+                        plan.dirty(b);
                     }
                 }
             }
@@ -717,6 +948,21 @@ public final class Replayer {
     /** Events dead-lettered. */
     public long deadLettered() {
         return attempts.deadLettered();
+    }
+
+    /** Bulk loads of the model by the replay thread (start, new lease). */
+    public long modelLoads() {
+        return modelLoads.get();
+    }
+
+    /** Models adopted from full rebuilds. */
+    public long adoptions() {
+        return adoptions.get();
+    }
+
+    /** Batches that named most of the pool and became a full rebuild. */
+    public long bulkRebuilds() {
+        return bulkRebuilds.get();
     }
 
     /** Batches that failed and were (or will be) retried after a back-off. */
