@@ -72,6 +72,7 @@ public final class FullRebuilder {
     private final ConcurrentHashMap<String, AtomicLong> runsByReason = new ConcurrentHashMap<>();
     private volatile LongConsumer onHorizon = h -> {};
     private volatile Adopter adopter = NOBODY;
+    private volatile Runnable wakeReplay = () -> {};
     private volatile RebuildTracking tracking;
     private final BucketContents contents = new BucketContents();
     private boolean running;
@@ -250,6 +251,11 @@ public final class FullRebuilder {
         this.adopter = Objects.requireNonNull(a, "adopter");
     }
 
+    /** Sets how a rebuild that offers its model wakes the replay thread (the service's wake-up). */
+    public void onHandOver(Runnable wake) {
+        this.wakeReplay = Objects.requireNonNull(wake, "wake");
+    }
+
     /** The content view shared with the replay thread. */
     BucketContents contents() {
         return contents;
@@ -283,39 +289,42 @@ public final class FullRebuilder {
         // the adoption (versions allocated before that content is read). Without one, nothing here
         // keeps content current, so the versions are allocated before the load instead: every
         // publish that could race with this one then has a newer version or an older read.
-        boolean handOver = a.replaying();
         Set<Bucket> registered = projection.buckets();
         Map<Bucket, Optional<VersionTicket>> early = Map.of();
         RebuildTracking t = new RebuildTracking();
         tracking = t;
         try {
-            PoolModel model =
-                    new PoolModel(engine.config().runMode(), engine.config().effectiveGroup0Scope());
+            PoolModel model = newModel();
             List<AccountCard> cards = new ArrayList<>();
-            Set<Bucket> all;
-            long horizon;
-            if (handOver) {
+            Set<Bucket> all = Set.of();
+            long horizon = 0;
+            boolean adopted = false;
+            PreparedPool prepared = null;
+            Map<Bucket, List<AccountCard>> contents0 = Map.of();
+            if (a.replaying()) {
+                // The horizon is read first inside the load's snapshot: every transaction below it had
+                // finished before any row was read.
                 horizon = engine.source().loadPool(new Tee(model, cards));
                 all = universe(model, registered);
-            } else {
-                // The universe from the registry and the source's platforms and groups, read first.
+                contents0 = new LinkedHashMap<>(model.buckets(all));
+                prepared = new PreparedPool(model, contents0, t);
+                adopted = handOver(a, prepared);
+            }
+            if (!adopted) {
+                // Nobody took the model: versions first, then a load of its own (see above).
                 Set<Long> activeBefore = new TreeSet<>();
                 for (GroupInfo g : engine.source().activeGroups()) {
                     activeBefore.add(g.id());
                 }
                 all = universe(Universe.platforms(engine.source().platforms(), registered), activeBefore, registered);
                 early = allocate(projection, all);
+                model = newModel();
+                cards = new ArrayList<>();
                 horizon = engine.source().loadPool(new Tee(model, cards));
+                contents0 = new LinkedHashMap<>(model.buckets(all));
+                prepared = new PreparedPool(model, contents0, t);
             }
-            // The horizon was read first inside the load's snapshot: every transaction below it had
-            // finished before any row was read.
-            Map<Bucket, List<AccountCard>> contents0 = new LinkedHashMap<>(model.buckets(all));
             Set<Long> active = model.activeGroupIds();
-            PreparedPool prepared = new PreparedPool(model, contents0, t);
-            boolean adopted = handOver && handOver(a, prepared);
-            if (handOver && !adopted) {
-                throw new IllegalStateException("the replay thread did not adopt the rebuilt model (lease lost?)");
-            }
             try {
                 Set<Bucket> live = adopted
                         ? publishFromView(projection, target.id(), prepared.contents)
@@ -386,14 +395,26 @@ public final class FullRebuilder {
         return all;
     }
 
+    private PoolModel newModel() {
+        return new PoolModel(engine.config().runMode(), engine.config().effectiveGroup0Scope());
+    }
+
+    /**
+     * Offers the model to the replay thread and waits for it to be taken between two batches; gives up
+     * (and takes the offer back) when the replay thread stops or does not poll within twice its poll
+     * interval (at least 2 s, at most 30 s): the run then loads again on its own.
+     */
     private boolean handOver(Adopter a, PreparedPool prepared) throws InterruptedException {
         a.offer(prepared);
+        wakeReplay.run();
+        long pollMs = engine.config().scheduling().outboxPollIntervalSeconds() * 2_000L;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.clamp(pollMs, 2_000L, 30_000L));
         while (true) {
             try {
                 return prepared.adopted.get(ADOPTION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
-                if (!a.replaying() && a.withdraw(prepared)) {
-                    return false;
+                if ((!a.replaying() || System.nanoTime() - deadline > 0) && a.withdraw(prepared)) {
+                    return prepared.adopted.getNow(false);
                 }
             } catch (ExecutionException e) {
                 throw new IllegalStateException("adopting the rebuilt model failed: " + e.getCause(), e.getCause());

@@ -57,7 +57,7 @@ final class ModelPublisher {
     /**
      * Brings {@code dirty} up to date from {@code model}.
      *
-     * @return how many buckets were published (retired ones not counted)
+     * @return how many buckets were published or retired
      */
     int publish(PoolModel model, Collection<Bucket> dirty, boolean groupsChanged) {
         if (dirty.isEmpty()) {
@@ -70,12 +70,14 @@ final class ModelPublisher {
             }
             Map<Bucket, List<AccountCard>> computed = model.buckets(dirty);
             Map<Bucket, List<AccountCard>> changed = new LinkedHashMap<>();
+            int retiredNow = 0;
             for (Map.Entry<Bucket, List<AccountCard>> e : computed.entrySet()) {
                 Bucket b = e.getKey();
                 if (engine.lifecycleApplies(b.groupId()) && !model.groupActive(b.groupId())) {
                     if (!retired.contains(b)) {
                         projection.retire(b);
                         retired.add(b);
+                        retiredNow++;
                     }
                     published.remove(b);
                     contents.put(b, List.of());
@@ -87,7 +89,7 @@ final class ModelPublisher {
                 changed.put(b, e.getValue());
             }
             if (changed.isEmpty()) {
-                return 0;
+                return retiredNow;
             }
             // The shared content first, so a rebuild that allocates after this reads it (see BucketContents).
             changed.forEach(contents::put);
@@ -107,7 +109,7 @@ final class ModelPublisher {
                 retired.remove(b);
                 batch.put(ticket.get(), changed.get(b));
             }
-            int n = 0;
+            int n = retiredNow;
             for (Map.Entry<Bucket, PublishOutcome> o :
                     projection.publishAll(engine.generationId(), batch).entrySet()) {
                 switch (o.getValue()) {

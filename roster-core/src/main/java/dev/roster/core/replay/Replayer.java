@@ -122,6 +122,7 @@ public final class Replayer {
     private final AtomicLong failedBatches = new AtomicLong();
     private final AtomicLong interruptedBatches = new AtomicLong();
     private final AtomicLong bulkRebuilds = new AtomicLong();
+    private volatile Set<Bucket> lastDirty = Set.of();
     private final AtomicLong modelLoads = new AtomicLong();
     private final AtomicLong adoptions = new AtomicLong();
 
@@ -232,6 +233,7 @@ public final class Replayer {
                 return interrupted();
             }
             failBatch("reading the outbox failed: " + e.getMessage(), now);
+            observeLag();
             return ReplayStep.FAILED;
         }
         if (batch.isEmpty()) {
@@ -620,6 +622,7 @@ public final class Replayer {
             plan.delete.retainAll(changed);
         }
         writeCards(plan, tracking);
+        lastDirty = Set.copyOf(plan.dirty);
         int n = publisher.publish(model, plan.dirty, !groupIds.isEmpty());
         bucketRebuilds.addAndGet(n);
         deferredRebuilds.addAll(plan.fullRebuilds);
@@ -872,10 +875,8 @@ public final class Replayer {
         if (card == null) {
             plan.put.remove(accountId);
             plan.delete.add(accountId);
-            if (before == null) {
-                // The seed's rule, kept for an account the model does not know: every platform.
-                platforms = plan.allPlatforms();
-            }
+            // The seed's rule, kept: a vanished account is rebuilt on every platform.
+            platforms = plan.allPlatforms();
         } else {
             plan.delete.remove(accountId);
             plan.put.put(accountId, card);
@@ -948,6 +949,14 @@ public final class Replayer {
     /** Events dead-lettered. */
     public long deadLettered() {
         return attempts.deadLettered();
+    }
+
+    /**
+     * The buckets the last applied batch recomputed from the model (each published only when its
+     * content changed, or retired): what the batch's events were found to affect.
+     */
+    public Set<Bucket> lastDirty() {
+        return lastDirty;
     }
 
     /** Bulk loads of the model by the replay thread (start, new lease). */

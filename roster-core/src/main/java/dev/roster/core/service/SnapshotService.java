@@ -156,6 +156,7 @@ public final class SnapshotService implements AutoCloseable {
             rebuildExecutor = rebuildThread;
         }
         this.rebuilder = new FullRebuilder(engine, source.outbox(), leases, rebuildExecutor);
+        rebuilder.onHandOver(this::wake);
         LagMonitor lag = new LagMonitor(config.scheduling(), clock, rebuilder::request);
         DeadLetterSink sink = b.deadLetters != null
                 ? b.deadLetters
