@@ -44,13 +44,20 @@ import java.util.function.LongConsumer;
  * the database before that request's cause committed. Runs on {@code executor} (a dedicated thread in
  * a deployment; the calling thread in step-driven tests).
  *
- * <p>A run reads the outbox horizon first, then rebuilds every registered and canonical bucket (group 0
- * and every active group, on every platform of the universe), retiring the buckets of groups that are
- * not active, rewrites the card of every live account (deleting the cards of accounts that are gone),
- * and finally moves the watermark to that horizon
- * (fenced by the replayer lease, when this instance holds it). When the stored generation is missing
- * or was made for other settings, the run publishes under a new generation and stores it at the end;
- * the service is ready after that.
+ * <p>A run never holds a lock the replay thread waits for. It loads the pool in bulk into a new {@link
+ * dev.roster.core.pool.PoolModel} ({@link dev.roster.core.source.SchedulingSource#loadPool}, the horizon
+ * read first in the load's snapshot), computes every registered and canonical bucket (group 0 and every
+ * active group, on every platform of the universe) and offers the model to the replay thread, which
+ * adopts it between two batches after re-reading what its batches named meanwhile. Then the run
+ * publishes every bucket in chunks (versions allocated before the shared content is read, so a replay
+ * publish racing with it wins or is included), retiring the buckets of groups that are not active,
+ * rewrites the card of every live account it has not seen the replay thread write since it began
+ * (deleting the cards of accounts that are gone), and finally moves the watermark to the horizon
+ * (fenced by the replayer lease, when this instance holds it). Without a replay thread to adopt the
+ * model, the run allocates every version first and loads the pool again on its own. When the stored
+ * generation is missing or was made for other settings, the run publishes under a new generation and
+ * stores it at the end, after one check that none of its snapshots was lost; the service is ready
+ * after that.
  */
 public final class FullRebuilder {
     private static final System.Logger LOG = System.getLogger(FullRebuilder.class.getName());
@@ -329,6 +336,14 @@ public final class FullRebuilder {
                 Set<Bucket> live = adopted
                         ? publishFromView(projection, target.id(), prepared.contents)
                         : publishOwn(projection, target.id(), early, contents0, active);
+                if (!adopted) {
+                    // No replay thread here to tell which cards it wrote since the load: the holder is
+                    // elsewhere, so the cards are read again right before they are written, keeping the
+                    // window in which its newer write could be overwritten as short as a plain rewrite.
+                    List<AccountCard> reread = new ArrayList<>();
+                    engine.source().loadAllCards(reread::add);
+                    cards = reread;
+                }
                 int written = rewriteCards(projection, cards, t);
                 Optional<Lease> lease = leases.held();
                 if (lease.isPresent()) {

@@ -35,6 +35,8 @@ final class ModelPublisher {
     private final Map<Bucket, List<AccountCard>> published = new HashMap<>();
     /** Buckets this publisher retired and has not reopened since. */
     private final Set<Bucket> retired = new HashSet<>();
+    /** Buckets the last {@link #publish} could not publish for a reason other than an outage. */
+    private final Map<Bucket, RuntimeException> failed = new LinkedHashMap<>();
 
     ModelPublisher(Engine engine, BucketContents contents) {
         this.engine = Objects.requireNonNull(engine, "engine");
@@ -60,6 +62,7 @@ final class ModelPublisher {
      * @return how many buckets were published or retired
      */
     int publish(PoolModel model, Collection<Bucket> dirty, boolean groupsChanged) {
+        failed.clear();
         if (dirty.isEmpty()) {
             return 0;
         }
@@ -93,38 +96,75 @@ final class ModelPublisher {
             }
             // The shared content first, so a rebuild that allocates after this reads it (see BucketContents).
             changed.forEach(contents::put);
-            Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
-            for (Map.Entry<Bucket, Optional<VersionTicket>> t :
-                    projection.allocateVersions(changed.keySet()).entrySet()) {
-                Bucket b = t.getKey();
-                Optional<VersionTicket> ticket = t.getValue();
-                if (ticket.isEmpty()) {
-                    // Retired earlier, and its group is active now (or lifecycle does not apply).
-                    projection.reopen(b);
-                    ticket = projection.allocateVersion(b);
-                    if (ticket.isEmpty()) {
-                        throw new IllegalStateException("bucket " + b + " was retired again while reopening it");
-                    }
-                }
-                retired.remove(b);
-                batch.put(ticket.get(), changed.get(b));
-            }
             int n = retiredNow;
-            for (Map.Entry<Bucket, PublishOutcome> o :
-                    projection.publishAll(engine.generationId(), batch).entrySet()) {
-                switch (o.getValue()) {
-                    case ACTIVATED, SUPERSEDED -> {
-                        published.put(o.getKey(), changed.get(o.getKey()));
-                        n++;
-                    }
-                    case RETIRED, FENCED -> {
-                        // Retired by someone else meanwhile: whoever did knows newer group state.
-                        published.remove(o.getKey());
-                        LOG.log(Level.DEBUG, "bucket " + o.getKey() + " was retired while it was published");
+            try {
+                n += publishChanged(changed.keySet(), changed);
+            } catch (RuntimeException e) {
+                if (Engine.isInfrastructure(e)) {
+                    throw e;
+                }
+                if (changed.size() == 1) {
+                    failed.put(changed.keySet().iterator().next(), e);
+                    return n;
+                }
+                // Not an outage: one bucket's stored state is broken, say. Bucket by bucket, so that
+                // only the events of the broken one are charged.
+                for (Bucket b : changed.keySet()) {
+                    try {
+                        n += publishChanged(List.of(b), changed);
+                    } catch (RuntimeException one) {
+                        if (Engine.isInfrastructure(one)) {
+                            throw one;
+                        }
+                        failed.put(b, one);
                     }
                 }
             }
             return n;
         }
+    }
+
+    /**
+     * The buckets the last {@link #publish} failed to publish for a reason that is not an outage (an
+     * unreadable stored value, say), with the error: their events are charged.
+     */
+    Map<Bucket, RuntimeException> failed() {
+        return Map.copyOf(failed);
+    }
+
+    private int publishChanged(Collection<Bucket> buckets, Map<Bucket, List<AccountCard>> changed) {
+        Projection projection = engine.projection();
+        Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
+        for (Map.Entry<Bucket, Optional<VersionTicket>> t :
+                projection.allocateVersions(buckets).entrySet()) {
+            Bucket b = t.getKey();
+            Optional<VersionTicket> ticket = t.getValue();
+            if (ticket.isEmpty()) {
+                // Retired earlier, and its group is active now (or lifecycle does not apply).
+                projection.reopen(b);
+                ticket = projection.allocateVersion(b);
+                if (ticket.isEmpty()) {
+                    throw new IllegalStateException("bucket " + b + " was retired again while reopening it");
+                }
+            }
+            retired.remove(b);
+            batch.put(ticket.get(), changed.get(b));
+        }
+        int n = 0;
+        for (Map.Entry<Bucket, PublishOutcome> o :
+                projection.publishAll(engine.generationId(), batch).entrySet()) {
+            switch (o.getValue()) {
+                case ACTIVATED, SUPERSEDED -> {
+                    published.put(o.getKey(), changed.get(o.getKey()));
+                    n++;
+                }
+                case RETIRED, FENCED -> {
+                    // Retired by someone else meanwhile: whoever did knows newer group state.
+                    published.remove(o.getKey());
+                    LOG.log(Level.DEBUG, "bucket " + o.getKey() + " was retired while it was published");
+                }
+            }
+        }
+        return n;
     }
 }

@@ -43,9 +43,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * #pollOnce()} first checks (acquires or renews) the lease, so instances take over from each other
  * without coordination beyond the projection.
  *
- * <p>One poll reads one batch and turns it into a set of dirty buckets plus card writes; each dirty
- * bucket is rebuilt once, with bounded parallelism. The watermark moves (fenced by the lease) only
- * after every bucket of the batch is published. When the batch fails, it is read again after a
+ * <p>The holder keeps the scheduling pool in memory ({@link PoolModel}), loaded in bulk when it starts
+ * replaying (the cursor then starts at the <em>stored</em> watermark: the previous holder may not have
+ * published what it applied). One poll reads one batch together with the rows its events name, in one
+ * source call ({@link SchedulingSource#readBatch}), applies the rows to the model, and recomputes the
+ * dirty buckets in memory; buckets whose content equals what was last published are left alone, the
+ * rest are published in two round trips, and only cards that changed are written (fenced by a lease
+ * renewal). The watermark moves (fenced by the lease) only after every bucket of the batch is
+ * published. A full rebuild runs on its own thread and hands its freshly loaded model over between two
+ * batches (see {@link FullRebuilder}); a batch that names most of the pool becomes one. When the batch fails, it is read again after a
  * back-off ({@code replay.retry_backoff} doubling to {@code replay.retry_backoff_max}); failures that
  * come from the work of particular events (not from an unreachable store) count against those events,
  * and an event that reached {@code replay.max_attempts} is dead-lettered with its error, a full rebuild
@@ -62,7 +68,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * antigravity one (so switching the mixed flag off removes it from mixed buckets); bulk and link events
  * do the same per account (link events never change a platform, so they name none); a group change
  * rebuilds every canonical and registered bucket of the group, retiring them when the group is missing,
- * deleted or inactive and reopening them when it is active again; last-used moves the side values
+ * deleted or inactive and reopening them when it is active again (decided from the model); the buckets
+ * the model says a changed card was or is in are added; last-used moves the side values
  * forward; {@code full_rebuild} requests a (coalesced) full rebuild; unknown types are counted and
  * skipped.
  *
@@ -533,12 +540,24 @@ public final class Replayer {
         final Set<Long> delete = new TreeSet<>();
         final Map<Long, Instant> lastUsed = new HashMap<>();
         final Set<Bucket> dirty = new LinkedHashSet<>();
+        /** The events that made each bucket dirty (charged when it cannot be published). */
+        final Map<Bucket, Set<Long>> dirtyBy = new HashMap<>();
+
+        final Map<Long, Set<Long>> eventsOfAccount = new HashMap<>();
         final Set<String> fullRebuilds = new LinkedHashSet<>();
         Set<String> allPlatforms;
         Set<Bucket> registered;
 
-        void dirty(Bucket b) {
+        void dirty(Bucket b, long eventId) {
             dirty.add(b);
+            dirtyBy.computeIfAbsent(b, k -> new TreeSet<>()).add(eventId);
+        }
+
+        void dirty(Collection<Bucket> buckets, Set<Long> eventIds) {
+            for (Bucket b : buckets) {
+                dirty.add(b);
+                dirtyBy.computeIfAbsent(b, k -> new TreeSet<>()).addAll(eventIds);
+            }
         }
 
         Set<String> allPlatforms() {
@@ -611,8 +630,9 @@ public final class Replayer {
         Set<Long> changed = new HashSet<>();
         for (PoolModel.AccountChange c : changes) {
             changed.add(c.accountId());
-            plan.dirty.addAll(model.bucketsOf(c.before()));
-            plan.dirty.addAll(model.bucketsOf(c.after()));
+            Set<Long> by = plan.eventsOfAccount.getOrDefault(c.accountId(), Set.of());
+            plan.dirty(model.bucketsOf(c.before()), by);
+            plan.dirty(model.bucketsOf(c.after()), by);
         }
         // Right after a load nothing is known about the stored cards: the previous holder may not have
         // written the ones its last batches changed, so every named card is written until the cursor
@@ -625,6 +645,12 @@ public final class Replayer {
         lastDirty = Set.copyOf(plan.dirty);
         int n = publisher.publish(model, plan.dirty, !groupIds.isEmpty());
         bucketRebuilds.addAndGet(n);
+        publisher.failed().forEach((b, err) -> {
+            LOG.log(Level.WARNING, "publishing " + b + " failed: " + err);
+            for (long id : plan.dirtyBy.getOrDefault(b, Set.of())) {
+                eventFailures.merge(id, "publishing " + b + " failed: " + err, (x, y) -> x);
+            }
+        });
         deferredRebuilds.addAll(plan.fullRebuilds);
         boolean pending = false;
         for (OutboxEvent e : events) {
@@ -751,6 +777,21 @@ public final class Replayer {
             }
         }
         PoolModel m = p.model;
+        if (!accounts.isEmpty()) {
+            // This read may be newer than both the rebuild's load and this thread's card writes, and
+            // the adopted model will only write cards it sees change: so these cards are written now
+            // (and the rebuild, which skips what this thread wrote, leaves them alone).
+            Plan plan = new Plan();
+            for (long id : accounts) {
+                AccountCard c = found.get(id);
+                if (c == null) {
+                    plan.delete.add(id);
+                } else {
+                    plan.put.put(id, c);
+                }
+            }
+            writeCards(plan, p.tracking);
+        }
         Set<Bucket> dirty = new LinkedHashSet<>();
         for (PoolModel.AccountChange c : m.apply(accounts, found, groups, foundGroups)) {
             dirty.addAll(m.bucketsOf(c.before()));
@@ -862,6 +903,7 @@ public final class Replayer {
         if (accountId <= 0) {
             return;
         }
+        plan.eventsOfAccount.computeIfAbsent(accountId, k -> new TreeSet<>()).add(eventId);
         AccountCard card = cards.get(accountId);
         // The model's card says where the account was (before this batch's rows are applied).
         AccountCard before = model.card(accountId);
@@ -891,7 +933,7 @@ public final class Replayer {
         for (long g : gids) {
             for (String p : platforms) {
                 for (Bucket b : Universe.canonical(g, p)) {
-                    plan.dirty(b);
+                    plan.dirty(b, eventId);
                 }
             }
         }
@@ -904,12 +946,12 @@ public final class Replayer {
                 continue;
             }
             for (Bucket b : Universe.canonical(target, plan.allPlatforms())) {
-                plan.dirty(b);
+                plan.dirty(b, e.id());
             }
             if (target > 0) {
                 for (Bucket b : plan.registered()) {
                     if (b.groupId() == target) {
-                        plan.dirty(b);
+                        plan.dirty(b, e.id());
                     }
                 }
             }
