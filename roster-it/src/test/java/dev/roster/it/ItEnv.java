@@ -4,7 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.roster.core.config.ProjectionConfig;
 import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.ServiceConfig;
-import dev.roster.core.service.DeadLetterSink;
+import dev.roster.core.replay.DeadLetterSink;
 import dev.roster.core.service.SnapshotService;
 import dev.roster.postgres.Databases;
 import dev.roster.postgres.DeadLetterRepository;

@@ -77,6 +77,7 @@ class ReplayerLeaseOutlivedTest {
         other = accounts.create(AccountSpec.of("second", "openai", "apikey").withPriority(3), List.of(group));
         sourceA = new GatedSource(env.source);
         projectionA = new Recording(redisA);
+        projectionA.gate = sourceA;
         a = SnapshotService.newBuilder()
                 .source(sourceA)
                 .projection(projectionA)
@@ -135,7 +136,7 @@ class ReplayerLeaseOutlivedTest {
         assertThat(a.replayer().pollOnce()).isEqualTo(ReplayStep.NOT_HOLDER);
     }
 
-    /** A allocated versions and read a bucket, stalls before publishing; B takes over; A resumes. */
+    /** A allocated versions and computed its buckets, stalls before publishing; B takes over; A resumes. */
     @Test
     void stalePublishAndWatermarkPastTheLeaseAreRefused() {
         setPriority(account, 5);
@@ -221,14 +222,15 @@ class ReplayerLeaseOutlivedTest {
     }
 
     /**
-     * The real PostgreSQL source; once armed, the next card read (or bucket read) runs, then stops the
-     * calling thread until released: a query that returned just before a long pause.
+     * The real PostgreSQL source; once armed, the next card read runs, then stops the calling thread
+     * until released: a query that returned just before a long pause. Armed for "buckets", A's next
+     * batch publish stops the same way (see {@link Recording#publishAll}).
      */
     static final class GatedSource implements SchedulingSource {
         private final SchedulingSource real;
         private final CountDownLatch reached = new CountDownLatch(1);
         private final CountDownLatch released = new CountDownLatch(1);
-        private volatile String armed = "";
+        volatile String armed = "";
         volatile Bucket gatedBucket;
 
         GatedSource(SchedulingSource real) {
@@ -279,18 +281,7 @@ class ReplayerLeaseOutlivedTest {
         @Override
         public List<AccountCard> loadBucket(
                 Bucket bucket, dev.roster.core.RunMode runMode, dev.roster.core.Group0Scope group0Scope) {
-            List<AccountCard> cards = real.loadBucket(bucket, runMode, group0Scope);
-            if (armed.equals("buckets") && gatedBucket == null) {
-                synchronized (this) {
-                    if (gatedBucket == null) {
-                        gatedBucket = bucket;
-                    }
-                }
-            }
-            if (bucket.equals(gatedBucket)) {
-                gate("buckets");
-            }
-            return cards;
+            return real.loadBucket(bucket, runMode, group0Scope);
         }
 
         @Override
@@ -331,9 +322,33 @@ class ReplayerLeaseOutlivedTest {
         final Map<Bucket, List<PublishOutcome>> outcomes = new java.util.concurrent.ConcurrentHashMap<>();
         final List<WatermarkOutcome> watermarks = new CopyOnWriteArrayList<>();
         volatile boolean recording;
+        /** Where a batch publish of A stalls when the source is armed for "buckets". */
+        volatile GatedSource gate;
 
         Recording(Projection real) {
             super(real);
+        }
+
+        /**
+         * The batch's publish: its versions are allocated and its buckets computed; when armed, it
+         * stalls here before anything is published (on the group's bucket when the batch has one).
+         */
+        @Override
+        public Map<Bucket, PublishOutcome> publishAll(
+                String generation, Map<VersionTicket, List<AccountCard>> contents) {
+            GatedSource g = gate;
+            if (g != null && g.armed.equals("buckets") && !contents.isEmpty()) {
+                Bucket first = contents.keySet().iterator().next().bucket();
+                for (VersionTicket t : contents.keySet()) {
+                    if (t.bucket().groupId() > 0) {
+                        first = t.bucket();
+                        break;
+                    }
+                }
+                g.gatedBucket = first;
+                g.gate("buckets");
+            }
+            return super.publishAll(generation, contents);
         }
 
         @Override

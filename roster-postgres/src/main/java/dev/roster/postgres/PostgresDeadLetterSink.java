@@ -3,7 +3,7 @@ package dev.roster.postgres;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.roster.core.outbox.OutboxEvent;
-import dev.roster.core.service.DeadLetterSink;
+import dev.roster.core.replay.DeadLetterSink;
 import java.util.Objects;
 
 /**

@@ -22,7 +22,18 @@ import java.util.TreeSet;
  * idempotent), until the horizon moves and the set drains.
  */
 public final class OutboxCursor {
+    /**
+     * How the cursor reads: {@link OutboxSource#read}'s contract (one snapshot, {@code (txid, id)}
+     * order, {@code excludedIds} and everything at or before {@code after} left out). A reader may read
+     * more in the same snapshot (the rows the events name); the cursor only needs the events.
+     */
+    @FunctionalInterface
+    public interface Reader {
+        OutboxRead read(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit);
+    }
+
     private final OutboxSource source;
+    private final Reader reader;
     private final int maxApplied;
     private final int batchSize;
 
@@ -49,7 +60,16 @@ public final class OutboxCursor {
      * @param batchSize events per read, {@code >= 1}
      */
     public OutboxCursor(OutboxSource source, long watermark, int maxApplied, int batchSize) {
+        this(source, source::read, watermark, maxApplied, batchSize);
+    }
+
+    /**
+     * A cursor that reads its batches through {@code reader} (which may read the rows the events name in
+     * the same snapshot) and its figures from {@code source}.
+     */
+    public OutboxCursor(OutboxSource source, Reader reader, long watermark, int maxApplied, int batchSize) {
         this.source = Objects.requireNonNull(source, "source");
+        this.reader = Objects.requireNonNull(reader, "reader");
         if (watermark < 0) {
             throw new IllegalArgumentException("watermark must be >= 0, got " + watermark);
         }
@@ -81,11 +101,24 @@ public final class OutboxCursor {
 
     /** Reads the next batch; an empty batch means nothing is pending now. */
     public Batch next() {
+        return next(reader, batchSize);
+    }
+
+    /**
+     * Reads the next batch of at most {@code limit} events through {@code with} instead of the
+     * cursor's reader and batch size (to isolate an event, or to read the events without their rows).
+     * The batch is acknowledged like any other.
+     */
+    public Batch next(Reader with, int limit) {
+        Objects.requireNonNull(with, "with");
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be >= 1, got " + limit);
+        }
         boolean overflow = overflowing();
         OutboxPosition after = overflow ? sweepAfter : null;
-        OutboxRead read = source.read(watermark, appliedView, after, batchSize);
+        OutboxRead read = with.read(watermark, appliedView, after, limit);
         List<OutboxEvent> events = read.events();
-        boolean full = events.size() >= batchSize;
+        boolean full = events.size() >= limit;
         // A full batch may have left visible events behind its last position, so the watermark can
         // only reach that position's transaction; a short one saw everything below the horizon.
         // During a sweep the bound is the horizon of the sweep's first read: events that became

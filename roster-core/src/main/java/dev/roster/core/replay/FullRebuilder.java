@@ -2,20 +2,26 @@ package dev.roster.core.replay;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.RunMode;
 import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.internal.Universe;
 import dev.roster.core.outbox.OutboxSource;
+import dev.roster.core.pool.PoolModel;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Lease;
-import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
-import dev.roster.core.projection.Snapshot;
+import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.StoreOrigin;
+import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.source.GroupInfo;
+import dev.roster.core.source.PoolSink;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +32,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
@@ -36,18 +45,29 @@ import java.util.function.LongConsumer;
  * the database before that request's cause committed. Runs on {@code executor} (a dedicated thread in
  * a deployment; the calling thread in step-driven tests).
  *
- * <p>A run reads the outbox horizon first, then rebuilds every registered and canonical bucket (group 0
- * and every active group, on every platform of the universe), retiring the buckets of groups that are
- * not active, rewrites the card of every live account (deleting the cards of accounts that are gone),
- * and finally moves the watermark to that horizon
- * (fenced by the replayer lease, when this instance holds it). When the stored generation is missing
- * or was made for other settings, the run publishes under a new generation and stores it at the end;
- * the service is ready after that.
+ * <p>A run never holds a lock the replay thread waits for. It loads the pool in bulk into a new {@link
+ * dev.roster.core.pool.PoolModel} ({@link dev.roster.core.source.SchedulingSource#loadPool}, the horizon
+ * read first in the load's snapshot), computes every registered and canonical bucket (group 0 and every
+ * active group, on every platform of the universe) and offers the model to the replay thread, which
+ * adopts it between two batches after re-reading what its batches named meanwhile. Then the run
+ * publishes every bucket in chunks (versions allocated before the shared content is read, so a replay
+ * publish racing with it wins or is included), retiring the buckets of groups that are not active,
+ * rewrites the card of every live account it has not seen the replay thread write since it began
+ * (deleting the cards of accounts that are gone), and finally moves the watermark to the horizon
+ * (fenced by the replayer lease, when this instance holds it). Without a replay thread to adopt the
+ * model, the run allocates every version first and loads the pool again on its own. When the stored
+ * generation is missing or was made for other settings, the run publishes under a new generation and
+ * stores it at the end, after one check that none of its snapshots was lost; the service is ready
+ * after that.
  */
 public final class FullRebuilder {
     private static final System.Logger LOG = System.getLogger(FullRebuilder.class.getName());
     /** Cards per projection write while streaming every account. */
     private static final int CARD_BATCH = 500;
+    /** Buckets per allocate-and-publish round trip pair. */
+    private static final int BUCKET_CHUNK = 500;
+    /** How often a rebuild waiting for the replay thread to adopt its model checks that it still replays. */
+    private static final Duration ADOPTION_WAIT = Duration.ofMillis(200);
 
     private final Engine engine;
     private final CurrentGeneration generation;
@@ -57,8 +77,13 @@ public final class FullRebuilder {
     private final Object lock = new Object();
     private final AtomicLong runs = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong interrupted = new AtomicLong();
     private final ConcurrentHashMap<String, AtomicLong> runsByReason = new ConcurrentHashMap<>();
     private volatile LongConsumer onHorizon = h -> {};
+    private volatile Adopter adopter = NOBODY;
+    private volatile Runnable wakeReplay = () -> {};
+    private volatile RebuildTracking tracking;
+    private final BucketContents contents = new BucketContents();
     private boolean running;
     private CompletableFuture<Void> trailing;
     private String trailingReason;
@@ -132,9 +157,14 @@ public final class FullRebuilder {
         return runs.get();
     }
 
-    /** Failed runs. */
+    /** Failed runs (interrupted ones included). */
     public long failures() {
         return failures.get();
+    }
+
+    /** Runs stopped because their thread was interrupted (the service closing). */
+    public long interrupted() {
+        return interrupted.get();
     }
 
     /**
@@ -159,7 +189,16 @@ public final class FullRebuilder {
             } catch (Throwable t) {
                 error = t;
                 failures.incrementAndGet();
-                LOG.log(Level.WARNING, "full rebuild (" + why + ") failed: " + t.getMessage());
+                if (t instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                if (Thread.currentThread().isInterrupted()) {
+                    // Closing: nothing went wrong, and the next holder finds what is left to do.
+                    interrupted.incrementAndGet();
+                    LOG.log(Level.INFO, "full rebuild (" + why + ") stopped: the service is closing");
+                } else {
+                    LOG.log(Level.WARNING, "full rebuild (" + why + ") failed: " + t.getMessage());
+                }
             }
             runs.incrementAndGet();
             CompletableFuture<Void> next;
@@ -186,87 +225,329 @@ public final class FullRebuilder {
         }
     }
 
-    private void runOnce(String reason) {
-        Projection projection = engine.projection();
-        engine.applyLock().lock();
-        try {
-            boolean forced;
-            synchronized (lock) {
-                forced = newGenerationRequested;
-                newGenerationRequested = false;
-            }
-            // Read before anything is written: the new generation is stamped with this process, so a
-            // failover during the run (which could lose some of its writes) is reported by the next check.
-            StoreOrigin origin = projection.origin();
-            Optional<Generation> stored = projection.generation().value();
-            boolean fresh = forced || stored.isEmpty() || !stored.get().matches(engine.fingerprint());
-            Generation target = fresh ? Generation.random(engine.fingerprint()) : stored.get();
-            generation.rebuildStarted(
-                    target.id(), forced && stored.isPresent() ? stored.get().id() : null);
+    /**
+     * Who takes over a model this rebuild loaded (the replay thread of this instance). Package-private:
+     * the {@link Replayer} registers itself.
+     */
+    interface Adopter {
+        /** Whether a replay thread that keeps a model runs here now and will adopt an offered one. */
+        boolean replaying();
 
-            // The horizon first: every transaction below it has finished before any read below.
-            long horizon = outbox.read(Long.MAX_VALUE, Set.of(), null, 1).horizon();
-            Set<Bucket> registered = projection.buckets();
-            Set<Long> active = new TreeSet<>();
-            for (GroupInfo g : engine.source().activeGroups()) {
-                active.add(g.id());
+        /** Offers {@code pool}; its {@link PreparedPool#adopted} completes when taken or declined. */
+        void offer(PreparedPool pool);
+
+        /** Takes the offer back if the replay thread has not taken it yet; true when withdrawn. */
+        boolean withdraw(PreparedPool pool);
+    }
+
+    private static final Adopter NOBODY = new Adopter() {
+        @Override
+        public boolean replaying() {
+            return false;
+        }
+
+        @Override
+        public void offer(PreparedPool pool) {
+            pool.adopted.complete(false);
+        }
+
+        @Override
+        public boolean withdraw(PreparedPool pool) {
+            return true;
+        }
+    };
+
+    /** Sets who adopts the models this rebuilder loads (the replayer). */
+    void adopter(Adopter a) {
+        this.adopter = Objects.requireNonNull(a, "adopter");
+    }
+
+    /** Sets how a rebuild that offers its model wakes the replay thread (the service's wake-up). */
+    public void onHandOver(Runnable wake) {
+        this.wakeReplay = Objects.requireNonNull(wake, "wake");
+    }
+
+    /** The content view shared with the replay thread. */
+    BucketContents contents() {
+        return contents;
+    }
+
+    /** What the replay thread must record while a rebuild runs, or {@code null} when none runs. */
+    RebuildTracking tracking() {
+        return tracking;
+    }
+
+    private void runOnce(String reason) throws InterruptedException {
+        Projection projection = engine.projection();
+        boolean forced;
+        synchronized (lock) {
+            forced = newGenerationRequested;
+            newGenerationRequested = false;
+        }
+        // Read before anything is written: the new generation is stamped with this process, so a
+        // failover during the run (which could lose some of its writes) is reported by the next check.
+        StoreOrigin origin = projection.origin();
+        Optional<Generation> stored = projection.generation().value();
+        boolean fresh = forced || stored.isEmpty() || !stored.get().matches(engine.fingerprint());
+        Generation target = fresh ? Generation.random(engine.fingerprint()) : stored.get();
+        generation.rebuildStarted(
+                target.id(), forced && stored.isPresent() ? stored.get().id() : null);
+
+        Adopter a = adopter;
+        // With a replay thread to adopt the model, buckets are published from the shared content after
+        // the adoption (versions allocated before that content is read). Without one, nothing here
+        // keeps content current, so the versions are allocated before the load instead: every
+        // publish that could race with this one then has a newer version or an older read.
+        Set<Bucket> registered = projection.buckets();
+        Map<Bucket, Optional<VersionTicket>> early = Map.of();
+        RebuildTracking t = new RebuildTracking();
+        tracking = t;
+        try {
+            PoolModel model = newModel();
+            List<AccountCard> cards = new ArrayList<>();
+            Set<Bucket> all = Set.of();
+            long horizon = 0;
+            boolean adopted = false;
+            PreparedPool prepared = null;
+            Map<Bucket, List<AccountCard>> contents0 = Map.of();
+            if (a.replaying()) {
+                // The horizon is read first inside the load's snapshot: every transaction below it had
+                // finished before any row was read.
+                horizon = engine.source().loadPool(new Tee(model, cards));
+                all = universe(model, registered);
+                contents0 = new LinkedHashMap<>(model.buckets(all));
+                prepared = new PreparedPool(model, contents0, t);
+                adopted = handOver(a, prepared);
             }
-            Set<String> platforms = Universe.platforms(engine.source().platforms(), registered);
-            Set<Bucket> all = new LinkedHashSet<>(registered);
-            all.addAll(Universe.canonical(0, platforms));
-            if (engine.config().runMode() == dev.roster.core.RunMode.STANDARD) {
-                for (long g : active) {
-                    all.addAll(Universe.canonical(g, platforms));
+            if (!adopted) {
+                // Nobody took the model: versions first, then a load of its own (see above).
+                Set<Long> activeBefore = new TreeSet<>();
+                for (GroupInfo g : engine.source().activeGroups()) {
+                    activeBefore.add(g.id());
                 }
+                all = universe(Universe.platforms(engine.source().platforms(), registered), activeBefore, registered);
+                early = allocate(projection, all);
+                model = newModel();
+                cards = new ArrayList<>();
+                horizon = engine.source().loadPool(new Tee(model, cards));
+                contents0 = new LinkedHashMap<>(model.buckets(all));
+                prepared = new PreparedPool(model, contents0, t);
             }
-            Map<Bucket, Engine.Result> results = engine.rebuildAll(all, active);
-            int failed = 0;
-            Throwable first = null;
-            for (Map.Entry<Bucket, Engine.Result> e : results.entrySet()) {
-                if (!e.getValue().ok()) {
-                    failed++;
-                    if (first == null) {
-                        first = e.getValue().error();
-                    }
+            Set<Long> active = model.activeGroupIds();
+            try {
+                Set<Bucket> live = adopted
+                        ? publishFromView(projection, target.id(), prepared.contents)
+                        : publishOwn(projection, target.id(), early, contents0, active);
+                if (!adopted) {
+                    // No replay thread here to tell which cards it wrote since the load: the holder is
+                    // elsewhere, so the cards are read again right before they are written, keeping the
+                    // window in which its newer write could be overwritten as short as a plain rewrite.
+                    List<AccountCard> reread = new ArrayList<>();
+                    engine.source().loadAllCards(reread::add);
+                    cards = reread;
                 }
-            }
-            if (failed > 0) {
-                throw new IllegalStateException(
-                        failed + " of " + all.size() + " buckets failed to rebuild; first: " + first.getMessage(),
-                        first);
-            }
-            int cards = rewriteCards(projection);
-            Optional<Lease> lease = leases.held();
-            if (lease.isPresent()) {
-                projection.advanceWatermark(lease.get(), horizon);
-                onHorizon.accept(horizon);
-            }
-            if (fresh) {
-                // The generation is stored last, and storing it declares every snapshot of the run
-                // current. If the store lost the run's writes meanwhile (FLUSHALL, a restart without
-                // persistence), storing it anyway would make this generation current over an empty
-                // store whose version counters start again at 1: the same (generation, version) would
-                // then be handed out again for other content, and a near cache that holds it keeps
-                // its old content for good. Fail the run instead; the next one finds no generation
-                // and rebuilds under a new one.
-                for (Map.Entry<Bucket, Engine.Result> e : results.entrySet()) {
-                    if (e.getValue().outcome() != Engine.Outcome.RETIRED
-                            && !(projection.readSnapshot(e.getKey()) instanceof Lookup.Hit<Snapshot>)) {
-                        throw new IllegalStateException("the projection lost this run's snapshot of " + e.getKey()
-                                + " before its generation was stored (flushed?); not storing generation "
+                int written = rewriteCards(projection, cards, t);
+                Optional<Lease> lease = leases.held();
+                if (lease.isPresent()) {
+                    projection.advanceWatermark(lease.get(), horizon);
+                    onHorizon.accept(horizon);
+                }
+                if (fresh) {
+                    // The generation is stored last, and storing it declares every snapshot of the run
+                    // current. If the store lost the run's writes meanwhile (FLUSHALL, a restart without
+                    // persistence), storing it anyway would make this generation current over an empty
+                    // store whose version counters start again at 1: the same (generation, version)
+                    // would then be handed out again for other content. Fail the run instead; the next
+                    // one finds no generation and rebuilds under a new one.
+                    Set<Bucket> lost = projection.withoutActiveSnapshot(live);
+                    if (!lost.isEmpty()) {
+                        throw new IllegalStateException("the projection lost this run's snapshot of "
+                                + lost.iterator().next() + " (and " + (lost.size() - 1)
+                                + " more) before its generation was stored (flushed?); not storing generation "
                                 + target.id());
                     }
+                    projection.putGeneration(target, origin.current());
                 }
-                projection.putGeneration(target, origin.current());
+                generation.rebuilt(target.id());
+                LOG.log(
+                        Level.INFO,
+                        "full rebuild (" + reason + ") done: " + live.size() + " buckets, " + written + " cards"
+                                + (fresh ? ", new generation" : "") + (adopted ? "" : ", no replay to hand over to"));
+            } catch (RuntimeException e) {
+                prepared.unpublished.set(true);
+                throw e;
             }
-            generation.rebuilt(target.id());
-            LOG.log(
-                    Level.INFO,
-                    "full rebuild (" + reason + ") done: " + all.size() + " buckets, " + cards + " cards"
-                            + (fresh ? ", new generation" : ""));
         } finally {
-            engine.applyLock().unlock();
+            tracking = null;
         }
+    }
+
+    /** Streams the pool into the model and keeps every card for the card rewrite. */
+    private record Tee(PoolModel model, List<AccountCard> cards) implements PoolSink {
+        @Override
+        public void group(GroupInfo group) {
+            model.group(group);
+        }
+
+        @Override
+        public void account(AccountCard card) {
+            model.account(card);
+            cards.add(card);
+        }
+    }
+
+    private Set<Bucket> universe(PoolModel model, Set<Bucket> registered) {
+        return universe(Universe.platforms(model.platforms(), registered), model.activeGroupIds(), registered);
+    }
+
+    /** Every registered bucket and every canonical bucket of group 0 and of every active group. */
+    private Set<Bucket> universe(Set<String> platforms, Set<Long> active, Set<Bucket> registered) {
+        Set<Bucket> all = new LinkedHashSet<>(registered);
+        all.addAll(Universe.canonical(0, platforms));
+        if (engine.config().runMode() == RunMode.STANDARD) {
+            for (long g : active) {
+                all.addAll(Universe.canonical(g, platforms));
+            }
+        }
+        return all;
+    }
+
+    private PoolModel newModel() {
+        return new PoolModel(engine.config().runMode(), engine.config().effectiveGroup0Scope());
+    }
+
+    /**
+     * Offers the model to the replay thread and waits for it to be taken between two batches; gives up
+     * (and takes the offer back) when the replay thread stops or does not poll within twice its poll
+     * interval (at least 2 s, at most 30 s): the run then loads again on its own.
+     */
+    private boolean handOver(Adopter a, PreparedPool prepared) throws InterruptedException {
+        a.offer(prepared);
+        wakeReplay.run();
+        long pollMs = engine.config().scheduling().outboxPollIntervalSeconds() * 2_000L;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.clamp(pollMs, 2_000L, 30_000L));
+        while (true) {
+            try {
+                return prepared.adopted.get(ADOPTION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                if ((!a.replaying() || System.nanoTime() - deadline > 0) && a.withdraw(prepared)) {
+                    return prepared.adopted.getNow(false);
+                }
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("adopting the rebuilt model failed: " + e.getCause(), e.getCause());
+            }
+        }
+    }
+
+    private Map<Bucket, Optional<VersionTicket>> allocate(Projection projection, Collection<Bucket> buckets) {
+        Map<Bucket, Optional<VersionTicket>> out = new LinkedHashMap<>();
+        for (List<Bucket> chunk : chunks(buckets)) {
+            out.putAll(projection.allocateVersions(chunk));
+        }
+        return out;
+    }
+
+    /**
+     * Publishes every bucket after the replay thread adopted the model: per chunk, versions first, then
+     * the content the shared view holds now (see {@link BucketContents}), then one publish. Retire and
+     * reopen follow the replay thread's group state, under its lifecycle lock.
+     *
+     * @return the buckets that hold a snapshot of this run (or a newer one)
+     */
+    private Set<Bucket> publishFromView(Projection projection, String generation, Map<Bucket, List<AccountCard>> own) {
+        Set<Bucket> live = new LinkedHashSet<>();
+        for (List<Bucket> chunk : chunks(own.keySet())) {
+            List<Bucket> open = lifecycle(projection, chunk, contents::active);
+            Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
+            for (Map.Entry<Bucket, Optional<VersionTicket>> t :
+                    projection.allocateVersions(open).entrySet()) {
+                Bucket b = t.getKey();
+                Optional<VersionTicket> ticket = t.getValue().isPresent() ? t.getValue() : reopen(projection, b);
+                if (ticket.isEmpty()) {
+                    continue;
+                }
+                List<AccountCard> now = contents.latest(b);
+                batch.put(ticket.get(), now != null ? now : own.get(b));
+            }
+            live.addAll(published(projection.publishAll(generation, batch)));
+        }
+        return live;
+    }
+
+    /** Publishes the run's own content under the versions allocated before the load. */
+    private Set<Bucket> publishOwn(
+            Projection projection,
+            String generation,
+            Map<Bucket, Optional<VersionTicket>> early,
+            Map<Bucket, List<AccountCard>> own,
+            Set<Long> active) {
+        Set<Bucket> live = new LinkedHashSet<>();
+        for (List<Bucket> chunk : chunks(early.keySet())) {
+            List<Bucket> open = lifecycle(projection, chunk, active::contains);
+            Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
+            for (Bucket b : open) {
+                Optional<VersionTicket> ticket = early.get(b);
+                if (ticket.isEmpty()) {
+                    // Retired before the load and active now: a ticket allocated after the reopen
+                    // comes after the load, so this bucket waits for its next change or run.
+                    reopen(projection, b);
+                    continue;
+                }
+                batch.put(ticket.get(), own.getOrDefault(b, List.of()));
+            }
+            live.addAll(published(projection.publishAll(generation, batch)));
+        }
+        return live;
+    }
+
+    /** Retires the buckets of {@code chunk} whose group is not active; returns the others. */
+    private List<Bucket> lifecycle(Projection projection, List<Bucket> chunk, java.util.function.LongPredicate active) {
+        List<Bucket> open = new ArrayList<>(chunk.size());
+        synchronized (contents.lifecycleLock()) {
+            for (Bucket b : chunk) {
+                if (engine.lifecycleApplies(b.groupId()) && !active.test(b.groupId())) {
+                    projection.retire(b);
+                } else {
+                    open.add(b);
+                }
+            }
+        }
+        return open;
+    }
+
+    /** Reopens a retired bucket whose group is active (decided under the lifecycle lock). */
+    private Optional<VersionTicket> reopen(Projection projection, Bucket b) {
+        synchronized (contents.lifecycleLock()) {
+            projection.reopen(b);
+            return projection.allocateVersion(b);
+        }
+    }
+
+    private static Set<Bucket> published(Map<Bucket, PublishOutcome> outcomes) {
+        Set<Bucket> out = new LinkedHashSet<>();
+        outcomes.forEach((b, o) -> {
+            if (o == PublishOutcome.ACTIVATED || o == PublishOutcome.SUPERSEDED) {
+                out.add(b);
+            }
+            // Retired or fenced: the replay thread retired it meanwhile, from newer group state.
+        });
+        return out;
+    }
+
+    private static List<List<Bucket>> chunks(Collection<Bucket> buckets) {
+        List<List<Bucket>> out = new ArrayList<>();
+        List<Bucket> cur = new ArrayList<>(BUCKET_CHUNK);
+        for (Bucket b : buckets) {
+            cur.add(b);
+            if (cur.size() >= BUCKET_CHUNK) {
+                out.add(cur);
+                cur = new ArrayList<>(BUCKET_CHUNK);
+            }
+        }
+        if (!cur.isEmpty()) {
+            out.add(cur);
+        }
+        return out;
     }
 
     /**
@@ -274,36 +555,47 @@ public final class FullRebuilder {
      * no longer exist (or are soft-deleted): an account that left every bucket while its event was
      * lost (skipped by a fast-forward, dead-lettered, removed from the outbox) has no bucket to be
      * repaired through, and its card is what {@code GET /v1/accounts/{id}} and sticky sessions read.
-     * A card that looks stale is deleted only after a second read confirms the account is gone: it may
-     * belong to an account created after the stream read it, whose card the replayer wrote since.
+     * A card the replay thread wrote since the run started is newer than the run's read and is left
+     * alone. A card that looks stale is deleted only after a second read confirms the account is gone:
+     * it may belong to an account created after the load, whose card the replayer wrote since.
      *
      * @return the number of cards written
      */
-    private int rewriteCards(Projection projection) {
+    private int rewriteCards(Projection projection, List<AccountCard> cards, RebuildTracking t) {
         Set<Long> live = new HashSet<>();
-        List<AccountCard> batch = new ArrayList<>(CARD_BATCH);
-        engine.source().loadAllCards(c -> {
-            live.add(c.id());
-            batch.add(c);
-            if (batch.size() >= CARD_BATCH) {
-                projection.putCards(batch);
-                batch.clear();
+        int written = 0;
+        for (int i = 0; i < cards.size(); i += CARD_BATCH) {
+            List<AccountCard> chunk = cards.subList(i, Math.min(cards.size(), i + CARD_BATCH));
+            List<AccountCard> mine = new ArrayList<>(chunk.size());
+            synchronized (t.cardLock()) {
+                for (AccountCard c : chunk) {
+                    live.add(c.id());
+                    if (!t.cardWritten(c.id())) {
+                        mine.add(c);
+                    }
+                }
+                if (!mine.isEmpty()) {
+                    projection.putCards(mine);
+                }
             }
-        });
-        if (!batch.isEmpty()) {
-            projection.putCards(batch);
+            written += mine.size();
         }
         Set<Long> stale = new TreeSet<>(projection.cardIds());
         stale.removeAll(live);
-        int written = live.size();
+        stale.removeIf(t::cardWritten);
         if (!stale.isEmpty()) {
             Map<Long, AccountCard> appeared = engine.source().loadCards(stale);
-            if (!appeared.isEmpty()) {
-                projection.putCards(appeared.values());
-                written += appeared.size();
+            synchronized (t.cardLock()) {
+                stale.removeIf(t::cardWritten);
+                Map<Long, AccountCard> fresh = new LinkedHashMap<>(appeared);
+                fresh.keySet().removeIf(t::cardWritten);
+                if (!fresh.isEmpty()) {
+                    projection.putCards(fresh.values());
+                    written += fresh.size();
+                }
                 stale.removeAll(appeared.keySet());
+                projection.deleteCards(stale);
             }
-            projection.deleteCards(stale);
             LOG.log(Level.INFO, "full rebuild deleted " + stale.size() + " cards of accounts that no longer exist");
         }
         return written;

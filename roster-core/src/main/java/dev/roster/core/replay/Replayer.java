@@ -9,16 +9,19 @@ import dev.roster.core.internal.Universe;
 import dev.roster.core.outbox.CursorState;
 import dev.roster.core.outbox.OutboxCursor;
 import dev.roster.core.outbox.OutboxEvent;
+import dev.roster.core.outbox.OutboxPosition;
+import dev.roster.core.outbox.OutboxRead;
 import dev.roster.core.outbox.OutboxSource;
 import dev.roster.core.outbox.OutboxStats;
-import dev.roster.core.projection.Generation;
+import dev.roster.core.pool.PoolModel;
 import dev.roster.core.projection.Lease;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
-import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.WatermarkOutcome;
-import dev.roster.core.service.DeadLetterSink;
+import dev.roster.core.source.BatchRead;
 import dev.roster.core.source.GroupInfo;
+import dev.roster.core.source.SchedulingSource;
+import dev.roster.core.source.SourceDefectException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,15 +38,22 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The outbox replayer. Only the holder of the replayer lease replays; every call of {@link
  * #pollOnce()} first checks (acquires or renews) the lease, so instances take over from each other
  * without coordination beyond the projection.
  *
- * <p>One poll reads one batch and turns it into a set of dirty buckets plus card writes; each dirty
- * bucket is rebuilt once, with bounded parallelism. The watermark moves (fenced by the lease) only
- * after every bucket of the batch is published. When the batch fails, it is read again after a
+ * <p>The holder keeps the scheduling pool in memory ({@link PoolModel}), loaded in bulk when it starts
+ * replaying (the cursor then starts at the <em>stored</em> watermark: the previous holder may not have
+ * published what it applied). One poll reads one batch together with the rows its events name, in one
+ * source call ({@link SchedulingSource#readBatch}), applies the rows to the model, and recomputes the
+ * dirty buckets in memory; buckets whose content equals what was last published are left alone, the
+ * rest are published in two round trips, and only cards that changed are written (fenced by a lease
+ * renewal). The watermark moves (fenced by the lease) only after every bucket of the batch is
+ * published. A full rebuild runs on its own thread and hands its freshly loaded model over between two
+ * batches (see {@link FullRebuilder}); a batch that names most of the pool becomes one. When the batch fails, it is read again after a
  * back-off ({@code replay.retry_backoff} doubling to {@code replay.retry_backoff_max}); failures that
  * come from the work of particular events (not from an unreachable store) count against those events,
  * and an event that reached {@code replay.max_attempts} is dead-lettered with its error, a full rebuild
@@ -60,7 +70,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * antigravity one (so switching the mixed flag off removes it from mixed buckets); bulk and link events
  * do the same per account (link events never change a platform, so they name none); a group change
  * rebuilds every canonical and registered bucket of the group, retiring them when the group is missing,
- * deleted or inactive and reopening them when it is active again; last-used moves the side values
+ * deleted or inactive and reopening them when it is active again (decided from the model); the buckets
+ * the model says a changed card was or is in are added; last-used moves the side values
  * forward; {@code full_rebuild} requests a (coalesced) full rebuild; unknown types are counted and
  * skipped.
  *
@@ -69,13 +80,37 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Replayer {
     private static final System.Logger LOG = System.getLogger(Replayer.class.getName());
 
+    /** Fewest accounts a batch must name to be turned into a full rebuild (with half the pool). */
+    static final int BULK_MIN = 1_000;
+
     private final Engine engine;
-    private final CurrentGeneration generation;
+    private final CurrentGeneration currentGeneration;
     private final OutboxSource outbox;
     private final LeaseKeeper leases;
     private final FullRebuilder rebuilder;
+    private final BucketContents contents;
+    private final ModelPublisher publisher;
+    /** The pool in memory; thread-confined to the polling thread; null while not replaying. */
+    private PoolModel model;
+    /** Cards of named accounts are written whether changed or not while the watermark is below this. */
+    private long cardsUnverifiedBelow;
+
+    private final AtomicReference<PreparedPool> offered = new AtomicReference<>();
+    private PreparedPool lastAdopted;
+    private volatile Thread pollingThread;
+    /** Whether this instance replays with a model now (a rebuild may hand it a new one). */
+    private volatile boolean replaying;
+    /** Full rebuilds asked for during a batch, requested after it (an inline one may adopt a model). */
+    private final List<String> deferredRebuilds = new ArrayList<>();
+
     private final LagMonitor lag;
-    private final DeadLetterSink deadLetters;
+    private final GenerationCheck generation;
+    private final IntervalRebuild interval;
+    private final CompensatingRebuild compensation;
+    private final OutboxRetention retention;
+    private final EventAttempts attempts;
+    private final Backoff batchBackoff;
+    private final RowReader rows = new RowReader();
 
     private OutboxCursor cursor;
     /** The cursor as other threads may see it (null when this instance does not replay). */
@@ -85,41 +120,49 @@ public final class Replayer {
 
     private long persistedWatermark = -1;
     private final AtomicLong fastForward = new AtomicLong(-1);
-    private final Map<Long, Integer> attempts = new HashMap<>();
-    private final Map<Long, String> lastErrors = new HashMap<>();
-    private final Set<Long> parked = new HashSet<>();
-    private int batchFailures;
-    private Instant retryAt;
-    private Instant nextIntervalRebuild;
-    private Instant nextRetention;
-    private volatile Instant generationRetryAt;
-    private volatile int generationFailures;
-    private volatile boolean generationRebuildPending;
-    private volatile boolean compensationPending;
-    private volatile Instant compensationRetryAt;
-    private volatile int compensationFailures;
+    /**
+     * Events still to be read one at a time because a batch-wide step was refused as a defect (0: read
+     * whole batches): the defect is charged to the one event whose read or work raises it.
+     */
+    private int isolating;
 
     private final AtomicLong applied = new AtomicLong();
     private final AtomicLong unknown = new AtomicLong();
-    private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong bucketRebuilds = new AtomicLong();
+    private final AtomicLong failedBatches = new AtomicLong();
+    private final AtomicLong interruptedBatches = new AtomicLong();
+    private final AtomicLong bulkRebuilds = new AtomicLong();
+    private volatile Set<Bucket> lastDirty = Set.of();
+    private final AtomicLong modelLoads = new AtomicLong();
+    private final AtomicLong adoptions = new AtomicLong();
 
     public Replayer(
             Engine engine,
-            CurrentGeneration generation,
+            CurrentGeneration currentGeneration,
             OutboxSource outbox,
             LeaseKeeper leases,
             FullRebuilder rebuilder,
             LagMonitor lag,
             DeadLetterSink deadLetters) {
         this.engine = Objects.requireNonNull(engine, "engine");
-        this.generation = Objects.requireNonNull(generation, "generation");
+        this.currentGeneration = Objects.requireNonNull(currentGeneration, "currentGeneration");
         this.outbox = Objects.requireNonNull(outbox, "outbox");
         this.leases = Objects.requireNonNull(leases, "leases");
         this.rebuilder = Objects.requireNonNull(rebuilder, "rebuilder");
+        this.contents = rebuilder.contents();
+        this.publisher = new ModelPublisher(engine, currentGeneration, contents);
         this.lag = Objects.requireNonNull(lag, "lag");
-        this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
+        Objects.requireNonNull(deadLetters, "deadLetters");
+        var r = engine.config().replay();
+        this.generation = new GenerationCheck(engine, currentGeneration, rebuilder);
+        this.interval =
+                new IntervalRebuild(rebuilder, engine.config().scheduling().fullRebuildIntervalSeconds());
+        this.compensation = new CompensatingRebuild(rebuilder, engine.clock());
+        this.retention = new OutboxRetention(outbox, r);
+        this.attempts = new EventAttempts(deadLetters, r.maxAttempts(), deferredRebuilds::add);
+        this.batchBackoff = new Backoff(r::retryDelay);
         rebuilder.onHorizon(h -> fastForward.accumulateAndGet(h, Math::max));
+        rebuilder.adopter(new Adoption());
     }
 
     /** Polls until caught up, failing or not holding the lease (at most {@code maxPolls} polls). */
@@ -136,31 +179,289 @@ public final class Replayer {
         return drain(10_000);
     }
 
-    /** One replay step: lease, generation and schedule checks, then at most one batch. */
+    /**
+     * One replay step, the loop's whole schedule: the lease; as holder, the generation check, the
+     * interval rebuild and a failed compensating rebuild when due; then at most one batch (unless a
+     * failed one is backing off), and retention after a batch that moved the watermark.
+     */
     public ReplayStep pollOnce() {
+        pollingThread = Thread.currentThread();
+        ReplayStep step = step();
+        // Between two batches: a rebuild run inline here may hand its model over.
+        List<String> reasons = List.copyOf(deferredRebuilds);
+        deferredRebuilds.clear();
+        for (String why : reasons) {
+            compensation.request(why);
+        }
+        return step;
+    }
+
+    private ReplayStep step() {
         Optional<Lease> held = leases.current();
         if (held.isEmpty()) {
-            dropCursor();
-            // A non-holder also learns here of a generation another instance built, not only when it
-            // reads one of its snapshots: one projection read per poll.
-            try {
-                generation.adoptStored();
-            } catch (ProjectionException e) {
-                LOG.log(Level.DEBUG, "stored generation not readable: " + e.getMessage());
-            }
+            standBy();
             return ReplayStep.NOT_HOLDER;
         }
-        Lease lease = held.get();
         Instant now = engine.clock().instant();
-        checkGeneration(now);
-        checkInterval(now);
-        checkCompensation(now);
+        generation.run(now);
+        interval.run(now);
+        compensation.retryIfDue(now);
+        return replayBatch(held.get(), now);
+    }
+
+    /** Not the holder: forget the cursor, and serve the stored generation when it fits. */
+    private void standBy() {
+        dropCursor();
+        // A non-holder also learns here of a generation another instance built, not only when it
+        // reads one of its snapshots: one projection read per poll.
+        try {
+            currentGeneration.adoptStored();
+        } catch (ProjectionException e) {
+            LOG.log(Level.DEBUG, "stored generation not readable: " + e.getMessage());
+        }
+    }
+
+    private ReplayStep replayBatch(Lease lease, Instant now) {
+        if (cursor == null && batchBackoff.waiting(now)) {
+            return ReplayStep.BACKING_OFF;
+        }
+        try {
+            openCursor();
+        } catch (RuntimeException e) {
+            if (interrupted(e)) {
+                return interrupted();
+            }
+            failBatch("loading the pool failed: " + e.getMessage(), now);
+            return ReplayStep.FAILED;
+        }
+        adoptOffered();
+        if (batchBackoff.waiting(now)) {
+            observeLag();
+            return ReplayStep.BACKING_OFF;
+        }
+        OutboxCursor.Batch batch;
+        try {
+            batch = isolating > 0 ? cursor.next(rows, 1) : cursor.next();
+        } catch (SourceDefectException e) {
+            return readRefused(lease, e, now);
+        } catch (RuntimeException e) {
+            if (interrupted(e)) {
+                return interrupted();
+            }
+            failBatch("reading the outbox failed: " + e.getMessage(), now);
+            observeLag();
+            return ReplayStep.FAILED;
+        }
+        if (batch.isEmpty()) {
+            isolating = 0;
+            cursor.acknowledge(batch);
+            lag.caughtUp();
+            if (!persist(lease)) {
+                return ReplayStep.NOT_HOLDER;
+            }
+            publishCursor();
+            return ReplayStep.IDLE;
+        }
+        return applyBatch(lease, batch, rows.last(), now);
+    }
+
+    private ReplayStep applyBatch(Lease lease, OutboxCursor.Batch batch, BatchRead read, Instant now) {
+        boolean ok;
+        try {
+            ok = apply(uncovered(batch.events()), read);
+        } catch (LeaseLostException e) {
+            // The batch outlived the lease: the new holder replays it from the stored watermark.
+            dropCursor();
+            return ReplayStep.NOT_HOLDER;
+        } catch (SourceDefectException e) {
+            Optional<Boolean> charged =
+                    chargeDefect(batch.events(), "applying the batch was refused: " + e.getMessage());
+            if (charged.isEmpty()) {
+                return ReplayStep.MORE;
+            }
+            ok = charged.get();
+        } catch (RuntimeException e) {
+            if (interrupted(e)) {
+                return interrupted();
+            }
+            LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
+            ok = false;
+        }
+        if (!ok) {
+            failBatch("batch of " + batch.events().size() + " events not fully applied", now);
+            observeLag();
+            return ReplayStep.FAILED;
+        }
+        cursor.acknowledge(batch);
+        attempts.acknowledged(batch.events());
+        attempts.passed(cursor.watermark());
+        if (isolating > 0) {
+            isolating = Math.max(0, isolating - batch.events().size());
+        }
+        batchBackoff.succeeded();
+        applied.addAndGet(batch.events().size());
+        if (!persist(lease)) {
+            return ReplayStep.NOT_HOLDER;
+        }
+        publishCursor();
+        observeLag();
+        retention.run(now, cursor.watermark());
+        return batch.full() ? ReplayStep.MORE : ReplayStep.CAUGHT_UP;
+    }
+
+    /**
+     * The batch read (events and the rows they name) was refused as a defect. A read of many events
+     * is not retried as it was: the batch is read again one event at a time, so that only the event
+     * whose rows cannot be read is charged (and dead-lettered after {@code replay.max_attempts}). A
+     * single event is then read without its rows to learn which it is; when even that is refused, the
+     * outbox statement itself is broken, no event is to blame and the read backs off like an outage.
+     */
+    private ReplayStep readRefused(Lease lease, SourceDefectException e, Instant now) {
+        int batchSize = engine.config().replay().batchSize();
+        if (isolating == 0 && batchSize > 1) {
+            isolating = batchSize;
+            LOG.log(
+                    Level.WARNING,
+                    "reading an outbox batch was refused (" + e.getMessage() + "); reading its events one at a time");
+            return ReplayStep.MORE;
+        }
+        OutboxCursor.Batch alone;
+        try {
+            alone = cursor.next(this::readEvents, 1);
+        } catch (RuntimeException again) {
+            if (interrupted(again)) {
+                return interrupted();
+            }
+            failBatch("reading the outbox was refused (" + again.getMessage() + "); no event to blame", now);
+            return ReplayStep.FAILED;
+        }
+        if (alone.isEmpty()) {
+            failBatch("reading one outbox event was refused (" + e.getMessage() + ") but none is pending now", now);
+            return ReplayStep.FAILED;
+        }
+        OutboxEvent guilty = alone.events().getFirst();
+        if (attempts.failed(guilty, "reading the rows of " + describe(guilty) + " was refused: " + e.getMessage())) {
+            failBatch("reading the rows of " + describe(guilty) + " was refused: " + e.getMessage(), now);
+            return ReplayStep.FAILED;
+        }
+        // Parked: acknowledged like a batch with nothing left to apply.
+        isolating = 0;
+        return applyBatch(lease, alone, null, now);
+    }
+
+    /**
+     * A step of the batch as a whole was refused as a defect: with one event left to blame it is
+     * charged to it (empty when it must be tried again as a batch of one event first).
+     *
+     * @return empty to read the batch again one event at a time; otherwise whether the batch is done
+     */
+    private Optional<Boolean> chargeDefect(List<OutboxEvent> events, String error) {
+        List<OutboxEvent> open = new ArrayList<>();
+        for (OutboxEvent e : events) {
+            if (!attempts.parked(e.id())) {
+                open.add(e);
+            }
+        }
+        if (open.size() > 1) {
+            isolating = events.size();
+            LOG.log(Level.WARNING, error + "; applying its events one at a time");
+            return Optional.empty();
+        }
+        if (open.isEmpty() || attempts.failed(open.getFirst(), error)) {
+            return Optional.of(false);
+        }
+        isolating = 0;
+        return Optional.of(true);
+    }
+
+    /** The events of one read, without the rows they name (to find the event a defect belongs to). */
+    private OutboxRead readEvents(long watermark, Set<Long> excluded, OutboxPosition after, int limit) {
+        return outbox.read(watermark, withParked(excluded), after, limit);
+    }
+
+    private Set<Long> withParked(Set<Long> excluded) {
+        Set<Long> parked = attempts.parkedIds();
+        if (parked.isEmpty()) {
+            return excluded;
+        }
+        Set<Long> out = new HashSet<>(excluded);
+        out.addAll(parked);
+        return out;
+    }
+
+    /**
+     * Reads a batch and the cards of the accounts it names in one call of the source (one snapshot
+     * where the source has it), leaving out the events given up on.
+     */
+    private final class RowReader implements OutboxCursor.Reader {
+        private BatchRead last;
+
+        @Override
+        public OutboxRead read(long watermark, Set<Long> excluded, OutboxPosition after, int limit) {
+            last = null;
+            last = engine.source().readBatch(watermark, withParked(excluded), after, limit);
+            return last.outbox();
+        }
+
+        BatchRead last() {
+            return last;
+        }
+    }
+
+    /**
+     * The events a full rebuild that finished after this poll began has not covered: an event below
+     * its horizon committed before the rebuild read anything, so applying it again is wasted work.
+     */
+    private List<OutboxEvent> uncovered(List<OutboxEvent> events) {
+        long ff = fastForward.get();
+        if (ff < 0) {
+            return events;
+        }
+        List<OutboxEvent> out = new ArrayList<>(events.size());
+        for (OutboxEvent e : events) {
+            if (Long.compareUnsigned(e.txid(), ff) >= 0) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Whether {@code e} comes from this thread being interrupted: the service is closing. That is not
+     * a failed batch (nothing is wrong with it, and nobody is left to retry it here).
+     */
+    private static boolean interrupted(Throwable e) {
+        if (Thread.currentThread().isInterrupted()) {
+            return true;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InterruptedException || t instanceof java.nio.channels.ClosedByInterruptException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private ReplayStep interrupted() {
+        interruptedBatches.incrementAndGet();
+        replaying = false;
+        // The batch stays unacknowledged: whoever replays next reads it again from the stored watermark.
+        LOG.log(Level.INFO, "replay interrupted (closing) in the middle of a batch; it is left for the next holder");
+        Thread.currentThread().interrupt();
+        return ReplayStep.INTERRUPTED;
+    }
+
+    private void openCursor() {
         if (cursor == null) {
             long start = engine.projection().watermark().value().orElse(0L);
+            if (model == null) {
+                loadModel();
+            }
             cursor = newCursor(start);
+            replaying = true;
             persistedWatermark = start;
-            retryAt = null;
-            batchFailures = 0;
+            batchBackoff.succeeded();
+            isolating = 0;
         }
         long ff = fastForward.getAndSet(-1);
         if (ff >= 0 && Long.compareUnsigned(ff, cursor.watermark()) > 0) {
@@ -168,64 +469,10 @@ public final class Replayer {
             cursor = newCursor(ff);
             persistedWatermark = Math.max(persistedWatermark, ff);
         }
-        if (retryAt != null && now.isBefore(retryAt)) {
-            observeLag();
-            return ReplayStep.BACKING_OFF;
-        }
-        OutboxCursor.Batch batch;
-        try {
-            batch = cursor.next();
-        } catch (RuntimeException e) {
-            fail("reading the outbox failed: " + e.getMessage(), now);
-            return ReplayStep.FAILED;
-        }
-        if (batch.isEmpty()) {
-            cursor.acknowledge(batch);
-            lag.caughtUp();
-            if (!persist(lease, now)) {
-                return ReplayStep.NOT_HOLDER;
-            }
-            publishCursor();
-            return ReplayStep.IDLE;
-        }
-        boolean ok;
-        engine.applyLock().lock();
-        try {
-            ok = apply(batch.events());
-        } catch (LeaseLostException e) {
-            // The batch outlived the lease: the new holder replays it from the stored watermark.
-            dropCursor();
-            return ReplayStep.NOT_HOLDER;
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
-            ok = false;
-        } finally {
-            engine.applyLock().unlock();
-        }
-        if (!ok) {
-            fail("batch of " + batch.events().size() + " events not fully applied", now);
-            observeLag();
-            return ReplayStep.FAILED;
-        }
-        cursor.acknowledge(batch);
-        for (OutboxEvent e : batch.events()) {
-            attempts.remove(e.id());
-            lastErrors.remove(e.id());
-            parked.remove(e.id());
-        }
-        batchFailures = 0;
-        retryAt = null;
-        applied.addAndGet(batch.events().size());
-        if (!persist(lease, now)) {
-            return ReplayStep.NOT_HOLDER;
-        }
-        publishCursor();
-        observeLag();
-        retention(now);
-        return batch.full() ? ReplayStep.MORE : ReplayStep.CAUGHT_UP;
     }
 
     private void dropCursor() {
+        dropModel();
         cursor = null;
         view = null;
         published = null;
@@ -252,18 +499,19 @@ public final class Replayer {
 
     private OutboxCursor newCursor(long watermark) {
         var r = engine.config().replay();
-        return new OutboxCursor(outbox, watermark, r.maxApplied(), r.batchSize());
+        return new OutboxCursor(outbox, rows, watermark, r.maxApplied(), r.batchSize());
     }
 
-    private void fail(String what, Instant now) {
-        batchFailures++;
-        Duration d = engine.config().replay().retryDelay(batchFailures);
-        retryAt = now.plus(d);
-        LOG.log(Level.WARNING, what + "; retrying in " + d.toMillis() + " ms (failure " + batchFailures + ")");
+    private void failBatch(String what, Instant now) {
+        failedBatches.incrementAndGet();
+        Duration d = batchBackoff.failed(now);
+        LOG.log(
+                Level.WARNING,
+                what + "; retrying in " + d.toMillis() + " ms (failure " + batchBackoff.failures() + ")");
     }
 
     /** Moves the stored watermark to the cursor's; false when the lease turned out to be lost. */
-    private boolean persist(Lease lease, Instant now) {
+    private boolean persist(Lease lease) {
         long w = cursor.watermark();
         if (w == persistedWatermark) {
             return true;
@@ -293,127 +541,37 @@ public final class Replayer {
         }
     }
 
-    private void checkGeneration(Instant now) {
-        if (generationRebuildPending && !rebuilder.busy()) {
-            generationRebuildPending = false;
-        }
-        if (generationRebuildPending || (generationRetryAt != null && now.isBefore(generationRetryAt))) {
-            return;
-        }
-        Optional<Generation> stored;
-        StoreOrigin origin;
-        try {
-            stored = engine.projection().generation().value();
-            origin = stored.isPresent() ? engine.projection().origin() : StoreOrigin.UNTRACKED;
-        } catch (RuntimeException e) {
-            return;
-        }
-        if (stored.isPresent() && stored.get().matches(engine.fingerprint()) && origin.changed()) {
-            // Another store process holds the projection (a promoted replica, a restart from disk): it
-            // may lack writes its predecessor acknowledged, so a version of this generation could be
-            // handed out again for other content. Serving goes on; a new generation replaces it.
-            LOG.log(
-                    Level.WARNING,
-                    "the projection's store changed (now " + origin.current() + ", generation stamped on "
-                            + origin.stamped() + "): full rebuild under a new generation");
-            generationRebuildPending = true;
-            rebuilder.requestNewGeneration("store_changed").whenComplete((v, e) -> generationRebuilt(e));
-            return;
-        }
-        if (stored.isPresent() && stored.get().matches(engine.fingerprint())) {
-            generation.adopt(stored.get());
-            return;
-        }
-        // Missing (fresh or flushed Redis) or made for other settings: rebuild everything.
-        generation.notCurrent();
-        generationRebuildPending = true;
-        rebuilder
-                .request(stored.isEmpty() ? "generation_missing" : "generation_changed")
-                .whenComplete((v, e) -> generationRebuilt(e));
-    }
-
-    private void generationRebuilt(Throwable e) {
-        if (e == null) {
-            generationFailures = 0;
-            generationRetryAt = null;
-        } else {
-            generationFailures++;
-            generationRetryAt = engine.clock().instant().plus(LagMonitor.retryDelay(generationFailures));
-        }
-    }
-
-    private void checkInterval(Instant now) {
-        int s = engine.config().scheduling().fullRebuildIntervalSeconds();
-        if (s <= 0) {
-            return;
-        }
-        if (nextIntervalRebuild == null) {
-            nextIntervalRebuild = now.plusSeconds(s);
-        } else if (!now.isBefore(nextIntervalRebuild)) {
-            nextIntervalRebuild = now.plusSeconds(s);
-            rebuilder.request("interval");
-        }
-    }
-
-    /**
-     * A full rebuild that stands in for dead-lettered events (or an outbox {@code full_rebuild}) is the
-     * only thing that brings their changes into the snapshots; when it fails (the same broken bucket,
-     * say), it is requested again with back-off (5 s doubling to 5 min) until one succeeds, instead of
-     * leaving the change out until the next interval rebuild.
-     */
-    private void compensate(String why) {
-        rebuilder.request(why).whenComplete((v, e) -> {
-            if (e == null) {
-                compensationFailures = 0;
-                compensationRetryAt = null;
-            } else {
-                compensationFailures++;
-                compensationRetryAt = engine.clock().instant().plus(LagMonitor.retryDelay(compensationFailures));
-                compensationPending = true;
-            }
-        });
-    }
-
-    private void checkCompensation(Instant now) {
-        Instant at = compensationRetryAt;
-        if (compensationPending && (at == null || !now.isBefore(at))) {
-            compensationPending = false;
-            compensate("dead_letter_retry");
-        }
-    }
-
-    private void retention(Instant now) {
-        var r = engine.config().replay();
-        if (nextRetention != null && now.isBefore(nextRetention)) {
-            return;
-        }
-        nextRetention = now.plus(r.retentionInterval());
-        try {
-            outbox.deleteApplied(cursor.watermark(), r.retention(), r.retentionBatchSize());
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "outbox retention failed: " + e.getMessage());
-        }
-    }
-
     // ---- applying a batch ---------------------------------------------------------------------
 
-    /** The effects of a batch: card writes and dirty buckets with the events that dirtied them. */
+    /** The effects of a batch: card writes and dirty buckets. */
     private final class Plan {
         final Map<Long, AccountCard> put = new LinkedHashMap<>();
         final Set<Long> delete = new TreeSet<>();
         final Map<Long, Instant> lastUsed = new HashMap<>();
-        final Map<Bucket, Set<Long>> dirty = new LinkedHashMap<>();
+        final Set<Bucket> dirty = new LinkedHashSet<>();
+        /** The events that made each bucket dirty (charged when it cannot be published). */
+        final Map<Bucket, Set<Long>> dirtyBy = new HashMap<>();
+
+        final Map<Long, Set<Long>> eventsOfAccount = new HashMap<>();
         final Set<String> fullRebuilds = new LinkedHashSet<>();
         Set<String> allPlatforms;
         Set<Bucket> registered;
 
         void dirty(Bucket b, long eventId) {
-            dirty.computeIfAbsent(b, k -> new TreeSet<>()).add(eventId);
+            dirty.add(b);
+            dirtyBy.computeIfAbsent(b, k -> new TreeSet<>()).add(eventId);
+        }
+
+        void dirty(Collection<Bucket> buckets, Set<Long> eventIds) {
+            for (Bucket b : buckets) {
+                dirty.add(b);
+                dirtyBy.computeIfAbsent(b, k -> new TreeSet<>()).addAll(eventIds);
+            }
         }
 
         Set<String> allPlatforms() {
             if (allPlatforms == null) {
-                allPlatforms = Universe.platforms(engine.source().platforms(), registered());
+                allPlatforms = Universe.platforms(model.platforms(), registered());
             }
             return allPlatforms;
         }
@@ -426,127 +584,267 @@ public final class Replayer {
         }
     }
 
-    /** Applies {@code events}; true when every event is applied or parked in the dead-letter sink. */
-    private boolean apply(List<OutboxEvent> events) {
+    /**
+     * Applies {@code events} with the rows they name: the rows go into the model, the dirty buckets are
+     * recomputed from it and published when their content changed, and the cards that changed are
+     * written. True when every event is applied or parked in the dead-letter sink.
+     */
+    private boolean apply(List<OutboxEvent> events, BatchRead rows) {
         Plan plan = new Plan();
         Map<Long, String> eventFailures = new LinkedHashMap<>();
-        // Cards of every account the batch names, in one read (a store failure fails the batch).
-        Set<Long> accountIds = new TreeSet<>();
+        List<OutboxEvent> open = new ArrayList<>(events.size());
         for (OutboxEvent e : events) {
-            if (parked.contains(e.id())) {
-                continue;
-            }
-            switch (e) {
-                case OutboxEvent.AccountChanged a -> accountIds.add(a.accountId());
-                case OutboxEvent.AccountBulkChanged a -> accountIds.addAll(a.accountIds());
-                case OutboxEvent.AccountGroupsChanged a -> accountIds.addAll(a.accountIds());
-                default -> {}
+            if (!attempts.parked(e.id())) {
+                open.add(e);
             }
         }
-        Map<Long, AccountCard> cards =
-                accountIds.isEmpty() ? Map.of() : engine.source().loadCards(accountIds);
-        for (OutboxEvent e : events) {
-            if (parked.contains(e.id())) {
-                continue;
-            }
-            try {
-                translate(e, cards, plan);
-            } catch (RuntimeException ex) {
-                if (Engine.isInfrastructure(ex)) {
-                    throw ex;
+        Set<Long> accountIds = SchedulingSource.namedAccounts(open);
+        Set<Long> groupIds = SchedulingSource.namedGroups(open);
+        RebuildTracking tracking = rebuilder.tracking();
+        if (tracking != null) {
+            // Read after the rebuild began tracking, so possibly newer than its load: re-read on adoption.
+            tracking.named(accountIds, groupIds);
+        }
+        Map<Long, AccountCard> cards = rows == null ? Map.of() : rows.accounts();
+        if (bulk(accountIds)) {
+            // Most of the pool: a full rebuild (which reloads it in bulk) is cheaper than the rows, and
+            // it reads after this batch was read, so it covers it. Last-used values still move here.
+            LOG.log(
+                    Level.INFO,
+                    "a batch names " + accountIds.size() + " of " + model.accountCount()
+                            + " accounts: full rebuild instead of applying its rows");
+            for (OutboxEvent e : open) {
+                if (e instanceof OutboxEvent.AccountLastUsed) {
+                    translate(e, cards, plan);
                 }
-                eventFailures.put(e.id(), "handling " + describe(e) + " failed: " + ex);
             }
-        }
-        Projection projection = engine.projection();
-        // The reads above may have outlived the lease (a slow query, a pause): a new holder may have
-        // written newer cards meanwhile, and card writes carry no version to refuse older ones. So the
-        // lease is renewed first; once it is, nobody else can hold it for a full TTL. Snapshots need
-        // no such check (their versions are allocated before the read), nor does the watermark
-        // (fenced by the lease).
-        if ((!plan.delete.isEmpty() || !plan.put.isEmpty() || !plan.lastUsed.isEmpty()) && !leases.confirm()) {
-            throw new LeaseLostException();
-        }
-        if (!plan.delete.isEmpty()) {
-            projection.deleteCards(plan.delete);
-        }
-        if (!plan.put.isEmpty()) {
-            projection.putCards(plan.put.values());
-        }
-        if (!plan.lastUsed.isEmpty()) {
-            projection.markUsed(plan.lastUsed);
-        }
-        boolean infrastructure = false;
-        if (!plan.dirty.isEmpty()) {
-            Set<Long> active = activeGroupIds(plan.dirty.keySet());
-            Map<Bucket, Engine.Result> results = engine.rebuildAll(plan.dirty.keySet(), active);
-            bucketRebuilds.addAndGet(results.size());
-            for (Map.Entry<Bucket, Engine.Result> r : results.entrySet()) {
-                Throwable err = r.getValue().error();
-                if (err == null) {
-                    continue;
-                }
-                LOG.log(Level.WARNING, "rebuilding " + r.getKey() + " failed: " + err);
-                if (Engine.isInfrastructure(err)) {
-                    infrastructure = true;
-                } else {
-                    for (long id : plan.dirty.get(r.getKey())) {
-                        eventFailures.merge(id, "rebuilding " + r.getKey() + " failed: " + err, (a, b) -> a);
+            plan.fullRebuilds.add("bulk");
+            bulkRebuilds.incrementAndGet();
+            accountIds = Set.of();
+            groupIds = Set.of();
+        } else {
+            for (OutboxEvent e : open) {
+                try {
+                    translate(e, cards, plan);
+                } catch (RuntimeException ex) {
+                    if (Engine.isInfrastructure(ex)) {
+                        throw ex;
                     }
+                    eventFailures.put(e.id(), "handling " + describe(e) + " failed: " + ex);
                 }
             }
         }
-        for (String why : plan.fullRebuilds) {
-            compensate(why);
+        Map<Long, GroupInfo> groups = rows == null ? Map.of() : rows.groups();
+        List<PoolModel.AccountChange> changes = model.apply(accountIds, cards, groupIds, groups);
+        Set<Long> changed = new HashSet<>();
+        for (PoolModel.AccountChange c : changes) {
+            changed.add(c.accountId());
+            Set<Long> by = plan.eventsOfAccount.getOrDefault(c.accountId(), Set.of());
+            plan.dirty(model.bucketsOf(c.before()), by);
+            plan.dirty(model.bucketsOf(c.after()), by);
         }
-        boolean pending = infrastructure;
-        int max = engine.config().replay().maxAttempts();
+        // Right after a load nothing is known about the stored cards: the previous holder may not have
+        // written the ones its last batches changed, so every named card is written until the cursor
+        // passes the load's horizon. After that only cards that changed are.
+        if (Long.compareUnsigned(cursor.watermark(), cardsUnverifiedBelow) >= 0) {
+            plan.put.keySet().retainAll(changed);
+            plan.delete.retainAll(changed);
+        }
+        writeCards(plan, tracking);
+        lastDirty = Set.copyOf(plan.dirty);
+        int n = publisher.publish(model, plan.dirty, !groupIds.isEmpty());
+        bucketRebuilds.addAndGet(n);
+        publisher.failed().forEach((b, err) -> {
+            LOG.log(Level.WARNING, "publishing " + b + " failed: " + err);
+            for (long id : plan.dirtyBy.getOrDefault(b, Set.of())) {
+                eventFailures.merge(id, "publishing " + b + " failed: " + err, (x, y) -> x);
+            }
+        });
+        deferredRebuilds.addAll(plan.fullRebuilds);
+        boolean pending = false;
         for (OutboxEvent e : events) {
             String err = eventFailures.get(e.id());
-            if (err == null) {
-                continue;
-            }
-            int n = attempts.merge(e.id(), 1, Integer::sum);
-            lastErrors.put(e.id(), err);
-            if (n < max && !(e instanceof OutboxEvent.Malformed)) {
-                pending = true;
-                continue;
-            }
-            if (!park(e, err, n)) {
+            if (err != null && attempts.failed(e, err)) {
                 pending = true;
             }
         }
         return !pending;
     }
 
-    /** Dead-letters {@code e} and requests a full rebuild to cover its effect; false if the sink failed. */
-    private boolean park(OutboxEvent e, String error, int tries) {
-        try {
-            deadLetters.deadLetter(e, error, tries);
-        } catch (RuntimeException ex) {
-            LOG.log(Level.WARNING, "dead-lettering outbox event " + e.id() + " failed: " + ex.getMessage());
-            return false;
-        }
-        parked.add(e.id());
-        deadLettered.incrementAndGet();
-        LOG.log(Level.WARNING, "outbox event " + e.id() + " dead-lettered after " + tries + " attempt(s): " + error);
-        compensate("dead_letter");
-        return true;
+    /** Whether a batch naming {@code accountIds} is better served by a full rebuild (decision E5). */
+    private boolean bulk(Set<Long> accountIds) {
+        return accountIds.size() >= BULK_MIN && accountIds.size() * 2L >= model.accountCount();
     }
 
-    private Set<Long> activeGroupIds(Collection<Bucket> buckets) {
-        boolean needed = false;
-        for (Bucket b : buckets) {
-            needed |= engine.lifecycleApplies(b.groupId());
+    private void writeCards(Plan plan, RebuildTracking tracking) {
+        if (plan.delete.isEmpty() && plan.put.isEmpty() && plan.lastUsed.isEmpty()) {
+            return;
         }
-        if (!needed) {
-            return Set.of();
+        // The reads above may have outlived the lease (a slow query, a pause): a new holder may have
+        // written newer cards meanwhile, and card writes carry no version to refuse older ones. So the
+        // lease is renewed first; once it is, nobody else can hold it for a full TTL. Snapshots need
+        // no such check (their versions are allocated before the read), nor does the watermark
+        // (fenced by the lease).
+        if (!leases.confirm()) {
+            throw new LeaseLostException();
         }
-        Set<Long> ids = new HashSet<>();
-        for (GroupInfo g : engine.source().activeGroups()) {
-            ids.add(g.id());
+        Projection projection = engine.projection();
+        Object lock = tracking == null ? this : tracking.cardLock();
+        synchronized (lock) {
+            if (tracking != null) {
+                tracking.wroteCards(plan.delete);
+                tracking.wroteCards(plan.put.keySet());
+            }
+            if (!plan.delete.isEmpty()) {
+                projection.deleteCards(plan.delete);
+            }
+            if (!plan.put.isEmpty()) {
+                projection.putCards(plan.put.values());
+            }
         }
-        return ids;
+        if (!plan.lastUsed.isEmpty()) {
+            projection.markUsed(plan.lastUsed);
+        }
+    }
+
+    // ---- the model: load, adoption ------------------------------------------------------------
+
+    /** Loads the model in bulk (start, new lease); nothing is known to be published yet. */
+    private void loadModel() {
+        PoolModel m = new PoolModel(engine.config().runMode(), engine.config().effectiveGroup0Scope());
+        long horizon = engine.source().loadPool(m);
+        model = m;
+        cardsUnverifiedBelow = horizon;
+        publisher.forget();
+        contents.replaceAll(Map.of(), m.activeGroupIds());
+        modelLoads.incrementAndGet();
+    }
+
+    private void dropModel() {
+        model = null;
+        replaying = false;
+        publisher.forget();
+        contents.clear();
+        PreparedPool p = offered.getAndSet(null);
+        if (p != null) {
+            p.adopted.complete(false);
+        }
+    }
+
+    /** Adopts a model a full rebuild offered, if any (called between two batches). */
+    private void adoptOffered() {
+        PreparedPool last = lastAdopted;
+        if (last != null && last.unpublished.get()) {
+            // The rebuild that was to publish the adopted content failed: publish every dirty bucket.
+            publisher.forget();
+            lastAdopted = null;
+        }
+        PreparedPool p = offered.getAndSet(null);
+        if (p != null) {
+            adopt(p);
+        }
+    }
+
+    private void adopt(PreparedPool p) {
+        try {
+            if (model != null) {
+                catchUp(p);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "adopting the rebuilt model failed: " + e.getMessage());
+            p.adopted.complete(false);
+            return;
+        }
+        model = p.model;
+        cardsUnverifiedBelow = 0;
+        contents.replaceAll(p.contents, model.activeGroupIds());
+        publisher.assume(p.contents);
+        lastAdopted = p;
+        adoptions.incrementAndGet();
+        p.adopted.complete(true);
+    }
+
+    /**
+     * Brings the rebuilt model up to what this thread's batches read since the rebuild started: those
+     * rows may be newer than the rebuild's load, so they are read again (fresh) and the buckets they
+     * touch are recomputed.
+     */
+    private void catchUp(PreparedPool p) {
+        Set<Long> accounts = new TreeSet<>(p.tracking.namedAccounts());
+        Set<Long> groups = new TreeSet<>(p.tracking.namedGroups());
+        if (accounts.isEmpty() && groups.isEmpty()) {
+            return;
+        }
+        Map<Long, AccountCard> found =
+                accounts.isEmpty() ? Map.of() : engine.source().loadCards(accounts);
+        Map<Long, GroupInfo> foundGroups = new HashMap<>();
+        if (!groups.isEmpty()) {
+            for (GroupInfo g : engine.source().activeGroups()) {
+                if (groups.contains(g.id())) {
+                    foundGroups.put(g.id(), g);
+                }
+            }
+        }
+        PoolModel m = p.model;
+        if (!accounts.isEmpty()) {
+            // This read may be newer than both the rebuild's load and this thread's card writes, and
+            // the adopted model will only write cards it sees change: so these cards are written now
+            // (and the rebuild, which skips what this thread wrote, leaves them alone).
+            Plan plan = new Plan();
+            for (long id : accounts) {
+                AccountCard c = found.get(id);
+                if (c == null) {
+                    plan.delete.add(id);
+                } else {
+                    plan.put.put(id, c);
+                }
+            }
+            writeCards(plan, p.tracking);
+        }
+        Set<Bucket> dirty = new LinkedHashSet<>();
+        for (PoolModel.AccountChange c : m.apply(accounts, found, groups, foundGroups)) {
+            dirty.addAll(m.bucketsOf(c.before()));
+            dirty.addAll(m.bucketsOf(c.after()));
+        }
+        if (!groups.isEmpty()) {
+            Set<String> platforms = Universe.platforms(m.platforms(), p.contents.keySet());
+            for (long g : groups) {
+                dirty.addAll(Universe.canonical(
+                        Universe.normalizeGroup(g, engine.config().runMode()), platforms));
+            }
+        }
+        p.contents.putAll(m.buckets(dirty));
+    }
+
+    /** The replay thread's side of the hand-over of rebuilt models. */
+    private final class Adoption implements FullRebuilder.Adopter {
+        @Override
+        public boolean replaying() {
+            Thread t = pollingThread;
+            return replaying && t != null && t.isAlive() && !t.isInterrupted();
+        }
+
+        @Override
+        public void offer(PreparedPool pool) {
+            if (Thread.currentThread() == pollingThread) {
+                // A rebuild run inline by a poll, between two batches: adopt at once.
+                adopt(pool);
+                return;
+            }
+            PreparedPool older = offered.getAndSet(pool);
+            if (older != null) {
+                older.adopted.complete(false);
+            }
+        }
+
+        @Override
+        public boolean withdraw(PreparedPool pool) {
+            if (offered.compareAndSet(pool, null)) {
+                pool.adopted.complete(false);
+                return true;
+            }
+            return pool.adopted.isDone();
+        }
     }
 
     private void translate(OutboxEvent e, Map<Long, AccountCard> cards, Plan plan) {
@@ -614,10 +912,17 @@ public final class Replayer {
         if (accountId <= 0) {
             return;
         }
+        plan.eventsOfAccount.computeIfAbsent(accountId, k -> new TreeSet<>()).add(eventId);
         AccountCard card = cards.get(accountId);
+        // The model's card says where the account was (before this batch's rows are applied).
+        AccountCard before = model.card(accountId);
         List<Long> groups = new ArrayList<>(payload);
         // The reloaded card says where the account is now; the event says where it may have been.
         Collection<String> platforms = new LinkedHashSet<>(formerPlatforms);
+        if (before != null) {
+            before.groups().forEach(l -> groups.add(l.groupId()));
+            platforms.addAll(bucketPlatforms(before.platform()));
+        }
         if (card == null) {
             plan.put.remove(accountId);
             plan.delete.add(accountId);
@@ -694,7 +999,40 @@ public final class Replayer {
 
     /** Events dead-lettered. */
     public long deadLettered() {
-        return deadLettered.get();
+        return attempts.deadLettered();
+    }
+
+    /**
+     * The buckets the last applied batch recomputed from the model (each published only when its
+     * content changed, or retired): what the batch's events were found to affect.
+     */
+    public Set<Bucket> lastDirty() {
+        return lastDirty;
+    }
+
+    /** Bulk loads of the model by the replay thread (start, new lease). */
+    public long modelLoads() {
+        return modelLoads.get();
+    }
+
+    /** Models adopted from full rebuilds. */
+    public long adoptions() {
+        return adoptions.get();
+    }
+
+    /** Batches that named most of the pool and became a full rebuild. */
+    public long bulkRebuilds() {
+        return bulkRebuilds.get();
+    }
+
+    /** Batches that failed and were (or will be) retried after a back-off. */
+    public long failedBatches() {
+        return failedBatches.get();
+    }
+
+    /** Batches left unacknowledged because the replay thread was interrupted (the service closed). */
+    public long interruptedBatches() {
+        return interruptedBatches.get();
     }
 
     /** Bucket rebuilds attempted by replayed batches. */
@@ -717,12 +1055,12 @@ public final class Replayer {
 
     /** The time of the next retry of a failed batch, or {@code null}. */
     public Instant retryAt() {
-        return retryAt;
+        return batchBackoff.retryAt();
     }
 
     /** How often the event was tried without success so far (0 when never failed or done). */
     public int attempts(long eventId) {
-        return attempts.getOrDefault(eventId, 0);
+        return attempts.attempts(eventId);
     }
 
     /** The lag monitor. */

@@ -6,6 +6,7 @@ import dev.roster.core.internal.Engine;
 import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
+import dev.roster.core.replay.DeadLetterSink;
 import dev.roster.core.replay.FullRebuilder;
 import dev.roster.core.replay.LagMonitor;
 import dev.roster.core.replay.LeaseKeeper;
@@ -64,6 +65,8 @@ final class ServiceAssembly {
                 config.projection().leaseTtl(),
                 config.projection().leaseRenew());
         this.rebuilder = new FullRebuilder(engine, generation, source.outbox(), leases, threads.rebuildExecutor());
+        // A rebuild's model is adopted between two batches: wake the replay thread for it.
+        rebuilder.onHandOver(threads::wake);
         LagMonitor lag = new LagMonitor(config.scheduling(), clock, rebuilder::request);
         DeadLetterSink sink = deadLetters != null
                 ? deadLetters

@@ -14,6 +14,7 @@ import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
 import dev.roster.core.projection.ServingDigest;
+import dev.roster.core.replay.DeadLetterSink;
 import dev.roster.core.replay.FullRebuilder;
 import dev.roster.core.replay.Replayer;
 import dev.roster.core.source.GroupInfo;

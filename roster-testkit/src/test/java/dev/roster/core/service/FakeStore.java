@@ -50,6 +50,11 @@ final class FakeStore implements SchedulingSource, OutboxSource {
     final List<Bucket> bucketQueries = new CopyOnWriteArrayList<>();
 
     volatile Function<Bucket, RuntimeException> bucketFailure = b -> null;
+    /** Thrown by a card read of these ids (null: none). */
+    volatile Function<Collection<Long>, RuntimeException> cardsFailure = ids -> null;
+    /** Thrown by every outbox read (null: none). */
+    volatile RuntimeException readFailure;
+
     volatile CompletableFuture<Void> gate;
     volatile Duration loadTakes = Duration.ZERO;
 
@@ -247,15 +252,88 @@ final class FakeStore implements SchedulingSource, OutboxSource {
     }
 
     @Override
-    public synchronized Map<Long, AccountCard> loadCards(Collection<Long> ids) {
+    public Map<Long, AccountCard> loadCards(Collection<Long> ids) {
+        RuntimeException fail = cardsFailure.apply(ids);
+        if (fail != null) {
+            throw fail;
+        }
         Map<Long, AccountCard> out = new LinkedHashMap<>();
-        for (Long id : new TreeSet<>(ids)) {
-            AccountCard c = accounts.get(id);
-            if (c != null) {
-                out.put(id, c);
+        synchronized (this) {
+            for (Long id : new TreeSet<>(ids)) {
+                AccountCard c = accounts.get(id);
+                if (c != null) {
+                    out.put(id, c);
+                }
             }
         }
+        // The replayer computes buckets from these rows: a broken bucket is a broken row here.
+        Set<Bucket> touched = new java.util.LinkedHashSet<>();
+        for (AccountCard c : out.values()) {
+            touched.addAll(bucketsOf(c));
+        }
+        failFor(touched, false);
         return out;
+    }
+
+    /**
+     * Loads the pool as the default does, after the injected bucket failures, gate and slowness of
+     * every bucket the pool has (the full rebuild computes each of them from this load).
+     */
+    @Override
+    public long loadPool(dev.roster.core.source.PoolSink sink) {
+        Set<Bucket> all = new java.util.LinkedHashSet<>();
+        synchronized (this) {
+            TreeSet<String> platforms = new TreeSet<>(Platforms.SEED_PLATFORMS);
+            accounts.values().forEach(a -> platforms.add(a.platform()));
+            for (String p : platforms) {
+                all.addAll(dev.roster.core.internal.Universe.canonical(0, p));
+            }
+            for (GroupInfo g : groups.values()) {
+                if (g.active()) {
+                    for (String p : platforms) {
+                        all.addAll(dev.roster.core.internal.Universe.canonical(g.id(), p));
+                    }
+                }
+            }
+            accounts.values().forEach(a -> all.addAll(bucketsOf(a)));
+        }
+        failFor(all, true);
+        return SchedulingSource.super.loadPool(sink);
+    }
+
+    private static Set<Bucket> bucketsOf(AccountCard c) {
+        Set<Bucket> out = new java.util.LinkedHashSet<>(dev.roster.core.internal.Universe.canonical(0, c.platform()));
+        for (GroupLink l : c.groups()) {
+            out.addAll(dev.roster.core.internal.Universe.canonical(l.groupId(), c.platform()));
+        }
+        return out;
+    }
+
+    /**
+     * Applies the per-bucket hooks to {@code buckets}; a failure that is not an outage is a defect of
+     * the statement (as PostgreSQL would report a bug), the rest propagate as they are.
+     */
+    private void failFor(Set<Bucket> buckets, boolean record) {
+        Function<Bucket, RuntimeException> f = bucketFailure;
+        CompletableFuture<Void> g = gate;
+        if (record && !buckets.isEmpty()) {
+            bucketQueries.add(buckets.iterator().next());
+        }
+        if (g != null && record) {
+            g.join();
+        }
+        if (record && !loadTakes.isZero()) {
+            clock.advance(loadTakes);
+        }
+        for (Bucket b : buckets) {
+            RuntimeException fail = f.apply(b);
+            if (fail instanceof dev.roster.core.source.SourceException) {
+                throw fail;
+            }
+            if (fail != null) {
+                throw new dev.roster.core.source.SourceDefectException(fail.getMessage(), fail);
+            }
+        }
     }
 
     @Override
@@ -299,6 +377,10 @@ final class FakeStore implements SchedulingSource, OutboxSource {
 
     @Override
     public synchronized OutboxRead read(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit) {
+        RuntimeException fail = readFailure;
+        if (fail != null) {
+            throw fail;
+        }
         List<OutboxEvent> out = outbox.stream()
                 .filter(s -> s.committed && Long.compareUnsigned(s.txid, watermark) >= 0)
                 .map(Stored::event)

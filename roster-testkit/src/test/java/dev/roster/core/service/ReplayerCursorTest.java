@@ -12,6 +12,7 @@ import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.replay.LeaseKeeper;
 import dev.roster.core.replay.ReplayStep;
 import dev.roster.core.source.SchedulingSource;
+import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.Collection;
@@ -308,6 +309,10 @@ class ReplayerCursorTest {
                 getClass().getClassLoader(),
                 new Class<?>[] {SchedulingSource.class, OutboxSource.class},
                 (p, m, args) -> {
+                    if (m.isDefault()) {
+                        // Through the proxy, so that the reads a default method composes are hooked too.
+                        return InvocationHandler.invokeDefault(p, m, args);
+                    }
                     switch (m.getName()) {
                         case "outbox" -> {
                             if (m.getParameterCount() == 0) {

@@ -11,6 +11,7 @@ import dev.roster.core.projection.Lookup;
 import dev.roster.core.replay.LeaseKeeper;
 import dev.roster.core.replay.ReplayStep;
 import dev.roster.core.source.SchedulingSource;
+import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
@@ -56,6 +57,10 @@ class ReplayerMutationTest {
                 (p, m, args) -> {
                     if (m.getName().equals("outbox") && m.getParameterCount() == 0) {
                         return self[0];
+                    }
+                    if (m.isDefault()) {
+                        // Through the proxy, so that the reads a default method composes are hooked too.
+                        return InvocationHandler.invokeDefault(p, m, args);
                     }
                     if (m.getName().equals("read") && failRead.get()) {
                         throw new IllegalStateException("outbox unreachable");

@@ -246,21 +246,20 @@ class ServiceCloseRaceTest {
     }
 
     @Test
-    void close_waitsForABucketRebuildLeftRunningOnThePoolByTheInterruptedReplayThread() throws Exception {
+    void close_waitsForTheBatchPublishOfTheInterruptedReplayThread() throws Exception {
         try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
             rig.store.seed(card(1, "openai", 1));
             Holding h = new Holding(rig.projection);
             SnapshotService s = started(rig, h, true);
 
-            // An anthropic card dirties buckets of two query shapes (plain and mixed), so the batch
-            // rebuilds them on the bucket pool; the first publish there is held. Close interrupts the
-            // replay thread, which stops waiting for the pool and ends; the held task runs on, and only
-            // the wait for the pool keeps close from returning under it.
-            h.arm("publish", "roster-bucket");
+            // The batch publishes its buckets (computed from the model) in one call on the replay
+            // thread; that call is held and ignores the interrupt close sends, so only the wait for
+            // the replay thread keeps close from returning under it.
+            h.arm("publishAll", "roster-replay");
             rig.store.upsert(card(2, "anthropic", 0));
             s.wake();
             assertThat(h.reached.await(10, TimeUnit.SECONDS))
-                    .as("a bucket publish is held on the pool")
+                    .as("the batch publish is held")
                     .isTrue();
             CompletableFuture<Void> closing = h.closeAsync(s);
             try {
@@ -278,15 +277,15 @@ class ServiceCloseRaceTest {
     }
 
     @Test
-    void close_fromAnInterruptedThreadWhileAPoolTaskRunsKeepsTheInterrupt() throws Exception {
+    void close_fromAnInterruptedThreadWhileABatchPublishRunsKeepsTheInterrupt() throws Exception {
         try (Rig rig = Rig.standard().scheduling(hourlyPoll())) {
             rig.store.seed(card(1, "openai", 1));
             Holding h = new Holding(rig.projection);
             SnapshotService s = started(rig, h, true);
 
-            // The held bucket task keeps the pool from terminating, so the wait for the pool is certain
-            // to see the caller's interrupt, whatever the other executors have done by then.
-            h.arm("publish", "roster-bucket");
+            // The held publish keeps the replay thread alive, so the join inside close is certain to see
+            // the caller's interrupt, whatever the other executors have done by then.
+            h.arm("publishAll", "roster-replay");
             rig.store.upsert(card(2, "anthropic", 0));
             s.wake();
             assertThat(h.reached.await(10, TimeUnit.SECONDS)).isTrue();

@@ -1,4 +1,4 @@
-package dev.roster.core.service;
+package dev.roster.core.replay;
 
 import dev.roster.core.outbox.OutboxEvent;
 

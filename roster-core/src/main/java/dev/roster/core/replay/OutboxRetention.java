@@ -1,0 +1,37 @@
+package dev.roster.core.replay;
+
+import dev.roster.core.config.ReplayConfig;
+import dev.roster.core.outbox.OutboxSource;
+import java.lang.System.Logger.Level;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * Deletes applied outbox rows older than {@code replay.retention}, at most every {@code
+ * replay.retention_interval}, after a batch moved the watermark. A failure is logged and tried again
+ * at the next interval: it only delays cleaning.
+ */
+final class OutboxRetention {
+    private static final System.Logger LOG = System.getLogger(OutboxRetention.class.getName());
+
+    private final OutboxSource outbox;
+    private final ReplayConfig config;
+    private final Schedule schedule;
+
+    OutboxRetention(OutboxSource outbox, ReplayConfig config) {
+        this.outbox = Objects.requireNonNull(outbox, "outbox");
+        this.config = Objects.requireNonNull(config, "config");
+        this.schedule = new Schedule(config.retentionInterval(), true);
+    }
+
+    void run(Instant now, long watermark) {
+        if (!schedule.due(now)) {
+            return;
+        }
+        try {
+            outbox.deleteApplied(watermark, config.retention(), config.retentionBatchSize());
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "outbox retention failed: " + e.getMessage());
+        }
+    }
+}
