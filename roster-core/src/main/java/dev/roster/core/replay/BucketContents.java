@@ -22,6 +22,15 @@ final class BucketContents {
     private final ConcurrentHashMap<Bucket, List<AccountCard>> latest = new ConcurrentHashMap<>();
     private volatile Set<Long> activeGroups = Set.of();
     private final Object lifecycle = new Object();
+    /** The last version this process allocated per bucket for content of the model. */
+    private final ConcurrentHashMap<Bucket, Long> allocated = new ConcurrentHashMap<>();
+    /**
+     * Buckets last published from a database read, with the transaction id below which every commit
+     * that read could see lies: until the replay cursor passes it, the model may lack some of them.
+     */
+    private final ConcurrentHashMap<Bucket, Long> databaseUntil = new ConcurrentHashMap<>();
+
+    private volatile long watermark = -1;
 
     /** The latest content of {@code bucket}, or {@code null} when unknown. */
     List<AccountCard> latest(Bucket bucket) {
@@ -51,6 +60,42 @@ final class BucketContents {
 
     boolean active(long groupId) {
         return activeGroups.contains(groupId);
+    }
+
+    /** The replay cursor's watermark: every event of a transaction below it is in the model. */
+    void watermark(long w) {
+        watermark = w;
+    }
+
+    /**
+     * Records {@code version}, just allocated by this process for {@code bucket}, and says whether the
+     * model's content may be published under it. Not when another publisher (the hot path's database
+     * fallback, an admin rebuild of the bucket, another instance) allocated a version since this
+     * process's previous one: that publisher reads the database after allocating, so its content may
+     * hold commits whose events the model has not applied yet, and a newer version with the model's
+     * older content would take them back from readers. Nor while the bucket's last published content came
+     * from such a read the cursor has not passed yet. The caller then reads the bucket from the database
+     * (after this allocation) and reports it with {@link #databaseRead}. Call under {@link #lifecycleLock()},
+     * right after allocating.
+     */
+    boolean modelMayPublish(Bucket bucket, long version) {
+        Long before = allocated.put(bucket, version);
+        boolean interleaved = before != null && version > before + 1;
+        Long until = databaseUntil.get(bucket);
+        if (until != null && Long.compareUnsigned(watermark, until) >= 0) {
+            databaseUntil.remove(bucket, until);
+            until = null;
+        }
+        return !interleaved && until == null;
+    }
+
+    /**
+     * {@code bucket} is published from a database read whose visible commits all have transaction ids
+     * below {@code coveredBelow}; its content is the shared content until the model catches up.
+     */
+    void databaseRead(Bucket bucket, long coveredBelow, List<AccountCard> content) {
+        databaseUntil.merge(bucket, coveredBelow, (a, b) -> Long.compareUnsigned(a, b) >= 0 ? a : b);
+        put(bucket, content);
     }
 
     /** The lock retire and reopen decisions are made under. */

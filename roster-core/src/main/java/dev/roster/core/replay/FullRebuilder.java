@@ -66,6 +66,11 @@ public final class FullRebuilder {
     private static final int CARD_BATCH = 500;
     /** Buckets per allocate-and-publish round trip pair. */
     private static final int BUCKET_CHUNK = 500;
+    /**
+     * Buckets per publish from the shared view: each such chunk holds the replay thread's lock, so it
+     * is small enough that a replay batch waits a few milliseconds at most.
+     */
+    private static final int VIEW_CHUNK = 64;
     /** How often a rebuild waiting for the replay thread to adopt its model checks that it still replays. */
     private static final Duration ADOPTION_WAIT = Duration.ofMillis(200);
 
@@ -456,20 +461,28 @@ public final class FullRebuilder {
      */
     private Set<Bucket> publishFromView(Projection projection, String generation, Map<Bucket, List<AccountCard>> own) {
         Set<Bucket> live = new LinkedHashSet<>();
-        for (List<Bucket> chunk : chunks(own.keySet())) {
+        for (List<Bucket> chunk : chunks(own.keySet(), VIEW_CHUNK)) {
             List<Bucket> open = lifecycle(projection, chunk, contents::active);
-            Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
-            for (Map.Entry<Bucket, Optional<VersionTicket>> t :
-                    projection.allocateVersions(open).entrySet()) {
-                Bucket b = t.getKey();
-                Optional<VersionTicket> ticket = t.getValue().isPresent() ? t.getValue() : reopen(projection, b);
-                if (ticket.isEmpty()) {
-                    continue;
+            // Under the replay thread's lock: allocation, the content read and the publish of a chunk do
+            // not interleave with a replay publish, so each sees the other's versions in order.
+            synchronized (contents.lifecycleLock()) {
+                Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
+                for (Map.Entry<Bucket, Optional<VersionTicket>> t :
+                        projection.allocateVersions(open).entrySet()) {
+                    Bucket b = t.getKey();
+                    Optional<VersionTicket> ticket = t.getValue().isPresent() ? t.getValue() : reopen(projection, b);
+                    if (ticket.isEmpty()) {
+                        continue;
+                    }
+                    List<AccountCard> now = contents.latest(b);
+                    batch.put(
+                            ticket.get(),
+                            contents.modelMayPublish(b, ticket.get().version())
+                                    ? (now != null ? now : own.get(b))
+                                    : DatabaseRead.bucket(engine, contents, b));
                 }
-                List<AccountCard> now = contents.latest(b);
-                batch.put(ticket.get(), now != null ? now : own.get(b));
+                live.addAll(published(projection.publishAll(generation, batch)));
             }
-            live.addAll(published(projection.publishAll(generation, batch)));
         }
         return live;
     }
@@ -535,13 +548,17 @@ public final class FullRebuilder {
     }
 
     private static List<List<Bucket>> chunks(Collection<Bucket> buckets) {
+        return chunks(buckets, BUCKET_CHUNK);
+    }
+
+    private static List<List<Bucket>> chunks(Collection<Bucket> buckets, int size) {
         List<List<Bucket>> out = new ArrayList<>();
-        List<Bucket> cur = new ArrayList<>(BUCKET_CHUNK);
+        List<Bucket> cur = new ArrayList<>(size);
         for (Bucket b : buckets) {
             cur.add(b);
-            if (cur.size() >= BUCKET_CHUNK) {
+            if (cur.size() >= size) {
                 out.add(cur);
-                cur = new ArrayList<>(BUCKET_CHUNK);
+                cur = new ArrayList<>(size);
             }
         }
         if (!cur.isEmpty()) {

@@ -151,14 +151,20 @@ final class ModelPublisher {
                 }
             }
             retired.remove(b);
-            batch.put(ticket.get(), changed.get(b));
+            batch.put(
+                    ticket.get(),
+                    contents.modelMayPublish(b, ticket.get().version())
+                            ? changed.get(b)
+                            : DatabaseRead.bucket(engine, contents, b));
         }
+        Map<Bucket, List<AccountCard>> sent = new HashMap<>();
+        batch.forEach((t, c) -> sent.put(t.bucket(), c));
         int n = 0;
         for (Map.Entry<Bucket, PublishOutcome> o :
                 projection.publishAll(generation.id(), batch).entrySet()) {
             switch (o.getValue()) {
                 case ACTIVATED, SUPERSEDED -> {
-                    published.put(o.getKey(), changed.get(o.getKey()));
+                    published.put(o.getKey(), sent.get(o.getKey()));
                     n++;
                 }
                 case RETIRED, FENCED -> {

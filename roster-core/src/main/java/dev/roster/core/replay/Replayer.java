@@ -652,6 +652,7 @@ public final class Replayer {
         }
         writeCards(plan, tracking);
         lastDirty = Set.copyOf(plan.dirty);
+        contents.watermark(cursor.watermark());
         int n = publisher.publish(model, plan.dirty, !groupIds.isEmpty());
         bucketRebuilds.addAndGet(n);
         publisher.failed().forEach((b, err) -> {
