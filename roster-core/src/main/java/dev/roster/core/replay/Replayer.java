@@ -2,7 +2,6 @@ package dev.roster.core.replay;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
-import dev.roster.core.Platforms;
 import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.internal.Universe;
@@ -26,7 +25,6 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -543,54 +541,13 @@ public final class Replayer {
 
     // ---- applying a batch ---------------------------------------------------------------------
 
-    /** The effects of a batch: card writes and dirty buckets. */
-    private final class Plan {
-        final Map<Long, AccountCard> put = new LinkedHashMap<>();
-        final Set<Long> delete = new TreeSet<>();
-        final Map<Long, Instant> lastUsed = new HashMap<>();
-        final Set<Bucket> dirty = new LinkedHashSet<>();
-        /** The events that made each bucket dirty (charged when it cannot be published). */
-        final Map<Bucket, Set<Long>> dirtyBy = new HashMap<>();
-
-        final Map<Long, Set<Long>> eventsOfAccount = new HashMap<>();
-        final Set<String> fullRebuilds = new LinkedHashSet<>();
-        Set<String> allPlatforms;
-        Set<Bucket> registered;
-
-        void dirty(Bucket b, long eventId) {
-            dirty.add(b);
-            dirtyBy.computeIfAbsent(b, k -> new TreeSet<>()).add(eventId);
-        }
-
-        void dirty(Collection<Bucket> buckets, Set<Long> eventIds) {
-            for (Bucket b : buckets) {
-                dirty.add(b);
-                dirtyBy.computeIfAbsent(b, k -> new TreeSet<>()).addAll(eventIds);
-            }
-        }
-
-        Set<String> allPlatforms() {
-            if (allPlatforms == null) {
-                allPlatforms = Universe.platforms(model.platforms(), registered());
-            }
-            return allPlatforms;
-        }
-
-        Set<Bucket> registered() {
-            if (registered == null) {
-                registered = engine.projection().buckets();
-            }
-            return registered;
-        }
-    }
-
     /**
      * Applies {@code events} with the rows they name: the rows go into the model, the dirty buckets are
      * recomputed from it and published when their content changed, and the cards that changed are
      * written. True when every event is applied or parked in the dead-letter sink.
      */
     private boolean apply(List<OutboxEvent> events, BatchRead rows) {
-        Plan plan = new Plan();
+        BatchPlan plan = new BatchPlan(model, engine.config().runMode(), engine.projection()::buckets);
         Map<Long, String> eventFailures = new LinkedHashMap<>();
         List<OutboxEvent> open = new ArrayList<>(events.size());
         for (OutboxEvent e : events) {
@@ -615,7 +572,7 @@ public final class Replayer {
                             + " accounts: full rebuild instead of applying its rows");
             for (OutboxEvent e : open) {
                 if (e instanceof OutboxEvent.AccountLastUsed) {
-                    translate(e, cards, plan);
+                    plan.add(e, cards, unknown);
                 }
             }
             plan.fullRebuilds.add("bulk");
@@ -625,7 +582,7 @@ public final class Replayer {
         } else {
             for (OutboxEvent e : open) {
                 try {
-                    translate(e, cards, plan);
+                    plan.add(e, cards, unknown);
                 } catch (RuntimeException ex) {
                     if (Engine.isInfrastructure(ex)) {
                         throw ex;
@@ -677,7 +634,7 @@ public final class Replayer {
         return accountIds.size() >= BULK_MIN && accountIds.size() * 2L >= model.accountCount();
     }
 
-    private void writeCards(Plan plan, RebuildTracking tracking) {
+    private void writeCards(BatchPlan plan, RebuildTracking tracking) {
         if (plan.delete.isEmpty() && plan.put.isEmpty() && plan.lastUsed.isEmpty()) {
             return;
         }
@@ -791,7 +748,7 @@ public final class Replayer {
             // This read may be newer than both the rebuild's load and this thread's card writes, and
             // the adopted model will only write cards it sees change: so these cards are written now
             // (and the rebuild, which skips what this thread wrote, leaves them alone).
-            Plan plan = new Plan();
+            BatchPlan plan = new BatchPlan(model, engine.config().runMode(), engine.projection()::buckets);
             for (long id : accounts) {
                 AccountCard c = found.get(id);
                 if (c == null) {
@@ -845,126 +802,6 @@ public final class Replayer {
                 return true;
             }
             return pool.adopted.isDone();
-        }
-    }
-
-    private void translate(OutboxEvent e, Map<Long, AccountCard> cards, Plan plan) {
-        switch (e) {
-            case OutboxEvent.AccountChanged a ->
-                account(a.id(), a.accountId(), cards, a.groupIds(), formerPlatforms(a.platforms(), plan), plan);
-            case OutboxEvent.AccountGroupsChanged a -> {
-                // A links statement never changes an account's platform: the card's platform is all.
-                for (long id : a.accountIds()) {
-                    account(a.id(), id, cards, a.groupIds(), Set.of(), plan);
-                }
-            }
-            case OutboxEvent.AccountBulkChanged a -> {
-                Set<String> former = formerPlatforms(a.platforms(), plan);
-                for (long id : a.accountIds()) {
-                    account(a.id(), id, cards, a.groupIds(), former, plan);
-                }
-            }
-            case OutboxEvent.GroupChanged g -> group(g, plan);
-            case OutboxEvent.AccountLastUsed u ->
-                u.lastUsed().forEach((id, at) -> {
-                    if (id > 0 && at.getEpochSecond() > 0) {
-                        plan.lastUsed.merge(id, at, (x, y) -> x.isAfter(y) ? x : y);
-                    }
-                });
-            case OutboxEvent.FullRebuild f -> plan.fullRebuilds.add("outbox");
-            case OutboxEvent.Unknown u -> {
-                unknown.incrementAndGet();
-                LOG.log(Level.INFO, "skipping outbox event " + u.id() + " of unknown type '" + u.eventType() + "'");
-            }
-            case OutboxEvent.Malformed m -> throw new MalformedEventException(m.reason());
-        }
-    }
-
-    /**
-     * The platforms whose buckets an account event may have taken accounts out of: the event's old ∪
-     * new platforms with the mixed platforms an antigravity account can appear in, or every platform
-     * when the event does not say (rows written before capture named them, or by another writer).
-     */
-    private static Set<String> formerPlatforms(List<String> stated, Plan plan) {
-        if (stated == null) {
-            return plan.allPlatforms();
-        }
-        Set<String> out = new LinkedHashSet<>();
-        for (String p : stated) {
-            out.addAll(bucketPlatforms(p));
-        }
-        return out;
-    }
-
-    /** The platforms of the buckets an account of {@code platform} can be listed in. */
-    private static List<String> bucketPlatforms(String platform) {
-        return Platforms.ANTIGRAVITY.equals(platform)
-                ? List.of(platform, Platforms.ANTHROPIC, Platforms.GEMINI)
-                : List.of(platform);
-    }
-
-    private void account(
-            long eventId,
-            long accountId,
-            Map<Long, AccountCard> cards,
-            List<Long> payload,
-            Set<String> formerPlatforms,
-            Plan plan) {
-        if (accountId <= 0) {
-            return;
-        }
-        plan.eventsOfAccount.computeIfAbsent(accountId, k -> new TreeSet<>()).add(eventId);
-        AccountCard card = cards.get(accountId);
-        // The model's card says where the account was (before this batch's rows are applied).
-        AccountCard before = model.card(accountId);
-        List<Long> groups = new ArrayList<>(payload);
-        // The reloaded card says where the account is now; the event says where it may have been.
-        Collection<String> platforms = new LinkedHashSet<>(formerPlatforms);
-        if (before != null) {
-            before.groups().forEach(l -> groups.add(l.groupId()));
-            platforms.addAll(bucketPlatforms(before.platform()));
-        }
-        if (card == null) {
-            plan.put.remove(accountId);
-            plan.delete.add(accountId);
-            // The seed's rule, kept: a vanished account is rebuilt on every platform.
-            platforms = plan.allPlatforms();
-        } else {
-            plan.delete.remove(accountId);
-            plan.put.put(accountId, card);
-            card.groups().forEach(l -> groups.add(l.groupId()));
-            platforms.addAll(bucketPlatforms(card.platform()));
-        }
-        Set<Long> gids = new LinkedHashSet<>(
-                Universe.normalizeGroups(groups, engine.config().runMode()));
-        // Group 0 holds every account of the platform (scope all) or the ungrouped ones, which a link
-        // change moves in or out of: its buckets are always affected (the seed's gap, upstream §10).
-        gids.add(0L);
-        for (long g : gids) {
-            for (String p : platforms) {
-                for (Bucket b : Universe.canonical(g, p)) {
-                    plan.dirty(b, eventId);
-                }
-            }
-        }
-    }
-
-    private void group(OutboxEvent.GroupChanged e, Plan plan) {
-        for (long g : e.groupIds()) {
-            long target = Universe.normalizeGroup(g, engine.config().runMode());
-            if (g <= 0) {
-                continue;
-            }
-            for (Bucket b : Universe.canonical(target, plan.allPlatforms())) {
-                plan.dirty(b, e.id());
-            }
-            if (target > 0) {
-                for (Bucket b : plan.registered()) {
-                    if (b.groupId() == target) {
-                        plan.dirty(b, e.id());
-                    }
-                }
-            }
         }
     }
 
