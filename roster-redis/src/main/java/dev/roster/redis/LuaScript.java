@@ -21,7 +21,11 @@ record LuaScript(String name, byte[] source, String sha) {
 
     /**
      * KEYS: retired, counter, epoch, active. Returns {version, epoch}, or {-1, 0} when retired. A counter
-     * below the active version (lost to a delete or an eviction) is first raised to it.
+     * below the active version (lost to a delete or an eviction) is first raised to it. A missing epoch
+     * starts at the server's clock in microseconds, not at 0: after the store lost its data (a flush, a
+     * restart without persistence) its counters count again from 1, and a ticket allocated before the
+     * loss, with a version above them, would otherwise still activate and stay active over every newer
+     * publish; its epoch now differs, so it is fenced.
      */
     static final LuaScript ALLOCATE = of("allocate", """
             if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, 0} end
@@ -29,8 +33,13 @@ record LuaScript(String name, byte[] source, String sha) {
             local c = tonumber(redis.call('GET', KEYS[2]) or '0')
             if c and c < active then redis.call('SET', KEYS[2], active) end
             local v = redis.call('INCR', KEYS[2])
-            local e = tonumber(redis.call('GET', KEYS[3]) or '0')
-            return {v, e}
+            local e = redis.call('GET', KEYS[3])
+            if not e then
+              local t = redis.call('TIME')
+              e = t[1] .. string.format('%06d', tonumber(t[2]))
+              redis.call('SET', KEYS[3], e)
+            end
+            return {v, tonumber(e)}
             """);
 
     /**

@@ -69,9 +69,10 @@ final class BucketContents {
 
     /**
      * Records {@code version}, just allocated by this process for {@code bucket}, and says whether the
-     * model's content may be published under it. Not when another publisher (the hot path's database
-     * fallback, an admin rebuild of the bucket, another instance) allocated a version since this
-     * process's previous one: that publisher reads the database after allocating, so its content may
+     * model's content may be published under it. Not when this process allocated none before for the
+     * bucket, or another publisher (the hot path's database fallback, an admin rebuild of the bucket,
+     * another instance) allocated a version since this process's previous one, or the store counts
+     * again from 1 (it lost its data): that publisher reads the database after allocating, so its content may
      * hold commits whose events the model has not applied yet, and a newer version with the model's
      * older content would take them back from readers. Nor while the bucket's last published content came
      * from such a read the cursor has not passed yet. The caller then reads the bucket from the database
@@ -80,7 +81,9 @@ final class BucketContents {
      */
     boolean modelMayPublish(Bucket bucket, long version) {
         Long before = allocated.put(bucket, version);
-        boolean interleaved = before != null && version > before + 1;
+        // Unknown (this process never allocated one) and not the next one (another publisher, or a
+        // store that lost its counters and counts again from 1) are treated alike: the database decides.
+        boolean interleaved = before == null || version != before + 1;
         Long until = databaseUntil.get(bucket);
         if (until != null && Long.compareUnsigned(watermark, until) >= 0) {
             databaseUntil.remove(bucket, until);
