@@ -186,7 +186,10 @@ public final class Engine {
                     switch (o) {
                         case ACTIVATED -> new Result(Outcome.PUBLISHED, cards, null);
                         case SUPERSEDED -> new Result(Outcome.SUPERSEDED, cards, null);
-                        case RETIRED, FENCED ->
+                        // Fenced without being retired: reopened since, or the store lost its data (a
+                        // flush) and counts afresh; either way newer state than this read rules.
+                        case FENCED -> new Result(Outcome.SUPERSEDED, cards, null);
+                        case RETIRED ->
                             throw new IllegalStateException(
                                     "bucket " + bucket + " was retired while it was being rebuilt (" + o + ")");
                     });

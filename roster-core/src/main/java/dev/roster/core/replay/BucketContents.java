@@ -81,8 +81,9 @@ final class BucketContents {
      */
     boolean modelMayPublish(Bucket bucket, long version) {
         Long before = allocated.put(bucket, version);
-        // Unknown (this process never allocated one) and not the next one (another publisher, or a
-        // store that lost its counters and counts again from 1) are treated alike: the database decides.
+        // Unknown (this process never allocated one: a publisher elsewhere may have shown a database read
+        // newer than this process's load) and not the next one (another publisher in between, or a store
+        // that lost its counters and counts again from 1) are treated alike: the database decides.
         boolean interleaved = before == null || version != before + 1;
         Long until = databaseUntil.get(bucket);
         if (until != null && Long.compareUnsigned(watermark, until) >= 0) {
@@ -99,6 +100,17 @@ final class BucketContents {
     void databaseRead(Bucket bucket, long coveredBelow, List<AccountCard> content) {
         databaseUntil.merge(bucket, coveredBelow, (a, b) -> Long.compareUnsigned(a, b) >= 0 ? a : b);
         put(bucket, content);
+    }
+
+    /**
+     * {@code bucket} was published under {@code version}, allocated by this process before a database
+     * read whose visible commits lie below {@code coveredBelow} (a full rebuild without the model):
+     * the next consecutive version may publish the model's content once the cursor passed that read.
+     * Call under {@link #lifecycleLock()}.
+     */
+    void databasePublished(Bucket bucket, long version, long coveredBelow, List<AccountCard> content) {
+        allocated.merge(bucket, version, Math::max);
+        databaseRead(bucket, coveredBelow, content);
     }
 
     /** The lock retire and reopen decisions are made under. */

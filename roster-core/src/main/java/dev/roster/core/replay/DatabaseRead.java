@@ -27,7 +27,7 @@ final class DatabaseRead {
      * {@code xmax} of a snapshot taken after it (transaction ids are handed out in order), or, for a
      * source without snapshots, its horizon.
      */
-    private static long coveredBelow(Engine engine) {
+    static long coveredBelow(Engine engine) {
         OutboxRead r = engine.source().outbox().read(Long.MAX_VALUE, Set.of(), null, 1);
         String snapshot = r.snapshot();
         if (snapshot != null) {

@@ -509,6 +509,12 @@ public final class FullRebuilder {
                 batch.put(ticket.get(), own.getOrDefault(b, List.of()));
             }
             live.addAll(published(projection.publishAll(generation, batch)));
+            // Read after these versions were allocated, like any database read: a model publish that
+            // follows trusts its own content only once its cursor passed this load (decision M22).
+            long covered = DatabaseRead.coveredBelow(engine);
+            synchronized (contents.lifecycleLock()) {
+                batch.forEach((t, c) -> contents.databasePublished(t.bucket(), t.version(), covered, c));
+            }
         }
         return live;
     }
