@@ -112,8 +112,8 @@ class RebuildDoesNotStopReplayTest {
         });
         assertThat(rebuilt).isCompleted();
         assertThat(s.replayer().adoptions())
-                .as("the replay thread adopted the rebuilt model")
-                .isEqualTo(1);
+                .as("the replay thread adopted the rebuilt model (the start's rebuild may have been adopted too)")
+                .isEqualTo(adoptionsBefore + 1);
         assertThat(OracleCheck.problems(
                         env.ds,
                         ItEnv.CONFIG.runMode(),
