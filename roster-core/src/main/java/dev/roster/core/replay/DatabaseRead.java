@@ -1,25 +1,42 @@
 package dev.roster.core.replay;
 
 import dev.roster.core.AccountCard;
-import dev.roster.core.Bucket;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.outbox.OutboxRead;
+import dev.roster.core.projection.VersionTicket;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads one bucket from the database for a publish whose version was just allocated, when the model's
+ * Reads buckets from the database for publishes whose versions were just allocated, when the model's
  * content may be older than what another publisher already showed readers (see {@link
  * BucketContents#modelMayPublish}), and records up to where that read reaches.
  */
 final class DatabaseRead {
     private DatabaseRead() {}
 
-    /** The bucket's content read now from the database, recorded in {@code contents}. */
-    static List<AccountCard> bucket(Engine engine, BucketContents contents, Bucket bucket) {
-        List<AccountCard> cards = engine.load(bucket);
-        contents.databaseRead(bucket, coveredBelow(engine), cards);
-        return cards;
+    /**
+     * Replaces, in {@code batch}, the content of every ticket of {@code tickets} with its bucket read now
+     * from the database, and records the reads in {@code contents}: one query per bucket, then one
+     * snapshot read for all of them (every read has finished by then).
+     */
+    static void replace(
+            Engine engine,
+            BucketContents contents,
+            Map<VersionTicket, List<AccountCard>> batch,
+            Collection<VersionTicket> tickets) {
+        if (tickets.isEmpty()) {
+            return;
+        }
+        for (VersionTicket t : tickets) {
+            batch.put(t, engine.load(t.bucket()));
+        }
+        long covered = coveredBelow(engine);
+        for (VersionTicket t : tickets) {
+            contents.databaseRead(t.bucket(), covered, batch.get(t));
+        }
     }
 
     /**

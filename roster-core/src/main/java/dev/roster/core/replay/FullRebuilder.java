@@ -467,6 +467,7 @@ public final class FullRebuilder {
             // not interleave with a replay publish, so each sees the other's versions in order.
             synchronized (contents.lifecycleLock()) {
                 Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
+                List<VersionTicket> fromDatabase = new ArrayList<>();
                 for (Map.Entry<Bucket, Optional<VersionTicket>> t :
                         projection.allocateVersions(open).entrySet()) {
                     Bucket b = t.getKey();
@@ -475,12 +476,12 @@ public final class FullRebuilder {
                         continue;
                     }
                     List<AccountCard> now = contents.latest(b);
-                    batch.put(
-                            ticket.get(),
-                            contents.modelMayPublish(b, ticket.get().version())
-                                    ? (now != null ? now : own.get(b))
-                                    : DatabaseRead.bucket(engine, contents, b));
+                    batch.put(ticket.get(), now != null ? now : own.get(b));
+                    if (!contents.modelMayPublish(b, ticket.get().version())) {
+                        fromDatabase.add(ticket.get());
+                    }
                 }
+                DatabaseRead.replace(engine, contents, batch, fromDatabase);
                 live.addAll(published(projection.publishAll(generation, batch)));
             }
         }

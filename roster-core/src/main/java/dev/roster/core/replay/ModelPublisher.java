@@ -9,6 +9,7 @@ import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.VersionTicket;
 import java.lang.System.Logger.Level;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -138,6 +139,7 @@ final class ModelPublisher {
     private int publishChanged(Collection<Bucket> buckets, Map<Bucket, List<AccountCard>> changed) {
         Projection projection = engine.projection();
         Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
+        List<VersionTicket> fromDatabase = new ArrayList<>();
         for (Map.Entry<Bucket, Optional<VersionTicket>> t :
                 projection.allocateVersions(buckets).entrySet()) {
             Bucket b = t.getKey();
@@ -151,12 +153,12 @@ final class ModelPublisher {
                 }
             }
             retired.remove(b);
-            batch.put(
-                    ticket.get(),
-                    contents.modelMayPublish(b, ticket.get().version())
-                            ? changed.get(b)
-                            : DatabaseRead.bucket(engine, contents, b));
+            batch.put(ticket.get(), changed.get(b));
+            if (!contents.modelMayPublish(b, ticket.get().version())) {
+                fromDatabase.add(ticket.get());
+            }
         }
+        DatabaseRead.replace(engine, contents, batch, fromDatabase);
         Map<Bucket, List<AccountCard>> sent = new HashMap<>();
         batch.forEach((t, c) -> sent.put(t.bucket(), c));
         int n = 0;
