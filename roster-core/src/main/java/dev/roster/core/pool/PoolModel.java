@@ -88,7 +88,13 @@ public final class PoolModel implements PoolSink {
      */
     public AccountCard put(AccountCard card) {
         Objects.requireNonNull(card, "card");
-        AccountCard old = accounts.put(card.id(), card);
+        AccountCard old = accounts.get(card.id());
+        if (card.equals(old)) {
+            // Re-reading a row that did not change keeps the card the buckets already hold, so that
+            // comparing a recomputed bucket with the one last published is mostly identity checks.
+            return old;
+        }
+        accounts.put(card.id(), card);
         if (old != null) {
             unindex(old);
         }

@@ -10,6 +10,7 @@ import dev.roster.core.pool.PoolModel;
 import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -43,8 +44,14 @@ final class BatchPlan {
     final Set<Long> delete = new TreeSet<>();
     final Map<Long, Instant> lastUsed = new HashMap<>();
     final Set<Bucket> dirty = new LinkedHashSet<>();
-    /** The events that made each bucket dirty (charged when it cannot be published). */
-    final Map<Bucket, Set<Long>> dirtyBy = new HashMap<>();
+    /**
+     * The events that made each bucket dirty (charged when it cannot be published), in the order they
+     * were added, with repeats: a group-0 bucket collects every event of a batch, so a set per bucket
+     * cost more than the rest of the plan. Read through {@link #eventsDirtying}, on failures only.
+     */
+    private final Map<Bucket, EventIds> dirtyBy = new HashMap<>();
+    /** {@link Universe#canonical(long, String)} per group and platform, built once per plan. */
+    private final Map<Long, Map<String, List<Bucket>>> canonical = new HashMap<>();
 
     final Map<Long, Set<Long>> eventsOfAccount = new HashMap<>();
     final Set<String> fullRebuilds = new LinkedHashSet<>();
@@ -63,13 +70,52 @@ final class BatchPlan {
 
     void dirty(Bucket b, long eventId) {
         dirty.add(b);
-        dirtyBy.computeIfAbsent(b, k -> new TreeSet<>()).add(eventId);
+        dirtyBy.computeIfAbsent(b, k -> new EventIds()).add(eventId);
     }
 
     void dirty(Collection<Bucket> buckets, Set<Long> eventIds) {
         for (Bucket b : buckets) {
             dirty.add(b);
-            dirtyBy.computeIfAbsent(b, k -> new TreeSet<>()).addAll(eventIds);
+            EventIds ids = dirtyBy.computeIfAbsent(b, k -> new EventIds());
+            for (long id : eventIds) {
+                ids.add(id);
+            }
+        }
+    }
+
+    /** The events that made {@code b} dirty, in id order. */
+    Set<Long> eventsDirtying(Bucket b) {
+        EventIds ids = dirtyBy.get(b);
+        return ids == null ? Set.of() : ids.toSet();
+    }
+
+    private List<Bucket> canonical(long g, String platform) {
+        return canonical
+                .computeIfAbsent(g, k -> new HashMap<>())
+                .computeIfAbsent(platform, p -> Universe.canonical(g, p));
+    }
+
+    /** A growable list of event ids; a repeat of the last id added is dropped. */
+    private static final class EventIds {
+        private long[] ids = new long[4];
+        private int size;
+
+        void add(long id) {
+            if (size > 0 && ids[size - 1] == id) {
+                return;
+            }
+            if (size == ids.length) {
+                ids = Arrays.copyOf(ids, size * 2);
+            }
+            ids[size++] = id;
+        }
+
+        Set<Long> toSet() {
+            Set<Long> out = new TreeSet<>();
+            for (int i = 0; i < size; i++) {
+                out.add(ids[i]);
+            }
+            return out;
         }
     }
 
@@ -185,7 +231,7 @@ final class BatchPlan {
         gids.add(0L);
         for (long g : gids) {
             for (String p : platforms) {
-                for (Bucket b : Universe.canonical(g, p)) {
+                for (Bucket b : canonical(g, p)) {
                     dirty(b, eventId);
                 }
             }

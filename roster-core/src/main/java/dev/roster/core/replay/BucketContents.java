@@ -29,6 +29,11 @@ final class BucketContents {
      * that read could see lies: until the replay cursor passes it, the model may lack some of them.
      */
     private final ConcurrentHashMap<Bucket, Long> databaseUntil = new ConcurrentHashMap<>();
+    /**
+     * Buckets whose database read a full rebuild has deferred (see {@link #databasePending}): the model
+     * may not publish them until some database read of them is recorded.
+     */
+    private final Set<Bucket> pendingRead = ConcurrentHashMap.newKeySet();
 
     private volatile long watermark = -1;
 
@@ -90,7 +95,23 @@ final class BucketContents {
             databaseUntil.remove(bucket, until);
             until = null;
         }
-        return !interleaved && until == null;
+        return !interleaved && until == null && !pendingRead.contains(bucket);
+    }
+
+    /**
+     * {@code bucket} needs a database read (its last {@link #modelMayPublish} said no) that the caller
+     * makes later, outside the lifecycle lock: until a read of it is recorded ({@link #databaseRead}, by
+     * whichever publisher reads first), the model may not publish it either. Call under
+     * {@link #lifecycleLock()}.
+     */
+    void databasePending(Bucket bucket) {
+        pendingRead.add(bucket);
+    }
+
+    /** Whether {@code version} is the last version this process allocated for {@code bucket}. */
+    boolean lastAllocated(Bucket bucket, long version) {
+        Long last = allocated.get(bucket);
+        return last != null && last == version;
     }
 
     /**
@@ -99,6 +120,7 @@ final class BucketContents {
      */
     void databaseRead(Bucket bucket, long coveredBelow, List<AccountCard> content) {
         databaseUntil.merge(bucket, coveredBelow, (a, b) -> Long.compareUnsigned(a, b) >= 0 ? a : b);
+        pendingRead.remove(bucket);
         put(bucket, content);
     }
 

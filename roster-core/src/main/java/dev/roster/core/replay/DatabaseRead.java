@@ -1,10 +1,14 @@
 package dev.roster.core.replay;
 
 import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.outbox.OutboxRead;
+import dev.roster.core.pool.PoolModel;
 import dev.roster.core.projection.VersionTicket;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,28 +19,73 @@ import java.util.Set;
  * BucketContents#modelMayPublish}), and records up to where that read reaches.
  */
 final class DatabaseRead {
+    /** Below this many buckets a read is always one query per bucket. */
+    static final int BULK_MIN_BUCKETS = 32;
+    /**
+     * One bucket query costs about as much as streaming this many accounts in the bulk load (an index
+     * scan, a sort and a round trip against a sequential read): past that the pool is read in bulk.
+     */
+    static final int ACCOUNTS_PER_BUCKET_QUERY = 100;
+
     private DatabaseRead() {}
 
     /**
      * Replaces, in {@code batch}, the content of every ticket of {@code tickets} with its bucket read now
-     * from the database, and records the reads in {@code contents}: one query per bucket, then one
-     * snapshot read for all of them (every read has finished by then).
+     * from the database, and records the reads in {@code contents}. A few buckets are read one query each;
+     * many (the first publish of every bucket in a process, say) are computed from one bulk load of the
+     * pool into a fresh model, by the same computation the replay model uses, which costs a few
+     * streamed statements instead of one query per bucket ({@link #bulk}). Either read starts after the
+     * tickets were allocated, which is what makes it newer than any publish under an older version. Then
+     * one snapshot read for all of them (every read has finished by then).
+     *
+     * @param poolAccounts how many accounts the pool holds (the model's count), to choose the read
      */
     static void replace(
             Engine engine,
             BucketContents contents,
             Map<VersionTicket, List<AccountCard>> batch,
-            Collection<VersionTicket> tickets) {
+            Collection<VersionTicket> tickets,
+            int poolAccounts) {
         if (tickets.isEmpty()) {
             return;
         }
-        for (VersionTicket t : tickets) {
-            batch.put(t, engine.load(t.bucket()));
-        }
+        batch.putAll(read(engine, tickets, poolAccounts));
         long covered = coveredBelow(engine);
         for (VersionTicket t : tickets) {
             contents.databaseRead(t.bucket(), covered, batch.get(t));
         }
+    }
+
+    /**
+     * Each ticket's bucket read now from the database, in the order of {@code tickets}, without recording
+     * anything: one query per bucket, or one bulk load when that is cheaper ({@link #bulk}).
+     */
+    static Map<VersionTicket, List<AccountCard>> read(
+            Engine engine, Collection<VersionTicket> tickets, int poolAccounts) {
+        Map<VersionTicket, List<AccountCard>> out = new LinkedHashMap<>();
+        if (bulk(tickets.size(), poolAccounts)) {
+            PoolModel fresh =
+                    new PoolModel(engine.config().runMode(), engine.config().effectiveGroup0Scope());
+            engine.source().loadPool(fresh);
+            List<Bucket> buckets = new ArrayList<>(tickets.size());
+            for (VersionTicket t : tickets) {
+                buckets.add(t.bucket());
+            }
+            Map<Bucket, List<AccountCard>> read = fresh.buckets(buckets);
+            for (VersionTicket t : tickets) {
+                out.put(t, read.get(t.bucket()));
+            }
+        } else {
+            for (VersionTicket t : tickets) {
+                out.put(t, engine.load(t.bucket()));
+            }
+        }
+        return out;
+    }
+
+    /** Whether {@code buckets} bucket reads cost more than one bulk load of a pool of {@code poolAccounts}. */
+    static boolean bulk(int buckets, int poolAccounts) {
+        return buckets >= BULK_MIN_BUCKETS && (long) buckets * ACCOUNTS_PER_BUCKET_QUERY >= poolAccounts;
     }
 
     /**

@@ -313,6 +313,7 @@ public final class FullRebuilder {
             Set<Bucket> all = Set.of();
             long horizon = 0;
             boolean adopted = false;
+            int poolAccounts = 0;
             PreparedPool prepared = null;
             Map<Bucket, List<AccountCard>> contents0 = Map.of();
             if (a.replaying()) {
@@ -322,6 +323,7 @@ public final class FullRebuilder {
                 all = universe(model, registered);
                 contents0 = new LinkedHashMap<>(model.buckets(all));
                 prepared = new PreparedPool(model, contents0, t);
+                poolAccounts = model.accountCount();
                 adopted = handOver(a, prepared);
             }
             if (!adopted) {
@@ -341,7 +343,7 @@ public final class FullRebuilder {
             Set<Long> active = model.activeGroupIds();
             try {
                 Set<Bucket> live = adopted
-                        ? publishFromView(projection, target.id(), prepared.contents)
+                        ? publishFromView(projection, target.id(), prepared.contents, poolAccounts)
                         : publishOwn(projection, target.id(), early, contents0, active);
                 if (!adopted) {
                     // No replay thread here to tell which cards it wrote since the load: the holder is
@@ -455,19 +457,23 @@ public final class FullRebuilder {
     /**
      * Publishes every bucket after the replay thread adopted the model: per chunk, versions first, then
      * the content the shared view holds now (see {@link BucketContents}), then one publish. Retire and
-     * reopen follow the replay thread's group state, under its lifecycle lock.
+     * reopen follow the replay thread's group state, under its lifecycle lock. Buckets whose content must
+     * come from the database instead (decision M22: the first publish of each in this process, say) are
+     * read after every chunk, all in one read, outside the lock so that replay goes on meanwhile.
      *
+     * @param poolAccounts the adopted model's account count, to choose how the database is read
      * @return the buckets that hold a snapshot of this run (or a newer one)
      */
-    private Set<Bucket> publishFromView(Projection projection, String generation, Map<Bucket, List<AccountCard>> own) {
+    private Set<Bucket> publishFromView(
+            Projection projection, String generation, Map<Bucket, List<AccountCard>> own, int poolAccounts) {
         Set<Bucket> live = new LinkedHashSet<>();
+        List<VersionTicket> deferred = new ArrayList<>();
         for (List<Bucket> chunk : chunks(own.keySet(), VIEW_CHUNK)) {
             List<Bucket> open = lifecycle(projection, chunk, contents::active);
             // Under the replay thread's lock: allocation, the content read and the publish of a chunk do
             // not interleave with a replay publish, so each sees the other's versions in order.
             synchronized (contents.lifecycleLock()) {
                 Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
-                List<VersionTicket> fromDatabase = new ArrayList<>();
                 for (Map.Entry<Bucket, Optional<VersionTicket>> t :
                         projection.allocateVersions(open).entrySet()) {
                     Bucket b = t.getKey();
@@ -475,13 +481,46 @@ public final class FullRebuilder {
                     if (ticket.isEmpty()) {
                         continue;
                     }
+                    if (!contents.modelMayPublish(b, ticket.get().version())) {
+                        contents.databasePending(b);
+                        deferred.add(ticket.get());
+                        continue;
+                    }
                     List<AccountCard> now = contents.latest(b);
                     batch.put(ticket.get(), now != null ? now : own.get(b));
-                    if (!contents.modelMayPublish(b, ticket.get().version())) {
-                        fromDatabase.add(ticket.get());
-                    }
                 }
-                DatabaseRead.replace(engine, contents, batch, fromDatabase);
+                live.addAll(published(projection.publishAll(generation, batch)));
+            }
+        }
+        live.addAll(publishDatabaseReads(projection, generation, deferred, poolAccounts));
+        return live;
+    }
+
+    /**
+     * Publishes the buckets of {@code tickets} (allocated earlier by {@link #publishFromView}) from one
+     * database read made now. A bucket for which the replay thread allocated a newer version meanwhile is
+     * still published (its newer publish wins by version) but its read is not recorded in the shared
+     * view, which holds that newer publish's content.
+     */
+    private Set<Bucket> publishDatabaseReads(
+            Projection projection, String generation, List<VersionTicket> tickets, int poolAccounts) {
+        if (tickets.isEmpty()) {
+            return Set.of();
+        }
+        Map<VersionTicket, List<AccountCard>> read = DatabaseRead.read(engine, tickets, poolAccounts);
+        long covered = DatabaseRead.coveredBelow(engine);
+        Set<Bucket> live = new LinkedHashSet<>();
+        List<VersionTicket> all = new ArrayList<>(read.keySet());
+        for (int i = 0; i < all.size(); i += VIEW_CHUNK) {
+            Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
+            synchronized (contents.lifecycleLock()) {
+                for (VersionTicket t : all.subList(i, Math.min(all.size(), i + VIEW_CHUNK))) {
+                    List<AccountCard> content = read.get(t);
+                    if (contents.lastAllocated(t.bucket(), t.version())) {
+                        contents.databaseRead(t.bucket(), covered, content);
+                    }
+                    batch.put(t, content);
+                }
                 live.addAll(published(projection.publishAll(generation, batch)));
             }
         }

@@ -14,6 +14,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -38,6 +39,12 @@ final class ModelPublisher {
     private final Map<Bucket, List<AccountCard>> published = new HashMap<>();
     /** Buckets this publisher retired and has not reopened since. */
     private final Set<Bucket> retired = new HashSet<>();
+    /**
+     * Buckets a change of the model touched (a card entered, left or changed in them) that have not been
+     * published or found unchanged since: kept across failed batches, whose retry re-reads rows the
+     * model already holds and so sees no change.
+     */
+    private final Set<Bucket> changedSince = new HashSet<>();
     /** Buckets the last {@link #publish} could not publish for a reason other than an outage. */
     private final Map<Bucket, RuntimeException> failed = new LinkedHashMap<>();
 
@@ -51,23 +58,45 @@ final class ModelPublisher {
     void forget() {
         published.clear();
         retired.clear();
+        changedSince.clear();
+    }
+
+    /**
+     * The model changed in {@code buckets}: they are recomputed at the next {@link #publish} whether or
+     * not it names them, until one publishes them. Call right after the model changed, before any write
+     * that may fail.
+     */
+    void modelChanged(Collection<Bucket> buckets) {
+        changedSince.addAll(buckets);
     }
 
     /** Every bucket of {@code all} is (or is about to be, by a full rebuild) published with that content. */
     void assume(Map<Bucket, List<AccountCard>> all) {
         published.clear();
         retired.clear();
+        changedSince.clear();
         published.putAll(all);
     }
 
     /**
-     * Brings {@code dirty} up to date from {@code model}.
+     * Brings {@code dirty} up to date from {@code model}. A dirty bucket that this publisher published
+     * from the model before, and in which the model changed nothing since ({@link #modelChanged}), is
+     * not recomputed: the same cards give the same content. (The events' rule names every group-0 bucket
+     * of a platform for each account event; a re-read that finds a row unchanged changes no bucket.)
+     * With {@code groupsChanged} every dirty bucket is recomputed.
      *
      * @return how many buckets were published or retired
      */
     int publish(PoolModel model, Collection<Bucket> dirty, boolean groupsChanged) {
         failed.clear();
-        if (dirty.isEmpty()) {
+        Set<Bucket> compute = new LinkedHashSet<>();
+        for (Bucket b : dirty) {
+            if (groupsChanged || changedSince.contains(b) || !published.containsKey(b)) {
+                compute.add(b);
+            }
+        }
+        compute.addAll(changedSince);
+        if (compute.isEmpty()) {
             return 0;
         }
         Projection projection = engine.projection();
@@ -87,10 +116,12 @@ final class ModelPublisher {
                         retiredNow++;
                     }
                     published.remove(b);
+                    changedSince.remove(b);
                     contents.put(b, List.of());
                     continue;
                 }
-                if (!retired.contains(b) && e.getValue().equals(published.get(b))) {
+                if (!retired.contains(b) && sameCards(e.getValue(), published.get(b))) {
+                    changedSince.remove(b);
                     continue;
                 }
                 changed.put(b, e.getValue());
@@ -102,7 +133,7 @@ final class ModelPublisher {
             changed.forEach(contents::put);
             int n = retiredNow;
             try {
-                n += publishChanged(changed.keySet(), changed);
+                n += publishChanged(changed.keySet(), changed, model.accountCount());
             } catch (RuntimeException e) {
                 if (Engine.isInfrastructure(e)) {
                     throw e;
@@ -115,7 +146,7 @@ final class ModelPublisher {
                 // only the events of the broken one are charged.
                 for (Bucket b : changed.keySet()) {
                     try {
-                        n += publishChanged(List.of(b), changed);
+                        n += publishChanged(List.of(b), changed, model.accountCount());
                     } catch (RuntimeException one) {
                         if (Engine.isInfrastructure(one)) {
                             throw one;
@@ -136,7 +167,7 @@ final class ModelPublisher {
         return Map.copyOf(failed);
     }
 
-    private int publishChanged(Collection<Bucket> buckets, Map<Bucket, List<AccountCard>> changed) {
+    private int publishChanged(Collection<Bucket> buckets, Map<Bucket, List<AccountCard>> changed, int poolAccounts) {
         Projection projection = engine.projection();
         Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
         List<VersionTicket> fromDatabase = new ArrayList<>();
@@ -158,7 +189,7 @@ final class ModelPublisher {
                 fromDatabase.add(ticket.get());
             }
         }
-        DatabaseRead.replace(engine, contents, batch, fromDatabase);
+        DatabaseRead.replace(engine, contents, batch, fromDatabase, poolAccounts);
         Map<Bucket, List<AccountCard>> sent = new HashMap<>();
         batch.forEach((t, c) -> sent.put(t.bucket(), c));
         int n = 0;
@@ -167,15 +198,38 @@ final class ModelPublisher {
             switch (o.getValue()) {
                 case ACTIVATED, SUPERSEDED -> {
                     published.put(o.getKey(), sent.get(o.getKey()));
+                    changedSince.remove(o.getKey());
                     n++;
                 }
                 case RETIRED, FENCED -> {
                     // Retired by someone else meanwhile: whoever did knows newer group state.
                     published.remove(o.getKey());
+                    changedSince.remove(o.getKey());
                     LOG.log(Level.DEBUG, "bucket " + o.getKey() + " was retired while it was published");
                 }
             }
         }
         return n;
+    }
+
+    /**
+     * Whether two bucket contents hold equal cards in the same order. The model keeps a card's instance
+     * while its row does not change, so most elements are the same object and compare by identity.
+     */
+    static boolean sameCards(List<AccountCard> a, List<AccountCard> b) {
+        if (a == b) {
+            return true;
+        }
+        if (a == null || b == null || a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            AccountCard x = a.get(i);
+            AccountCard y = b.get(i);
+            if (x != y && !x.equals(y)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

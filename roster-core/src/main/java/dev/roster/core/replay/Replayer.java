@@ -77,6 +77,8 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Replayer {
     private static final System.Logger LOG = System.getLogger(Replayer.class.getName());
+    /** How often an applied batch samples the outbox lag (see {@link #sampleLag}). */
+    static final Duration LAG_SAMPLE = Duration.ofSeconds(1);
 
     /** Fewest accounts a batch must name to be turned into a full rebuild (with half the pool). */
     static final int BULK_MIN = 1_000;
@@ -123,6 +125,9 @@ public final class Replayer {
      * whole batches): the defect is charged to the one event whose read or work raises it.
      */
     private int isolating;
+
+    /** When {@link #sampleLag} last read the outbox statistics. */
+    private Instant lastLagSample;
 
     private final AtomicLong applied = new AtomicLong();
     private final AtomicLong unknown = new AtomicLong();
@@ -302,7 +307,7 @@ public final class Replayer {
             return ReplayStep.NOT_HOLDER;
         }
         publishCursor();
-        observeLag();
+        sampleLag(now);
         retention.run(now, cursor.watermark());
         return batch.full() ? ReplayStep.MORE : ReplayStep.CAUGHT_UP;
     }
@@ -530,6 +535,23 @@ public final class Replayer {
         return true;
     }
 
+    /**
+     * After an applied batch: the outbox statistics are read at most once per {@link #LAG_SAMPLE}
+     * (decision E11) while nothing is parked. Their statement counts every pending row, so reading them
+     * after every batch of a backlog drain or a storm cost about as much as the batch; the monitor's
+     * thresholds are seconds and its consecutive-observation count was meant for one-second polls.
+     * Failed batches and parked events are observed every time (that is when an episode builds up).
+     */
+    private void sampleLag(Instant now) {
+        if (lastLagSample != null
+                && now.isBefore(lastLagSample.plus(LAG_SAMPLE))
+                && attempts.parkedIds().isEmpty()) {
+            return;
+        }
+        lastLagSample = now;
+        observeLag();
+    }
+
     private void observeLag() {
         try {
             OutboxStats s = cursor.stats();
@@ -594,12 +616,18 @@ public final class Replayer {
         Map<Long, GroupInfo> groups = rows == null ? Map.of() : rows.groups();
         List<PoolModel.AccountChange> changes = model.apply(accountIds, cards, groupIds, groups);
         Set<Long> changed = new HashSet<>();
+        Set<Bucket> touched = new LinkedHashSet<>();
         for (PoolModel.AccountChange c : changes) {
             changed.add(c.accountId());
             Set<Long> by = plan.eventsOfAccount.getOrDefault(c.accountId(), Set.of());
-            plan.dirty(model.bucketsOf(c.before()), by);
-            plan.dirty(model.bucketsOf(c.after()), by);
+            Set<Bucket> before = model.bucketsOf(c.before());
+            Set<Bucket> after = model.bucketsOf(c.after());
+            plan.dirty(before, by);
+            plan.dirty(after, by);
+            touched.addAll(before);
+            touched.addAll(after);
         }
+        publisher.modelChanged(touched);
         // Right after a load nothing is known about the stored cards: the previous holder may not have
         // written the ones its last batches changed, so every named card is written until the cursor
         // passes the load's horizon. After that only cards that changed are.
@@ -614,7 +642,7 @@ public final class Replayer {
         bucketRebuilds.addAndGet(n);
         publisher.failed().forEach((b, err) -> {
             LOG.log(Level.WARNING, "publishing " + b + " failed: " + err);
-            for (long id : plan.dirtyBy.getOrDefault(b, Set.of())) {
+            for (long id : plan.eventsDirtying(b)) {
                 eventFailures.merge(id, "publishing " + b + " failed: " + err, (x, y) -> x);
             }
         });

@@ -249,6 +249,10 @@ public abstract class ProjectionContract {
 
     @Test
     void publishAll_mixedBatch_eachTicketHasTheOutcomeOfTheSingleForm() {
+        // Subscribed before the set-up, whose own notices are awaited and dropped below: on a cluster a
+        // notice travels the cluster bus, so one sent before a later subscription can still reach it.
+        ConcurrentLinkedQueue<Invalidation> seen = new ConcurrentLinkedQueue<>();
+        Subscription subscription = client().subscribe(seen::add);
         // bucket 1: a fresh ticket over an active snapshot (activates; the old one enters its grace)
         VersionTicket old1 = allocate(projection, bucket(1));
         projection.publish(old1, "g0", Fixtures.cards(1, 2));
@@ -266,10 +270,16 @@ public abstract class ProjectionContract {
         projection.reopen(bucket(4));
         // bucket 5: a first publish, empty
         VersionTicket empty = allocate(projection, bucket(5));
+        List<Invalidation> setUp = List.of(
+                new Invalidation(bucket(1), "g0", old1.version()),
+                new Invalidation(bucket(2), "g0", newer.version()),
+                Invalidation.retiredBucket(bucket(3)),
+                Invalidation.retiredBucket(bucket(4)));
+        await().atMost(AWAIT).until(() -> seen.containsAll(setUp));
+        seen.clear();
 
-        ConcurrentLinkedQueue<Invalidation> seen = new ConcurrentLinkedQueue<>();
         Map<Bucket, PublishOutcome> got;
-        try (Subscription ignored = client().subscribe(seen::add)) {
+        try (Subscription ignored = subscription) {
             Map<VersionTicket, List<AccountCard>> contents = new java.util.LinkedHashMap<>();
             contents.put(fresh, Fixtures.cards(10, 3));
             contents.put(stale, Fixtures.cards(30, 2));

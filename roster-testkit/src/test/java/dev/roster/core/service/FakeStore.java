@@ -48,6 +48,10 @@ final class FakeStore implements SchedulingSource, OutboxSource {
 
     /** Every bucket query, in order. */
     final List<Bucket> bucketQueries = new CopyOnWriteArrayList<>();
+    /** How many bulk pool loads were made. */
+    final java.util.concurrent.atomic.AtomicInteger poolLoads = new java.util.concurrent.atomic.AtomicInteger();
+    /** How many outbox statistics reads were made. */
+    final java.util.concurrent.atomic.AtomicInteger statsReads = new java.util.concurrent.atomic.AtomicInteger();
 
     volatile Function<Bucket, RuntimeException> bucketFailure = b -> null;
     /** Thrown by a card read of these ids (null: none). */
@@ -281,6 +285,7 @@ final class FakeStore implements SchedulingSource, OutboxSource {
      */
     @Override
     public long loadPool(dev.roster.core.source.PoolSink sink) {
+        poolLoads.incrementAndGet();
         Set<Bucket> all = new java.util.LinkedHashSet<>();
         synchronized (this) {
             TreeSet<String> platforms = new TreeSet<>(Platforms.SEED_PLATFORMS);
@@ -394,6 +399,7 @@ final class FakeStore implements SchedulingSource, OutboxSource {
 
     @Override
     public synchronized OutboxStats stats(long watermark, Set<Long> excludedIds) {
+        statsReads.incrementAndGet();
         List<OutboxEvent> pending = outbox.stream()
                 .filter(s -> s.committed && Long.compareUnsigned(s.txid, watermark) >= 0)
                 .map(Stored::event)

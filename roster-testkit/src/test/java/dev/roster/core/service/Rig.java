@@ -22,6 +22,8 @@ final class Rig implements AutoCloseable {
     final List<OutboxEvent> deadEvents = new CopyOnWriteArrayList<>();
     ServiceConfig config;
     SnapshotService service;
+    /** What the service sees of {@link #projection} (a test may put a decorator in between). */
+    java.util.function.UnaryOperator<dev.roster.core.projection.Projection> decorate = p -> p;
 
     Rig(ServiceConfig config) {
         this.config = config;
@@ -53,7 +55,7 @@ final class Rig implements AutoCloseable {
     SnapshotService build() {
         service = SnapshotService.newBuilder()
                 .source(store)
-                .projection(projection)
+                .projection(decorate.apply(projection))
                 .config(config)
                 .clock(clock)
                 .inlineRebuilds(true)
