@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts three ./roster launchers at once in a fresh clone of this checkout's HEAD and checks that all
 # three succeed and that exactly one of them built the jar (the others waited for its build lock).
-# A full package build of roster-server and the modules it needs: minutes, so it is run by hand (or by
-# the integrator), not by .ci/run. Extra Maven flags go through MAVEN_ARGS (e.g. MAVEN_ARGS=-o offline).
+# One package build of roster-server and the modules it needs, without tests: about a minute on two
+# cores, so .ci/run runs it last. Extra Maven flags go through MAVEN_ARGS (e.g. MAVEN_ARGS=-o offline).
 # Usage: scripts/launcher-race-check.sh [ROSTER_ARGS...]   (default: --help)
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
