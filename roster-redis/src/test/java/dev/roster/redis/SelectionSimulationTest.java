@@ -6,7 +6,6 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.GroupLink;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
-import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.Outcome;
 import dev.roster.core.selection.ReportResult;
 import dev.roster.core.selection.SelectRequest;
@@ -14,6 +13,10 @@ import dev.roster.core.selection.Selection;
 import dev.roster.core.selection.SelectionCounters;
 import dev.roster.core.selection.Selector;
 import dev.roster.testkit.RedisHarness;
+import dev.roster.testkit.SelectionSimulation;
+import dev.roster.testkit.SelectionSimulation.LoadSampler;
+import dev.roster.testkit.SelectionSimulation.Report;
+import dev.roster.testkit.SelectionSimulation.Use;
 import dev.roster.testkit.fake.InMemoryCandidates;
 import dev.roster.testkit.fake.InMemoryUsageLedger;
 import java.time.Duration;
@@ -30,7 +33,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
@@ -74,14 +76,6 @@ class SelectionSimulationTest {
                 .updatedAt(Instant.EPOCH)
                 .build();
     }
-
-    record Use(long account, Instant start, Instant end) {}
-
-    /**
-     * A cooldown report: {@code start} before the call (the earliest it can apply), {@code returned}
-     * after it (by then it is in Redis), {@code until} its end.
-     */
-    record Report(long account, Instant start, Instant returned, Instant until) {}
 
     @Test
     void threeInstances_concurrentRequests_slotsCooldownsAndSessionsHold() throws Exception {
@@ -136,20 +130,8 @@ class SelectionSimulationTest {
         AtomicInteger refused = new AtomicInteger();
 
         // Redis's own view, sampled while the requests run.
-        AtomicBoolean running = new AtomicBoolean(true);
-        AtomicInteger samples = new AtomicInteger();
-        Thread sampler = new Thread(() -> {
-            while (running.get()) {
-                for (Map.Entry<Long, AccountLoad> e :
-                        stores.get(0).loads(concurrency.keySet()).entrySet()) {
-                    if (e.getValue().inFlight() > concurrency.get(e.getKey())) {
-                        violations.add("Redis holds " + e.getValue().inFlight() + " slots on account " + e.getKey());
-                    }
-                }
-                samples.incrementAndGet();
-            }
-        });
-        sampler.start();
+        LoadSampler sampler =
+                LoadSampler.start(() -> stores.get(0).loads(concurrency.keySet()), concurrency, violations);
 
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService workers = Executors.newFixedThreadPool(WORKERS);
@@ -160,12 +142,10 @@ class SelectionSimulationTest {
                 fs.add(workers.submit(() -> {
                     Random rnd = new Random(worker);
                     Selector sel = instances.get(worker % INSTANCES);
-                    String[] models = {null, "m-a", "m-b"};
                     start.await();
                     for (int i = 0; i < REQUESTS_PER_WORKER; i++) {
-                        // Each worker owns two sessions with a fixed model each; a third of requests have none.
-                        String session = i % 3 == 2 ? null : "w" + worker + "-s" + (i % 3);
-                        String model = session == null ? models[rnd.nextInt(3)] : models[(worker + i % 3) % 3];
+                        String session = SelectionSimulation.session(worker, i);
+                        String model = SelectionSimulation.model(session, worker, i, rnd);
                         SelectRequest req = SelectRequest.of(1L, "openai")
                                 .withSession(session)
                                 .withModel(model);
@@ -224,32 +204,16 @@ class SelectionSimulationTest {
             }
         } finally {
             workers.shutdownNow();
-            running.set(false);
-            sampler.join();
+            sampler.stop();
         }
 
         // A session moves from A only if A was cooling at some point during the select that moved it.
-        sessions.forEach((session, uses) -> {
-            for (int i = 1; i < uses.size(); i++) {
-                Use prev = uses.get(i - 1);
-                Use next = uses.get(i);
-                if (prev.account() != next.account()) {
-                    boolean cooled = reports.stream()
-                            .anyMatch(r -> r.account() == prev.account()
-                                    && !r.start().isAfter(next.end())
-                                    && r.until().isAfter(prev.start()));
-                    if (!cooled) {
-                        violations.add("session " + session + " moved " + prev.account() + " -> " + next.account()
-                                + " although " + prev.account() + " stayed a candidate");
-                    }
-                }
-            }
-        });
+        SelectionSimulation.checkSessionMoves(sessions, reports, violations);
         assertThat(violations).isEmpty();
         assertThat(served.get() + refused.get()).isEqualTo(WORKERS * REQUESTS_PER_WORKER);
         assertThat(served.get()).isGreaterThan(WORKERS * REQUESTS_PER_WORKER / 2);
         assertThat(reports).isNotEmpty();
-        assertThat(samples.get()).isPositive();
+        assertThat(sampler.samples()).isPositive();
         assertThat(counters.stickyHits()).isPositive();
         // Every slot was handed back.
         assertThat(stores.get(1).loads(concurrency.keySet()).values())
