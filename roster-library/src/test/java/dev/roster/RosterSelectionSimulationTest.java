@@ -13,6 +13,7 @@ import dev.roster.testkit.RedisHarness;
 import dev.roster.testkit.SelectionSimulation;
 import dev.roster.testkit.SelectionSimulation.LoadSampler;
 import dev.roster.testkit.SelectionSimulation.Report;
+import dev.roster.testkit.SelectionSimulation.Upstream;
 import dev.roster.testkit.SelectionSimulation.Use;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -126,14 +127,8 @@ class RosterSelectionSimulationTest {
             await().until(() -> r.list(null, "openai", false).accounts().size() == pool.size());
         }
 
-        Map<Long, AtomicInteger> upstream = new ConcurrentHashMap<>();
-        Map<Long, AtomicInteger> upstreamMax = new ConcurrentHashMap<>();
         Map<Long, List<Hold>> holds = new ConcurrentHashMap<>();
-        pool.keySet().forEach(id -> {
-            upstream.put(id, new AtomicInteger());
-            upstreamMax.put(id, new AtomicInteger());
-            holds.put(id, new CopyOnWriteArrayList<>());
-        });
+        pool.keySet().forEach(id -> holds.put(id, new CopyOnWriteArrayList<>()));
         List<Report> reports = new CopyOnWriteArrayList<>();
         List<Placement> placements = new CopyOnWriteArrayList<>();
         List<String> violations = new CopyOnWriteArrayList<>();
@@ -142,9 +137,10 @@ class RosterSelectionSimulationTest {
         AtomicInteger refused = new AtomicInteger();
         AtomicInteger waits = new AtomicInteger();
 
-        // Redis's own view, sampled while the requests run.
         Map<Long, Integer> concurrency = new HashMap<>();
         pool.values().forEach(a -> concurrency.put(a.id(), a.concurrency()));
+        Upstream upstream = new Upstream(concurrency, violations);
+        // Redis's own view, sampled while the requests run.
         LoadSampler sampler =
                 LoadSampler.start(() -> rosters.get(0).selectionStore().loads(pool.keySet()), concurrency, violations);
 
@@ -186,18 +182,14 @@ class RosterSelectionSimulationTest {
                         long pickedNanos = System.nanoTime();
                         Instant picked = Instant.now();
                         placements.add(new Placement(id, model, a.layer(), beginNanos, pickedNanos, begin, picked));
-                        int now = upstream.get(id).incrementAndGet();
-                        upstreamMax.get(id).accumulateAndGet(now, Math::max);
-                        if (now > concurrency.get(id)) {
-                            violations.add("upstream saw " + now + " requests on account " + id);
-                        }
+                        upstream.enter(id);
                         if (session != null) {
                             sessions.computeIfAbsent(session, k -> new CopyOnWriteArrayList<>())
                                     .add(new Use(id, begin, picked));
                         }
                         LockSupport.parkNanos(200_000 + rnd.nextInt(1_500_000)); // the upstream call
                         int roll = rnd.nextInt(100);
-                        upstream.get(id).decrementAndGet();
+                        upstream.leave(id);
                         if (roll < 6) {
                             Instant reportStart = Instant.now();
                             ReportResult rr = roster.report(
@@ -276,7 +268,7 @@ class RosterSelectionSimulationTest {
         assertThat(rosters.get(1).selectionStore().loads(pool.keySet()).values())
                 .allSatisfy(l -> assertThat(l.inFlight()).isZero());
         // The pool was driven to saturation somewhere (otherwise the slot checks would prove little).
-        assertThat(upstreamMax.entrySet())
+        assertThat(upstream.max().entrySet())
                 .anySatisfy(e -> assertThat(e.getValue().get()).isEqualTo(concurrency.get(e.getKey())));
         // Some reported cooldowns reached PostgreSQL (and so the snapshots).
         assertThat(servers.ids("SELECT id FROM accounts WHERE rate_limit_reset_at IS NOT NULL"

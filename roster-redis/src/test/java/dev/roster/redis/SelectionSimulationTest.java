@@ -16,6 +16,7 @@ import dev.roster.testkit.RedisHarness;
 import dev.roster.testkit.SelectionSimulation;
 import dev.roster.testkit.SelectionSimulation.LoadSampler;
 import dev.roster.testkit.SelectionSimulation.Report;
+import dev.roster.testkit.SelectionSimulation.Upstream;
 import dev.roster.testkit.SelectionSimulation.Use;
 import dev.roster.testkit.fake.InMemoryCandidates;
 import dev.roster.testkit.fake.InMemoryUsageLedger;
@@ -117,14 +118,9 @@ class SelectionSimulationTest {
                     .build());
         }
 
-        Map<Long, AtomicInteger> upstream = new ConcurrentHashMap<>();
-        Map<Long, AtomicInteger> upstreamMax = new ConcurrentHashMap<>();
-        pool.forEach(c -> {
-            upstream.put(c.id(), new AtomicInteger());
-            upstreamMax.put(c.id(), new AtomicInteger());
-        });
         List<Report> reports = new CopyOnWriteArrayList<>();
         List<String> violations = new CopyOnWriteArrayList<>();
+        Upstream upstream = new Upstream(concurrency, violations);
         Map<String, List<Use>> sessions = new ConcurrentHashMap<>();
         AtomicInteger served = new AtomicInteger();
         AtomicInteger refused = new AtomicInteger();
@@ -171,18 +167,14 @@ class SelectionSimulationTest {
                                 violations.add("account " + id + " served inside a cooldown until " + r.until());
                             }
                         }
-                        int now = upstream.get(id).incrementAndGet();
-                        upstreamMax.get(id).accumulateAndGet(now, Math::max);
-                        if (now > concurrency.get(id)) {
-                            violations.add("upstream saw " + now + " requests on account " + id);
-                        }
+                        upstream.enter(id);
                         if (session != null) {
                             sessions.computeIfAbsent(session, k -> new CopyOnWriteArrayList<>())
                                     .add(new Use(id, begin, picked));
                         }
                         LockSupport.parkNanos(200_000 + rnd.nextInt(1_500_000)); // the upstream call
                         int roll = rnd.nextInt(100);
-                        upstream.get(id).decrementAndGet();
+                        upstream.leave(id);
                         if (roll < 6) {
                             Instant reportStart = clock.instant();
                             ReportResult rr = sel.report(
@@ -219,7 +211,7 @@ class SelectionSimulationTest {
         assertThat(stores.get(1).loads(concurrency.keySet()).values())
                 .allSatisfy(l -> assertThat(l.inFlight()).isZero());
         // The pool was driven to saturation somewhere (otherwise the slot checks would prove little).
-        assertThat(upstreamMax.entrySet())
+        assertThat(upstream.max().entrySet())
                 .anySatisfy(e -> assertThat(e.getValue().get()).isEqualTo(concurrency.get(e.getKey())));
     }
 }

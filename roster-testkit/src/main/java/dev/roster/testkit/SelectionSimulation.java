@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -76,6 +77,46 @@ public final class SelectionSimulation {
                 }
             }
         });
+    }
+
+    /**
+     * The simulated upstream: requests in flight per account, the most seen at once, and a violation
+     * each time an account has more in flight than its concurrency.
+     */
+    public static final class Upstream {
+        private final Map<Long, Integer> concurrency;
+        private final List<String> violations;
+        private final Map<Long, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+        private final Map<Long, AtomicInteger> max = new ConcurrentHashMap<>();
+
+        /** An upstream for the accounts of {@code concurrency}; violations go to {@code violations}. */
+        public Upstream(Map<Long, Integer> concurrency, List<String> violations) {
+            this.concurrency = concurrency;
+            this.violations = violations;
+            concurrency.keySet().forEach(id -> {
+                inFlight.put(id, new AtomicInteger());
+                max.put(id, new AtomicInteger());
+            });
+        }
+
+        /** A request reaches account {@code id}. */
+        public void enter(long id) {
+            int now = inFlight.get(id).incrementAndGet();
+            max.get(id).accumulateAndGet(now, Math::max);
+            if (now > concurrency.get(id)) {
+                violations.add("upstream saw " + now + " requests on account " + id);
+            }
+        }
+
+        /** A request on account {@code id} is answered. */
+        public void leave(long id) {
+            inFlight.get(id).decrementAndGet();
+        }
+
+        /** The most requests in flight at once, per account. */
+        public Map<Long, AtomicInteger> max() {
+            return max;
+        }
     }
 
     /** Reads Redis's slot counts in a loop while the requests run, noting any above an account's concurrency. */
