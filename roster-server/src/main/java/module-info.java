@@ -24,7 +24,7 @@ module roster.server {
     requires org.eclipse.jetty.util;
     requires org.slf4j;
 
-    opens dev.roster.server to
+    opens dev.roster.server.cli to
             info.picocli;
     opens dev.roster.server.app to
             com.fasterxml.jackson.databind;

@@ -21,6 +21,7 @@ import dev.roster.postgres.PostgresSchedulingSource;
 import dev.roster.redis.RedisConnectionOptions;
 import dev.roster.redis.RedisProjection;
 import dev.roster.testkit.RedisHarness;
+import dev.roster.testkit.TestClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -103,7 +104,7 @@ class NearCacheTest {
     void redisStoppedWarmBucketsAnswerFromMemoryThenPastMaxStaleFromTheLimitedFallback() {
         Servers servers = new Servers(NearCacheTest.class, "down");
         servers.openaiAccounts(8);
-        TestClock clock = new TestClock();
+        TestClock clock = TestClock.following();
         ServiceConfig config = Servers.CONFIG.withScheduling(withMaxQps(SchedulingConfig.DEFAULTS, 3));
         try (Roster roster = servers.roster().config(config).clock(clock).build()) {
             await().until(roster::ready);

@@ -5,12 +5,16 @@ import static org.awaitility.Awaitility.await;
 
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
-import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.Outcome;
 import dev.roster.core.selection.ReportResult;
 import dev.roster.core.selection.SelectRequest;
 import dev.roster.core.selection.Selection;
 import dev.roster.testkit.RedisHarness;
+import dev.roster.testkit.SelectionSimulation;
+import dev.roster.testkit.SelectionSimulation.LoadSampler;
+import dev.roster.testkit.SelectionSimulation.Report;
+import dev.roster.testkit.SelectionSimulation.Upstream;
+import dev.roster.testkit.SelectionSimulation.Use;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -30,7 +34,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
@@ -81,11 +84,6 @@ class RosterSelectionSimulationTest {
     /** A conservative interval during which a request may have held a slot or a queue place. */
     record Hold(long start, long end) {}
 
-    record Use(long account, Instant start, Instant end) {}
-
-    /** A report: called at {@code start}, returned at {@code done} (stored by then), deadline {@code until}. */
-    record Report(long account, Instant start, Instant done, Instant until) {}
-
     record Placement(
             long account,
             String model,
@@ -129,14 +127,8 @@ class RosterSelectionSimulationTest {
             await().until(() -> r.list(null, "openai", false).accounts().size() == pool.size());
         }
 
-        Map<Long, AtomicInteger> upstream = new ConcurrentHashMap<>();
-        Map<Long, AtomicInteger> upstreamMax = new ConcurrentHashMap<>();
         Map<Long, List<Hold>> holds = new ConcurrentHashMap<>();
-        pool.keySet().forEach(id -> {
-            upstream.put(id, new AtomicInteger());
-            upstreamMax.put(id, new AtomicInteger());
-            holds.put(id, new CopyOnWriteArrayList<>());
-        });
+        pool.keySet().forEach(id -> holds.put(id, new CopyOnWriteArrayList<>()));
         List<Report> reports = new CopyOnWriteArrayList<>();
         List<Placement> placements = new CopyOnWriteArrayList<>();
         List<String> violations = new CopyOnWriteArrayList<>();
@@ -145,23 +137,12 @@ class RosterSelectionSimulationTest {
         AtomicInteger refused = new AtomicInteger();
         AtomicInteger waits = new AtomicInteger();
 
-        // Redis's own view, sampled while the requests run.
         Map<Long, Integer> concurrency = new HashMap<>();
         pool.values().forEach(a -> concurrency.put(a.id(), a.concurrency()));
-        AtomicBoolean running = new AtomicBoolean(true);
-        AtomicInteger samples = new AtomicInteger();
-        Thread sampler = new Thread(() -> {
-            while (running.get()) {
-                for (Map.Entry<Long, AccountLoad> e :
-                        rosters.get(0).selectionStore().loads(pool.keySet()).entrySet()) {
-                    if (e.getValue().inFlight() > concurrency.get(e.getKey())) {
-                        violations.add("Redis holds " + e.getValue().inFlight() + " slots on account " + e.getKey());
-                    }
-                }
-                samples.incrementAndGet();
-            }
-        });
-        sampler.start();
+        Upstream upstream = new Upstream(concurrency, violations);
+        // Redis's own view, sampled while the requests run.
+        LoadSampler sampler =
+                LoadSampler.start(() -> rosters.get(0).selectionStore().loads(pool.keySet()), concurrency, violations);
 
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService workers = Executors.newFixedThreadPool(WORKERS);
@@ -173,12 +154,10 @@ class RosterSelectionSimulationTest {
                 fs.add(workers.submit(() -> {
                     Random rnd = new Random(worker);
                     Roster roster = rosters.get(worker % INSTANCES);
-                    String[] models = {null, "m-a", "m-b"};
                     start.await();
                     for (int i = 0; i < REQUESTS_PER_WORKER; i++) {
-                        // Each worker owns two sessions with a fixed model each; a third of requests have none.
-                        String session = i % 3 == 2 ? null : "w" + worker + "-s" + (i % 3);
-                        String model = session == null ? models[rnd.nextInt(3)] : models[(worker + i % 3) % 3];
+                        String session = SelectionSimulation.session(worker, i);
+                        String model = SelectionSimulation.model(session, worker, i, rnd);
                         SelectRequest req = SelectRequest.of(null, "openai")
                                 .withSession(session)
                                 .withModel(model);
@@ -203,18 +182,14 @@ class RosterSelectionSimulationTest {
                         long pickedNanos = System.nanoTime();
                         Instant picked = Instant.now();
                         placements.add(new Placement(id, model, a.layer(), beginNanos, pickedNanos, begin, picked));
-                        int now = upstream.get(id).incrementAndGet();
-                        upstreamMax.get(id).accumulateAndGet(now, Math::max);
-                        if (now > concurrency.get(id)) {
-                            violations.add("upstream saw " + now + " requests on account " + id);
-                        }
+                        upstream.enter(id);
                         if (session != null) {
                             sessions.computeIfAbsent(session, k -> new CopyOnWriteArrayList<>())
                                     .add(new Use(id, begin, picked));
                         }
                         LockSupport.parkNanos(200_000 + rnd.nextInt(1_500_000)); // the upstream call
                         int roll = rnd.nextInt(100);
-                        upstream.get(id).decrementAndGet();
+                        upstream.leave(id);
                         if (roll < 6) {
                             Instant reportStart = Instant.now();
                             ReportResult rr = roster.report(
@@ -237,8 +212,7 @@ class RosterSelectionSimulationTest {
             }
         } finally {
             workers.shutdownNow();
-            running.set(false);
-            sampler.join();
+            sampler.stop();
         }
         long elapsedMs = (System.nanoTime() - t0) / 1_000_000;
 
@@ -246,31 +220,16 @@ class RosterSelectionSimulationTest {
         for (Placement p : placements) {
             for (Report r : reports) {
                 if (r.account() == p.account()
-                        && r.done().isBefore(p.begin())
+                        && r.returned().isBefore(p.begin())
                         && r.until().isAfter(p.picked())) {
                     violations.add("account " + p.account() + " served at " + p.picked() + " inside a cooldown until "
-                            + r.until() + " reported at " + r.done());
+                            + r.until() + " reported at " + r.returned());
                 }
             }
         }
 
         // A session moves from A only if A was cooling at some point during the select that moved it.
-        sessions.forEach((session, uses) -> {
-            for (int i = 1; i < uses.size(); i++) {
-                Use prev = uses.get(i - 1);
-                Use next = uses.get(i);
-                if (prev.account() != next.account()) {
-                    boolean cooled = reports.stream()
-                            .anyMatch(r -> r.account() == prev.account()
-                                    && !r.start().isAfter(next.end())
-                                    && r.until().isAfter(prev.start()));
-                    if (!cooled) {
-                        violations.add("session " + session + " moved " + prev.account() + " -> " + next.account()
-                                + " although " + prev.account() + " stayed a candidate");
-                    }
-                }
-            }
-        });
+        SelectionSimulation.checkSessionMoves(sessions, reports, violations);
 
         // Priority: a lower-priority account only while every higher-priority one was (maybe) full or cooling.
         int priorityChecks = 0;
@@ -299,7 +258,7 @@ class RosterSelectionSimulationTest {
         assertThat(served.get() + refused.get()).isEqualTo(WORKERS * REQUESTS_PER_WORKER);
         assertThat(served.get()).isGreaterThan(WORKERS * REQUESTS_PER_WORKER / 2);
         assertThat(reports).isNotEmpty();
-        assertThat(samples.get()).isPositive();
+        assertThat(sampler.samples()).isPositive();
         assertThat(priorityChecks).isPositive();
         long stickyHits = rosters.stream()
                 .mapToLong(r -> r.selectionCounters().stickyHits())
@@ -309,7 +268,7 @@ class RosterSelectionSimulationTest {
         assertThat(rosters.get(1).selectionStore().loads(pool.keySet()).values())
                 .allSatisfy(l -> assertThat(l.inFlight()).isZero());
         // The pool was driven to saturation somewhere (otherwise the slot checks would prove little).
-        assertThat(upstreamMax.entrySet())
+        assertThat(upstream.max().entrySet())
                 .anySatisfy(e -> assertThat(e.getValue().get()).isEqualTo(concurrency.get(e.getKey())));
         // Some reported cooldowns reached PostgreSQL (and so the snapshots).
         assertThat(servers.ids("SELECT id FROM accounts WHERE rate_limit_reset_at IS NOT NULL"
@@ -325,7 +284,7 @@ class RosterSelectionSimulationTest {
                 loadAware.size(),
                 priorityChecks,
                 stickyHits,
-                samples.get(),
+                sampler.samples(),
                 elapsedMs);
     }
 

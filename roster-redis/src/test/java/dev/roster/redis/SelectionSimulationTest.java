@@ -6,7 +6,6 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.GroupLink;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
-import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.Outcome;
 import dev.roster.core.selection.ReportResult;
 import dev.roster.core.selection.SelectRequest;
@@ -14,6 +13,11 @@ import dev.roster.core.selection.Selection;
 import dev.roster.core.selection.SelectionCounters;
 import dev.roster.core.selection.Selector;
 import dev.roster.testkit.RedisHarness;
+import dev.roster.testkit.SelectionSimulation;
+import dev.roster.testkit.SelectionSimulation.LoadSampler;
+import dev.roster.testkit.SelectionSimulation.Report;
+import dev.roster.testkit.SelectionSimulation.Upstream;
+import dev.roster.testkit.SelectionSimulation.Use;
 import dev.roster.testkit.fake.InMemoryCandidates;
 import dev.roster.testkit.fake.InMemoryUsageLedger;
 import java.time.Duration;
@@ -30,7 +34,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
@@ -75,14 +78,6 @@ class SelectionSimulationTest {
                 .build();
     }
 
-    record Use(long account, Instant start, Instant end) {}
-
-    /**
-     * A cooldown report: {@code start} before the call (the earliest it can apply), {@code returned}
-     * after it (by then it is in Redis), {@code until} its end.
-     */
-    record Report(long account, Instant start, Instant returned, Instant until) {}
-
     @Test
     void threeInstances_concurrentRequests_slotsCooldownsAndSessionsHold() throws Exception {
         InstantSource clock = InstantSource.system();
@@ -123,33 +118,16 @@ class SelectionSimulationTest {
                     .build());
         }
 
-        Map<Long, AtomicInteger> upstream = new ConcurrentHashMap<>();
-        Map<Long, AtomicInteger> upstreamMax = new ConcurrentHashMap<>();
-        pool.forEach(c -> {
-            upstream.put(c.id(), new AtomicInteger());
-            upstreamMax.put(c.id(), new AtomicInteger());
-        });
         List<Report> reports = new CopyOnWriteArrayList<>();
         List<String> violations = new CopyOnWriteArrayList<>();
+        Upstream upstream = new Upstream(concurrency, violations);
         Map<String, List<Use>> sessions = new ConcurrentHashMap<>();
         AtomicInteger served = new AtomicInteger();
         AtomicInteger refused = new AtomicInteger();
 
         // Redis's own view, sampled while the requests run.
-        AtomicBoolean running = new AtomicBoolean(true);
-        AtomicInteger samples = new AtomicInteger();
-        Thread sampler = new Thread(() -> {
-            while (running.get()) {
-                for (Map.Entry<Long, AccountLoad> e :
-                        stores.get(0).loads(concurrency.keySet()).entrySet()) {
-                    if (e.getValue().inFlight() > concurrency.get(e.getKey())) {
-                        violations.add("Redis holds " + e.getValue().inFlight() + " slots on account " + e.getKey());
-                    }
-                }
-                samples.incrementAndGet();
-            }
-        });
-        sampler.start();
+        LoadSampler sampler =
+                LoadSampler.start(() -> stores.get(0).loads(concurrency.keySet()), concurrency, violations);
 
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService workers = Executors.newFixedThreadPool(WORKERS);
@@ -160,12 +138,10 @@ class SelectionSimulationTest {
                 fs.add(workers.submit(() -> {
                     Random rnd = new Random(worker);
                     Selector sel = instances.get(worker % INSTANCES);
-                    String[] models = {null, "m-a", "m-b"};
                     start.await();
                     for (int i = 0; i < REQUESTS_PER_WORKER; i++) {
-                        // Each worker owns two sessions with a fixed model each; a third of requests have none.
-                        String session = i % 3 == 2 ? null : "w" + worker + "-s" + (i % 3);
-                        String model = session == null ? models[rnd.nextInt(3)] : models[(worker + i % 3) % 3];
+                        String session = SelectionSimulation.session(worker, i);
+                        String model = SelectionSimulation.model(session, worker, i, rnd);
                         SelectRequest req = SelectRequest.of(1L, "openai")
                                 .withSession(session)
                                 .withModel(model);
@@ -191,18 +167,14 @@ class SelectionSimulationTest {
                                 violations.add("account " + id + " served inside a cooldown until " + r.until());
                             }
                         }
-                        int now = upstream.get(id).incrementAndGet();
-                        upstreamMax.get(id).accumulateAndGet(now, Math::max);
-                        if (now > concurrency.get(id)) {
-                            violations.add("upstream saw " + now + " requests on account " + id);
-                        }
+                        upstream.enter(id);
                         if (session != null) {
                             sessions.computeIfAbsent(session, k -> new CopyOnWriteArrayList<>())
                                     .add(new Use(id, begin, picked));
                         }
                         LockSupport.parkNanos(200_000 + rnd.nextInt(1_500_000)); // the upstream call
                         int roll = rnd.nextInt(100);
-                        upstream.get(id).decrementAndGet();
+                        upstream.leave(id);
                         if (roll < 6) {
                             Instant reportStart = clock.instant();
                             ReportResult rr = sel.report(
@@ -224,38 +196,22 @@ class SelectionSimulationTest {
             }
         } finally {
             workers.shutdownNow();
-            running.set(false);
-            sampler.join();
+            sampler.stop();
         }
 
         // A session moves from A only if A was cooling at some point during the select that moved it.
-        sessions.forEach((session, uses) -> {
-            for (int i = 1; i < uses.size(); i++) {
-                Use prev = uses.get(i - 1);
-                Use next = uses.get(i);
-                if (prev.account() != next.account()) {
-                    boolean cooled = reports.stream()
-                            .anyMatch(r -> r.account() == prev.account()
-                                    && !r.start().isAfter(next.end())
-                                    && r.until().isAfter(prev.start()));
-                    if (!cooled) {
-                        violations.add("session " + session + " moved " + prev.account() + " -> " + next.account()
-                                + " although " + prev.account() + " stayed a candidate");
-                    }
-                }
-            }
-        });
+        SelectionSimulation.checkSessionMoves(sessions, reports, violations);
         assertThat(violations).isEmpty();
         assertThat(served.get() + refused.get()).isEqualTo(WORKERS * REQUESTS_PER_WORKER);
         assertThat(served.get()).isGreaterThan(WORKERS * REQUESTS_PER_WORKER / 2);
         assertThat(reports).isNotEmpty();
-        assertThat(samples.get()).isPositive();
+        assertThat(sampler.samples()).isPositive();
         assertThat(counters.stickyHits()).isPositive();
         // Every slot was handed back.
         assertThat(stores.get(1).loads(concurrency.keySet()).values())
                 .allSatisfy(l -> assertThat(l.inFlight()).isZero());
         // The pool was driven to saturation somewhere (otherwise the slot checks would prove little).
-        assertThat(upstreamMax.entrySet())
+        assertThat(upstream.max().entrySet())
                 .anySatisfy(e -> assertThat(e.getValue().get()).isEqualTo(concurrency.get(e.getKey())));
     }
 }

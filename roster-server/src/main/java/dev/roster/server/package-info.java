@@ -1,2 +1,2 @@
-/** The Roster server: command line, wiring, the embedded default and the demo. */
+/** The Roster server: the jar's entry point ({@code Main}); the command line is in {@code cli}, wiring in {@code app}, configuration in {@code config}, the HTTP API in {@code http}. */
 package dev.roster.server;

@@ -1,9 +1,9 @@
 package dev.roster.bench.e2e;
 
 import dev.roster.Roster;
-import dev.roster.core.AccountCard;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.service.ListResult;
+import dev.roster.testkit.Freshness;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.util.ArrayList;
@@ -55,8 +55,6 @@ final class FreshnessUnderLoadScenario {
     /** The probed group: the first openai group (group {@code g} is on platform {@code (g - 1) % 4}). */
     static final long GROUP = 2;
 
-    private record Change(long accountId, int priority, long sentNanos) {}
-
     /** One change seen by one instance: when it was sent and how long until it was visible. */
     private record Seen(int instance, long sentNanos, long latencyNanos) {}
 
@@ -92,7 +90,7 @@ final class FreshnessUnderLoadScenario {
                         .filter(r -> r.service().isReplayer())
                         .findFirst()
                         .orElseThrow(() -> new IllegalStateException("no instance holds the replayer lease"));
-                List<ConcurrentLinkedQueue<Change>> inbox = new ArrayList<>();
+                List<ConcurrentLinkedQueue<Freshness.Change>> inbox = new ArrayList<>();
                 ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
                 List<AtomicLong> missing = new ArrayList<>();
                 AtomicBoolean writing = new AtomicBoolean(true);
@@ -100,13 +98,21 @@ final class FreshnessUnderLoadScenario {
                 for (int i = 0; i < rosters.size(); i++) {
                     Roster r = rosters.get(i);
                     int instance = i;
-                    ConcurrentLinkedQueue<Change> q = new ConcurrentLinkedQueue<>();
+                    ConcurrentLinkedQueue<Freshness.Change> q = new ConcurrentLinkedQueue<>();
                     AtomicLong miss = new AtomicLong();
                     inbox.add(q);
                     missing.add(miss);
                     readers.add(Thread.ofPlatform()
                             .name("bench-freshness-load-reader")
-                            .start(() -> read(r, instance, q, seen, miss, writing, size.readsPerSecond())));
+                            .start(() -> Freshness.read(
+                                    () -> r.list(GROUP, "openai", false).accounts(),
+                                    q,
+                                    (c, at) -> seen.add(new Seen(instance, c.sentNanos(), at - c.sentNanos())),
+                                    new AtomicLong(),
+                                    miss,
+                                    writing,
+                                    size.readsPerSecond(),
+                                    true)));
                 }
                 Writer writer = new Writer(s, ids, inbox, size.changesPerSecond());
                 Thread w =
@@ -261,13 +267,13 @@ final class FreshnessUnderLoadScenario {
     private static final class Writer implements Runnable {
         private final Stores stores;
         private final List<Long> ids;
-        private final List<ConcurrentLinkedQueue<Change>> inbox;
+        private final List<ConcurrentLinkedQueue<Freshness.Change>> inbox;
         private final long period;
         private final AtomicBoolean running = new AtomicBoolean(true);
         final AtomicLong sent = new AtomicLong();
         volatile Exception error;
 
-        Writer(Stores stores, List<Long> ids, List<ConcurrentLinkedQueue<Change>> inbox, int perSecond) {
+        Writer(Stores stores, List<Long> ids, List<ConcurrentLinkedQueue<Freshness.Change>> inbox, int perSecond) {
             this.stores = stores;
             this.ids = ids;
             this.inbox = inbox;
@@ -296,71 +302,14 @@ final class FreshnessUnderLoadScenario {
                     long sentAt = System.nanoTime();
                     ps.executeUpdate(); // autocommit: the statement is the commit
                     sent.incrementAndGet();
-                    Change ch = new Change(id, priority, sentAt);
-                    for (ConcurrentLinkedQueue<Change> q : inbox) {
+                    Freshness.Change ch = new Freshness.Change(id, priority, sentAt);
+                    for (ConcurrentLinkedQueue<Freshness.Change> q : inbox) {
                         q.add(ch);
                     }
                 }
             } catch (Exception e) {
                 error = e;
             }
-        }
-    }
-
-    private static void read(
-            Roster r,
-            int instance,
-            ConcurrentLinkedQueue<Change> inbox,
-            ConcurrentLinkedQueue<Seen> seen,
-            AtomicLong missing,
-            AtomicBoolean writing,
-            int perSecond) {
-        long period = TimeUnit.SECONDS.toNanos(1) / perSecond;
-        List<Change> pending = new ArrayList<>();
-        long next = System.nanoTime();
-        long drainDeadline = Long.MAX_VALUE;
-        while (true) {
-            long wait;
-            while ((wait = next - System.nanoTime()) > 0) {
-                LockSupport.parkNanos(wait);
-            }
-            next += period;
-            for (Change c; (c = inbox.poll()) != null; ) {
-                pending.add(c);
-            }
-            if (!writing.get()) {
-                if (drainDeadline == Long.MAX_VALUE) {
-                    drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                }
-                if (pending.isEmpty() && inbox.isEmpty()) {
-                    return;
-                }
-                if (System.nanoTime() > drainDeadline) {
-                    missing.addAndGet(pending.size());
-                    return;
-                }
-            }
-            List<AccountCard> cards;
-            try {
-                cards = r.list(GROUP, "openai", false).accounts();
-            } catch (RuntimeException e) {
-                // an unanswered read shows nothing; the change stays pending for the next one
-                continue;
-            }
-            long now = System.nanoTime();
-            pending.removeIf(c -> {
-                for (AccountCard card : cards) {
-                    // Only this writer changes these accounts' priorities, and only upwards.
-                    if (card.id() == c.accountId()) {
-                        if (card.priority() >= c.priority()) {
-                            seen.add(new Seen(instance, c.sentNanos(), now - c.sentNanos()));
-                            return true;
-                        }
-                        return false;
-                    }
-                }
-                return false;
-            });
         }
     }
 }

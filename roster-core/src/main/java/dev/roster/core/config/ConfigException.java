@@ -6,6 +6,7 @@ package dev.roster.core.config;
  */
 public final class ConfigException extends IllegalArgumentException {
     private final String key;
+    private final String expected;
 
     /** Creates the error for {@code key}. */
     public ConfigException(String key, Object value, String expected) {
@@ -13,6 +14,7 @@ public final class ConfigException extends IllegalArgumentException {
         // A blank key (a YAML key "" or " ") is quoted, else the message would start with " = ".
         super(printable((key.isBlank() ? "\"" + key + "\"" : key) + " = " + value + ": expected " + expected));
         this.key = key;
+        this.expected = expected;
     }
 
     /** {@code s} with line breaks, tabs and other control characters written as escapes ({@code \\n}, {@code \\u0000}). */
@@ -44,5 +46,13 @@ public final class ConfigException extends IllegalArgumentException {
     /** The dotted key path, e.g. {@code gateway.scheduling.outbox_poll_interval_seconds}. */
     public String key() {
         return key;
+    }
+
+    /**
+     * What the key expects, as given to the constructor (e.g. {@code an integer > 0}), so a caller that
+     * knows more about where the value came from can say it again with its own rendering of the value.
+     */
+    public String expected() {
+        return expected;
     }
 }

@@ -9,8 +9,9 @@ import java.time.Duration;
  * naming the key in a {@link ConfigException}.
  *
  * @param stickySessionMaxWaiting {@code sticky_session_max_waiting}, &gt; 0 (default 3)
- * @param stickySessionWaitTimeout {@code sticky_session_wait_timeout} (default 120 s)
- * @param fallbackWaitTimeout {@code fallback_wait_timeout} (default 30 s)
+ * @param stickySessionWaitTimeout {@code sticky_session_wait_timeout}, &gt; 0 (default 120 s); 0 is refused,
+ *     not read as "never wait", as sub2api refuses it
+ * @param fallbackWaitTimeout {@code fallback_wait_timeout}, &gt; 0 (default 30 s), likewise
  * @param fallbackMaxWaiting {@code fallback_max_waiting}, &gt; 0 (default 100)
  * @param loadBatchEnabled {@code load_batch_enabled} (default true)
  * @param slotCleanupInterval {@code slot_cleanup_interval}, 0 disables (default 30 s)
@@ -63,8 +64,8 @@ public record SchedulingConfig(
 
     public SchedulingConfig {
         positive("sticky_session_max_waiting", stickySessionMaxWaiting);
-        nonNegative("sticky_session_wait_timeout", stickySessionWaitTimeout);
-        nonNegative("fallback_wait_timeout", fallbackWaitTimeout);
+        positive("sticky_session_wait_timeout", stickySessionWaitTimeout);
+        positive("fallback_wait_timeout", fallbackWaitTimeout);
         positive("fallback_max_waiting", fallbackMaxWaiting);
         nonNegative("slot_cleanup_interval", slotCleanupInterval);
         nonNegative("db_fallback_timeout_seconds", dbFallbackTimeoutSeconds);
@@ -92,6 +93,14 @@ public record SchedulingConfig(
     private static void nonNegative(String key, int v) {
         if (v < 0) {
             throw new ConfigException(P + key, v, "an integer >= 0");
+        }
+    }
+
+    private static void positive(String key, Duration d) {
+        // A wait plan with no time to wait would hand out tickets that expire at once: the request
+        // queues for nothing. sub2api refuses these values too, so a shared file means the same here.
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new ConfigException(P + key, d, "a duration > 0 such as 30s");
         }
     }
 

@@ -84,11 +84,11 @@ public final class ConfigKeys {
         k.add(dur(
                 SCHEDULING + "sticky_session_wait_timeout",
                 "120s",
-                "timeout of a wait plan on the sticky account (also the wait ticket's lifetime)"));
+                "timeout of a wait plan on the sticky account (also the wait ticket's lifetime; > 0)"));
         k.add(dur(
                 SCHEDULING + "fallback_wait_timeout",
                 "30s",
-                "timeout of a wait plan of the fallback layer (also the wait ticket's lifetime)"));
+                "timeout of a wait plan of the fallback layer (also the wait ticket's lifetime; > 0)"));
         k.add(i(SCHEDULING + "fallback_max_waiting", "100", "queue limit of the fallback layer (> 0)"));
         k.add(b(
                 SCHEDULING + "load_batch_enabled",

@@ -30,9 +30,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Reads the configuration (design §7): the YAML file ({@code --config F}, else {@code ./roster.yaml}
+ * Reads the configuration (decision D15): the YAML file ({@code --config F}, else {@code ./roster.yaml}
  * when present, else only defaults), then the environment ({@code ROSTER_<KEY_PATH>} for every known
- * key, winning over the file). The first invalid value stops loading with one {@link ConfigException}
+ * key, winning over the file; a {@code ROSTER_*} variable that sets no key is an error, see {@link
+ * EnvironmentKeys}). The first invalid value stops loading with one {@link ConfigException}
  * whose message names the key, the value (masked for secrets), where it came from and what is
  * expected. Keys under {@code gateway.scheduling} that Roster does not use are accepted with one
  * warning each; unknown keys anywhere else are errors.
@@ -83,11 +84,8 @@ public final class ConfigLoader {
         if (file != null) {
             readFile(file, raw, warnings);
         }
-        for (ConfigKey k : ConfigKeys.ALL.values()) {
-            String v = env.get(k.envName());
-            if (v != null) {
-                raw.put(k.path(), new Raw(null, v, "environment " + k.envName()));
-            }
+        for (Map.Entry<String, String> e : EnvironmentKeys.read(env).entrySet()) {
+            raw.put(e.getKey(), new Raw(null, env.get(e.getValue()), "environment " + e.getValue()));
         }
         Values values = new Values(raw);
         RosterConfig config = build(values);
@@ -176,32 +174,13 @@ public final class ConfigLoader {
         String best = null;
         int bestD = Integer.MAX_VALUE;
         for (String k : ConfigKeys.ALL.keySet()) {
-            int d = distance(path, k);
+            int d = Levenshtein.distance(path, k);
             if (d < bestD) {
                 bestD = d;
                 best = k;
             }
         }
         return best != null && bestD <= 3 ? " (did you mean " + best + "?)" : "";
-    }
-
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int c = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + c);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
     }
 
     static String expected(ConfigKey k) {
@@ -319,14 +298,10 @@ public final class ConfigLoader {
             try {
                 return build.get();
             } catch (ConfigException e) {
-                String msg = e.getMessage();
-                int at = msg.indexOf(": expected ");
-                String expected = at < 0 ? msg : msg.substring(at + ": expected ".length());
-                ConfigKey k = ConfigKeys.ALL.get(e.key());
-                if (k == null) {
+                if (!ConfigKeys.ALL.containsKey(e.key())) {
                     throw e;
                 }
-                throw new ConfigException(e.key(), display(e.key()), expected);
+                throw new ConfigException(e.key(), display(e.key()), e.expected());
             }
         }
     }

@@ -149,6 +149,88 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void zero_wait_timeouts_are_refused_with_the_value_as_written() throws Exception {
+        Path f = dir.resolve("c.yaml");
+        Files.writeString(f, "gateway:\n  scheduling:\n    sticky_session_wait_timeout: 0s\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("gateway.scheduling.sticky_session_wait_timeout = 0s (from c.yaml): expected a duration > 0"
+                        + " such as 30s");
+        Files.writeString(f, "gateway:\n  scheduling:\n    fallback_wait_timeout: 0\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("gateway.scheduling.fallback_wait_timeout = 0 (from c.yaml): expected a duration > 0"
+                        + " such as 30s");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("ROSTER_GATEWAY_SCHEDULING_FALLBACK_WAIT_TIMEOUT", "0ms"), dir)
+                        .load(null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("gateway.scheduling.fallback_wait_timeout = 0ms (from environment"
+                        + " ROSTER_GATEWAY_SCHEDULING_FALLBACK_WAIT_TIMEOUT): expected a duration > 0 such as 30s");
+        Files.writeString(f, "gateway:\n  scheduling:\n    fallback_wait_timeout: 1ms\n");
+        assertThat(new ConfigLoader(Map.of(), dir)
+                        .load(f)
+                        .config()
+                        .service()
+                        .scheduling()
+                        .fallbackWaitTimeout())
+                .isEqualTo(Duration.ofMillis(1));
+    }
+
+    @Test
+    void a_mistyped_roster_variable_stops_the_start_naming_it_and_the_nearest_key() {
+        Map<String, String> env = Map.of("ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAXQPS", "50", "HOME", "/root");
+        assertThatThrownBy(() -> new ConfigLoader(env, dir).load(null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith(
+                        "ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAXQPS = **** (from environment): expected"
+                                + " a ROSTER_ variable that sets a known key: this one sets none (did you mean"
+                                + " ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAX_QPS, key gateway.scheduling.db_fallback_max_qps?)")
+                .hasMessageContaining("ROSTER_IGNORE_ENV")
+                .satisfies(e -> assertThat(((ConfigException) e).key())
+                        .isEqualTo("ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAXQPS"));
+        // Lower case after the prefix is still Roster's, and still wrong.
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("ROSTER_server_port", "9000"), dir).load(null))
+                .hasMessageContaining("did you mean ROSTER_SERVER_PORT, key server.port?");
+        // Nothing near: no suggestion, still refused.
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("ROSTER_COLOUR", "blue"), dir).load(null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("ROSTER_COLOUR = **** (from environment): expected a ROSTER_ variable that"
+                        + " sets a known key: this one sets none; ");
+    }
+
+    @Test
+    void a_mistyped_secret_variable_is_refused_without_showing_its_value() {
+        assertThatThrownBy(() ->
+                        new ConfigLoader(Map.of("ROSTER_SERVER_ADMIN_TOKNE", "hunter2hunter2hunter2"), dir).load(null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("ROSTER_SERVER_ADMIN_TOKNE = **** (from environment)")
+                .hasMessageContaining("did you mean ROSTER_SERVER_ADMIN_TOKEN")
+                .hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void launcher_variables_and_listed_names_are_not_config() {
+        Map<String, String> env = Map.of(
+                "ROSTER_JAVA_OPTS", "-Xmx1g",
+                "ROSTER_LOG_LEVEL", "DEBUG",
+                "ROSTER_JAVA_HOME", "/usr/lib/jvm/x",
+                "ROSTER_JVM_FLAGS", "",
+                // What Kubernetes injects for a Service named roster, skipped on the operator's word.
+                "ROSTER_IGNORE_ENV", "ROSTER_SERVICE_HOST, ROSTER_PORT*",
+                "ROSTER_SERVICE_HOST", "10.0.0.7",
+                "ROSTER_PORT", "tcp://10.0.0.7:8090",
+                "ROSTER_PORT_8090_TCP_ADDR", "10.0.0.7",
+                "ROSTER_SERVER_PORT", "9100");
+        assertThat(new ConfigLoader(env, dir).load(null).config().server().port())
+                .isEqualTo(9100);
+        // The list names exact variables (or prefixes with *): a near miss is still refused.
+        Map<String, String> near = Map.of("ROSTER_IGNORE_ENV", "ROSTER_SERVICE_HOST", "ROSTER_SERVICE_HOSTS", "x");
+        assertThatThrownBy(() -> new ConfigLoader(near, dir).load(null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("ROSTER_SERVICE_HOSTS = **** (from environment)");
+    }
+
+    @Test
     void go_durations() {
         assertThat(GoDurations.parse("1h30m")).isEqualTo(Duration.ofMinutes(90));
         assertThat(GoDurations.parse("500ms")).isEqualTo(Duration.ofMillis(500));

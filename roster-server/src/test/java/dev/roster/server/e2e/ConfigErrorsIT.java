@@ -85,6 +85,20 @@ class ConfigErrorsIT {
                         Map.of("ROSTER_SERVER_PORT", "abc"),
                         "server.port = abc (from environment ROSTER_SERVER_PORT): expected an integer"),
                 Arguments.of(
+                        "mistyped environment variable",
+                        "",
+                        Map.of("ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAXQPS", "50"),
+                        "ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAXQPS = **** (from environment): expected a ROSTER_"
+                                + " variable that sets a known key: this one sets none (did you mean"
+                                + " ROSTER_GATEWAY_SCHEDULING_DB_FALLBACK_MAX_QPS, key"
+                                + " gateway.scheduling.db_fallback_max_qps?)"),
+                Arguments.of(
+                        "zero wait timeout",
+                        "gateway:\n  scheduling:\n    fallback_wait_timeout: 0s\n",
+                        Map.of(),
+                        "gateway.scheduling.fallback_wait_timeout = 0s (from c.yaml): expected a duration > 0 such as"
+                                + " 30s"),
+                Arguments.of(
                         "password in a url is masked",
                         "redis:\n  url: \"http://:hunter2@cache:6379\"\n",
                         Map.of(),

@@ -2,6 +2,7 @@ package dev.roster.core.selection;
 
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
+import dev.roster.testkit.TestClock;
 import dev.roster.testkit.fake.InMemoryCandidates;
 import dev.roster.testkit.fake.InMemorySelectionStore;
 import dev.roster.testkit.fake.InMemoryUsageLedger;
@@ -11,7 +12,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A selector over in-memory ports on a fake clock, with a sink that records what it is told. */
 final class SelectionRig {
-    final FakeClock clock = new FakeClock();
+    final TestClock clock = TestClock.at(TestClock.T0);
     final InMemoryCandidates candidates = new InMemoryCandidates(clock);
     final InMemorySelectionStore store = new InMemorySelectionStore(clock);
     final InMemoryUsageLedger usage = new InMemoryUsageLedger();

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.roster.core.AccountCard;
 import dev.roster.core.GroupLink;
 import dev.roster.core.config.SelectionConfig;
+import dev.roster.testkit.TestClock;
 import dev.roster.testkit.fake.InMemorySelectionStore;
 import dev.roster.testkit.fake.InMemoryUsageLedger;
 import java.time.Duration;
@@ -68,7 +69,7 @@ class SelectorTest {
     @Test
     void loadAware_loadRateOutranksLeastRecentlyUsed() {
         rig.candidates.put(List.of(card(1, 0, 4), card(2, 0, 4)));
-        rig.usage.markUsed(Map.of(2L, FakeClock.T0.minusSeconds(60)));
+        rig.usage.markUsed(Map.of(2L, TestClock.T0.minusSeconds(60)));
         rig.store.tryAcquire(1, 4, Duration.ofMinutes(1)); // 1: never used but at 25 %
         assertThat(pick(rig.selector(), req)).isEqualTo(2);
     }
@@ -99,7 +100,7 @@ class SelectorTest {
 
         // Used accounts: the older first, whatever its type.
         InMemoryUsageLedger used = new InMemoryUsageLedger();
-        used.markUsed(Map.of(1L, FakeClock.T0.minusSeconds(10), 2L, FakeClock.T0.minusSeconds(5)));
+        used.markUsed(Map.of(1L, TestClock.T0.minusSeconds(10), 2L, TestClock.T0.minusSeconds(5)));
         Selector s3 = Selector.newBuilder()
                 .source(rig.candidates)
                 .store(new InMemorySelectionStore(rig.clock))
@@ -113,7 +114,7 @@ class SelectorTest {
     void leastRecentlyUsed_comparatorMatchesSub2api() {
         AccountCard a = card(1, 0, 1);
         AccountCard o = TestCards.withType(card(2, 0, 1), "oauth");
-        Instant t = FakeClock.T0;
+        Instant t = TestClock.T0;
         assertThat(Selector.leastRecentlyUsed(Map.of(), false).compare(a, o)).isZero();
         assertThat(Selector.leastRecentlyUsed(Map.of(), true).compare(a, o)).isPositive();
         assertThat(Selector.leastRecentlyUsed(Map.of(1L, t), true).compare(a, o))
@@ -202,18 +203,18 @@ class SelectorTest {
         assertThat(model.reason()).isEqualTo(Selection.Reason.MODEL_UNSUPPORTED);
         assertThat(model.detail()).contains("claude-haiku");
 
-        sel.report(1, Outcome.rateLimited(FakeClock.T0.plusSeconds(90)));
+        sel.report(1, Outcome.rateLimited(TestClock.T0.plusSeconds(90)));
         sel.report(2, Outcome.of(Outcome.Kind.OVERLOADED));
         Selection.None cooling = none(sel.select(req.withModel("claude-opus-4")));
         assertThat(cooling.reason()).isEqualTo(Selection.Reason.COOLING_DOWN);
-        assertThat(cooling.until()).isEqualTo(FakeClock.T0.plusSeconds(90));
+        assertThat(cooling.until()).isEqualTo(TestClock.T0.plusSeconds(90));
         assertThat(rig.counters.nones().get(Selection.Reason.COOLING_DOWN)).isEqualTo(1);
     }
 
     @Test
     void candidates_staleCardsAndPlatformAdmissibilityAreRechecked() {
         // A card the list still carries but whose block started after the snapshot was read.
-        AccountCard stale = TestCards.withRateLimit(card(1, 0, 1), FakeClock.T0.plusSeconds(60));
+        AccountCard stale = TestCards.withRateLimit(card(1, 0, 1), TestClock.T0.plusSeconds(60));
         CandidateSource frozen = new CandidateSource() {
             @Override
             public dev.roster.core.service.ListResult list(Long g, String p, boolean f) {
@@ -314,7 +315,7 @@ class SelectorTest {
         Map<Change, Consumer<AccountCard>> changes = Map.of(
                 Change.DISABLED, c -> rig.candidates.put(TestCards.withStatus(c, "disabled")),
                 Change.DB_RATE_LIMITED,
-                        c -> rig.candidates.put(TestCards.withRateLimit(c, FakeClock.T0.plusSeconds(600))),
+                        c -> rig.candidates.put(TestCards.withRateLimit(c, TestClock.T0.plusSeconds(600))),
                 Change.REPORTED_COOLDOWN, c -> sel.report(c.id(), Outcome.of(Outcome.Kind.OVERLOADED)),
                 Change.LEFT_GROUP, c -> rig.candidates.put(TestCards.withGroups(c, List.of(new GroupLink(2, 1)))),
                 Change.MODEL_UNSUPPORTED, c -> rig.candidates.put(TestCards.withModels(c, List.of("m2"))));
@@ -449,9 +450,9 @@ class SelectorTest {
     void report_aShorterLaterCooldownNeverShortensTheStoredOne() {
         rig.candidates.put(List.of(card(1, 0, 5), card(2, 1, 5)));
         Selector sel = rig.selector();
-        Instant long_ = FakeClock.T0.plus(Duration.ofMinutes(30));
+        Instant long_ = TestClock.T0.plus(Duration.ofMinutes(30));
         ReportResult r1 = sel.report(1, Outcome.rateLimited(long_));
-        ReportResult r2 = sel.report(1, Outcome.rateLimited(FakeClock.T0.plus(Duration.ofMinutes(1))));
+        ReportResult r2 = sel.report(1, Outcome.rateLimited(TestClock.T0.plus(Duration.ofMinutes(1))));
         assertThat(r1.until()).isEqualTo(long_);
         assertThat(r2.until()).isEqualTo(long_);
         assertThat(r2.action()).isEqualTo(ReportResult.Action.COOLDOWN);
@@ -468,7 +469,7 @@ class SelectorTest {
     void report_outcomesMapToSub2apisActions() {
         rig.candidates.put(List.of(card(1, 0, 5), TestCards.withType(card(2, 0, 5), "oauth")));
         Selector sel = rig.selector();
-        Instant t0 = FakeClock.T0;
+        Instant t0 = TestClock.T0;
         assertThat(sel.report(1, Outcome.rateLimited(null)).until()).isEqualTo(t0.plus(Duration.ofMinutes(5)));
         assertThat(sel.report(1, Outcome.rateLimited(t0.minusSeconds(1))).until())
                 .isEqualTo(t0.plus(Duration.ofMinutes(5)));
@@ -504,7 +505,7 @@ class SelectorTest {
         Selector sel = rig.selector();
         assertThatThrownBy(() -> sel.report(0, Outcome.of(Outcome.Kind.SUCCESS)))
                 .hasMessageContaining("account id must be > 0");
-        assertThatThrownBy(() -> new Outcome(Outcome.Kind.OVERLOADED, FakeClock.T0, null))
+        assertThatThrownBy(() -> new Outcome(Outcome.Kind.OVERLOADED, TestClock.T0, null))
                 .hasMessageContaining("resetAt");
         assertThatThrownBy(() -> SelectRequest.of(1L, "Bad Platform")).hasMessageContaining("platform");
         assertThatThrownBy(() -> SelectRequest.of(-1L, "openai")).hasMessageContaining("group");

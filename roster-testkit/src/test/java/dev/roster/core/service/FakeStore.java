@@ -15,6 +15,7 @@ import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.outbox.RetentionResult;
 import dev.roster.core.source.GroupInfo;
 import dev.roster.core.source.SchedulingSource;
+import dev.roster.testkit.TestClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ import java.util.function.Function;
  * would. Failures and slowness are injected per bucket.
  */
 final class FakeStore implements SchedulingSource, OutboxSource {
-    private final MutableClock clock;
+    private final TestClock clock;
     private final Map<Long, AccountCard> accounts = new TreeMap<>();
     private final Map<Long, GroupInfo> groups = new TreeMap<>();
     private final List<Stored> outbox = new ArrayList<>();
@@ -62,7 +63,7 @@ final class FakeStore implements SchedulingSource, OutboxSource {
     volatile CompletableFuture<Void> gate;
     volatile Duration loadTakes = Duration.ZERO;
 
-    FakeStore(MutableClock clock) {
+    FakeStore(TestClock clock) {
         this.clock = clock;
     }
 

@@ -5,6 +5,7 @@ import dev.roster.core.Bucket;
 import dev.roster.core.Group0Scope;
 import dev.roster.core.RunMode;
 import dev.roster.core.source.GroupInfo;
+import dev.roster.testkit.TestClock;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -15,7 +16,7 @@ import java.util.List;
  * package-private: only its query is offered here.
  */
 public final class FakeStoreQuery {
-    private final FakeStore store = new FakeStore(new MutableClock(Instant.EPOCH));
+    private final FakeStore store = new FakeStore(TestClock.at(Instant.EPOCH));
 
     /**
      * @param cards the live accounts as cards

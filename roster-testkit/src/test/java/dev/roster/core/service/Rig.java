@@ -5,6 +5,7 @@ import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.outbox.OutboxEvent;
+import dev.roster.testkit.TestClock;
 import dev.roster.testkit.fake.InMemoryProjection;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,7 +16,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class Rig implements AutoCloseable {
     static final Instant T0 = Instant.parse("2026-03-01T12:00:00Z");
 
-    final MutableClock clock = new MutableClock(T0);
+    final TestClock clock = TestClock.at(T0);
     final FakeStore store = new FakeStore(clock);
     final InMemoryProjection projection = new InMemoryProjection(clock, Duration.ofSeconds(60));
     final List<String> deadLetters = new CopyOnWriteArrayList<>();

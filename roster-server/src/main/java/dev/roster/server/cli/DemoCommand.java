@@ -1,4 +1,4 @@
-package dev.roster.server;
+package dev.roster.server.cli;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.roster.Roster;

@@ -1,4 +1,4 @@
-package dev.roster.server;
+package dev.roster.server.cli;
 
 import dev.roster.core.audit.AuditReport;
 import dev.roster.core.audit.Drift;
@@ -23,7 +23,7 @@ final class AuditCommand extends StoreCommand {
                 LibraryBackend lib = library(stores.resolved())) {
             r = lib.audit();
         } catch (RuntimeException e) {
-            err().println("roster: could not audit: " + Main.describe(e));
+            err().println("roster: could not audit: " + ErrorChain.describe(e));
             return 2;
         }
         for (Drift d : r.drifts()) {

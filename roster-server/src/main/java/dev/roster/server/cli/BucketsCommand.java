@@ -1,4 +1,4 @@
-package dev.roster.server;
+package dev.roster.server.cli;
 
 import dev.roster.core.Bucket;
 import dev.roster.server.app.EmbeddedStores;

@@ -1,4 +1,4 @@
-package dev.roster.server;
+package dev.roster.server.cli;
 
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;

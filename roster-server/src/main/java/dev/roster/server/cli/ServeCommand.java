@@ -1,4 +1,4 @@
-package dev.roster.server;
+package dev.roster.server.cli;
 
 import ch.qos.logback.classic.Level;
 import dev.roster.server.app.Backend;
@@ -63,7 +63,7 @@ final class ServeCommand extends StoreCommand {
             stores.close();
             throw new IllegalStateException(
                     "could not listen on " + resolved.server().host() + ":"
-                            + resolved.server().port() + ": " + Main.describe(e),
+                            + resolved.server().port() + ": " + ErrorChain.describe(e),
                     e);
         }
         out.println(

@@ -1,4 +1,4 @@
-package dev.roster.server;
+package dev.roster.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,7 +13,7 @@ class DemoCommandTest {
     @Test
     void bad_option_value_is_one_line_naming_the_option() {
         StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
+        CommandLine cl = RosterCommand.commandLine();
         cl.setErr(new PrintWriter(err, true));
 
         int code = cl.execute("demo", "--accounts-per-platform", "3");

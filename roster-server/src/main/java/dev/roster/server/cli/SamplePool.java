@@ -1,4 +1,4 @@
-package dev.roster.server;
+package dev.roster.server.cli;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
