@@ -288,6 +288,16 @@ class CachedAnswersTest {
         assertBadRequest(URL + "&last_used=yes", "last_used", "yes");
     }
 
+    @Test
+    @Order(4)
+    void theOpenApiDocumentNamesTheShapesAndThe304() throws Exception {
+        JsonNode op = JSON.readTree(get("/openapi.json").body()).at("/paths/~1v1~1schedulable/get");
+        List<String> params = new ArrayList<>();
+        op.get("parameters").forEach(p -> params.add(p.get("name").asText()));
+        assertThat(params).contains("view", "fields", "last_used", "If-None-Match", "Accept-Encoding");
+        assertThat(op.get("responses").has("304")).isTrue();
+    }
+
     static void assertBadRequest(String path, String... named) throws Exception {
         HttpResponse<byte[]> r = get(path);
         assertThat(r.statusCode()).as(text(r)).isEqualTo(400);
