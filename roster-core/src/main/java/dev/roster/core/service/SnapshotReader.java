@@ -29,7 +29,9 @@ import java.util.function.Supplier;
  * <p>Contract. {@link #list} resolves the mode (forced when the route pins the platform, mixed for
  * anthropic and gemini, single otherwise) and the group (0 in simple run mode or when absent), and
  * applies the time filter at the injected clock's instant to whatever it serves. An empty snapshot is
- * a valid answer. With a near cache, a warm entry is answered from memory (no lock, no I/O); per
+ * a valid answer. With a near cache, a warm entry is answered from memory (no lock, no I/O, and no
+ * allocation: {@link ServedAnswers} returns the result built before for the same snapshot and time
+ * window); per
  * bucket, no answer ever has an older (generation, version) than one this instance already served.
  * Without one (a service that is not started) the projection is read on every call. Only snapshots of
  * a generation the {@link CurrentGeneration} serves are answered.
@@ -79,7 +81,7 @@ final class SnapshotReader {
                 NearCache.Entry e = nc.get(slot.bucket);
                 return e != null
                         ? answers.answer(slot, e.snapshot())
-                        : listNear(nc, slot.bucket, slot.useMixed, budget);
+                        : loadNear(nc, slot.bucket, slot.useMixed, budget);
             }
         }
         Platforms.require(platform);
@@ -88,8 +90,13 @@ final class SnapshotReader {
         Bucket bucket = new Bucket(group, platform, mode);
         if (nc != null) {
             NearCache.Entry e = nc.get(bucket);
-            ServedAnswers.Slot slot = e == null ? null : answers.remember(bucket, useMixed);
-            return slot != null ? answers.answer(slot, e.snapshot()) : listNear(nc, bucket, useMixed, budget);
+            if (e == null) {
+                return loadNear(nc, bucket, useMixed, budget);
+            }
+            ServedAnswers.Slot slot = answers.remember(bucket, useMixed);
+            return slot != null
+                    ? answers.answer(slot, e.snapshot())
+                    : served(bucket, e.snapshot(), useMixed, ListResult.Source.NEAR_CACHE);
         }
         try {
             Lookup<Snapshot> l = projection.readSnapshot(bucket);
@@ -105,13 +112,10 @@ final class SnapshotReader {
         return fromDatabase(bucket, fallback.bucket(bucket, budget), useMixed);
     }
 
-    private ListResult listNear(NearCache nc, Bucket bucket, boolean useMixed, Duration budget) {
-        NearCache.Entry e = nc.get(bucket);
-        if (e != null) {
-            return served(bucket, e.snapshot(), useMixed, ListResult.Source.NEAR_CACHE);
-        }
+    /** A near-cache miss: the projection through the cache's single-flight load, else the database. */
+    private ListResult loadNear(NearCache nc, Bucket bucket, boolean useMixed, Duration budget) {
         try {
-            e = nc.load(bucket);
+            NearCache.Entry e = nc.load(bucket);
             if (e != null) {
                 return served(bucket, e.snapshot(), useMixed, ListResult.Source.PROJECTION);
             }
