@@ -93,18 +93,21 @@ record CardShape(boolean idsOnly, List<String> fields, boolean lastUsed) {
         return out;
     }
 
-    /** A short text naming the shape inside an entity tag ({@code ""} for the default). */
+    /**
+     * A short text naming the shape inside an entity tag ({@code ""} for the default). Shapes with
+     * last-used have no tag at all, so they need no name here.
+     */
     String tag() {
         if (idsOnly) {
             return ".ids";
         }
         if (fields.isEmpty()) {
-            return lastUsed ? ".lu" : "";
+            return "";
         }
         long mask = 0;
         for (String n : fields) {
             mask |= 1L << CARD_FIELDS.indexOf(n);
         }
-        return ".f" + Long.toHexString(mask) + (lastUsed ? ".lu" : "");
+        return ".f" + Long.toHexString(mask);
     }
 }
