@@ -159,6 +159,9 @@ final class HotPathScenario {
                         changes.get() / writerSeconds,
                         size.threads(),
                         Runtime.getRuntime().availableProcessors()));
+                sec.note("The conditional-GET arm is a gateway with its own near cache (decision H7): per bucket it"
+                        + " keeps the last body and its ETag and sends If-None-Match, so an unchanged bucket answers"
+                        + " 304 with no body; goal: >= 10x the seed five-command arm in the same run.");
                 report.add(sec);
             }
         }
