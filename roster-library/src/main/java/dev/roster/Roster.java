@@ -166,7 +166,9 @@ public final class Roster implements AutoCloseable {
     /**
      * The schedulable accounts of the request's bucket at this instant, in the bucket query's order
      * (design §1), with whether the list is mixed and the (generation, version) it came from. A warm
-     * bucket is answered from memory.
+     * bucket is answered from memory without allocating: the same {@link ListResult} object is returned
+     * while the bucket's snapshot and time window ({@link ListResult#validUntil()}) last (treat it as
+     * immutable; it is).
      *
      * @param groupId the API key's group, or {@code null} for none
      * @param platform the request's platform (an unknown but well-formed one is an empty list)

@@ -35,4 +35,53 @@ public final class TimeFilter {
         }
         return durable;
     }
+
+    /**
+     * The interval around {@code now} over which {@link #apply} gives the same answer for {@code durable}:
+     * every instant at which some card's time block starts or ends splits the time line, and the filter's
+     * result is constant between two consecutive such instants.
+     *
+     * @return {@code [from, until)} containing {@code now}; {@code from} is {@code null} when no boundary is
+     *     at or before {@code now}, {@code until} is {@code null} when none is after it
+     */
+    public static Window window(List<AccountCard> durable, Instant now) {
+        Instant from = null;
+        Instant until = null;
+        for (int i = 0, n = durable.size(); i < n; i++) {
+            AccountCard c = durable.get(i);
+            // The instants at which timeBlockAt can change its mind for this card.
+            for (int k = 0; k < 4; k++) {
+                Instant b = switch (k) {
+                    case 0 -> c.rateLimitResetAt();
+                    case 1 -> c.overloadUntil();
+                    case 2 -> c.tempUnschedulableUntil();
+                    default -> c.autoPauseOnExpired() ? c.expiresAt() : null;
+                };
+                if (b == null) {
+                    continue;
+                }
+                if (b.isAfter(now)) {
+                    if (until == null || b.isBefore(until)) {
+                        until = b;
+                    }
+                } else if (from == null || b.isAfter(from)) {
+                    from = b;
+                }
+            }
+        }
+        return new Window(from, until);
+    }
+
+    /**
+     * A half-open interval of time over which the time filter's answer does not change.
+     *
+     * @param from first instant of the interval, or {@code null} for "since ever"
+     * @param until first instant after the interval, or {@code null} for "until the cards change"
+     */
+    public record Window(Instant from, Instant until) {
+        /** Whether {@code t} is in the interval. */
+        public boolean contains(Instant t) {
+            return (from == null || !t.isBefore(from)) && (until == null || t.isBefore(until));
+        }
+    }
 }

@@ -82,7 +82,14 @@ final class ServiceAssembly {
                 generation,
                 threads::nearCache,
                 threads.fallbackPool());
-        this.reader = new SnapshotReader(projection, config.runMode(), clock, generation, threads::nearCache, fallback);
+        this.reader = new SnapshotReader(
+                projection,
+                config.runMode(),
+                clock,
+                generation,
+                threads::nearCache,
+                fallback,
+                config.nearCache().maxBuckets());
         this.lastUsed = new LastUsedWriteBehind(projection, lastUsedWriter);
         this.serving = new ServingDigestPublisher(projection, clock, generation, threads::nearCache);
     }

@@ -15,7 +15,9 @@ import dev.roster.core.projection.ProjectionException;
 import dev.roster.core.projection.Snapshot;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -27,7 +29,9 @@ import java.util.function.Supplier;
  * <p>Contract. {@link #list} resolves the mode (forced when the route pins the platform, mixed for
  * anthropic and gemini, single otherwise) and the group (0 in simple run mode or when absent), and
  * applies the time filter at the injected clock's instant to whatever it serves. An empty snapshot is
- * a valid answer. With a near cache, a warm entry is answered from memory (no lock, no I/O); per
+ * a valid answer. With a near cache, a warm entry is answered from memory (no lock, no I/O, and no
+ * allocation: {@link ServedAnswers} returns the result built before for the same snapshot and time
+ * window); per
  * bucket, no answer ever has an older (generation, version) than one this instance already served.
  * Without one (a service that is not started) the projection is read on every call. Only snapshots of
  * a generation the {@link CurrentGeneration} serves are answered.
@@ -43,32 +47,56 @@ final class SnapshotReader {
     private final CurrentGeneration generation;
     private final Supplier<NearCache> nearCache;
     private final DatabaseFallback fallback;
+    private final ServedAnswers answers;
 
-    /** @param nearCache the service's near cache, or {@code null} from the supplier while there is none */
+    /**
+     * @param answersCapacity how many buckets the hit path's memo of built answers keeps ({@code
+     *     near_cache.max_buckets})
+     * @param nearCache the service's near cache, or {@code null} from the supplier while there is none */
     SnapshotReader(
             Projection projection,
             RunMode runMode,
             InstantSource clock,
             CurrentGeneration generation,
             Supplier<NearCache> nearCache,
-            DatabaseFallback fallback) {
+            DatabaseFallback fallback,
+            int answersCapacity) {
         this.projection = Objects.requireNonNull(projection, "projection");
         this.runMode = Objects.requireNonNull(runMode, "runMode");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.generation = Objects.requireNonNull(generation, "generation");
         this.nearCache = Objects.requireNonNull(nearCache, "nearCache");
         this.fallback = Objects.requireNonNull(fallback, "fallback");
+        this.answers = new ServedAnswers(clock, answersCapacity);
     }
 
     /** See {@link SnapshotService#list(Long, String, boolean, Duration)}. */
     ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+        NearCache nc = nearCache.get();
+        long group = Universe.normalizeGroup(groupId, runMode);
+        if (nc != null && platform != null) {
+            // A bucket seen before was validated then: its slot holds the key, and a hit reuses the answer.
+            ServedAnswers.Slot slot = answers.find(group, platform, Mode.resolve(platform, forcePlatform));
+            if (slot != null) {
+                NearCache.Entry e = nc.get(slot.bucket);
+                return e != null
+                        ? answers.answer(slot, e.snapshot())
+                        : loadNear(nc, slot.bucket, slot.useMixed, budget);
+            }
+        }
         Platforms.require(platform);
         Mode mode = Mode.resolve(platform, forcePlatform);
         boolean useMixed = mode == Mode.MIXED;
-        Bucket bucket = new Bucket(Universe.normalizeGroup(groupId, runMode), platform, mode);
-        NearCache nc = nearCache.get();
+        Bucket bucket = new Bucket(group, platform, mode);
         if (nc != null) {
-            return listNear(nc, bucket, useMixed, budget);
+            NearCache.Entry e = nc.get(bucket);
+            if (e == null) {
+                return loadNear(nc, bucket, useMixed, budget);
+            }
+            ServedAnswers.Slot slot = answers.remember(bucket, useMixed);
+            return slot != null
+                    ? answers.answer(slot, e.snapshot())
+                    : served(bucket, e.snapshot(), useMixed, ListResult.Source.NEAR_CACHE);
         }
         try {
             Lookup<Snapshot> l = projection.readSnapshot(bucket);
@@ -84,13 +112,10 @@ final class SnapshotReader {
         return fromDatabase(bucket, fallback.bucket(bucket, budget), useMixed);
     }
 
-    private ListResult listNear(NearCache nc, Bucket bucket, boolean useMixed, Duration budget) {
-        NearCache.Entry e = nc.get(bucket);
-        if (e != null) {
-            return served(bucket, e.snapshot(), useMixed, ListResult.Source.NEAR_CACHE);
-        }
+    /** A near-cache miss: the projection through the cache's single-flight load, else the database. */
+    private ListResult loadNear(NearCache nc, Bucket bucket, boolean useMixed, Duration budget) {
         try {
-            e = nc.load(bucket);
+            NearCache.Entry e = nc.load(bucket);
             if (e != null) {
                 return served(bucket, e.snapshot(), useMixed, ListResult.Source.PROJECTION);
             }
@@ -117,18 +142,25 @@ final class SnapshotReader {
     }
 
     private ListResult served(Bucket bucket, Snapshot s, boolean useMixed, ListResult.Source source) {
-        return new ListResult(
-                bucket, TimeFilter.apply(s.cards(), clock.instant()), useMixed, s.generation(), s.version(), source);
+        return filtered(bucket, s.cards(), useMixed, s.generation(), s.version(), source);
     }
 
     private ListResult fromDatabase(Bucket bucket, DatabaseFallback.Loaded loaded, boolean useMixed) {
+        return filtered(
+                bucket, loaded.cards(), useMixed, loaded.generation(), loaded.version(), ListResult.Source.DATABASE);
+    }
+
+    private ListResult filtered(
+            Bucket bucket,
+            List<AccountCard> durable,
+            boolean useMixed,
+            String generation,
+            long version,
+            ListResult.Source source) {
+        Instant now = clock.instant();
+        TimeFilter.Window w = TimeFilter.window(durable, now);
         return new ListResult(
-                bucket,
-                TimeFilter.apply(loaded.cards(), clock.instant()),
-                useMixed,
-                loaded.generation(),
-                loaded.version(),
-                ListResult.Source.DATABASE);
+                bucket, TimeFilter.apply(durable, now), useMixed, generation, version, source, w.from(), w.until());
     }
 
     /** See {@link SnapshotService#getAccount(long, Duration)}. */

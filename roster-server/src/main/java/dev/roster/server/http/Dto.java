@@ -63,6 +63,9 @@ final class Dto {
     /** {@code GET /v1/schedulable}. */
     record Schedulable(String bucket, String generation, long version, boolean useMixed, List<Card> accounts) {}
 
+    /** {@code GET /v1/schedulable?view=ids}: the listed ids in order, without the cards. */
+    record SchedulableIds(String bucket, String generation, long version, boolean useMixed, List<Long> ids) {}
+
     /** {@code POST /v1/accounts/{id}/used}. */
     record Used(long id, Instant lastUsedAt) {}
 }

@@ -29,6 +29,8 @@ public final class Metrics {
     private final ConcurrentHashMap<String, Timer> requestTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> tiers = new ConcurrentHashMap<>();
     private final Counter fallbackRejections;
+    private final Counter answerBuilds;
+    private final Counter answerBuildBytes;
     private final AtomicReference<Backend.OutboxStatus> outbox = new AtomicReference<>();
     private final StatusHistory history = new StatusHistory();
     private final BackendSource source;
@@ -38,6 +40,12 @@ public final class Metrics {
         this.source = source;
         fallbackRejections = Counter.builder("roster_fallback_rejections")
                 .description("hot-path requests refused because db_fallback_max_qps was reached (HTTP 429)")
+                .register(registry);
+        answerBuilds = Counter.builder("roster_http_answer_builds")
+                .description("GET /v1/schedulable answers encoded to JSON (the rest were sent from cached bytes)")
+                .register(registry);
+        answerBuildBytes = Counter.builder("roster_http_answer_build_bytes")
+                .description("JSON bytes of the answers counted by roster_http_answer_builds")
                 .register(registry);
         Gauge.builder("roster_ready", source, s -> s.readiness().ready() ? 1 : 0)
                 .description("1 when the projection was verified or rebuilt and requests are served")
@@ -246,6 +254,17 @@ public final class Metrics {
                                 .tag("tier", t)
                                 .register(registry))
                 .increment();
+    }
+
+    /** Counts one {@code /v1/schedulable} answer encoded to JSON, of {@code bytes} bytes. */
+    void answerBuilt(long bytes) {
+        answerBuilds.increment();
+        answerBuildBytes.increment(bytes);
+    }
+
+    /** Answers encoded so far (tests compare it before and after a request). */
+    long answerBuilds() {
+        return (long) answerBuilds.count();
     }
 
     /** Counts a 429 of the fallback limiter. */

@@ -76,6 +76,31 @@ final class OpenApi {
                         "schema",
                         Map.of("type", "integer", "minimum", 1)));
             }
+            boolean conditional = r.method().equals("GET") && ReadRoutes.CONDITIONAL.contains(r.path());
+            if (conditional) {
+                params.add(Map.of(
+                        "name",
+                        "If-None-Match",
+                        "in",
+                        "header",
+                        "required",
+                        false,
+                        "description",
+                        "entity tags the client holds: 304 with no body when one is the answer's ETag",
+                        "schema",
+                        Map.of("type", "string")));
+                params.add(Map.of(
+                        "name",
+                        "Accept-Encoding",
+                        "in",
+                        "header",
+                        "required",
+                        false,
+                        "description",
+                        "gzip: the answer's cached gzip copy (Content-Encoding: gzip, its own ETag)",
+                        "schema",
+                        Map.of("type", "string")));
+            }
             if (!params.isEmpty()) {
                 op.put("parameters", params);
             }
@@ -95,6 +120,11 @@ final class OpenApi {
             }
             Map<String, Object> responses = new LinkedHashMap<>();
             responses.put("200", Map.of("description", "success"));
+            if (conditional) {
+                responses.put(
+                        "304",
+                        Map.of("description", "not modified: the If-None-Match tag is the current answer's (no body)"));
+            }
             Map<String, Object> err = Map.of("$ref", "#/components/responses/Error");
             if (r.access() != Route.Access.PUBLIC) {
                 responses.put("400", err);
