@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.service.ListResult;
+import dev.roster.testkit.TestClock;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.Method;
 import java.time.Duration;
@@ -52,7 +53,7 @@ class HitPathAnswerTest {
     void theAnswerIsReusedUntilAVersionChangeOrTheEndOfATimeBlock() {
         Servers servers = new Servers(HitPathAnswerTest.class, "window");
         servers.openaiAccounts(5);
-        TestClock clock = new TestClock();
+        TestClock clock = TestClock.following();
         long blocked = servers.openaiIds().getFirst();
         // A rate limit that ends in a minute of application time (truncated: the database keeps microseconds).
         Instant reset = clock.instant().plusSeconds(60).truncatedTo(ChronoUnit.MILLIS);
