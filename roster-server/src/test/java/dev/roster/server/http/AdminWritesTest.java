@@ -325,6 +325,18 @@ class AdminWritesTest {
         assertThat(json(nul).get("message").asText()).contains("field status cannot be removed");
     }
 
+    @Test
+    void the_openapi_document_describes_put_patch_and_the_model_mapping() throws Exception {
+        JsonNode paths = ok(send("GET", "/openapi.json", null)).get("paths");
+        JsonNode account = paths.get("/admin/accounts/{id}");
+        assertThat(account.get("put").get("summary").asText()).contains("every field but credentials is required");
+        assertThat(account.get("patch").get("requestBody").get("content").has("application/merge-patch+json"))
+                .isTrue();
+        assertThat(account.get("patch").get("summary").asText()).contains("RFC 7396");
+        assertThat(paths.get("/admin/groups/{id}").has("patch")).isTrue();
+        assertThat(paths.get("/admin/accounts/{id}/model-mapping").has("put")).isTrue();
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------
 
     /** An active account with a secret, a model mapping and one link. */
