@@ -11,11 +11,13 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import javax.sql.DataSource;
 
 /**
@@ -97,7 +99,7 @@ public final class AccountAdmin {
         AccountDocument.Write w = AccountDocument.forCreate(Objects.requireNonNull(body, "body"));
         return Jdbc.inTransaction(dataSource, "creating account", c -> {
             long id = AccountStatements.insert(c, w.spec(), w.blocks());
-            AccountStatements.replaceLinks(c, id, w.links());
+            AccountStatements.replaceLinks(c, id, w.links(), Set.of());
             return read(c, id, false).orElseThrow();
         });
     }
@@ -165,10 +167,11 @@ public final class AccountAdmin {
     public Optional<AccountView> replaceGroups(long id, List<AccountView.Link> links) {
         List<AccountView.Link> copy = List.copyOf(links);
         return Jdbc.inTransaction(dataSource, "replacing groups of account " + id, c -> {
-            if (!AccountStatements.lockLive(c, id)) {
+            Optional<AccountView> stored = read(c, id, true);
+            if (stored.isEmpty() || stored.get().deletedAt() != null) {
                 return Optional.empty();
             }
-            AccountStatements.replaceLinks(c, id, copy);
+            AccountStatements.replaceLinks(c, id, copy, linkedGroups(stored.get()));
             return read(c, id, false);
         });
     }
@@ -187,9 +190,15 @@ public final class AccountAdmin {
             }
             AccountDocument.Write w = change.apply(stored.get(), credentials(c, id));
             AccountStatements.update(c, id, w.spec(), w.blocks());
-            AccountStatements.replaceLinks(c, id, w.links());
+            AccountStatements.replaceLinks(c, id, w.links(), linkedGroups(stored.get()));
             return read(c, id, false);
         });
+    }
+
+    private static Set<Long> linkedGroups(AccountView a) {
+        Set<Long> ids = new HashSet<>();
+        a.groups().forEach(l -> ids.add(l.id()));
+        return ids;
     }
 
     /** The stored credentials with the body's {@code credentials} (if any) merged in. */
@@ -204,7 +213,9 @@ public final class AccountAdmin {
         if (!(given instanceof Map<?, ?> patch)) {
             throw new IllegalArgumentException("field credentials must be a JSON object");
         }
-        return MergePatch.applyToObject(stored, Fields.objectOrEmpty(Map.of("credentials", patch), "credentials"));
+        @SuppressWarnings("unchecked")
+        Map<String, ?> object = (Map<String, ?>) patch; // JSON object keys are strings
+        return MergePatch.applyToObject(stored, object);
     }
 
     private static Map<String, Object> credentials(Connection c, long id) throws SQLException {

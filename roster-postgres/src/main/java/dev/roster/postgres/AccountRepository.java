@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import javax.sql.DataSource;
 
 /**
@@ -195,7 +196,7 @@ public final class AccountRepository {
             }
             links.add(new AccountView.Link(g, links.size() + 1));
         }
-        AccountStatements.replaceLinks(c, accountId, links);
+        AccountStatements.replaceLinks(c, accountId, links, Set.of());
     }
 
     private static void requireLive(Connection c, long accountId) throws SQLException {

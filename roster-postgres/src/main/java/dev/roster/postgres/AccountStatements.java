@@ -81,17 +81,22 @@ final class AccountStatements {
     }
 
     /**
-     * Replaces the account's links with {@code links} (priorities as given). Repeated, unknown or deleted
-     * groups are refused, naming them, before anything is written.
+     * Replaces the account's links with {@code links} (priorities as given). Repeated groups are refused,
+     * and so are unknown or deleted ones unless in {@code linked} (the account's links before this write:
+     * a group deleted after the link was made keeps its link, as a group's soft delete does), naming them,
+     * before anything is written.
      */
-    static void replaceLinks(Connection c, long accountId, List<AccountView.Link> links) throws SQLException {
+    static void replaceLinks(Connection c, long accountId, List<AccountView.Link> links, Set<Long> linked)
+            throws SQLException {
         Set<Long> seen = new HashSet<>();
         for (AccountView.Link l : links) {
             if (!seen.add(l.id())) {
                 throw new IllegalArgumentException("group " + l.id() + " is listed twice");
             }
         }
-        requireGroups(c, List.copyOf(seen));
+        Set<Long> added = new HashSet<>(seen);
+        added.removeAll(linked);
+        requireGroups(c, List.copyOf(added));
         Long[] ids = links.stream().map(AccountView.Link::id).toArray(Long[]::new);
         Integer[] priorities = links.stream().map(AccountView.Link::priority).toArray(Integer[]::new);
         try (PreparedStatement del =

@@ -228,6 +228,28 @@ class AdminWritesTest {
         assertThat(cleared.get("groups")).isEmpty();
     }
 
+    @Test
+    void a_link_to_a_group_deleted_later_does_not_block_other_changes() throws Exception {
+        long g = ok(send("POST", "/admin/groups", "{\"name\":\"doomed\",\"platform\":\"anthropic\"}"))
+                .get("id")
+                .asLong();
+        long id =
+                ok(send("POST", "/admin/accounts", """
+                        {"name":"linked","platform":"anthropic","type":"apikey","groups":[{"id":%d,"priority":2}]}
+                        """.formatted(g))).get("id").asLong();
+        ok(send("DELETE", "/admin/groups/" + g, null)); // soft delete keeps the link
+        JsonNode renamed = ok(send("PATCH", "/admin/accounts/" + id, "{\"name\":\"linked-2\"}"));
+        assertThat(renamed.get("groups").toString()).isEqualTo("[{\"id\":\"" + g + "\",\"priority\":2}]");
+        JsonNode put = ok(send(
+                "PUT",
+                "/admin/accounts/" + id,
+                fullBody(renamed).put("priority", 9).toString()));
+        assertThat(put.get("priority").asInt()).isEqualTo(9);
+        // A new link to a deleted group is still refused.
+        HttpResponse<String> r = send("PATCH", "/admin/accounts/" + id, "{\"groups\":[{\"id\":" + deletedGroup + "}]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(
             strings = {
