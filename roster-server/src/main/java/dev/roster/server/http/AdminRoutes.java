@@ -15,6 +15,7 @@ import dev.roster.server.app.Backend;
 import dev.roster.server.http.Route.Access;
 import dev.roster.server.http.Route.Param;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -261,8 +262,13 @@ final class AdminRoutes {
                     if (in.groups() == null) {
                         throw ApiError.badRequest("field groups is required (an empty list removes every link)");
                     }
-                    List<AccountView.Link> links =
-                            in.groups().stream().map(LinkIn::link).toList();
+                    List<AccountView.Link> links = new ArrayList<>(in.groups().size());
+                    for (LinkIn l : in.groups()) {
+                        if (l == null) {
+                            throw ApiError.badRequest("every group link must be an object {id, priority}");
+                        }
+                        links.add(l.link());
+                    }
                     return accounts()
                             .replaceGroups(id, links)
                             .orElseThrow(() -> ApiError.notFound("account " + id + " not found or deleted"));

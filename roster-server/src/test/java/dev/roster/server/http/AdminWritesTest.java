@@ -229,6 +229,16 @@ class AdminWritesTest {
     }
 
     @Test
+    void a_null_link_is_a_400_not_a_500() throws Exception {
+        long id = account("null-link");
+        for (String path : List.of("/admin/accounts/" + id + "/groups", "/admin/accounts/" + id)) {
+            HttpResponse<String> r = send(path.endsWith("groups") ? "PUT" : "PATCH", path, "{\"groups\":[null]}");
+            assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(400);
+            assertThat(json(r).get("message").asText()).contains("every group link must be an object");
+        }
+    }
+
+    @Test
     void a_link_to_a_group_deleted_later_does_not_block_other_changes() throws Exception {
         long g = ok(send("POST", "/admin/groups", "{\"name\":\"doomed\",\"platform\":\"anthropic\"}"))
                 .get("id")
