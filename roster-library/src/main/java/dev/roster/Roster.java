@@ -145,7 +145,7 @@ public final class Roster implements AutoCloseable {
         this.clock = clock;
         this.listener = listener;
         this.owned = owned;
-        this.admin = new RosterAdmin(service, projection, source, deadLetters);
+        this.admin = new RosterAdmin(service, projection, source, deadLetters, dataSource);
         this.selector = selection.selector();
         this.selectionStore = selection.store();
         this.selectionCounters = selection.counters();

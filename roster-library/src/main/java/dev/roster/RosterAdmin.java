@@ -7,20 +7,27 @@ import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.outbox.OutboxStats;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.service.SnapshotService;
+import dev.roster.core.status.PoolStatus;
+import dev.roster.postgres.AccountAdmin;
 import dev.roster.postgres.DeadLetterRepository;
+import dev.roster.postgres.GroupAdmin;
+import dev.roster.postgres.PostgresPoolStatus;
 import dev.roster.postgres.PostgresSchedulingSource;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import javax.sql.DataSource;
 
 /**
  * What an admin server (or a CLI) needs from a running {@link Roster}, without reaching into its
- * parts: outbox health, dead letters and their retry, the registered buckets, rebuilds, the audit and
- * this instance's near-cache and fallback figures. Obtained from {@link Roster#admin()}; valid until the
- * Roster is closed. Account and group CRUD go through the repositories of {@code dev.roster.postgres}
- * over {@link Roster#dataSource()} (the capture triggers bring those writes into the snapshots).
+ * parts: account and group administration ({@link #accounts()}, {@link #groups()}), the pool as a
+ * status page shows it ({@link #pool()}), outbox health, dead letters and their retry, the registered
+ * buckets, rebuilds, the audit and this instance's near-cache and fallback figures. Obtained from
+ * {@link Roster#admin()}; valid until the Roster is closed. Account and group writes are plain
+ * statements the capture triggers bring into the snapshots, like any other client's writes; the HTTP
+ * admin API is a thin layer over these same objects.
  *
  * <p>Thread-safe.
  */
@@ -29,16 +36,46 @@ public final class RosterAdmin {
     private final Projection projection;
     private final PostgresSchedulingSource source;
     private final DeadLetterRepository deadLetters;
+    private final AccountAdmin accounts;
+    private final GroupAdmin groups;
+    private final PoolStatus pool;
 
     RosterAdmin(
             SnapshotService service,
             Projection projection,
             PostgresSchedulingSource source,
-            DeadLetterRepository deadLetters) {
+            DeadLetterRepository deadLetters,
+            DataSource dataSource) {
         this.service = service;
         this.projection = projection;
         this.source = source;
         this.deadLetters = deadLetters;
+        this.accounts = new AccountAdmin(dataSource);
+        this.groups = new GroupAdmin(dataSource);
+        this.pool = new PostgresPoolStatus(dataSource);
+    }
+
+    /**
+     * Account administration (pages, create, replace, merge patch, credentials merged by key, links,
+     * soft delete), each request in one transaction; see {@link AccountAdmin}.
+     */
+    public AccountAdmin accounts() {
+        return accounts;
+    }
+
+    /** Group administration (pages, create, replace, merge patch, soft delete); see {@link GroupAdmin}. */
+    public GroupAdmin groups() {
+        return groups;
+    }
+
+    /** The pool as an operator's status page reads it (filtered, counted pages; platforms; groups). */
+    public PoolStatus pool() {
+        return pool;
+    }
+
+    /** How many dead-lettered outbox events are waiting for an operator. */
+    public long deadLetterCount() {
+        return deadLetters.count();
     }
 
     /**

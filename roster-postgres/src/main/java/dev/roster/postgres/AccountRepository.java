@@ -7,12 +7,10 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
 import javax.sql.DataSource;
 
 /**
@@ -24,10 +22,6 @@ import javax.sql.DataSource;
  * it does not exist or is soft-deleted, and for values the schema rejects.
  */
 public final class AccountRepository {
-    private static final String INSERT = "INSERT INTO accounts (name, platform, type, status, schedulable, priority,"
-            + " concurrency, credentials, extra, expires_at, auto_pause_on_expired)"
-            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?) RETURNING id";
-
     private final DataSource dataSource;
 
     public AccountRepository(DataSource dataSource) {
@@ -46,14 +40,7 @@ public final class AccountRepository {
     public long create(AccountSpec spec, List<Long> groupIds) {
         Objects.requireNonNull(spec, "spec");
         return Jdbc.inTransaction(dataSource, "creating account '" + spec.name() + "'", c -> {
-            long id;
-            try (PreparedStatement ps = c.prepareStatement(INSERT)) {
-                bindSpec(ps, spec);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    id = rs.getLong(1);
-                }
-            }
+            long id = AccountStatements.insert(c, spec, AccountStatements.Blocks.NONE);
             if (!groupIds.isEmpty()) {
                 replaceLinks(c, id, groupIds);
             }
@@ -64,18 +51,11 @@ public final class AccountRepository {
     /** Replaces every editable field of account {@code id} with {@code spec}. */
     public boolean update(long id, AccountSpec spec) {
         Objects.requireNonNull(spec, "spec");
-        String sql = "UPDATE accounts SET name = ?, platform = ?, type = ?, status = ?, schedulable = ?, priority = ?,"
-                + " concurrency = ?, credentials = ?::jsonb, extra = ?::jsonb, expires_at = ?, auto_pause_on_expired = ?,"
-                + " updated_at = now() WHERE id = ? AND deleted_at IS NULL";
         return Jdbc.inTransaction(dataSource, "updating account " + id, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                bindSpec(ps, spec);
-                ps.setLong(12, id);
-                if (ps.executeUpdate() == 0) {
-                    throw missing(id);
-                }
-                return true;
+            if (!AccountStatements.update(c, id, spec, null)) {
+                throw missing(id);
             }
+            return true;
         });
     }
 
@@ -173,7 +153,7 @@ public final class AccountRepository {
                 + " WHERE account_groups.priority IS DISTINCT FROM EXCLUDED.priority";
         Jdbc.inTransaction(dataSource, "linking account " + accountId + " to group " + groupId, c -> {
             requireLive(c, accountId);
-            requireGroups(c, List.of(groupId));
+            AccountStatements.requireGroups(c, List.of(groupId));
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setLong(1, accountId);
                 ps.setLong(2, groupId);
@@ -208,69 +188,21 @@ public final class AccountRepository {
         });
     }
 
-    private void replaceLinks(Connection c, long accountId, List<Long> groupIds) throws SQLException {
-        Set<Long> seen = new HashSet<>();
+    private static void replaceLinks(Connection c, long accountId, List<Long> groupIds) throws SQLException {
+        List<AccountView.Link> links = new ArrayList<>(groupIds.size());
         for (Long g : groupIds) {
             if (g == null || g <= 0) {
                 throw new IllegalArgumentException("group ids must be positive, got " + g);
             }
-            if (!seen.add(g)) {
-                throw new IllegalArgumentException("group " + g + " is listed twice");
-            }
+            links.add(new AccountView.Link(g, links.size() + 1));
         }
-        requireGroups(c, groupIds);
-        Long[] ids = groupIds.toArray(new Long[0]);
-        try (PreparedStatement del =
-                c.prepareStatement("DELETE FROM account_groups WHERE account_id = ? AND NOT (group_id = ANY (?))")) {
-            del.setLong(1, accountId);
-            del.setArray(2, c.createArrayOf("bigint", ids));
-            del.executeUpdate();
-        }
-        if (ids.length == 0) {
-            return;
-        }
-        String ins = "INSERT INTO account_groups (account_id, group_id, priority)"
-                + " SELECT ?, g.id, g.ord::int FROM unnest(?::bigint[]) WITH ORDINALITY AS g(id, ord)"
-                + " ON CONFLICT (account_id, group_id) DO UPDATE SET priority = EXCLUDED.priority"
-                + " WHERE account_groups.priority IS DISTINCT FROM EXCLUDED.priority";
-        try (PreparedStatement ps = c.prepareStatement(ins)) {
-            ps.setLong(1, accountId);
-            ps.setArray(2, c.createArrayOf("bigint", ids));
-            ps.executeUpdate();
-        }
-    }
-
-    private static void requireGroups(Connection c, List<Long> groupIds) throws SQLException {
-        if (groupIds.isEmpty()) {
-            return;
-        }
-        Set<Long> found = new HashSet<>();
-        try (PreparedStatement ps =
-                c.prepareStatement("SELECT id FROM groups WHERE id = ANY (?) AND deleted_at IS NULL FOR SHARE")) {
-            ps.setArray(1, c.createArrayOf("bigint", groupIds.toArray()));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    found.add(rs.getLong(1));
-                }
-            }
-        }
-        TreeSet<Long> missing = new TreeSet<>(groupIds);
-        missing.removeAll(found);
-        if (!missing.isEmpty()) {
-            throw new IllegalArgumentException("group(s) " + missing + " do not exist or are deleted");
-        }
+        AccountStatements.replaceLinks(c, accountId, links, Set.of());
     }
 
     private static void requireLive(Connection c, long accountId) throws SQLException {
         // Locks the account so concurrent replacements of its links serialise.
-        try (PreparedStatement ps =
-                c.prepareStatement("SELECT 1 FROM accounts WHERE id = ? AND deleted_at IS NULL FOR UPDATE")) {
-            ps.setLong(1, accountId);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    throw missing(accountId);
-                }
-            }
+        if (!AccountStatements.lockLive(c, accountId)) {
+            throw missing(accountId);
         }
     }
 
@@ -306,20 +238,6 @@ public final class AccountRepository {
 
     private static IllegalArgumentException missing(long id) {
         return new IllegalArgumentException("account " + id + " does not exist or is deleted");
-    }
-
-    private static void bindSpec(PreparedStatement ps, AccountSpec s) throws SQLException {
-        ps.setString(1, s.name());
-        ps.setString(2, s.platform());
-        ps.setString(3, s.type());
-        ps.setString(4, s.status());
-        ps.setBoolean(5, s.schedulable());
-        ps.setInt(6, s.priority());
-        ps.setInt(7, s.concurrency());
-        ps.setString(8, Jdbc.json(s.credentials(), "credentials"));
-        ps.setString(9, Jdbc.json(s.extra(), "extra"));
-        ps.setTimestamp(10, timestamp(s.expiresAt()));
-        ps.setBoolean(11, s.autoPauseOnExpired());
     }
 
     private static Timestamp timestamp(Instant i) {

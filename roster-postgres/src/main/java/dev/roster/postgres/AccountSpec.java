@@ -39,6 +39,15 @@ public record AccountSpec(
     /** Statuses an account may have. */
     public static final Set<String> STATUSES = Set.of("active", "error", "disabled");
 
+    /** The status of a new account when none is given. */
+    public static final String DEFAULT_STATUS = "active";
+
+    /** The priority of a new account when none is given (smaller is better). */
+    public static final int DEFAULT_PRIORITY = 50;
+
+    /** The slot limit of a new account when none is given. */
+    public static final int DEFAULT_CONCURRENCY = 3;
+
     public AccountSpec {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("account name must not be blank");
@@ -65,9 +74,23 @@ public record AccountSpec(
         }
     }
 
-    /** An active, schedulable account with priority 50, concurrency 3 and no credentials. */
+    /**
+     * A new account with the defaults: {@link #DEFAULT_STATUS}, schedulable, {@link #DEFAULT_PRIORITY},
+     * {@link #DEFAULT_CONCURRENCY}, no credentials, no extra flags, no expiry.
+     */
     public static AccountSpec of(String name, String platform, String type) {
-        return new AccountSpec(name, platform, type, "active", true, 50, 3, Map.of(), Map.of(), null, false);
+        return new AccountSpec(
+                name,
+                platform,
+                type,
+                DEFAULT_STATUS,
+                true,
+                DEFAULT_PRIORITY,
+                DEFAULT_CONCURRENCY,
+                Map.of(),
+                Map.of(),
+                null,
+                false);
     }
 
     public AccountSpec withStatus(String v) {

@@ -101,6 +101,17 @@ public final class DeadLetterRepository {
         });
     }
 
+    /** How many dead letters the table holds. */
+    public long count() {
+        return Jdbc.inSourceTransaction(dataSource, "counting dead letters", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM scheduler_outbox_dead_letter");
+                    ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
     /** Removes the dead letter of {@code eventId} (after a successful retry); {@code false} if none. */
     public boolean remove(long eventId) {
         return Jdbc.inTransaction(dataSource, "removing dead letter " + eventId, c -> {

@@ -1,5 +1,6 @@
 package dev.roster.postgres;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.roster.core.source.SourceException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -41,6 +42,18 @@ public final class Migrator {
     public Migrator(DataSource dataSource, String schema) {
         this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
         this.schema = Objects.requireNonNull(schema, "schema");
+    }
+
+    /**
+     * Brings the {@code public} schema of the database at {@code jdbcUrl} up to date over a connection
+     * pool of its own, closed afterwards (for a command that needs nothing else of the database).
+     *
+     * @see #migrate()
+     */
+    public static Result migrate(String jdbcUrl, String user, String password) {
+        try (HikariDataSource ds = Databases.pool(jdbcUrl, user, password, 2)) {
+            return new Migrator(ds).migrate();
+        }
     }
 
     /**

@@ -169,6 +169,22 @@ final class PgErrors {
                 case "22P02", "22007", "22008", "22003": // bad text representation, datetime, range
                     return new IllegalArgumentException(action + ": " + primary);
                 default:
+                    if (state.startsWith("22") || state.startsWith("23")) {
+                        // Any other data or integrity error of a caller's write is the input's fault
+                        // (a NUL in a text, say); its server text may quote the value, so only the
+                        // state and schema identifiers are named.
+                        StringBuilder out = new StringBuilder(action)
+                                .append(": invalid value (SQLState ")
+                                .append(state)
+                                .append(", ")
+                                .append(CLASS_WORDS.get(state.substring(0, 2)))
+                                .append(')');
+                        if (server != null) {
+                            identifier(out, "constraint", server.getConstraint());
+                            identifier(out, "column", server.getColumn());
+                        }
+                        return new IllegalArgumentException(out.toString());
+                    }
                     break;
             }
         }

@@ -75,16 +75,21 @@ public final class PostgresSchedulingSource implements SchedulingSource {
                     + " FROM account_groups WHERE account_id = ANY (?) GROUP BY account_id) l ON l.account_id = a.id"
                     + " WHERE a.id = ANY (?) AND a.deleted_at IS NULL ORDER BY a.id";
 
+    /**
+     * The supported models of account {@code a}: the keys of {@code credentials.model_mapping}, sorted
+     * (empty when it is absent or not an object). The only part of credentials that leaves the database.
+     */
+    static final String SUPPORTED_MODELS = "CASE WHEN jsonb_typeof(a.credentials -> 'model_mapping') = 'object'"
+            + " THEN ARRAY(SELECT k FROM jsonb_object_keys(a.credentials -> 'model_mapping') k ORDER BY k)"
+            + " ELSE '{}'::text[] END";
+
     /** The card columns in {@link #card}'s order, with the two link arrays given as expressions. */
     private static String cardColumns(String linkGroupIds, String linkPriorities) {
         return "a.id, a.name, a.platform, a.type, a.status, a.schedulable, a.priority,"
                 + " a.concurrency, a.rate_limit_reset_at, a.overload_until, a.temp_unschedulable_until, a.expires_at,"
                 + " a.auto_pause_on_expired,"
                 + " coalesce(a.extra -> 'mixed_scheduling' = 'true'::jsonb, false),"
-                + " CASE WHEN jsonb_typeof(a.credentials -> 'model_mapping') = 'object'"
-                + "   THEN ARRAY(SELECT k FROM jsonb_object_keys(a.credentials -> 'model_mapping') k ORDER BY k)"
-                + "   ELSE '{}'::text[] END, "
-                + linkGroupIds + ", " + linkPriorities + ", a.updated_at";
+                + SUPPORTED_MODELS + ", " + linkGroupIds + ", " + linkPriorities + ", a.updated_at";
     }
 
     /** Rows per round trip when streaming every card. */

@@ -15,7 +15,10 @@ import dev.roster.core.selection.SelectionCounters;
 import dev.roster.core.selection.SlotLease;
 import dev.roster.core.selection.WaitTicket;
 import dev.roster.core.service.ListResult;
+import dev.roster.core.status.PoolStatus;
+import dev.roster.postgres.AccountAdmin;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
+import dev.roster.postgres.GroupAdmin;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -23,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import javax.sql.DataSource;
 
 /**
  * What the HTTP API and the command line need from a running Roster. The server never wires the
@@ -117,8 +119,14 @@ public interface Backend extends AutoCloseable {
     /** Buckets registered in the projection. */
     Set<Bucket> buckets();
 
-    /** The database, for the admin API's account and group pages. */
-    DataSource dataSource();
+    /** Account administration (the admin API's account routes). */
+    AccountAdmin accounts();
+
+    /** Group administration (the admin API's group routes). */
+    GroupAdmin groups();
+
+    /** The pool as the status page reads it. */
+    PoolStatus pool();
 
     /** The bucket's active snapshot in the projection (one Redis read), or empty when none is active. */
     Optional<Snapshot> snapshot(Bucket bucket);

@@ -18,12 +18,10 @@ import dev.roster.core.selection.SlotLease;
 import dev.roster.core.selection.WaitTicket;
 import dev.roster.core.service.ListResult;
 import dev.roster.core.service.SnapshotService;
-import dev.roster.core.source.SourceException;
+import dev.roster.core.status.PoolStatus;
+import dev.roster.postgres.AccountAdmin;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
+import dev.roster.postgres.GroupAdmin;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -35,7 +33,6 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import javax.sql.DataSource;
 
 /** The {@link Backend} over the library's started {@link Roster}: no wiring of its own. */
 public final class LibraryBackend implements Backend {
@@ -148,18 +145,10 @@ public final class LibraryBackend implements Backend {
     public OutboxStatus outbox() {
         OutboxStats s = roster.admin().outbox();
         return new OutboxStatus(
-                s, s.watermark(), deadLetterCount(), roster.admin().isReplayer());
-    }
-
-    private long deadLetterCount() {
-        try (Connection c = roster.dataSource().getConnection();
-                Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery("SELECT count(*) FROM scheduler_outbox_dead_letter")) {
-            rs.next();
-            return rs.getLong(1);
-        } catch (SQLException e) {
-            throw new SourceException("counting dead letters failed: " + e.getMessage(), e);
-        }
+                s,
+                s.watermark(),
+                roster.admin().deadLetterCount(),
+                roster.admin().isReplayer());
     }
 
     @Override
@@ -178,8 +167,18 @@ public final class LibraryBackend implements Backend {
     }
 
     @Override
-    public DataSource dataSource() {
-        return roster.dataSource();
+    public AccountAdmin accounts() {
+        return roster.admin().accounts();
+    }
+
+    @Override
+    public GroupAdmin groups() {
+        return roster.admin().groups();
+    }
+
+    @Override
+    public PoolStatus pool() {
+        return roster.admin().pool();
     }
 
     @Override

@@ -1,13 +1,11 @@
 package dev.roster.server.cli;
 
-import com.zaxxer.hikari.HikariDataSource;
 import dev.roster.Roster;
 import dev.roster.core.AccountCard;
 import dev.roster.core.audit.AuditReport;
 import dev.roster.core.config.NearCacheConfig;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.service.ListResult;
-import dev.roster.postgres.Databases;
 import dev.roster.postgres.Migrator;
 import dev.roster.server.app.EmbeddedStores;
 import dev.roster.server.app.LibraryBackend;
@@ -23,11 +21,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -129,24 +122,21 @@ final class DemoCommand implements Callable<Integer> {
         try (EmbeddedStores stores = EmbeddedStores.start(cfg, this::say, true)) {
             RosterConfig rc = stores.resolved();
             summary.put("embedded servers started", secs(System.nanoTime() - t));
-            try (HikariDataSource admin =
-                    Databases.pool(rc.database().url(), rc.database().user(), "", 2)) {
-                tour(stores, rc, admin);
+            try (SamplePool sql =
+                    SamplePool.open(rc.database().url(), rc.database().user())) {
+                tour(stores, rc, sql);
             }
         }
         out.println();
         out.println("Demo finished in " + secs(System.nanoTime() - start) + ".");
     }
 
-    private void tour(EmbeddedStores stores, RosterConfig rc, HikariDataSource sql) throws Exception {
+    private void tour(EmbeddedStores stores, RosterConfig rc, SamplePool sql) throws Exception {
         step(2, "migrating and loading the sample pool with plain SQL");
         long t = System.nanoTime();
-        Migrator.Result m = new Migrator(sql).migrate();
-        int accounts;
-        try (Connection c = sql.getConnection()) {
-            accounts = SamplePool.load(c, Instant.now().truncatedTo(ChronoUnit.SECONDS), perPlatform);
-        }
-        long events = scalar(sql, "SELECT count(*) FROM scheduler_outbox");
+        Migrator.Result m = sql.migrate();
+        int accounts = sql.load(Instant.now().truncatedTo(ChronoUnit.SECONDS), perPlatform);
+        long events = sql.scalar("SELECT count(*) FROM scheduler_outbox");
         say(m.applied() + " migrations, " + SamplePool.GROUPS.size() + " groups on 4 platforms, " + accounts
                 + " accounts; the capture triggers wrote " + events + " outbox events ("
                 + secs(System.nanoTime() - t) + ")");
@@ -172,19 +162,19 @@ final class DemoCommand implements Callable<Integer> {
             summary.put(
                     "initial full rebuild",
                     roster.admin().buckets().size() + " buckets, " + secs(System.nanoTime() - t));
-            long main = groupId(sql, "claude-main");
+            long main = sql.groupId("claude-main");
             tourBody(stores, roster, sql, main, lib);
         }
     }
 
-    private void tourBody(EmbeddedStores stores, Roster roster, HikariDataSource sql, long main, LibraryBackend lib)
+    private void tourBody(EmbeddedStores stores, Roster roster, SamplePool sql, long main, LibraryBackend lib)
             throws Exception {
         step(4, "the ordered lists of a few buckets (order: link priority, account priority, id)");
         for (Object[] q : new Object[][] {
             {main, "anthropic", false},
             {main, "anthropic", true},
             {0L, "openai", false},
-            {groupId(sql, "gemini-pro"), "gemini", false}
+            {sql.groupId("gemini-pro"), "gemini", false}
         }) {
             roster.list((Long) q[0], (String) q[1], (Boolean) q[2]); // warm the near cache
             long t = System.nanoTime();
@@ -200,28 +190,28 @@ final class DemoCommand implements Callable<Integer> {
         step(5, "a status change made with plain SQL, and how long until the hot path reflects it");
         AccountCard first = before.accounts().getFirst();
         long t = System.nanoTime();
-        exec(sql, "UPDATE accounts SET status = 'disabled' WHERE id = " + first.id());
+        sql.exec("UPDATE accounts SET status = 'disabled' WHERE id = " + first.id());
         boolean gone = waitFor(() -> !ids(roster.list(main, "anthropic", false)).contains(first.id()));
         long changed = System.nanoTime() - t;
         say(first.name() + "#" + first.id() + " disabled by SQL; "
                 + (gone
                         ? "gone from " + before.bucket().text() + " after " + ms(changed)
                         : "still listed after " + WAIT));
-        exec(sql, "UPDATE accounts SET status = 'active' WHERE id = " + first.id());
+        sql.exec("UPDATE accounts SET status = 'active' WHERE id = " + first.id());
         waitFor(() -> ids(roster.list(main, "anthropic", false)).contains(first.id()));
         summary.put("SQL status change -> hot path", gone ? ms(changed) : "not within " + WAIT);
 
         step(6, "a rate limit that expires: the account returns at that instant, with no event");
         AccountCard second = roster.list(main, "anthropic", false).accounts().get(1);
         Instant reset = Instant.now().plusSeconds(3);
-        exec(sql, "UPDATE accounts SET rate_limit_reset_at = '" + reset + "' WHERE id = " + second.id());
+        sql.exec("UPDATE accounts SET rate_limit_reset_at = '" + reset + "' WHERE id = " + second.id());
         waitFor(() -> !ids(roster.list(main, "anthropic", false)).contains(second.id()));
-        long outboxBefore = scalar(sql, "SELECT coalesce(max(id), 0) FROM scheduler_outbox");
+        long outboxBefore = sql.scalar("SELECT coalesce(max(id), 0) FROM scheduler_outbox");
         say(second.name() + "#" + second.id() + " rate-limited until " + reset.truncatedTo(ChronoUnit.MILLIS)
                 + "; held back now");
         boolean back = waitFor(() -> ids(roster.list(main, "anthropic", false)).contains(second.id()));
         Duration late = Duration.between(reset, Instant.now());
-        long newEvents = scalar(sql, "SELECT count(*) FROM scheduler_outbox WHERE id > " + outboxBefore);
+        long newEvents = sql.scalar("SELECT count(*) FROM scheduler_outbox WHERE id > " + outboxBefore);
         say((back ? "listed again " + late.toMillis() + " ms after the reset instant" : "not back within " + WAIT)
                 + "; outbox events written meanwhile: " + newEvents);
         summary.put(
@@ -229,14 +219,12 @@ final class DemoCommand implements Callable<Integer> {
                 (back ? late.toMillis() + " ms after reset" : "no") + ", " + newEvents + " events");
 
         step(7, "a bulk update of 200 accounts in one statement, replayed as one coalesced rebuild");
-        long evBefore = scalar(sql, "SELECT coalesce(max(id), 0) FROM scheduler_outbox");
+        long evBefore = sql.scalar("SELECT coalesce(max(id), 0) FROM scheduler_outbox");
         long appliedBefore = roster.service().replayer().applied();
         long rebuildsBefore = roster.service().replayer().bucketRebuilds();
         t = System.nanoTime();
-        exec(
-                sql,
-                "UPDATE accounts SET priority = priority + 1 WHERE id IN"
-                        + " (SELECT id FROM accounts WHERE deleted_at IS NULL ORDER BY id LIMIT 200)");
+        sql.exec("UPDATE accounts SET priority = priority + 1 WHERE id IN"
+                + " (SELECT id FROM accounts WHERE deleted_at IS NULL ORDER BY id LIMIT 200)");
         boolean replayed = waitFor(() -> {
             ListResult r = roster.list(0L, "anthropic", false);
             return r.accounts().stream().anyMatch(c -> c.id() == first.id() && c.priority() == first.priority() + 1);
@@ -244,7 +232,7 @@ final class DemoCommand implements Callable<Integer> {
         long took = System.nanoTime() - t;
         // The replayer's counters move right after it publishes; wait for them too.
         waitFor(() -> roster.service().replayer().applied() > appliedBefore);
-        long ev = scalar(sql, "SELECT count(*) FROM scheduler_outbox WHERE id > " + evBefore);
+        long ev = sql.scalar("SELECT count(*) FROM scheduler_outbox WHERE id > " + evBefore);
         long applied = roster.service().replayer().applied() - appliedBefore;
         long rebuilt = roster.service().replayer().bucketRebuilds() - rebuildsBefore;
         say("200 accounts changed: " + ev + " outbox event, " + applied + " applied, " + rebuilt
@@ -398,33 +386,6 @@ final class DemoCommand implements Callable<Integer> {
             LockSupport.parkNanos(1_000_000);
         }
         return false;
-    }
-
-    private static long groupId(HikariDataSource ds, String name) throws SQLException {
-        try (Connection c = ds.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT id FROM groups WHERE name = ?")) {
-            ps.setString(1, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
-    }
-
-    private static long scalar(HikariDataSource ds, String query) throws SQLException {
-        try (Connection c = ds.getConnection();
-                Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery(query)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
-
-    private static void exec(HikariDataSource ds, String statement) throws SQLException {
-        try (Connection c = ds.getConnection();
-                Statement st = c.createStatement()) {
-            st.execute(statement);
-        }
     }
 
     private static String secs(long nanos) {

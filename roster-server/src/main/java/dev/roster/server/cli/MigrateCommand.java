@@ -1,7 +1,5 @@
 package dev.roster.server.cli;
 
-import com.zaxxer.hikari.HikariDataSource;
-import dev.roster.postgres.Databases;
 import dev.roster.postgres.Migrator;
 import dev.roster.server.app.EmbeddedStores;
 import dev.roster.server.config.ConfigLoader;
@@ -18,13 +16,11 @@ final class MigrateCommand extends StoreCommand {
     Integer run(ConfigLoader.Loaded loaded) {
         RosterConfig c = loaded.config();
         // Only PostgreSQL is needed: no embedded Redis for this.
-        try (EmbeddedStores stores = EmbeddedStores.start(c, err()::println, false, false);
-                HikariDataSource ds = Databases.pool(
-                        stores.resolved().database().url(),
-                        stores.resolved().database().user(),
-                        stores.resolved().database().password(),
-                        2)) {
-            Migrator.Result r = new Migrator(ds).migrate();
+        try (EmbeddedStores stores = EmbeddedStores.start(c, err()::println, false, false)) {
+            Migrator.Result r = Migrator.migrate(
+                    stores.resolved().database().url(),
+                    stores.resolved().database().user(),
+                    stores.resolved().database().password());
             out().println("migrations applied: " + r.applied() + ", schema version " + r.version());
             return 0;
         }

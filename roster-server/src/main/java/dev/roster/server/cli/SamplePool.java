@@ -1,5 +1,8 @@
 package dev.roster.server.cli;
 
+import com.zaxxer.hikari.HikariDataSource;
+import dev.roster.postgres.Databases;
+import dev.roster.postgres.Migrator;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,11 +17,13 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * A deterministic sample pool for the demo: groups on four platforms, accounts with mixed-scheduling
- * antigravity members, rate-limited, overloaded, disabled, paused, soft-deleted and ungrouped ones.
- * Written with plain SQL, so the capture triggers see it as any other client's writes.
+ * The demo's stand-in for another client of the database, writing plain SQL the way a gateway's own
+ * code or an operator's script would: it loads a deterministic sample pool (groups on four platforms,
+ * accounts with mixed-scheduling antigravity members, rate-limited, overloaded, disabled, paused,
+ * soft-deleted and ungrouped ones) and makes the tour's changes. Roster itself never writes this way; the
+ * point of the tour is that the capture triggers see these writes like any other.
  */
-final class SamplePool {
+final class SamplePool implements AutoCloseable {
     /** One group of the pool. */
     record GroupSpec(String name, String platform, String status) {}
 
@@ -30,10 +35,65 @@ final class SamplePool {
             new GroupSpec("antigravity-lab", "antigravity", "active"),
             new GroupSpec("claude-archived", "anthropic", "disabled"));
 
-    private SamplePool() {}
+    private final HikariDataSource ds;
+
+    private SamplePool(HikariDataSource ds) {
+        this.ds = ds;
+    }
+
+    /** A client of the database at {@code url} (no password: the demo's embedded server). */
+    static SamplePool open(String url, String user) {
+        return new SamplePool(Databases.pool(url, user, "", 2));
+    }
+
+    /** Applies Roster's migrations (the demo's database is fresh). */
+    Migrator.Result migrate() {
+        return new Migrator(ds).migrate();
+    }
 
     /** Loads the pool; returns the number of accounts written. {@code now} anchors the time blocks. */
-    static int load(Connection c, Instant now, int accountsPerPlatform) throws SQLException {
+    int load(Instant now, int accountsPerPlatform) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            return load(c, now, accountsPerPlatform);
+        }
+    }
+
+    /** The id of the group named {@code name}. */
+    long groupId(String name) throws SQLException {
+        try (Connection c = ds.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT id FROM groups WHERE name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /** The one number {@code query} returns. */
+    long scalar(String query) throws SQLException {
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Runs one statement in its own transaction. */
+    void exec(String statement) throws SQLException {
+        try (Connection c = ds.getConnection();
+                Statement st = c.createStatement()) {
+            st.execute(statement);
+        }
+    }
+
+    @Override
+    public void close() {
+        ds.close();
+    }
+
+    private static int load(Connection c, Instant now, int accountsPerPlatform) throws SQLException {
         Random rnd = new Random(42);
         List<Long> groupIds = new ArrayList<>();
         try (PreparedStatement g =

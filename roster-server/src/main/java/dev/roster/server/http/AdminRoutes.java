@@ -5,13 +5,17 @@ import dev.roster.core.audit.AuditReport;
 import dev.roster.core.audit.Drift;
 import dev.roster.core.audit.ServingReport;
 import dev.roster.core.outbox.OutboxStats;
+import dev.roster.postgres.AccountAdmin;
 import dev.roster.postgres.AccountSpec;
+import dev.roster.postgres.AccountView;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
-import dev.roster.server.app.AdminStore;
+import dev.roster.postgres.GroupAdmin;
+import dev.roster.postgres.GroupView;
 import dev.roster.server.app.Backend;
 import dev.roster.server.http.Route.Access;
 import dev.roster.server.http.Route.Param;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -27,59 +31,21 @@ final class AdminRoutes {
         this.audited = audited;
     }
 
-    /** Body of account create and replace. Omitted credentials on replace keep the stored ones. */
-    record AccountIn(
-            String name,
-            String platform,
-            String type,
-            String status,
-            Boolean schedulable,
-            Integer priority,
-            Integer concurrency,
-            Map<String, Object> credentials,
-            Map<String, Object> extra,
-            Instant expiresAt,
-            Boolean autoPauseOnExpired,
-            Instant rateLimitResetAt,
-            Instant overloadUntil,
-            Instant tempUnschedulableUntil,
-            List<LinkIn> groups) {
-
-        AccountSpec spec() {
-            return new AccountSpec(
-                    name,
-                    platform,
-                    type,
-                    status == null ? "active" : status,
-                    schedulable == null || schedulable,
-                    priority == null ? 50 : priority,
-                    concurrency == null ? 3 : concurrency,
-                    credentials,
-                    extra,
-                    expiresAt,
-                    autoPauseOnExpired != null && autoPauseOnExpired);
-        }
-
-        AdminStore.Blocks blocks() {
-            return new AdminStore.Blocks(rateLimitResetAt, overloadUntil, tempUnschedulableUntil);
-        }
-    }
-
-    /** A link in a request: group id and priority (default 1). */
+    /** A link in {@code PUT /admin/accounts/{id}/groups}: group id and priority (default 1). */
     record LinkIn(Long id, Integer priority) {
-        AdminStore.Link link() {
+        AccountView.Link link() {
             if (id == null) {
                 throw ApiError.badRequest("every group link needs an id");
             }
-            return new AdminStore.Link(id, priority == null ? 1 : priority);
+            return priority == null ? AccountView.Link.of(id) : new AccountView.Link(id, priority);
         }
     }
 
     /** Body of {@code PUT /admin/accounts/{id}/groups}. */
     record GroupsIn(List<LinkIn> groups) {}
 
-    /** Body of group create and replace. */
-    record GroupIn(String name, String platform, String status) {}
+    /** Body of {@code PUT /admin/accounts/{id}/model-mapping}. */
+    record ModelMappingIn(Map<String, Object> modelMapping) {}
 
     /** Body of {@code POST /admin/rebuild}: a bucket {@code g:p:m}, or {@code all: true}. */
     record RebuildIn(String bucket, Boolean all) {}
@@ -188,8 +154,12 @@ final class AdminRoutes {
         }
     }
 
-    private AdminStore store() {
-        return new AdminStore(backend.get().dataSource());
+    private AccountAdmin accounts() {
+        return backend.get().accounts();
+    }
+
+    private GroupAdmin groups() {
+        return backend.get().groups();
     }
 
     void register(List<Route> routes) {
@@ -197,47 +167,84 @@ final class AdminRoutes {
                 new Param("after", "integer", false, "return ids above this one (default 0)"),
                 new Param("limit", "integer", false, "page size 1..500 (default 100)"),
                 new Param("include_deleted", "boolean", false, "also soft-deleted rows (default false)"));
-        String accountBody = "{name, platform, type, status?, schedulable?, priority?, concurrency?, credentials?,"
-                + " extra?, expires_at?, auto_pause_on_expired?, rate_limit_reset_at?, overload_until?,"
-                + " temp_unschedulable_until?, groups?: [{id, priority}]}; credentials are stored, never returned";
+        String fields = "name, platform, type, status, schedulable, priority, concurrency, extra (object), expires_at,"
+                + " auto_pause_on_expired, rate_limit_reset_at, overload_until, temp_unschedulable_until (RFC 3339"
+                + " or null), groups ([{id, priority (default 1)}]), credentials (object, write-only: stored, never"
+                + " returned, merged into the stored object by key, null deletes a key)";
         routes.add(new Route("GET", "/admin/accounts", Access.ADMIN, "Accounts, paged by id", paging, null, c -> {
             int limit = c.queryInt("limit", 100, 1, 500);
-            List<AdminStore.Account> page = store().accounts(after(c), limit, c.queryBool("include_deleted", false));
+            List<AccountView> page = accounts().page(after(c), limit, c.queryBool("include_deleted", false));
             return new Page<>(page, page.size() == limit ? page.getLast().id() : null);
         }));
         routes.add(new Route(
-                "POST", "/admin/accounts", Access.ADMIN, "Creates an account", List.of(), accountBody, c -> {
-                    AccountIn in = c.body(AccountIn.class);
+                "POST",
+                "/admin/accounts",
+                Access.ADMIN,
+                "Creates an account; omitted fields take the defaults (status active, schedulable, priority "
+                        + AccountSpec.DEFAULT_PRIORITY + ", concurrency " + AccountSpec.DEFAULT_CONCURRENCY
+                        + ", no blocks, no links)",
+                List.of(),
+                "{" + fields + "}; name, platform and type are required",
+                c -> {
+                    Map<String, Object> body = c.bodyObject();
                     c.status(201);
-                    return store().createAccount(in.spec(), in.blocks(), links(in.groups()));
+                    return accounts().create(body);
                 }));
         routes.add(new Route(
                 "GET", "/admin/accounts/{id}", Access.ADMIN, "One account (no credentials)", List.of(), null, c -> {
                     long id = c.positivePathId("id");
-                    return store().account(id).orElseThrow(() -> ApiError.notFound("account " + id + " not found"));
+                    return accounts().get(id).orElseThrow(() -> ApiError.notFound("account " + id + " not found"));
                 }));
         routes.add(new Route(
                 "PUT",
                 "/admin/accounts/{id}",
                 Access.ADMIN,
-                "Replaces an account's fields (omitted credentials are kept; links only when groups is given)",
+                "Replaces the whole account in one transaction: every field but credentials is required (400"
+                        + " naming the missing ones); credentials, if given, are merged into the stored ones",
                 List.of(),
-                accountBody,
+                "{" + fields + "}; every field but credentials is required",
                 c -> {
                     long id = c.positivePathId("id");
-                    AccountIn in = c.body(AccountIn.class);
-                    AdminStore s = store();
-                    AdminStore.Account a = s.updateAccount(id, in.spec(), in.blocks(), in.credentials() == null)
+                    return accounts()
+                            .replace(id, c.bodyObject())
                             .orElseThrow(() -> ApiError.notFound("account " + id + " not found or deleted"));
-                    if (in.groups() != null) {
-                        a = s.setGroups(id, links(in.groups())).orElseThrow();
+                }));
+        routes.add(new Route(
+                "PATCH",
+                "/admin/accounts/{id}",
+                Access.ADMIN,
+                "Changes only the fields given, in one transaction: a JSON merge patch (RFC 7396; null removes,"
+                        + " objects such as extra and credentials merge by key, groups is replaced whole)",
+                List.of(),
+                "JSON merge patch (application/merge-patch+json or application/json) of {" + fields + "}",
+                c -> {
+                    long id = c.positivePathId("id");
+                    return accounts()
+                            .patch(id, c.bodyObject())
+                            .orElseThrow(() -> ApiError.notFound("account " + id + " not found or deleted"));
+                }));
+        routes.add(new Route(
+                "PUT",
+                "/admin/accounts/{id}/model-mapping",
+                Access.ADMIN,
+                "Replaces credentials.model_mapping whole (its keys are the supported models; {} removes it: all"
+                        + " models), keeping every other credential",
+                List.of(),
+                "{model_mapping: {requested_model: upstream_model, ...}}",
+                c -> {
+                    long id = c.positivePathId("id");
+                    ModelMappingIn in = c.body(ModelMappingIn.class);
+                    if (in.modelMapping() == null) {
+                        throw ApiError.badRequest("field model_mapping is required ({} removes the mapping)");
                     }
-                    return a;
+                    return accounts()
+                            .replaceModelMapping(id, in.modelMapping())
+                            .orElseThrow(() -> ApiError.notFound("account " + id + " not found or deleted"));
                 }));
         routes.add(new Route(
                 "DELETE", "/admin/accounts/{id}", Access.ADMIN, "Soft-deletes an account", List.of(), null, c -> {
                     long id = c.positivePathId("id");
-                    if (!store().deleteAccount(id)) {
+                    if (!accounts().delete(id)) {
                         throw ApiError.notFound("account " + id + " not found or already deleted");
                     }
                     return new Deleted(id, true);
@@ -255,42 +262,66 @@ final class AdminRoutes {
                     if (in.groups() == null) {
                         throw ApiError.badRequest("field groups is required (an empty list removes every link)");
                     }
-                    return store().setGroups(id, links(in.groups()))
+                    List<AccountView.Link> links = new ArrayList<>(in.groups().size());
+                    for (LinkIn l : in.groups()) {
+                        if (l == null) {
+                            throw ApiError.badRequest("every group link must be an object {id, priority}");
+                        }
+                        links.add(l.link());
+                    }
+                    return accounts()
+                            .replaceGroups(id, links)
                             .orElseThrow(() -> ApiError.notFound("account " + id + " not found or deleted"));
                 }));
         routes.add(new Route("GET", "/admin/groups", Access.ADMIN, "Groups, paged by id", paging, null, c -> {
             int limit = c.queryInt("limit", 100, 1, 500);
-            List<AdminStore.Group> page = store().groups(after(c), limit, c.queryBool("include_deleted", false));
+            List<GroupView> page = groups().page(after(c), limit, c.queryBool("include_deleted", false));
             return new Page<>(page, page.size() == limit ? page.getLast().id() : null);
         }));
         routes.add(new Route(
-                "POST", "/admin/groups", Access.ADMIN, "Creates a group", List.of(), "{name, platform, status?}", c -> {
-                    GroupIn in = c.body(GroupIn.class);
+                "POST",
+                "/admin/groups",
+                Access.ADMIN,
+                "Creates a group (status defaults to " + GroupAdmin.DEFAULT_STATUS + ")",
+                List.of(),
+                "{name, platform, status?}",
+                c -> {
+                    Map<String, Object> body = c.bodyObject();
                     c.status(201);
-                    return store().createGroup(in.name(), in.platform(), in.status() == null ? "active" : in.status());
+                    return groups().create(body);
                 }));
         routes.add(new Route("GET", "/admin/groups/{id}", Access.ADMIN, "One group", List.of(), null, c -> {
             long id = c.positivePathId("id");
-            return store().group(id).orElseThrow(() -> ApiError.notFound("group " + id + " not found"));
+            return groups().get(id).orElseThrow(() -> ApiError.notFound("group " + id + " not found"));
         }));
         routes.add(new Route(
                 "PUT",
                 "/admin/groups/{id}",
                 Access.ADMIN,
-                "Replaces a group's name, platform and status",
+                "Replaces a group's name, platform and status (all three required; 400 naming a missing one)",
                 List.of(),
-                "{name, platform, status?}",
+                "{name, platform, status}",
                 c -> {
                     long id = c.positivePathId("id");
-                    GroupIn in = c.body(GroupIn.class);
-                    return store().updateGroup(
-                                    id, in.name(), in.platform(), in.status() == null ? "active" : in.status())
+                    return groups().replace(id, c.bodyObject())
+                            .orElseThrow(() -> ApiError.notFound("group " + id + " not found or deleted"));
+                }));
+        routes.add(new Route(
+                "PATCH",
+                "/admin/groups/{id}",
+                Access.ADMIN,
+                "Changes only the fields given (JSON merge patch, RFC 7396)",
+                List.of(),
+                "JSON merge patch of {name, platform, status}",
+                c -> {
+                    long id = c.positivePathId("id");
+                    return groups().patch(id, c.bodyObject())
                             .orElseThrow(() -> ApiError.notFound("group " + id + " not found or deleted"));
                 }));
         routes.add(new Route(
                 "DELETE", "/admin/groups/{id}", Access.ADMIN, "Soft-deletes a group", List.of(), null, c -> {
                     long id = c.positivePathId("id");
-                    if (!store().deleteGroup(id)) {
+                    if (!groups().delete(id)) {
                         throw ApiError.notFound("group " + id + " not found or already deleted");
                     }
                     return new Deleted(id, true);
@@ -406,9 +437,5 @@ final class AdminRoutes {
     private static long after(Call c) {
         Long a = c.queryId("after");
         return a == null ? 0 : a;
-    }
-
-    private static List<AdminStore.Link> links(List<LinkIn> in) {
-        return in == null ? List.of() : in.stream().map(LinkIn::link).toList();
     }
 }

@@ -6,6 +6,8 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -110,6 +112,16 @@ final class Call {
     /** The body parsed as {@code type}; 400 for malformed JSON or unknown fields, 413 above the cap. */
     <T> T body(Class<T> type) {
         return bodyOf(rawBody(), type);
+    }
+
+    /**
+     * The body as a JSON object of plain values (maps, lists, strings, numbers, booleans, nulls), for
+     * writes that must tell an omitted field from a {@code null} one; errors as {@link #body}.
+     */
+    Map<String, Object> bodyObject() {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = bodyOf(rawBody(), LinkedHashMap.class);
+        return m;
     }
 
     /** {@code bytes} parsed as {@code type}, with the errors of {@link #body}. */

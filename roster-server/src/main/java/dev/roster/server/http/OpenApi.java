@@ -105,13 +105,12 @@ final class OpenApi {
                 op.put("parameters", params);
             }
             if (r.requestBody() != null) {
-                op.put(
-                        "requestBody",
-                        Map.of(
-                                "required",
-                                true,
-                                "content",
-                                Map.of("application/json", Map.of("schema", Map.of("description", r.requestBody())))));
+                Map<String, Object> schema = Map.of("schema", Map.of("type", "object", "description", r.requestBody()));
+                // A PATCH body is a JSON merge patch (RFC 7396); its own media type and plain JSON are both taken.
+                Map<String, Object> content = r.method().equals("PATCH")
+                        ? Map.of("application/merge-patch+json", schema, "application/json", schema)
+                        : Map.of("application/json", schema);
+                op.put("requestBody", Map.of("required", true, "content", content));
             }
             if (r.access() == Route.Access.API) {
                 op.put("security", List.of(Map.of("apiToken", List.of())));

@@ -8,9 +8,9 @@ import dev.roster.core.audit.AuditReport;
 import dev.roster.core.audit.Drift;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.projection.Snapshot;
+import dev.roster.core.status.PoolStatus;
 import dev.roster.server.app.Backend;
 import dev.roster.server.app.BackendSource;
-import dev.roster.server.app.StatusQueries;
 import dev.roster.server.config.Secrets;
 import dev.roster.server.http.Route.Access;
 import dev.roster.server.http.Route.Param;
@@ -106,7 +106,7 @@ final class StatusRoutes {
             int limit,
             List<AccountOut> items,
             List<String> platforms,
-            List<StatusQueries.GroupName> groups) {}
+            List<PoolStatus.GroupName> groups) {}
 
     record BucketOut(
             String bucket,
@@ -187,7 +187,7 @@ final class StatusRoutes {
                         new Param("q", "string", false, "name substring (case-insensitive) or id"),
                         new Param("group", "integer", false, "group id; 0 = accounts in no group"),
                         new Param("platform", "string", false, "platform"),
-                        new Param("state", "string", false, "one of " + String.join(", ", StatusQueries.STATES)),
+                        new Param("state", "string", false, "one of " + String.join(", ", PoolStatus.STATES)),
                         new Param("offset", "integer", false, "0..10000000 (default 0)"),
                         new Param("limit", "integer", false, "1..500 (default 50)")),
                 null,
@@ -218,8 +218,8 @@ final class StatusRoutes {
             throw ApiError.badRequest("platform must match [a-z][a-z0-9_-]{0,31}, got '" + Call.clip(platform) + "'");
         }
         String state = blankToNull(c.ctx().queryParam("state"));
-        if (state != null && !StatusQueries.STATES.contains(state)) {
-            throw ApiError.badRequest("state must be one of " + String.join(", ", StatusQueries.STATES) + ", got '"
+        if (state != null && !PoolStatus.STATES.contains(state)) {
+            throw ApiError.badRequest("state must be one of " + String.join(", ", PoolStatus.STATES) + ", got '"
                     + Call.clip(state) + "'");
         }
         String q = blankToNull(c.ctx().queryParam("q"));
@@ -229,14 +229,14 @@ final class StatusRoutes {
         int offset = c.queryInt("offset", 0, 0, 10_000_000);
         int limit = c.queryInt("limit", 50, 1, 500);
         Backend b = backend.get();
-        StatusQueries sq = new StatusQueries(b.dataSource());
+        PoolStatus sq = b.pool();
         Instant now = b.now();
-        StatusQueries.Page page =
-                sq.accounts(new StatusQueries.Filter(q, c.queryId("group"), platform, state), now, offset, limit);
-        List<Long> ids = page.rows().stream().map(StatusQueries.Row::id).toList();
+        PoolStatus.Page page =
+                sq.accounts(new PoolStatus.Filter(q, c.queryId("group"), platform, state), now, offset, limit);
+        List<Long> ids = page.rows().stream().map(PoolStatus.Row::id).toList();
         Map<Long, Instant> lastUsed = ids.isEmpty() ? Map.of() : b.lastUsed(ids);
         List<AccountOut> items = new ArrayList<>(page.rows().size());
-        for (StatusQueries.Row r : page.rows()) {
+        for (PoolStatus.Row r : page.rows()) {
             List<Why> why = why(r, now);
             Instant lu = later(r.lastUsedAt(), lastUsed.get(r.id()));
             items.add(new AccountOut(
@@ -252,7 +252,7 @@ final class StatusRoutes {
                     r.concurrency(),
                     null, // in-flight slots arrive with selection (/v1/select)
                     r.groups().stream()
-                            .map(g -> new GroupRef(String.valueOf(g.get("id")), String.valueOf(g.get("name"))))
+                            .map(g -> new GroupRef(String.valueOf(g.id()), g.name()))
                             .toList(),
                     lu));
         }
@@ -264,7 +264,7 @@ final class StatusRoutes {
      * switch) and each time block, with the rule of {@link AccountCard#timeBlockAt} (a block ends at its
      * instant; expiry blocks only with auto-pause).
      */
-    static List<Why> why(StatusQueries.Row r, Instant now) {
+    static List<Why> why(PoolStatus.Row r, Instant now) {
         List<Why> out = new ArrayList<>(2);
         if (!"active".equals(r.status())) {
             out.add(new Why("status_" + r.status(), null));
@@ -291,7 +291,7 @@ final class StatusRoutes {
         Backend b = backend.get();
         Instant now = b.now();
         Map<Long, String> groupNames = new HashMap<>();
-        for (StatusQueries.GroupName g : new StatusQueries(b.dataSource()).groups()) {
+        for (PoolStatus.GroupName g : b.pool().groups()) {
             groupNames.put(g.id(), g.name());
         }
         Audited audit = lastAudit;
@@ -354,7 +354,7 @@ final class StatusRoutes {
         Thresholds thresholds = null;
         long fallbackQueries = 0;
         if (b != null) {
-            pg = probe(() -> new StatusQueries(b.dataSource()).ping());
+            pg = probe(() -> b.pool().ping());
             redis = probe(b::pingRedis);
             SchedulingConfig s = b.scheduling();
             thresholds =

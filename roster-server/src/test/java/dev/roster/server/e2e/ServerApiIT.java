@@ -202,12 +202,9 @@ class ServerApiIT {
         assertThat(ok(get("/admin/groups/" + group1, ADMIN)).get("members").asLong())
                 .isEqualTo(2);
 
-        // replace without credentials keeps them; links reordered through the groups endpoint
-        JsonNode put = ok(send(
-                "PUT",
-                "/admin/accounts/" + account1,
-                ADMIN,
-                "{\"name\":\"a1-renamed\",\"platform\":\"anthropic\",\"type\":\"apikey\",\"priority\":5}"));
+        // a rename by merge patch (a PUT must name every field) keeps the credentials; links reordered
+        // through the groups endpoint
+        JsonNode put = ok(send("PATCH", "/admin/accounts/" + account1, ADMIN, "{\"name\":\"a1-renamed\"}"));
         assertThat(put.get("credentials_set").asBoolean()).isTrue();
         ok(send(
                 "PUT",

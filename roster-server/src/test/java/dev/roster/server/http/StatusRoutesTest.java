@@ -2,7 +2,7 @@ package dev.roster.server.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.roster.server.app.StatusQueries;
+import dev.roster.core.status.PoolStatus;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -10,9 +10,9 @@ import org.junit.jupiter.api.Test;
 class StatusRoutesTest {
     static final Instant NOW = Instant.parse("2026-01-01T12:00:00Z");
 
-    static StatusQueries.Row row(
+    static PoolStatus.Row row(
             String status, boolean sched, Instant rl, Instant ov, Instant tu, Instant exp, boolean autoPause) {
-        return new StatusQueries.Row(
+        return new PoolStatus.Row(
                 1, "a", "anthropic", "oauth", status, sched, 50, 3, rl, ov, tu, exp, autoPause, null, List.of());
     }
 

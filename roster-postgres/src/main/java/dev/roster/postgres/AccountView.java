@@ -1,0 +1,80 @@
+package dev.roster.postgres;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An account as an administrator sees it: every stored field except credentials, of which only
+ * whether any are set and the keys of {@code model_mapping} are shown. Written by {@link AccountAdmin}.
+ *
+ * @param id id
+ * @param name name
+ * @param platform platform
+ * @param type type
+ * @param status status
+ * @param schedulable admin switch
+ * @param priority priority
+ * @param concurrency slot limit
+ * @param credentialsSet whether any credentials are stored (they are never returned)
+ * @param supportedModels keys of credentials.model_mapping, sorted
+ * @param extra the extra flags object
+ * @param rateLimitResetAt rate limit end
+ * @param overloadUntil overload end
+ * @param tempUnschedulableUntil temporary block end
+ * @param expiresAt expiry
+ * @param autoPauseOnExpired whether expiry blocks
+ * @param lastUsedAt last use written behind to PostgreSQL
+ * @param createdAt creation
+ * @param updatedAt last change
+ * @param deletedAt soft deletion
+ * @param groups links, by link priority then group id
+ */
+public record AccountView(
+        long id,
+        String name,
+        String platform,
+        String type,
+        String status,
+        boolean schedulable,
+        int priority,
+        int concurrency,
+        boolean credentialsSet,
+        List<String> supportedModels,
+        Map<String, Object> extra,
+        Instant rateLimitResetAt,
+        Instant overloadUntil,
+        Instant tempUnschedulableUntil,
+        Instant expiresAt,
+        boolean autoPauseOnExpired,
+        Instant lastUsedAt,
+        Instant createdAt,
+        Instant updatedAt,
+        Instant deletedAt,
+        List<Link> groups) {
+
+    /**
+     * A link of an account to a group.
+     *
+     * @param id group id, {@code > 0}
+     * @param priority link priority (smaller first), {@code >= 0}
+     */
+    public record Link(long id, int priority) {
+        /** The priority of a link given without one. */
+        public static final int DEFAULT_PRIORITY = 1;
+
+        public Link {
+            if (id <= 0) {
+                throw new IllegalArgumentException("group ids must be positive, got " + id);
+            }
+            if (priority < 0) {
+                throw new IllegalArgumentException("link priority must not be negative, got " + priority);
+            }
+        }
+
+        /** A link with {@link #DEFAULT_PRIORITY}. */
+        public static Link of(long id) {
+            return new Link(id, DEFAULT_PRIORITY);
+        }
+    }
+}
