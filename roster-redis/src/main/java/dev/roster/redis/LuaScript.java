@@ -122,33 +122,32 @@ record LuaScript(String name, byte[] source, String sha) {
 
     /**
      * KEYS: a snapshot key (the active one or a superseded {@code snap@v}). ARGV: the identity the reader
-     * holds (the value's leading bytes up to the version; empty for none), partKeyPrefix, the part ids
-     * the reader holds (concatenated). Answers, in one atomic step so a publish can never interleave:
-     * {0} nothing stored; {1} the stored value still has the held identity; {3, error} the key holds
-     * another Redis type; else {2, value, id, part, id, part, ...} with each part the value names and
-     * the reader does not hold (a part that is gone answers nil).
+     * holds (the value's leading bytes up to the version; empty for none), partKeyPrefix, {@code 1} to
+     * send every part the value names or {@code 0} for none. Answers, in one atomic step: {0} nothing
+     * stored; {1} the stored value still has the held identity; {3, error} the key holds another Redis
+     * type; else {2, value} followed, when asked, by {id, part} for each part the value names (a part
+     * that is gone answers nil).
      */
-    static final LuaScript READ_SNAPSHOT =
-            of("readSnapshot", PART_IDS + """
+    static final LuaScript READ_SNAPSHOT = of("readSnapshot", PART_IDS + """
             local v = redis.pcall('GET', KEYS[1])
             if type(v) == 'table' then return {3, v.err or 'error'} end
             if not v then return {0} end
             if #ARGV[1] > 0 and string.sub(v, 1, #ARGV[1]) == ARGV[1] then return {1} end
             local out = {2, v}
-            local held = {}
-            local h = ARGV[3]
-            for i = 1, #h, $ID do held[string.sub(h, i, i + $ID - 1)] = true end
-            for _, id in ipairs(partIds(v)) do
-              if not held[id] then
-                held[id] = true
-                out[#out + 1] = id
-                local p = redis.pcall('GET', ARGV[2] .. id)
-                if type(p) ~= 'string' then p = false end
-                out[#out + 1] = p
+            if ARGV[3] == '1' then
+              local seen = {}
+              for _, id in ipairs(partIds(v)) do
+                if not seen[id] then
+                  seen[id] = true
+                  out[#out + 1] = id
+                  local p = redis.pcall('GET', ARGV[2] .. id)
+                  if type(p) ~= 'string' then p = false end
+                  out[#out + 1] = p
+                end
               end
             end
             return out
-            """.replace("$ID", Integer.toString(ProjectionCodec.PART_ID_LENGTH)));
+            """);
 
     /**
      * KEYS: card1, lu1, card2, lu2, ... ARGV: ms1, ms2, ... Sets each last-used to the max of stored and

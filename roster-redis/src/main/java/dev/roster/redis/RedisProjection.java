@@ -39,6 +39,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -89,6 +90,8 @@ public final class RedisProjection implements Projection {
     private final Duration grace;
     private final RedisClusterCommands<byte[], byte[]> redis;
     private static final byte[] NONE = new byte[0];
+    private static final byte[] ALL_PARTS = {'1'};
+    private static final byte[] NO_PARTS = {'0'};
     private final Map<Bucket, byte[]> snapshotKeys = new ConcurrentHashMap<>();
     private final Map<Bucket, HeldLayout> layouts = new ConcurrentHashMap<>();
     private final LongAdder snapshotBytesRead = new LongAdder();
@@ -162,9 +165,12 @@ public final class RedisProjection implements Projection {
     /**
      * {@inheritDoc}
      *
-     * <p>One script reads the value and, for an index, the parts {@code held} lacks, in one round trip
-     * and one atomic step (decision NC3). The layout of the snapshot it returns is remembered per
-     * bucket, for the next refresh.
+     * <p>Decision NC3: with a {@code held} snapshot whose layout this projection remembers, one script
+     * compares the stored value's identity with it (a few bytes answer "unchanged"); a changed value
+     * comes back alone, and the parts it names that {@code held} lacks follow in one {@code MGET}.
+     * Parts are immutable under their content hash and checked against it, so the two steps cannot mix
+     * versions; a part gone in between (expired after the grace period) makes one full, atomic re-read.
+     * The layout of the snapshot returned is remembered per bucket, for the next refresh.
      */
     @Override
     public Lookup<Snapshot> refreshSnapshot(Bucket bucket, Snapshot held) {
@@ -205,8 +211,9 @@ public final class RedisProjection implements Projection {
 
     /**
      * Reads the snapshot under {@code key}. With a {@code layout} (of {@code held}) only what changed is
-     * transferred; without, everything is. With {@code remember} the layout of what is returned is kept
-     * for the bucket's next refresh (a plain read must not replace the layout a near cache relies on).
+     * transferred; without, everything is, in one atomic script. With {@code remember} the layout of
+     * what is returned is kept for the bucket's next refresh (a plain read must not replace the layout a
+     * near cache relies on).
      */
     private Lookup<Snapshot> readAt(Bucket bucket, byte[] key, Snapshot held, HeldLayout layout, boolean remember) {
         List<Object> r;
@@ -217,7 +224,7 @@ public final class RedisProjection implements Projection {
                     new byte[][] {key},
                     layout == null ? NONE : layout.identity(),
                     bytes(keys.partPrefix(bucket)),
-                    layout == null ? NONE : layout.heldIds());
+                    layout == null ? ALL_PARTS : NO_PARTS);
         } catch (CorruptValueException e) {
             return corrupt(e);
         }
@@ -231,60 +238,95 @@ public final class RedisProjection implements Projection {
         if (tag == 3) {
             return corrupt(new CorruptValueException(str(key), "holds another Redis type (" + text(r.get(1)) + ")"));
         }
-        long received = 0;
-        for (int i = 1; i < r.size(); i++) {
-            if (r.get(i) instanceof byte[] b) {
-                received += b.length;
-            }
-        }
-        snapshotBytesRead.add(received);
+        countRead(r, 1);
         try {
-            Snapshot s = assemble(bucket, key, r, held, layout, remember);
+            Snapshot s = assemble(bucket, key, r, held, layout);
+            if (s == null) {
+                // A part the changed value names was gone by the time it was fetched: read it all at once.
+                return readAt(bucket, key, null, null, remember);
+            }
+            if (remember) {
+                layouts.put(bucket, layoutOf(s, r));
+            }
             return Lookup.hit(s);
         } catch (CorruptValueException e) {
             return corrupt(e);
         }
     }
 
-    private Snapshot assemble(
-            Bucket bucket, byte[] key, List<Object> reply, Snapshot held, HeldLayout layout, boolean remember) {
+    private void countRead(List<?> values, int from) {
+        long received = 0;
+        for (int i = from; i < values.size(); i++) {
+            if (values.get(i) instanceof byte[] b) {
+                received += b.length;
+            }
+        }
+        snapshotBytesRead.add(received);
+    }
+
+    private static HeldLayout layoutOf(Snapshot s, List<Object> reply) {
+        // The head was decoded once in assemble; decoding the (small) value again keeps assemble simple.
+        ProjectionCodec.Head head = ProjectionCodec.decodeHead("", (byte[]) reply.get(1), s.bucket());
+        return head.inline() != null
+                ? HeldLayout.inline(s, head.identity())
+                : HeldLayout.parted(s, head.identity(), head.partIds(), head.partCounts());
+    }
+
+    /**
+     * The snapshot the reply's value describes, its parts taken from the reply, from {@code held} or
+     * fetched; {@code null} when a part to fetch is gone (the caller then reads everything atomically).
+     */
+    private Snapshot assemble(Bucket bucket, byte[] key, List<Object> reply, Snapshot held, HeldLayout layout) {
         String k = str(key);
         ProjectionCodec.Head head = ProjectionCodec.decodeHead(k, (byte[]) reply.get(1), bucket);
-        Snapshot s;
-        HeldLayout next;
         if (head.inline() != null) {
-            s = snapshot(k, bucket, head, head.inline());
-            next = HeldLayout.inline(s, head.identity());
-        } else {
-            Map<String, byte[]> sent = new java.util.HashMap<>();
-            for (int i = 2; i + 1 < reply.size(); i += 2) {
-                sent.put(str((byte[]) reply.get(i)), (byte[]) reply.get(i + 1));
+            return snapshot(k, bucket, head, head.inline());
+        }
+        Map<String, byte[]> sent = new HashMap<>();
+        for (int i = 2; i + 1 < reply.size(); i += 2) {
+            sent.put(str((byte[]) reply.get(i)), (byte[]) reply.get(i + 1));
+        }
+        boolean allSent = layout == null;
+        List<String> fetch = new ArrayList<>();
+        for (int i = 0; i < head.partIds().size(); i++) {
+            String id = head.partIds().get(i);
+            int[] range = layout == null ? null : layout.range(id);
+            if (!allSent && (range == null || range[1] != head.partCounts()[i]) && !sent.containsKey(id)) {
+                fetch.add(id);
             }
-            List<AccountCard> cards = new ArrayList<>(head.count());
-            for (int i = 0; i < head.partIds().size(); i++) {
-                String id = head.partIds().get(i);
-                int count = head.partCounts()[i];
+        }
+        if (!fetch.isEmpty()) {
+            byte[][] ks = fetch.stream().map(id -> bytes(keys.part(bucket, id))).toArray(byte[][]::new);
+            List<KeyValue<byte[], byte[]>> values = call("MGET", ks[0], () -> redis.mget(ks));
+            for (int i = 0; i < fetch.size(); i++) {
+                KeyValue<byte[], byte[]> kv = values.get(i);
+                if (!kv.hasValue()) {
+                    return null;
+                }
+                sent.put(fetch.get(i), kv.getValue());
+            }
+            countRead(values.stream().map(kv -> kv.getValueOrElse(null)).toList(), 0);
+        }
+        List<AccountCard> cards = new ArrayList<>(head.count());
+        for (int i = 0; i < head.partIds().size(); i++) {
+            String id = head.partIds().get(i);
+            int count = head.partCounts()[i];
+            if (sent.containsKey(id)) {
+                String partKey = keys.part(bucket, id);
+                byte[] part = sent.get(id);
+                if (part == null) {
+                    throw new CorruptValueException(partKey, "is missing, and the index " + k + " names it");
+                }
+                cards.addAll(ProjectionCodec.decodePart(partKey, part, id, count));
+            } else {
                 int[] range = layout == null ? null : layout.range(id);
-                if (sent.containsKey(id)) {
-                    String partKey = keys.part(bucket, id);
-                    byte[] part = sent.get(id);
-                    if (part == null) {
-                        throw new CorruptValueException(partKey, "is missing, and the index " + k + " names it");
-                    }
-                    cards.addAll(ProjectionCodec.decodePart(partKey, part, id, count));
-                } else if (range != null && range[1] == count) {
-                    cards.addAll(held.cards().subList(range[0], range[0] + count));
-                } else {
+                if (range == null) {
                     throw new CorruptValueException(k, "names part " + id + ", which was neither sent nor held");
                 }
+                cards.addAll(held.cards().subList(range[0], range[0] + count));
             }
-            s = snapshot(k, bucket, head, cards);
-            next = HeldLayout.parted(s, head.identity(), head.partIds(), head.partCounts());
         }
-        if (remember) {
-            layouts.put(bucket, next);
-        }
-        return s;
+        return snapshot(k, bucket, head, cards);
     }
 
     private static Snapshot snapshot(String key, Bucket bucket, ProjectionCodec.Head head, List<AccountCard> cards) {

@@ -17,10 +17,10 @@ import java.util.List;
  */
 public final class SnapshotParts {
     /** A bucket of up to this many cards is stored as one inline value. */
-    public static final int INLINE_MAX_CARDS = 256;
+    public static final int INLINE_MAX_CARDS = 128;
 
     /** The mean number of cards of a part. A power of two. */
-    public static final int TARGET_CARDS = 64;
+    public static final int TARGET_CARDS = 32;
 
     /** No part holds more cards than this. */
     public static final int MAX_CARDS = 4 * TARGET_CARDS;

@@ -305,6 +305,10 @@ class SnapshotPartsTest {
         }
 
         REDIS.command("DEL", part);
+        assertThat(reader.refreshSnapshot(B, held)).isInstanceOfSatisfying(Lookup.Corrupt.class, c -> {
+            assertThat(c.error().key()).isEqualTo(part);
+            assertThat(c.error().reason()).contains("is missing");
+        });
         try (RedisProjection other = connect()) {
             assertThat(other.readSnapshot(B)).isInstanceOfSatisfying(Lookup.Corrupt.class, c -> {
                 assertThat(c.error().key()).isEqualTo(part);
