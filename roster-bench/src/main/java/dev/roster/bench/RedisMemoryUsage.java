@@ -5,6 +5,7 @@ import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
 import dev.roster.embedded.EmbeddedRedis;
 import dev.roster.embedded.RespConnection;
+import dev.roster.redis.ProjectionCodec;
 import dev.roster.redis.RedisConnectionOptions;
 import dev.roster.redis.RedisProjection;
 import io.lettuce.core.RedisClient;
@@ -57,8 +58,16 @@ public final class RedisMemoryUsage {
                 try (RespConnection r = RespConnection.open(redis.host(), redis.port(), Duration.ofSeconds(5))) {
                     long card = usage(r, p.keys().card(cards.get(0).id()));
                     long lu = usage(r, p.keys().lastUsed(cards.get(0).id()));
+                    // A snapshot above the inline size is its index plus its parts: count them all.
                     long snap = usage(r, p.keys().snapshot(b));
                     long snapLen = (Long) r.command("STRLEN", p.keys().snapshot(b));
+                    List<String> parts = ProjectionCodec.encodeStored(
+                                    p.readSnapshot(b).value().orElseThrow())
+                            .partIds();
+                    for (String id : parts) {
+                        snap += usage(r, p.keys().part(b, id));
+                        snapLen += (Long) r.command("STRLEN", p.keys().part(b, id));
+                    }
                     long cardLen = (Long)
                             r.command("STRLEN", p.keys().card(cards.get(0).id()));
                     long seedDoc = usage(r, "sched:acc:" + cards.get(0).id());
@@ -69,8 +78,8 @@ public final class RedisMemoryUsage {
                     System.out.printf("card                     %6d  (value %d bytes)%n", card, cardLen);
                     System.out.printf("last-used                %6d%n", lu);
                     System.out.printf(
-                            "snapshot, %d cards      %6d  (value %d bytes, %.0f bytes/card)%n",
-                            cards.size(), snap, snapLen, (double) snapLen / cards.size());
+                            "snapshot, %d cards      %6d  (values %d bytes in %d keys, %.0f bytes/card)%n",
+                            cards.size(), snap, snapLen, 1 + parts.size(), (double) snapLen / cards.size());
                     System.out.printf("seed account document    %6d  (value %d bytes)%n", seedDoc, seedDocLen);
                     System.out.printf("seed member ZSET, %d    %6d%n", cards.size(), seedZset);
                 }

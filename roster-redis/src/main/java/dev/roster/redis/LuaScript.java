@@ -43,14 +43,49 @@ record LuaScript(String name, byte[] source, String sha) {
             """);
 
     /**
-     * KEYS: snap, active, epoch, retired. ARGV: version, epoch, value, graceMs, channel, message.
-     * The superseded key is derived from KEYS[1]; it shares KEYS[1]'s hash tag, so the same slot.
+     * The Lua function {@code partIds(v)}: the part ids listed by a snapshot index value, none for an
+     * inline value or anything else. The ids are the last {@code 32 * n} bytes before the four-byte
+     * count {@code n} at the end of an index (see {@link ProjectionCodec}).
      */
-    static final LuaScript PUBLISH = of("publish", """
+    private static final String PART_IDS = """
+            local function partIds(v)
+              local ids = {}
+              if type(v) ~= 'string' or #v < 8 or string.sub(v, 1, 4) ~= 'RS' .. string.char($FORMAT) .. 'P' then
+                return ids
+              end
+              local b1, b2, b3, b4 = string.byte(v, -4, -1)
+              local n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+              local from = #v - 4 - $ID * n
+              if from < 4 then return ids end
+              for i = 0, n - 1 do
+                ids[#ids + 1] = string.sub(v, from + $ID * i + 1, from + $ID * i + $ID)
+              end
+              return ids
+            end
+            """.replace("$FORMAT", Integer.toString(ProjectionCodec.SNAPSHOT_FORMAT))
+            .replace("$ID", Integer.toString(ProjectionCodec.PART_ID_LENGTH));
+
+    /**
+     * KEYS: snap, active, epoch, retired. ARGV: version, epoch, value, graceMs, channel, message,
+     * partKeyPrefix, then (partId, partValue) pairs of the new snapshot. The superseded key and the part
+     * keys are derived from KEYS[1] and ARGV[7]; they share KEYS[1]'s hash tag, so the same slot. Every
+     * part is written, also one already stored under its id (which repairs a damaged copy and drops an
+     * expiry it had); a part of the previous snapshot that the new one does not name expires with the
+     * grace period, as the superseded snapshot does.
+     */
+    static final LuaScript PUBLISH = of("publish", PART_IDS + """
             if redis.call('EXISTS', KEYS[4]) == 1 then return 'RETIRED' end
             if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[2] then return 'FENCED' end
             local cur = redis.call('GET', KEYS[2])
             if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 'SUPERSEDED' end
+            local keep = {}
+            for i = 8, #ARGV, 2 do
+              keep[ARGV[i]] = true
+              redis.call('SET', ARGV[7] .. ARGV[i], ARGV[i + 1])
+            end
+            for _, id in ipairs(partIds(redis.pcall('GET', KEYS[1]))) do
+              if not keep[id] then redis.call('PEXPIRE', ARGV[7] .. id, ARGV[4]) end
+            end
             if cur and redis.call('EXISTS', KEYS[1]) == 1 then
               local old = KEYS[1] .. '@' .. cur
               redis.call('RENAME', KEYS[1], old)
@@ -63,14 +98,18 @@ record LuaScript(String name, byte[] source, String sha) {
             """);
 
     /**
-     * KEYS: retired, epoch, snap, active. ARGV: graceMs, channel, message. Returns 1 if it retired (and
-     * published the retire notice), 0 if already retired (nothing written, nothing published).
+     * KEYS: retired, epoch, snap, active. ARGV: graceMs, channel, message, partKeyPrefix. Returns 1 if it
+     * retired (and published the retire notice), 0 if already retired (nothing written, nothing
+     * published). The retired snapshot's parts expire with the grace period, as the snapshot does.
      */
-    static final LuaScript RETIRE = of("retire", """
+    static final LuaScript RETIRE = of("retire", PART_IDS + """
             if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
             redis.call('SET', KEYS[1], '1')
             redis.call('INCR', KEYS[2])
             local cur = redis.call('GET', KEYS[4])
+            for _, id in ipairs(partIds(redis.pcall('GET', KEYS[3]))) do
+              redis.call('PEXPIRE', ARGV[4] .. id, ARGV[1])
+            end
             if cur and redis.call('EXISTS', KEYS[3]) == 1 then
               local old = KEYS[3] .. '@' .. cur
               redis.call('RENAME', KEYS[3], old)
@@ -79,6 +118,35 @@ record LuaScript(String name, byte[] source, String sha) {
             redis.call('DEL', KEYS[3], KEYS[4])
             redis.call('PUBLISH', ARGV[2], ARGV[3])
             return 1
+            """);
+
+    /**
+     * KEYS: a snapshot key (the active one or a superseded {@code snap@v}). ARGV: the identity the reader
+     * holds (the value's leading bytes up to the version; empty for none), partKeyPrefix, {@code 1} to
+     * send every part the value names or {@code 0} for none. Answers, in one atomic step: {0} nothing
+     * stored; {1} the stored value still has the held identity; {3, error} the key holds another Redis
+     * type; else {2, value} followed, when asked, by {id, part} for each part the value names (a part
+     * that is gone answers nil).
+     */
+    static final LuaScript READ_SNAPSHOT = of("readSnapshot", PART_IDS + """
+            local v = redis.pcall('GET', KEYS[1])
+            if type(v) == 'table' then return {3, v.err or 'error'} end
+            if not v then return {0} end
+            if #ARGV[1] > 0 and string.sub(v, 1, #ARGV[1]) == ARGV[1] then return {1} end
+            local out = {2, v}
+            if ARGV[3] == '1' then
+              local seen = {}
+              for _, id in ipairs(partIds(v)) do
+                if not seen[id] then
+                  seen[id] = true
+                  out[#out + 1] = id
+                  local p = redis.pcall('GET', ARGV[2] .. id)
+                  if type(p) ~= 'string' then p = false end
+                  out[#out + 1] = p
+                end
+              end
+            end
+            return out
             """);
 
     /**

@@ -6,22 +6,37 @@ import dev.roster.core.GroupLink;
 import dev.roster.core.projection.CorruptValueException;
 import dev.roster.core.projection.Snapshot;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
  * The compact binary value formats of the Redis projection.
  *
- * <p>Every value starts with a two-byte magic ({@code RS} snapshot, {@code RC} card) and a format
- * version byte. A reader refuses any other format version as {@link CorruptValueException} instead of
- * guessing, so instances of different versions during a rolling upgrade never misread each other;
- * the generation fingerprint includes {@link #FORMAT_VERSION}, so such an upgrade also triggers a full
- * rebuild in the new format.
+ * <p>Every value starts with a two-byte magic ({@code RS} snapshot, {@code RP} snapshot part, {@code
+ * RC} card) and a format version byte. A reader refuses any other format version as {@link
+ * CorruptValueException} instead of guessing, so instances of different versions during a rolling
+ * upgrade never misread each other; the generation fingerprint names the snapshot format, so such an
+ * upgrade also triggers a full rebuild in the new format.
+ *
+ * <p>A snapshot is stored in one of two forms (decision NC1). A bucket of at most {@link
+ * SnapshotParts#INLINE_MAX_CARDS} cards is one <i>inline</i> value holding every card. A larger one is
+ * an <i>index</i> naming its <i>parts</i>: runs of consecutive cards, each stored under the SHA-256 of
+ * its value (the first 16 bytes, as 32 hex characters), so a part whose cards did not change keeps
+ * its id across versions and a reader that holds it does not transfer it again. The part ids sit at
+ * the end of the index with their count in four fixed bytes, so the Lua scripts find them without
+ * decoding varints.
  *
  * <pre>
- * snapshot := 'R' 'S' format:u8 bucket:str generation:str version:uvarint count:uvarint card*
+ * snapshot := 'R' 'S' format:u8 ('I' inline | 'P' index) bucket:str generation:str version:uvarint rest
+ * inline   := count:uvarint card*
+ * index    := count:uvarint parts:uvarint partCount:uvarint* partId{parts} parts:u32be
+ * partId   := 32 ASCII hex characters: the first 16 bytes of SHA-256 over the part value
+ * part     := 'R' 'P' format:u8 count:uvarint card*
  * card     := 'R' 'C' format:u8 cardBody
  * cardBody := id:svarint name:str platform:str type:str status:str flags:u8 priority:svarint
  *             concurrency:svarint present:u8 instant* models:uvarint str* groups:uvarint
@@ -34,10 +49,23 @@ import java.util.List;
  * Varints are LEB128; signed ones are zig-zag encoded. Trailing bytes are an error.
  */
 public final class ProjectionCodec {
-    /** The value format version written by this code. */
-    public static final int FORMAT_VERSION = 1;
+    /** The snapshot (and snapshot part) format version written by this code. */
+    public static final int SNAPSHOT_FORMAT = 2;
+
+    /** The card format version written by this code (cards did not change with the snapshot parts). */
+    public static final int CARD_FORMAT = 1;
+
+    /** The kind byte (offset 3) of an inline snapshot value. */
+    static final byte INLINE = 'I';
+
+    /** The kind byte (offset 3) of a snapshot index value. */
+    static final byte INDEX = 'P';
+
+    /** The length of a part id: 16 bytes of SHA-256 as hex. */
+    public static final int PART_ID_LENGTH = 32;
 
     private static final byte[] SNAPSHOT_MAGIC = {'R', 'S'};
+    private static final byte[] PART_MAGIC = {'R', 'P'};
     private static final byte[] CARD_MAGIC = {'R', 'C'};
     private static final int SCHEDULABLE = 1;
     private static final int AUTO_PAUSE = 2;
@@ -45,14 +73,68 @@ public final class ProjectionCodec {
 
     private ProjectionCodec() {}
 
-    /** Encodes a snapshot value. */
+    /**
+     * A snapshot as it is written: the value under the snapshot key and, for an index, its parts in
+     * order.
+     *
+     * @param value the inline value or the index
+     * @param partIds the parts' ids, in card order (empty for an inline value)
+     * @param parts the parts' values, aligned with {@code partIds}
+     */
+    public record Stored(byte[] value, List<String> partIds, List<byte[]> parts) {
+        /** The bytes written in all (value and parts). */
+        public long size() {
+            long n = value.length;
+            for (byte[] p : parts) {
+                n += p.length;
+            }
+            return n;
+        }
+    }
+
+    /** Encodes a snapshot in its stored form: inline when small, else an index and its parts. */
+    public static Stored encodeStored(Snapshot s) {
+        List<AccountCard> cards = s.cards();
+        if (cards.size() <= SnapshotParts.INLINE_MAX_CARDS) {
+            return new Stored(encodeInline(s), List.of(), List.of());
+        }
+        int[] ends = SnapshotParts.ends(cards);
+        List<String> ids = new ArrayList<>(ends.length);
+        List<byte[]> parts = new ArrayList<>(ends.length);
+        Writer w = new Writer(64 + ends.length * (PART_ID_LENGTH + 2));
+        header(w, INDEX, s);
+        w.uvarint(cards.size());
+        w.uvarint(ends.length);
+        int from = 0;
+        for (int end : ends) {
+            Writer pw = new Writer(16 + (end - from) * 160);
+            pw.bytes(PART_MAGIC);
+            pw.u8(SNAPSHOT_FORMAT);
+            pw.uvarint(end - from);
+            for (int i = from; i < end; i++) {
+                cardBody(pw, cards.get(i));
+            }
+            byte[] part = pw.toBytes();
+            parts.add(part);
+            ids.add(partId(part));
+            w.uvarint(end - from);
+            from = end;
+        }
+        for (String id : ids) {
+            w.bytes(id.getBytes(StandardCharsets.US_ASCII));
+        }
+        w.u32be(ends.length);
+        return new Stored(w.toBytes(), List.copyOf(ids), List.copyOf(parts));
+    }
+
+    /** Encodes a snapshot as one inline value, whatever its size (tests and tools). */
     public static byte[] encodeSnapshot(Snapshot s) {
+        return encodeInline(s);
+    }
+
+    private static byte[] encodeInline(Snapshot s) {
         Writer w = new Writer(64 + s.cards().size() * 160);
-        w.bytes(SNAPSHOT_MAGIC);
-        w.u8(FORMAT_VERSION);
-        w.str(s.bucket().text());
-        w.str(s.generation());
-        w.uvarint(s.version());
+        header(w, INLINE, s);
         w.uvarint(s.cards().size());
         for (AccountCard c : s.cards()) {
             cardBody(w, c);
@@ -60,42 +142,134 @@ public final class ProjectionCodec {
         return w.toBytes();
     }
 
-    /**
-     * The bytes every snapshot value of {@code bucket} in this format starts with: magic, format
-     * version and the bucket's text. Comparing a stored value's first bytes with this tells a readable
-     * snapshot from a missing one, another format or another bucket's value without transferring the
-     * cards.
-     */
-    public static byte[] snapshotHeader(Bucket bucket) {
-        Writer w = new Writer(8 + bucket.text().length());
+    private static void header(Writer w, byte kind, Snapshot s) {
         w.bytes(SNAPSHOT_MAGIC);
-        w.u8(FORMAT_VERSION);
-        w.str(bucket.text());
-        return w.toBytes();
+        w.u8(SNAPSHOT_FORMAT);
+        w.u8(kind);
+        w.str(s.bucket().text());
+        w.str(s.generation());
+        w.uvarint(s.version());
+    }
+
+    /** The id of a part value: the first 16 bytes of its SHA-256, as lower-case hex. */
+    public static String partId(byte[] part) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(part);
+            return HexFormat.of().formatHex(d, 0, PART_ID_LENGTH / 2);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
     }
 
     /**
-     * Decodes a snapshot value read from {@code key}, which must hold {@code expected}'s snapshot.
+     * The number of leading bytes {@link #isSnapshotOf} needs: magic, format, kind and the bucket's
+     * text.
+     */
+    public static int snapshotHeaderLength(Bucket bucket) {
+        Writer w = new Writer(8 + bucket.text().length());
+        w.str(bucket.text());
+        return 4 + w.toBytes().length;
+    }
+
+    /**
+     * Whether {@code prefix}, the first {@link #snapshotHeaderLength} bytes of a stored value, starts a
+     * snapshot of {@code bucket} in this format (inline or index). Tells a readable snapshot from a
+     * missing one, another format or another bucket's value without transferring the cards.
+     */
+    public static boolean isSnapshotOf(Bucket bucket, byte[] prefix) {
+        Writer w = new Writer(8 + bucket.text().length());
+        w.str(bucket.text());
+        byte[] name = w.toBytes();
+        if (prefix == null || prefix.length != 4 + name.length) {
+            return false;
+        }
+        if (prefix[0] != SNAPSHOT_MAGIC[0] || prefix[1] != SNAPSHOT_MAGIC[1] || (prefix[2] & 0xFF) != SNAPSHOT_FORMAT) {
+            return false;
+        }
+        if (prefix[3] != INLINE && prefix[3] != INDEX) {
+            return false;
+        }
+        return Arrays.equals(prefix, 4, prefix.length, name, 0, name.length);
+    }
+
+    /**
+     * A decoded snapshot value: either a complete inline snapshot, or an index whose parts are still to
+     * be read.
+     *
+     * @param generation the generation stamped on the snapshot
+     * @param version its version
+     * @param identity the value's leading bytes up to and including the version: equal bytes mean the
+     *     same (bucket, generation, version) in the same form, which is how a reader asks "is it still
+     *     this one?" without transferring it
+     * @param inline the cards of an inline value, or {@code null} for an index
+     * @param count the number of cards
+     * @param partCounts per part, its number of cards (empty for inline)
+     * @param partIds per part, its id (empty for inline)
+     */
+    public record Head(
+            String generation,
+            long version,
+            byte[] identity,
+            List<AccountCard> inline,
+            int count,
+            int[] partCounts,
+            List<String> partIds) {}
+
+    /**
+     * Decodes a snapshot value (inline or index) read from {@code key}, which must hold {@code
+     * expected}'s snapshot.
      *
      * @throws CorruptValueException naming the key and what is wrong
      */
-    public static Snapshot decodeSnapshot(String key, byte[] value, Bucket expected) {
+    public static Head decodeHead(String key, byte[] value, Bucket expected) {
         Reader r = new Reader(key, value);
         try {
-            r.header(SNAPSHOT_MAGIC, "snapshot");
+            r.header(SNAPSHOT_MAGIC, "snapshot", SNAPSHOT_FORMAT);
+            int kind = r.u8();
+            if (kind != INLINE && kind != INDEX) {
+                throw r.corrupt("unknown snapshot kind " + kind);
+            }
             String bucket = r.str();
             if (!bucket.equals(expected.text())) {
                 throw r.corrupt("holds the snapshot of bucket '" + bucket + "', expected '" + expected.text() + "'");
             }
             String generation = r.str();
             long version = r.uvarint();
-            int n = r.count();
-            List<AccountCard> cards = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                cards.add(r.cardBody());
+            byte[] identity = Arrays.copyOf(value, r.pos);
+            if (kind == INLINE) {
+                int n = r.count();
+                List<AccountCard> cards = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    cards.add(r.cardBody());
+                }
+                r.end();
+                return new Head(generation, version, identity, cards, n, new int[0], List.of());
+            }
+            long total = r.uvarint();
+            int parts = r.count();
+            int[] counts = new int[parts];
+            long sum = 0;
+            for (int i = 0; i < parts; i++) {
+                long c = r.uvarint();
+                if (c < 1 || c > Integer.MAX_VALUE) {
+                    throw r.corrupt("part " + i + " has " + c + " cards");
+                }
+                counts[i] = (int) c;
+                sum += c;
+            }
+            if (sum != total || total > Integer.MAX_VALUE) {
+                throw r.corrupt("parts hold " + sum + " cards, the index says " + total);
+            }
+            List<String> ids = new ArrayList<>(parts);
+            for (int i = 0; i < parts; i++) {
+                ids.add(r.partId());
+            }
+            long trailer = r.u32be();
+            if (trailer != parts) {
+                throw r.corrupt("index trailer names " + trailer + " parts, the index has " + parts);
             }
             r.end();
-            return new Snapshot(expected, generation, version, cards);
+            return new Head(generation, version, identity, null, (int) total, counts, List.copyOf(ids));
         } catch (CorruptValueException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -103,11 +277,61 @@ public final class ProjectionCodec {
         }
     }
 
+    /**
+     * Decodes a part value read from {@code key} that the index names as {@code expectedId} with {@code
+     * expectedCount} cards; the value's hash must be its id, so a part that was altered, truncated or
+     * replaced is refused rather than spliced into a snapshot.
+     *
+     * @throws CorruptValueException naming the key and what is wrong
+     */
+    public static List<AccountCard> decodePart(String key, byte[] value, String expectedId, int expectedCount) {
+        Reader r = new Reader(key, value);
+        try {
+            r.header(PART_MAGIC, "snapshot part", SNAPSHOT_FORMAT);
+            String id = partId(value);
+            if (!id.equals(expectedId)) {
+                throw r.corrupt("content hashes to " + id + ", the index names " + expectedId);
+            }
+            int n = r.count();
+            if (n != expectedCount) {
+                throw r.corrupt("holds " + n + " cards, the index says " + expectedCount);
+            }
+            List<AccountCard> cards = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                cards.add(r.cardBody());
+            }
+            r.end();
+            return cards;
+        } catch (CorruptValueException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw r.corrupt("invalid content: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Decodes an inline snapshot value read from {@code key}, which must hold {@code expected}'s
+     * snapshot (an index is refused: its parts are elsewhere).
+     *
+     * @throws CorruptValueException naming the key and what is wrong
+     */
+    public static Snapshot decodeSnapshot(String key, byte[] value, Bucket expected) {
+        Head h = decodeHead(key, value, expected);
+        if (h.inline() == null) {
+            throw new CorruptValueException(key, "is a snapshot index, not an inline snapshot");
+        }
+        try {
+            return new Snapshot(expected, h.generation(), h.version(), h.inline());
+        } catch (RuntimeException e) {
+            throw new CorruptValueException(key, "invalid content: " + e.getMessage(), e);
+        }
+    }
+
     /** Encodes a card value. */
     public static byte[] encodeCard(AccountCard c) {
         Writer w = new Writer(192);
         w.bytes(CARD_MAGIC);
-        w.u8(FORMAT_VERSION);
+        w.u8(CARD_FORMAT);
         cardBody(w, c);
         return w.toBytes();
     }
@@ -120,7 +344,7 @@ public final class ProjectionCodec {
     public static AccountCard decodeCard(String key, byte[] value, long expectedId) {
         Reader r = new Reader(key, value);
         try {
-            r.header(CARD_MAGIC, "card");
+            r.header(CARD_MAGIC, "card", CARD_FORMAT);
             AccountCard c = r.cardBody();
             r.end();
             if (c.id() != expectedId) {
@@ -210,6 +434,14 @@ public final class ProjectionCodec {
             uvarint((v << 1) ^ (v >> 63));
         }
 
+        void u32be(int v) {
+            ensure(4);
+            buf[pos++] = (byte) (v >>> 24);
+            buf[pos++] = (byte) (v >>> 16);
+            buf[pos++] = (byte) (v >>> 8);
+            buf[pos++] = (byte) v;
+        }
+
         void str(String s) {
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
             uvarint(b.length);
@@ -239,13 +471,13 @@ public final class ProjectionCodec {
             return new CorruptValueException(key, reason, cause);
         }
 
-        void header(byte[] magic, String what) {
+        void header(byte[] magic, String what, int understood) {
             if (buf.length < 3 || buf[0] != magic[0] || buf[1] != magic[1]) {
                 throw corrupt("not a roster " + what + " value (bad magic, " + buf.length + " bytes)");
             }
             int format = buf[2] & 0xFF;
-            if (format != FORMAT_VERSION) {
-                throw corrupt("format version " + format + ", this reader understands " + FORMAT_VERSION);
+            if (format != understood) {
+                throw corrupt("format version " + format + ", this reader understands " + understood);
             }
             pos = 3;
         }
@@ -267,6 +499,29 @@ public final class ProjectionCodec {
                 }
             }
             throw corrupt("varint longer than 10 bytes at byte " + pos);
+        }
+
+        long u32be() {
+            long v = 0;
+            for (int i = 0; i < 4; i++) {
+                v = (v << 8) | u8();
+            }
+            return v;
+        }
+
+        String partId() {
+            if (buf.length - pos < PART_ID_LENGTH) {
+                throw corrupt("truncated part id at byte " + pos);
+            }
+            for (int i = pos; i < pos + PART_ID_LENGTH; i++) {
+                byte b = buf[i];
+                if (!((b >= '0' && b <= '9') || (b >= 'a' && b <= 'f'))) {
+                    throw corrupt("part id with a non-hex byte at " + i);
+                }
+            }
+            String id = new String(buf, pos, PART_ID_LENGTH, StandardCharsets.US_ASCII);
+            pos += PART_ID_LENGTH;
+            return id;
         }
 
         long svarint() {

@@ -14,8 +14,10 @@ import java.util.regex.Pattern;
  * in the same slot.
  *
  * <pre>
- * &lt;p&gt;{g:p:m}:snap          active snapshot (no TTL; deliberate state)
+ * &lt;p&gt;{g:p:m}:snap          active snapshot: inline value or index of parts (no TTL; deliberate state)
  * &lt;p&gt;{g:p:m}:snap@&lt;v&gt;      superseded snapshot v (grace TTL)
+ * &lt;p&gt;{g:p:m}:part:&lt;id&gt;    a part of a large snapshot, named by its content hash (no TTL while an
+ *                          active snapshot names it, grace TTL once none does)
  * &lt;p&gt;{g:p:m}:active        active version number
  * &lt;p&gt;{g:p:m}:ctr           version counter
  * &lt;p&gt;{g:p:m}:epoch         fence epoch (raised by retire)
@@ -63,6 +65,19 @@ public final class RedisKeys {
     /** A superseded snapshot value (the publish and retire scripts derive it as {@code snapshot + "@" + v}). */
     public String snapshot(Bucket b, long version) {
         return snapshot(b) + "@" + version;
+    }
+
+    /**
+     * A part of one of the bucket's snapshots, by its id (see {@link ProjectionCodec}); the publish,
+     * retire and read scripts derive it as {@link #partPrefix} followed by the id.
+     */
+    public String part(Bucket b, String partId) {
+        return partPrefix(b) + partId;
+    }
+
+    /** What every part key of the bucket starts with. */
+    public String partPrefix(Bucket b) {
+        return bucketKey(b, "part:");
     }
 
     /** The active version number. */

@@ -38,8 +38,8 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -55,6 +55,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -88,7 +89,12 @@ public final class RedisProjection implements Projection {
     private final RedisKeys keys;
     private final Duration grace;
     private final RedisClusterCommands<byte[], byte[]> redis;
+    private static final byte[] NONE = new byte[0];
+    private static final byte[] ALL_PARTS = {'1'};
+    private static final byte[] NO_PARTS = {'0'};
     private final Map<Bucket, byte[]> snapshotKeys = new ConcurrentHashMap<>();
+    private final Map<Bucket, HeldLayout> layouts = new ConcurrentHashMap<>();
+    private final LongAdder snapshotBytesRead = new LongAdder();
     private final List<Consumer<Invalidation>> listeners = new CopyOnWriteArrayList<>();
     private final Object pubSubLock = new Object();
     private StatefulRedisPubSubConnection<String, String> pubSub;
@@ -153,8 +159,27 @@ public final class RedisProjection implements Projection {
     @Override
     public Lookup<Snapshot> readSnapshot(Bucket bucket) {
         Objects.requireNonNull(bucket, "bucket");
-        byte[] key = snapshotKeys.computeIfAbsent(bucket, b -> bytes(keys.snapshot(b)));
-        return readSnapshotAt(bucket, key);
+        return readAt(bucket, snapshotKey(bucket), null, null, false);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Decision NC3: with a {@code held} snapshot whose layout this projection remembers, one script
+     * compares the stored value's identity with it (a few bytes answer "unchanged"); a changed value
+     * comes back alone, and the parts it names that {@code held} lacks follow in one {@code MGET}.
+     * Parts are immutable under their content hash and checked against it, so the two steps cannot mix
+     * versions; a part gone in between (expired after the grace period) makes one full, atomic re-read.
+     * The layout of the snapshot returned is remembered per bucket, for the next refresh.
+     */
+    @Override
+    public Lookup<Snapshot> refreshSnapshot(Bucket bucket, Snapshot held) {
+        Objects.requireNonNull(bucket, "bucket");
+        HeldLayout layout = layouts.get(bucket);
+        if (layout != null && !layout.describes(held)) {
+            layout = null;
+        }
+        return readAt(bucket, snapshotKey(bucket), layout == null ? null : held, layout, true);
     }
 
     @Override
@@ -164,7 +189,7 @@ public final class RedisProjection implements Projection {
         if (active instanceof Lookup.Hit<Snapshot> h && h.found().version() == version) {
             return active;
         }
-        Lookup<Snapshot> old = readSnapshotAt(bucket, bytes(keys.snapshot(bucket, version)));
+        Lookup<Snapshot> old = readAt(bucket, bytes(keys.snapshot(bucket, version)), null, null, false);
         if (old instanceof Lookup.Hit<Snapshot> h && h.found().version() != version) {
             return corrupt(new CorruptValueException(
                     keys.snapshot(bucket, version), "holds version " + h.found().version()));
@@ -172,20 +197,143 @@ public final class RedisProjection implements Projection {
         return old;
     }
 
-    private Lookup<Snapshot> readSnapshotAt(Bucket bucket, byte[] key) {
-        byte[] v;
+    /**
+     * The bytes of snapshot values and parts the reads of this projection received (not counting
+     * protocol framing): what a near cache costs Redis, for metrics and tests.
+     */
+    public long snapshotBytesRead() {
+        return snapshotBytesRead.sum();
+    }
+
+    private byte[] snapshotKey(Bucket bucket) {
+        return snapshotKeys.computeIfAbsent(bucket, b -> bytes(keys.snapshot(b)));
+    }
+
+    /**
+     * Reads the snapshot under {@code key}. With a {@code layout} (of {@code held}) only what changed is
+     * transferred; without, everything is, in one atomic script. With {@code remember} the layout of
+     * what is returned is kept for the bucket's next refresh (a plain read must not replace the layout a
+     * near cache relies on).
+     */
+    private Lookup<Snapshot> readAt(Bucket bucket, byte[] key, Snapshot held, HeldLayout layout, boolean remember) {
+        List<Object> r;
         try {
-            v = call("GET", key, () -> redis.get(key));
+            r = eval(
+                    LuaScript.READ_SNAPSHOT,
+                    ScriptOutputType.MULTI,
+                    new byte[][] {key},
+                    layout == null ? NONE : layout.identity(),
+                    bytes(keys.partPrefix(bucket)),
+                    layout == null ? ALL_PARTS : NO_PARTS);
         } catch (CorruptValueException e) {
             return corrupt(e);
         }
-        if (v == null) {
+        long tag = (Long) r.get(0);
+        if (tag == 0) {
             return Lookup.miss();
         }
+        if (tag == 1) {
+            return Lookup.hit(held);
+        }
+        if (tag == 3) {
+            return corrupt(new CorruptValueException(str(key), "holds another Redis type (" + text(r.get(1)) + ")"));
+        }
+        countRead(r, 1);
         try {
-            return Lookup.hit(ProjectionCodec.decodeSnapshot(str(key), v, bucket));
+            Snapshot s = assemble(bucket, key, r, held, layout);
+            if (s == null) {
+                // A part the changed value names was gone by the time it was fetched: read it all at once.
+                return readAt(bucket, key, null, null, remember);
+            }
+            if (remember) {
+                layouts.put(bucket, layoutOf(s, r));
+            }
+            return Lookup.hit(s);
         } catch (CorruptValueException e) {
             return corrupt(e);
+        }
+    }
+
+    private void countRead(List<?> values, int from) {
+        long received = 0;
+        for (int i = from; i < values.size(); i++) {
+            if (values.get(i) instanceof byte[] b) {
+                received += b.length;
+            }
+        }
+        snapshotBytesRead.add(received);
+    }
+
+    private static HeldLayout layoutOf(Snapshot s, List<Object> reply) {
+        // The head was decoded once in assemble; decoding the (small) value again keeps assemble simple.
+        ProjectionCodec.Head head = ProjectionCodec.decodeHead("", (byte[]) reply.get(1), s.bucket());
+        return head.inline() != null
+                ? HeldLayout.inline(s, head.identity())
+                : HeldLayout.parted(s, head.identity(), head.partIds(), head.partCounts());
+    }
+
+    /**
+     * The snapshot the reply's value describes, its parts taken from the reply, from {@code held} or
+     * fetched; {@code null} when a part to fetch is gone (the caller then reads everything atomically).
+     */
+    private Snapshot assemble(Bucket bucket, byte[] key, List<Object> reply, Snapshot held, HeldLayout layout) {
+        String k = str(key);
+        ProjectionCodec.Head head = ProjectionCodec.decodeHead(k, (byte[]) reply.get(1), bucket);
+        if (head.inline() != null) {
+            return snapshot(k, bucket, head, head.inline());
+        }
+        Map<String, byte[]> sent = new HashMap<>();
+        for (int i = 2; i + 1 < reply.size(); i += 2) {
+            sent.put(str((byte[]) reply.get(i)), (byte[]) reply.get(i + 1));
+        }
+        boolean allSent = layout == null;
+        List<String> fetch = new ArrayList<>();
+        for (int i = 0; i < head.partIds().size(); i++) {
+            String id = head.partIds().get(i);
+            int[] range = layout == null ? null : layout.range(id);
+            if (!allSent && (range == null || range[1] != head.partCounts()[i]) && !sent.containsKey(id)) {
+                fetch.add(id);
+            }
+        }
+        if (!fetch.isEmpty()) {
+            byte[][] ks = fetch.stream().map(id -> bytes(keys.part(bucket, id))).toArray(byte[][]::new);
+            List<KeyValue<byte[], byte[]>> values = call("MGET", ks[0], () -> redis.mget(ks));
+            for (int i = 0; i < fetch.size(); i++) {
+                KeyValue<byte[], byte[]> kv = values.get(i);
+                if (!kv.hasValue()) {
+                    return null;
+                }
+                sent.put(fetch.get(i), kv.getValue());
+            }
+            countRead(values.stream().map(kv -> kv.getValueOrElse(null)).toList(), 0);
+        }
+        List<AccountCard> cards = new ArrayList<>(head.count());
+        for (int i = 0; i < head.partIds().size(); i++) {
+            String id = head.partIds().get(i);
+            int count = head.partCounts()[i];
+            if (sent.containsKey(id)) {
+                String partKey = keys.part(bucket, id);
+                byte[] part = sent.get(id);
+                if (part == null) {
+                    throw new CorruptValueException(partKey, "is missing, and the index " + k + " names it");
+                }
+                cards.addAll(ProjectionCodec.decodePart(partKey, part, id, count));
+            } else {
+                int[] range = layout == null ? null : layout.range(id);
+                if (range == null) {
+                    throw new CorruptValueException(k, "names part " + id + ", which was neither sent nor held");
+                }
+                cards.addAll(held.cards().subList(range[0], range[0] + count));
+            }
+        }
+        return snapshot(k, bucket, head, cards);
+    }
+
+    private static Snapshot snapshot(String key, Bucket bucket, ProjectionCodec.Head head, List<AccountCard> cards) {
+        try {
+            return new Snapshot(bucket, head.generation(), head.version(), cards);
+        } catch (RuntimeException e) {
+            throw new CorruptValueException(key, "invalid content: " + e.getMessage(), e);
         }
     }
 
@@ -225,14 +373,21 @@ public final class RedisProjection implements Projection {
     private ScriptCall publishCall(Snapshot s, VersionTicket ticket) {
         Bucket b = ticket.bucket();
         String message = b.text() + " " + s.generation() + " " + ticket.version();
+        ProjectionCodec.Stored stored = ProjectionCodec.encodeStored(s);
+        byte[][] args = new byte[7 + 2 * stored.parts().size()][];
+        args[0] = bytes(Long.toString(ticket.version()));
+        args[1] = bytes(Long.toString(ticket.epoch()));
+        args[2] = stored.value();
+        args[3] = bytes(Long.toString(grace.toMillis()));
+        args[4] = bytes(keys.channel());
+        args[5] = bytes(message);
+        args[6] = bytes(keys.partPrefix(b));
+        for (int i = 0; i < stored.parts().size(); i++) {
+            args[7 + 2 * i] = bytes(stored.partIds().get(i));
+            args[8 + 2 * i] = stored.parts().get(i);
+        }
         return new ScriptCall(
-                keys(keys.snapshot(b), keys.activeVersion(b), keys.epoch(b), keys.retired(b)),
-                bytes(Long.toString(ticket.version())),
-                bytes(Long.toString(ticket.epoch())),
-                ProjectionCodec.encodeSnapshot(s),
-                bytes(Long.toString(grace.toMillis())),
-                bytes(keys.channel()),
-                bytes(message));
+                keys(keys.snapshot(b), keys.activeVersion(b), keys.epoch(b), keys.retired(b)), stored.size(), args);
     }
 
     // ---- batch forms -----------------------------------------------------------------------
@@ -287,7 +442,7 @@ public final class RedisProjection implements Projection {
             ScriptCall c = publishCall(new Snapshot(t.bucket(), generation, t.version(), e.getValue()), t);
             chunk.add(t);
             calls.add(c);
-            chunkBytes += c.args()[2].length;
+            chunkBytes += c.valueBytes();
             if (calls.size() >= PIPELINE || chunkBytes >= PIPELINE_BYTES) {
                 publishChunk(chunk, calls, out);
                 chunk.clear();
@@ -323,10 +478,10 @@ public final class RedisProjection implements Projection {
     /**
      * {@inheritDoc}
      *
-     * <p>Reads only the first bytes of each active snapshot value ({@code GETRANGE}) and compares them
-     * with {@link ProjectionCodec#snapshotHeader}: a missing key, a value of another Redis type, of
-     * another format version or of another bucket counts as without. The cards behind a good header
-     * are not checked (that would transfer them).
+     * <p>Reads only the first bytes of each active snapshot value ({@code GETRANGE}) and checks them
+     * with {@link ProjectionCodec#isSnapshotOf}: a missing key, a value of another Redis type, of
+     * another format version or of another bucket counts as without. The cards (or parts) behind a
+     * good header are not checked (that would transfer them).
      */
     @Override
     public Set<Bucket> withoutActiveSnapshot(Collection<Bucket> buckets) {
@@ -335,14 +490,12 @@ public final class RedisProjection implements Projection {
         for (int from = 0; from < list.size(); from += PIPELINE) {
             List<Bucket> chunk = list.subList(from, Math.min(list.size(), from + PIPELINE));
             List<byte[]> ks = new ArrayList<>(chunk.size());
-            List<byte[]> headers = new ArrayList<>(chunk.size());
             List<RedisFuture<byte[]>> futures = new ArrayList<>(chunk.size());
             for (Bucket b : chunk) {
                 byte[] k = snapshotKeys.computeIfAbsent(b, x -> bytes(keys.snapshot(x)));
-                byte[] header = ProjectionCodec.snapshotHeader(b);
+                int length = ProjectionCodec.snapshotHeaderLength(b);
                 ks.add(k);
-                headers.add(header);
-                futures.add(issue("GETRANGE", k, () -> connector.async().getrange(k, 0, header.length - 1)));
+                futures.add(issue("GETRANGE", k, () -> connector.async().getrange(k, 0, length - 1)));
             }
             for (int i = 0; i < chunk.size(); i++) {
                 byte[] prefix;
@@ -353,7 +506,7 @@ public final class RedisProjection implements Projection {
                     out.add(chunk.get(i));
                     continue;
                 }
-                if (!Arrays.equals(prefix, headers.get(i))) {
+                if (!ProjectionCodec.isSnapshotOf(chunk.get(i), prefix)) {
                     out.add(chunk.get(i));
                 }
             }
@@ -379,7 +532,8 @@ public final class RedisProjection implements Projection {
                 keys(keys.retired(bucket), keys.epoch(bucket), keys.snapshot(bucket), keys.activeVersion(bucket)),
                 bytes(Long.toString(grace.toMillis())),
                 bytes(keys.channel()),
-                bytes(bucket.text() + " " + RETIRED_MESSAGE));
+                bytes(bucket.text() + " " + RETIRED_MESSAGE),
+                bytes(keys.partPrefix(bucket)));
         byte[] registry = bytes(keys.registry());
         call("SREM", registry, () -> redis.srem(registry, bytes(bucket.text())));
     }
@@ -916,7 +1070,11 @@ public final class RedisProjection implements Projection {
     }
 
     /** The keys and arguments of one script invocation. */
-    private record ScriptCall(byte[][] keys, byte[]... args) {}
+    private record ScriptCall(byte[][] keys, long valueBytes, byte[]... args) {
+        ScriptCall(byte[][] keys, byte[]... args) {
+            this(keys, 0, args);
+        }
+    }
 
     private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
         try {

@@ -12,6 +12,7 @@ import dev.roster.testkit.Fixtures;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ProjectionCodecTest {
@@ -52,6 +53,49 @@ class ProjectionCodecTest {
                 // refusal names the key, as every corrupt value does.
                 assertThat(expected.getMessage()).contains("'snap'");
             }
+        }
+    }
+
+    @Test
+    void largeSnapshot_isAnIndexOfPartsThatReassembleIt() {
+        Snapshot s = new Snapshot(B, "g1", 9, Fixtures.cards(1, 2_000));
+        ProjectionCodec.Stored stored = ProjectionCodec.encodeStored(s);
+        ProjectionCodec.Head head = ProjectionCodec.decodeHead("snap", stored.value(), B);
+        assertThat(head.inline()).isNull();
+        assertThat(head.partIds()).isEqualTo(stored.partIds()).hasSizeGreaterThan(20);
+        List<AccountCard> cards = new java.util.ArrayList<>();
+        for (int i = 0; i < stored.parts().size(); i++) {
+            cards.addAll(ProjectionCodec.decodePart(
+                    "part", stored.parts().get(i), head.partIds().get(i), head.partCounts()[i]));
+        }
+        assertThat(cards).isEqualTo(s.cards());
+        assertThat(head.generation()).isEqualTo("g1");
+        assertThat(head.version()).isEqualTo(9);
+        for (int n = 0; n < stored.value().length; n++) {
+            byte[] cut = Arrays.copyOf(stored.value(), n);
+            assertThatThrownBy(() -> ProjectionCodec.decodeHead("snap", cut, B))
+                    .isInstanceOf(CorruptValueException.class);
+        }
+    }
+
+    @Test
+    void aChangeElsewhere_leavesEveryOtherPartAsItWas() {
+        List<AccountCard> cards = new java.util.ArrayList<>(Fixtures.cards(1, 5_000));
+        Set<String> before = Set.copyOf(
+                ProjectionCodec.encodeStored(new Snapshot(B, "g", 1, cards)).partIds());
+        Random r = new Random(11);
+        for (int round = 0; round < 50; round++) {
+            List<AccountCard> next = new java.util.ArrayList<>(cards);
+            int at = r.nextInt(next.size());
+            switch (round % 3) {
+                case 0 -> next.set(at, next.get(at).toBuilder().priority(99).build());
+                case 1 -> next.remove(at);
+                default -> next.add(at, Fixtures.card(100_000 + round));
+            }
+            List<String> after =
+                    ProjectionCodec.encodeStored(new Snapshot(B, "g", 2, next)).partIds();
+            long fresh = after.stream().filter(id -> !before.contains(id)).count();
+            assertThat(fresh).as("round %d", round).isBetween(1L, 2L);
         }
     }
 

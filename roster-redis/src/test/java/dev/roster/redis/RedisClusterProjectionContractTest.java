@@ -60,4 +60,28 @@ class RedisClusterProjectionContractTest extends ProjectionContract {
         assertThat(bucketShards).containsExactlyInAnyOrderElementsOf(cluster.ports());
         assertThat(cardShards).containsExactlyInAnyOrderElementsOf(cluster.ports());
     }
+
+    @Test
+    void cluster_aLargeSnapshotsPartsShareItsSlot_andARefreshReadsOnlyWhatChanged() {
+        RedisProjection p = (RedisProjection) projection;
+        RedisClusterHarness cluster = RedisClusterHarness.shared();
+        Bucket b = Bucket.of(0, "anthropic", Mode.SINGLE);
+        List<dev.roster.core.AccountCard> cards = new java.util.ArrayList<>(Fixtures.cards(1, 2_000));
+        p.publish(p.allocateVersion(b).orElseThrow(), "g", cards);
+        dev.roster.core.projection.Snapshot held =
+                p.refreshSnapshot(b, null).value().orElseThrow();
+        int port = cluster.portServing(p.keys().snapshot(b));
+        for (String id : ProjectionCodec.encodeStored(held).partIds()) {
+            assertThat(cluster.portServing(p.keys().part(b, id))).isEqualTo(port);
+        }
+        cards.set(1_000, cards.get(1_000).toBuilder().priority(42).build());
+        p.publish(p.allocateVersion(b).orElseThrow(), "g", cards);
+        long before = p.snapshotBytesRead();
+        dev.roster.core.projection.Snapshot next =
+                p.refreshSnapshot(b, held).value().orElseThrow();
+        assertThat(next.cards()).isEqualTo(cards);
+        assertThat(p.snapshotBytesRead() - before)
+                .as("bytes of a one-card change in a 2,000-card bucket")
+                .isLessThan(ProjectionCodec.encodeSnapshot(next).length / 5);
+    }
 }

@@ -43,6 +43,11 @@ public abstract class ForwardingProjection implements Projection {
     }
 
     @Override
+    public Lookup<Snapshot> refreshSnapshot(Bucket bucket, Snapshot held) {
+        return delegate.refreshSnapshot(bucket, held);
+    }
+
+    @Override
     public Lookup<Snapshot> readSnapshot(Bucket bucket, long version) {
         return delegate.readSnapshot(bucket, version);
     }

@@ -16,15 +16,16 @@ import java.util.Set;
  *
  * <pre>
  * roster bench [--tiny] [--out DIR] [--no-plots] [--writers N] [--storm-rate R] [SCENARIO...]
- *   SCENARIO: replay, rebuild, outage, hotpath, freshness, freshness-load, poolmodel
- *             (default: all, in that order)
- *   --writers N: connections of the storm writer (replay, freshness-load; default 4, tiny 2)
+ *   SCENARIO: replay, rebuild, outage, hotpath, freshness, freshness-load, poolmodel,
+ *             nearcache-traffic (default: all, in that order)
+ *   --writers N: connections of the storm writer (replay, freshness-load, nearcache-traffic; default 4,
+ *             tiny 2)
  *   --storm-rate R: the storm writer paced at R statements/s over all connections (default 0: unthrottled)
  * </pre>
  */
 public final class BenchMain {
-    static final List<String> ALL =
-            List.of("replay", "rebuild", "outage", "hotpath", "freshness", "freshness-load", "poolmodel");
+    static final List<String> ALL = List.of(
+            "replay", "rebuild", "outage", "hotpath", "freshness", "freshness-load", "poolmodel", "nearcache-traffic");
 
     private BenchMain() {}
 
@@ -166,6 +167,13 @@ public final class BenchMain {
                 case "poolmodel" ->
                     new PoolModelScenario()
                             .run(tiny ? PoolModelScenario.Size.TINY : PoolModelScenario.Size.FULL, report, command);
+                case "nearcache-traffic" -> {
+                    NearCacheTrafficScenario n = new NearCacheTrafficScenario();
+                    n.stormRate = stormRate;
+                    NearCacheTrafficScenario.Size size =
+                            tiny ? NearCacheTrafficScenario.Size.TINY : NearCacheTrafficScenario.Size.FULL;
+                    n.run(writers == null ? size : size.withWriters(writers), report, command);
+                }
                 default -> throw new IllegalStateException(sc);
             }
             report.load(sc, loadAtStart, Machine.load());

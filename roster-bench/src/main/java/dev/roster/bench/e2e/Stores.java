@@ -159,6 +159,19 @@ final class Stores implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code INFO stats} field {@code total_net_output_bytes} of the embedded Redis: every byte it sent
+     * to any client since it started (this call's own reply is counted by the next call).
+     */
+    long redisNetOutputBytes() {
+        RedisClient client = RedisClient.create(redis.uri());
+        try (StatefulRedisConnection<String, String> c = client.connect()) {
+            return Long.parseLong(infoField(c.sync().info("stats"), "total_net_output_bytes"));
+        } finally {
+            client.shutdown(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
     /** Waits (polling, bench code only) until {@code condition} holds or {@code seconds} pass. */
     static boolean await(BooleanSupplier condition, double seconds) {
         long deadline = System.nanoTime() + (long) (seconds * 1e9);

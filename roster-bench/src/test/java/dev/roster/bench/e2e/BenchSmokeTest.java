@@ -27,9 +27,22 @@ class BenchSmokeTest {
                 .contains("## Freshness under a full rebuild and a storm")
                 .contains("## Pool model: heap retained")
                 .contains("| poolmodel | ")
+                .contains("## Near caches during a live storm: Redis network output")
                 .doesNotContain("was shared")
                 .contains("baseline: seed configuration")
                 .contains("seed five-command pattern");
+    }
+
+    @Test
+    void nearCacheTrafficRunsBothArmsAtTinySize(@TempDir Path out) throws Exception {
+        assertThat(BenchMain.run("--tiny", "--no-plots", "--out", out.toString(), "nearcache-traffic"))
+                .isZero();
+        String report = Files.readString(out.resolve("README.md"));
+        System.out.println(report);
+        assertThat(report)
+                .contains("## Near caches during a live storm: Redis network output")
+                .contains("**full reads**")
+                .contains("**parts**");
     }
 
     @Test

@@ -48,7 +48,9 @@ import java.util.concurrent.atomic.LongAdder;
  * queues the bucket: it runs on the client's I/O thread), starts one refresh thread that re-reads
  * queued buckets, and one check thread that re-reads every cached bucket each {@code
  * check_interval} (healing lost messages; a failed subscription is retried there). {@link #close()}
- * stops both and the subscription.
+ * stops both and the subscription. Every re-read passes the held snapshot to {@link
+ * Projection#refreshSnapshot}, so it costs bytes in proportion to what changed (nothing but a
+ * confirmation when nothing did), not to the bucket.
  *
  * <p><b>Retire.</b> A retire notice drops the bucket's entry on the listener thread at once (the
  * bucket answers empty from then on, through the projection's miss and the database), and a read
@@ -157,7 +159,7 @@ public final class NearCache implements AutoCloseable {
     public Entry load(Bucket bucket) {
         Slot s = slotFor(bucket);
         if (s == null) {
-            Snapshot snap = readAccepted(bucket);
+            Snapshot snap = readAccepted(bucket, null);
             long ord = snap == null ? -1 : ordinalOf(snap.generation());
             return ord < 0 ? null : new Entry(snap, ord, clock.millis());
         }
@@ -175,7 +177,7 @@ public final class NearCache implements AutoCloseable {
             loads.increment();
             try {
                 long mark = s.retires;
-                Snapshot snap = readAccepted(bucket);
+                Snapshot snap = readAccepted(bucket, held(s));
                 f.complete(snap == null ? null : offer(s, snap, mark));
             } catch (Throwable t) {
                 f.completeExceptionally(t);
@@ -232,8 +234,14 @@ public final class NearCache implements AutoCloseable {
         return slots.computeIfAbsent(bucket, b -> new Slot());
     }
 
-    private Snapshot readAccepted(Bucket bucket) {
-        Lookup<Snapshot> l = projection.readSnapshot(bucket);
+    /** The snapshot the slot holds, if any: what a refresh needs not transfer again. */
+    private static Snapshot held(Slot s) {
+        Entry e = s.entry;
+        return e == null ? null : e.snapshot();
+    }
+
+    private Snapshot readAccepted(Bucket bucket, Snapshot held) {
+        Lookup<Snapshot> l = projection.refreshSnapshot(bucket, held);
         if (l instanceof Lookup.Hit<Snapshot> hit
                 && generations.adoptIfStored(hit.found().generation())) {
             return hit.found();
@@ -389,7 +397,7 @@ public final class NearCache implements AutoCloseable {
         }
         try {
             long mark = s.retires;
-            Lookup<Snapshot> l = projection.readSnapshot(b);
+            Lookup<Snapshot> l = projection.refreshSnapshot(b, held(s));
             if (l instanceof Lookup.Hit<Snapshot> hit) {
                 Snapshot snap = hit.found();
                 if (!generations.adoptIfStored(snap.generation())) {

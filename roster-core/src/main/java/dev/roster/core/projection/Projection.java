@@ -57,6 +57,22 @@ public interface Projection extends AutoCloseable {
     Lookup<Snapshot> readSnapshot(Bucket bucket);
 
     /**
+     * Reads the bucket's active snapshot like {@link #readSnapshot(Bucket)}, transferring only what
+     * differs from {@code held}: a snapshot this method returned earlier for the same bucket, which the
+     * caller still holds (a near cache's current entry). The answer is the one {@link
+     * #readSnapshot(Bucket)} would give at that instant, read atomically (never a mix of two versions);
+     * when the active snapshot is still {@code held}'s (generation, version) the answer may be {@code
+     * held} itself, which costs the store a few bytes instead of the snapshot. A {@code held} this
+     * projection does not recognise (another projection's, a database answer, {@code null}) makes a
+     * full read. The default always reads in full.
+     *
+     * @param held the snapshot the caller holds for {@code bucket}, or {@code null}
+     */
+    default Lookup<Snapshot> refreshSnapshot(Bucket bucket, Snapshot held) {
+        return readSnapshot(bucket);
+    }
+
+    /**
      * Reads a specific version of the bucket's snapshot: the active one, or a superseded one still
      * within its grace period.
      */

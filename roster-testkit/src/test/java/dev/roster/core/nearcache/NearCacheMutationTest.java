@@ -76,6 +76,9 @@ class NearCacheMutationTest {
         return cache(Duration.ofMillis(4_999), 10);
     }
 
+    private static final Snapshot NOTHING_HELD =
+            new Snapshot(Bucket.of(99, "openai", Mode.SINGLE), "none", 1, List.of());
+
     private static Snapshot snap(Bucket b, String gen, long version) {
         return new Snapshot(b, gen, version, List.of());
     }
@@ -96,6 +99,26 @@ class NearCacheMutationTest {
         assertThat(c.stats().loads()).isEqualTo(1);
         assertThat(c.cachedBuckets()).containsExactly(B);
         assertThat(c.stats().buckets()).isEqualTo(1);
+    }
+
+    @Test
+    void everyReRead_passesTheHeldSnapshot_soTheProjectionTransfersOnlyWhatChanged() {
+        NearCache c = cache();
+        Snapshot first = snap(B, G1, 1);
+        scripted.hold(first);
+        c.load(B);
+        assertThat(scripted.passedHeld.poll()).as("a cold load holds nothing").isSameAs(NOTHING_HELD);
+        Snapshot second = snap(B, G1, 2);
+        scripted.hold(second);
+        c.checkAll();
+        assertThat(scripted.passedHeld.poll())
+                .as("the check holds the loaded one")
+                .isSameAs(first);
+        millis.addAndGet(MAX_STALE.toMillis() + 1);
+        c.load(B);
+        assertThat(scripted.passedHeld.poll())
+                .as("a stale load still holds the entry")
+                .isSameAs(second);
     }
 
     @Test
@@ -481,6 +504,8 @@ class NearCacheMutationTest {
         final Set<String> gated = ConcurrentHashMap.newKeySet();
         final AtomicBoolean failSubscribe = new AtomicBoolean();
         final AtomicLong reads = new AtomicLong();
+        // What each refresh said it held (NOTHING_HELD for null), in call order.
+        final java.util.Queue<Snapshot> passedHeld = new java.util.concurrent.ConcurrentLinkedQueue<>();
         final AtomicLong failedReads = new AtomicLong();
         final AtomicLong generationReads = new AtomicLong();
         final AtomicLong subscriptions = new AtomicLong();
@@ -494,6 +519,10 @@ class NearCacheMutationTest {
                             if (args.length == 1) {
                                 return read((Bucket) args[0]);
                             }
+                        }
+                        case "refreshSnapshot" -> {
+                            passedHeld.add(args[1] == null ? NOTHING_HELD : (Snapshot) args[1]);
+                            return read((Bucket) args[0]);
                         }
                         case "generation" -> {
                             generationReads.incrementAndGet();
