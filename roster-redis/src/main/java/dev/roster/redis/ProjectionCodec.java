@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.List;
 
 /**
@@ -94,50 +95,103 @@ public final class ProjectionCodec {
 
     /** Encodes a snapshot in its stored form: inline when small, else an index and its parts. */
     public static Stored encodeStored(Snapshot s) {
+        return encodeStored(s, new Encoder());
+    }
+
+    /**
+     * {@link #encodeStored(Snapshot)} with the cards and parts {@code encoder} already encoded reused:
+     * the same bytes, computed once per card and once per list of cards for every snapshot of one call.
+     */
+    static Stored encodeStored(Snapshot s, Encoder encoder) {
         List<AccountCard> cards = s.cards();
         if (cards.size() <= SnapshotParts.INLINE_MAX_CARDS) {
-            return new Stored(encodeInline(s), List.of(), List.of());
+            return new Stored(encodeInline(s, encoder), List.of(), List.of());
         }
-        int[] ends = SnapshotParts.ends(cards);
-        List<String> ids = new ArrayList<>(ends.length);
-        List<byte[]> parts = new ArrayList<>(ends.length);
-        Writer w = new Writer(64 + ends.length * (PART_ID_LENGTH + 2));
+        Parts p = encoder.parts(cards);
+        Writer w = new Writer(64 + p.ids.size() * (PART_ID_LENGTH + 2));
         header(w, INDEX, s);
         w.uvarint(cards.size());
-        w.uvarint(ends.length);
-        int from = 0;
-        for (int end : ends) {
-            Writer pw = new Writer(16 + (end - from) * 160);
-            pw.bytes(PART_MAGIC);
-            pw.u8(SNAPSHOT_FORMAT);
-            pw.uvarint(end - from);
-            for (int i = from; i < end; i++) {
-                cardBody(pw, cards.get(i));
-            }
-            byte[] part = pw.toBytes();
-            parts.add(part);
-            ids.add(partId(part));
-            w.uvarint(end - from);
-            from = end;
+        w.uvarint(p.ids.size());
+        for (int size : p.sizes) {
+            w.uvarint(size);
         }
-        for (String id : ids) {
+        for (String id : p.ids) {
             w.bytes(id.getBytes(StandardCharsets.US_ASCII));
         }
-        w.u32be(ends.length);
-        return new Stored(w.toBytes(), List.copyOf(ids), List.copyOf(parts));
+        w.u32be(p.ids.size());
+        return new Stored(w.toBytes(), p.ids, p.parts);
+    }
+
+    /** A list of cards cut into parts: each part's card count, id and value, in card order. */
+    private record Parts(int[] sizes, List<String> ids, List<byte[]> parts) {}
+
+    /**
+     * Encodes the cards of one publish call once each. A card is listed in several buckets (its group's
+     * and group 0's, in each mode) and buckets of one query share their list, so a full rebuild or a
+     * replay batch that publishes many buckets encodes most cards several times over without it. Keyed
+     * by identity: the pool model keeps a card's instance while its row does not change. Not thread-safe;
+     * one per call.
+     */
+    static final class Encoder {
+        private final IdentityHashMap<AccountCard, byte[]> cards = new IdentityHashMap<>();
+        private final IdentityHashMap<List<AccountCard>, Parts> parts = new IdentityHashMap<>();
+
+        byte[] card(AccountCard c) {
+            byte[] b = cards.get(c);
+            if (b == null) {
+                Writer w = new Writer(160);
+                cardBody(w, c);
+                b = w.toBytes();
+                cards.put(c, b);
+            }
+            return b;
+        }
+
+        private Parts parts(List<AccountCard> list) {
+            Parts p = parts.get(list);
+            if (p == null) {
+                p = cut(list);
+                parts.put(list, p);
+            }
+            return p;
+        }
+
+        private Parts cut(List<AccountCard> list) {
+            int[] ends = SnapshotParts.ends(list);
+            int[] sizes = new int[ends.length];
+            List<String> ids = new ArrayList<>(ends.length);
+            List<byte[]> values = new ArrayList<>(ends.length);
+            int from = 0;
+            for (int k = 0; k < ends.length; k++) {
+                int end = ends[k];
+                Writer pw = new Writer(16 + (end - from) * 160);
+                pw.bytes(PART_MAGIC);
+                pw.u8(SNAPSHOT_FORMAT);
+                pw.uvarint(end - from);
+                for (int i = from; i < end; i++) {
+                    pw.bytes(card(list.get(i)));
+                }
+                byte[] part = pw.toBytes();
+                values.add(part);
+                ids.add(partId(part));
+                sizes[k] = end - from;
+                from = end;
+            }
+            return new Parts(sizes, List.copyOf(ids), List.copyOf(values));
+        }
     }
 
     /** Encodes a snapshot as one inline value, whatever its size (tests and tools). */
     public static byte[] encodeSnapshot(Snapshot s) {
-        return encodeInline(s);
+        return encodeInline(s, new Encoder());
     }
 
-    private static byte[] encodeInline(Snapshot s) {
+    private static byte[] encodeInline(Snapshot s, Encoder encoder) {
         Writer w = new Writer(64 + s.cards().size() * 160);
         header(w, INLINE, s);
         w.uvarint(s.cards().size());
         for (AccountCard c : s.cards()) {
-            cardBody(w, c);
+            w.bytes(encoder.card(c));
         }
         return w.toBytes();
     }

@@ -361,7 +361,10 @@ public final class RedisProjection implements Projection {
     @Override
     public PublishOutcome publish(VersionTicket ticket, String generation, List<AccountCard> cards) {
         Objects.requireNonNull(ticket, "ticket");
-        ScriptCall c = publishCall(new Snapshot(ticket.bucket(), generation, ticket.version(), cards), ticket);
+        ScriptCall c = publishCall(
+                new Snapshot(ticket.bucket(), generation, ticket.version(), cards),
+                ticket,
+                new ProjectionCodec.Encoder());
         byte[] result = eval(LuaScript.PUBLISH, ScriptOutputType.VALUE, c.keys(), c.args());
         PublishOutcome outcome = PublishOutcome.valueOf(str(result));
         if (outcome == PublishOutcome.ACTIVATED) {
@@ -370,10 +373,10 @@ public final class RedisProjection implements Projection {
         return outcome;
     }
 
-    private ScriptCall publishCall(Snapshot s, VersionTicket ticket) {
+    private ScriptCall publishCall(Snapshot s, VersionTicket ticket, ProjectionCodec.Encoder encoder) {
         Bucket b = ticket.bucket();
         String message = b.text() + " " + s.generation() + " " + ticket.version();
-        ProjectionCodec.Stored stored = ProjectionCodec.encodeStored(s);
+        ProjectionCodec.Stored stored = ProjectionCodec.encodeStored(s, encoder);
         byte[][] args = new byte[7 + 2 * stored.parts().size()][];
         args[0] = bytes(Long.toString(ticket.version()));
         args[1] = bytes(Long.toString(ticket.epoch()));
@@ -437,9 +440,10 @@ public final class RedisProjection implements Projection {
         List<VersionTicket> chunk = new ArrayList<>();
         List<ScriptCall> calls = new ArrayList<>();
         long chunkBytes = 0;
+        ProjectionCodec.Encoder encoder = new ProjectionCodec.Encoder();
         for (Map.Entry<VersionTicket, List<AccountCard>> e : contents.entrySet()) {
             VersionTicket t = e.getKey();
-            ScriptCall c = publishCall(new Snapshot(t.bucket(), generation, t.version(), e.getValue()), t);
+            ScriptCall c = publishCall(new Snapshot(t.bucket(), generation, t.version(), e.getValue()), t, encoder);
             chunk.add(t);
             calls.add(c);
             chunkBytes += c.valueBytes();

@@ -57,6 +57,31 @@ class ProjectionCodecTest {
     }
 
     @Test
+    void oneEncoderForManySnapshots_writesTheBytesEachWouldAlone() {
+        List<AccountCard> shared = Fixtures.cards(1, 700);
+        List<AccountCard> overlapping = new java.util.ArrayList<>(shared.subList(100, 700));
+        overlapping.addAll(Fixtures.cards(5_000, 50));
+        ProjectionCodec.Encoder encoder = new ProjectionCodec.Encoder();
+        Bucket other = new Bucket(B.groupId(), B.platform(), dev.roster.core.Mode.FORCED);
+        for (Snapshot s : List.of(
+                new Snapshot(B, "g1", 3, shared),
+                new Snapshot(other, "g1", 4, shared),
+                new Snapshot(B, "g1", 5, List.copyOf(overlapping)),
+                new Snapshot(B, "g1", 6, shared.subList(0, 20)))) {
+            ProjectionCodec.Stored alone = ProjectionCodec.encodeStored(s);
+            ProjectionCodec.Stored reused = ProjectionCodec.encodeStored(s, encoder);
+            assertThat(reused.value())
+                    .as("value of %s v%d", s.bucket(), s.version())
+                    .isEqualTo(alone.value());
+            assertThat(reused.partIds()).isEqualTo(alone.partIds());
+            assertThat(reused.parts()).hasSameSizeAs(alone.parts());
+            for (int i = 0; i < alone.parts().size(); i++) {
+                assertThat(reused.parts().get(i)).isEqualTo(alone.parts().get(i));
+            }
+        }
+    }
+
+    @Test
     void largeSnapshot_isAnIndexOfPartsThatReassembleIt() {
         Snapshot s = new Snapshot(B, "g1", 9, Fixtures.cards(1, 2_000));
         ProjectionCodec.Stored stored = ProjectionCodec.encodeStored(s);
