@@ -18,7 +18,7 @@ import com.tngtech.archunit.lang.ArchRule;
 @AnalyzeClasses(packages = "dev.roster.server", importOptions = ImportOption.DoNotIncludeTests.class)
 class ServerHoldsNoSqlTest {
     /** The one class allowed to write SQL itself. */
-    static final String DEMO_SQL_CLIENT = "dev.roster.server.SamplePool";
+    static final String DEMO_SQL_CLIENT = "dev.roster.server.cli.SamplePool";
 
     @ArchTest
     static final ArchRule no_sql_outside_the_demo_client = noClasses()
