@@ -88,6 +88,60 @@ class ReplayerCostTest {
     }
 
     @Test
+    void aRebuildOnANewLeaseHolderReadsItsNeverAllocatedBucketsInOnePoolLoadAfterTheRest() {
+        rig = manyGroups();
+        rig.started().close();
+        rig.service = null;
+        second = takeOver();
+        rig.store.bucketQueries.clear();
+        int loads = rig.store.poolLoads.get();
+        for (long g = 1; g <= GROUPS; g++) {
+            rig.store.seed(card(g, "openai", 200 + (int) g, new GroupLink(g, 1)));
+        }
+        var done = second.requestFullRebuild("test");
+        second.replayer().drain();
+        done.join();
+        assertThat(second.replayer().adoptions())
+                .as("the replay thread took the rebuilt model")
+                .isEqualTo(1);
+        assertThat(rig.store.bucketQueries)
+                .as("bucket queries of the groups' buckets")
+                .noneMatch(b -> b.groupId() > 0);
+        assertThat(rig.store.poolLoads.get() - loads)
+                .as("the rebuild's load, then one load for the deferred database reads")
+                .isEqualTo(2);
+        for (long g = 1; g <= GROUPS; g++) {
+            Bucket b = second.list(g, "openai", false).bucket();
+            assertThat(rig.projection.readSnapshot(b).value().orElseThrow().cards())
+                    .extracting(AccountCard::priority)
+                    .containsExactly(200 + (int) g);
+        }
+        // Recorded as database reads: the model publishes again once the cursor passed them.
+        rig.store.upsert(card(7, "openai", 7, new GroupLink(7, 1)));
+        second.replayer().drain();
+        Bucket seven = second.list(7L, "openai", false).bucket();
+        assertThat(rig.projection.readSnapshot(seven).value().orElseThrow().cards())
+                .extracting(AccountCard::priority)
+                .containsExactly(7);
+    }
+
+    private SnapshotService takeOver() {
+        SnapshotService s = SnapshotService.newBuilder()
+                .source(rig.store)
+                .projection(rig.projection)
+                .config(rig.config)
+                .clock(rig.clock)
+                .inlineRebuilds(true)
+                .build();
+        rig.clock.advance(Duration.ofMinutes(5));
+        s.replayer().drain();
+        assertThat(s.rebuilder().runs())
+                .as("the stored generation is taken over")
+                .isZero();
+        return s;
+    }
+
+    @Test
     void aFewBucketsAreStillReadOneQueryEach() {
         rig = Rig.standard();
         rig.store.seed(card(1, "openai", 1));
