@@ -72,7 +72,7 @@ import javax.sql.DataSource;
  * }
  * }</pre>
  *
- * <p><b>Selection</b> (issue 9). Instead of choosing from {@link #list} itself, a gateway can let
+ * <p><b>Selection</b>. Instead of choosing from {@link #list} itself, a gateway can let
  * {@link #select} pick the account: sticky session, load-aware priority order, fallback wait plan, with a
  * concurrency slot counted in Redis and shared by every instance. Release the slot when the upstream
  * call ends and {@link #report} what the upstream answered:
@@ -165,8 +165,8 @@ public final class Roster implements AutoCloseable {
 
     /**
      * The schedulable accounts of the request's bucket at this instant, in the bucket query's order
-     * (design §1), with whether the list is mixed and the (generation, version) it came from. A warm
-     * bucket is answered from memory without allocating: the same {@link ListResult} object is returned
+     * (docs/architecture.md, "The bucket query"), with whether the list is mixed and the (generation, version) it came
+     * from. A warm bucket is answered from memory without allocating: the same {@link ListResult} object is returned
      * while the bucket's snapshot and time window ({@link ListResult#validUntil()}) last (treat it as
      * immutable; it is).
      *
@@ -219,7 +219,7 @@ public final class Roster implements AutoCloseable {
         return service.lastUsed(accountIds);
     }
 
-    /** Audits Redis against PostgreSQL (design §1): drift, if any, per bucket. */
+    /** Audits Redis against PostgreSQL (docs/architecture.md, "The audit"): drift, if any, per bucket. */
     public AuditReport audit() {
         return service.audit();
     }
@@ -239,10 +239,10 @@ public final class Roster implements AutoCloseable {
         return clock.instant();
     }
 
-    // ---- selection (issue 9) ---------------------------------------------------------------------
+    // ---- selection -------------------------------------------------------------------------------
 
     /**
-     * Picks the account for one request and holds a concurrency slot on it (upstream-behaviour §8,
+     * Picks the account for one request and holds a concurrency slot on it (docs/upstream.md U-SEL,
      * decisions SEL1–SEL9). Candidates are the request's bucket from the near-cached {@link #list}, minus
      * excluded ids, accounts not admissible for the platform, accounts that do not serve the model and
      * accounts inside a cooldown reported by any instance (read from Redis at every call). Layers in

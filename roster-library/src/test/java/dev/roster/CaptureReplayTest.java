@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Changes that move an account out of buckets its new row no longer names, and statements that
  * touch every row at once, reach the snapshots through the outbox on real PostgreSQL and Redis
- * (issue 13). The platform cases must be repaired by replay alone: a full rebuild would hide a
+ * (decisions K1, K2). The platform cases must be repaired by replay alone: a full rebuild would hide a
  * replayer that forgets the old platform, so the test asserts that none ran.
  */
 class CaptureReplayTest {

@@ -35,8 +35,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The near cache's promises on real PostgreSQL and Redis (design §6, issue 5): lost invalidations are
- * healed by the version check; warm buckets survive a Redis outage up to max_stale and then go to the
+ * The near cache's promises on real PostgreSQL and Redis (docs/architecture.md, "Near cache and the library"): lost
+ * invalidations are healed by the version check; warm buckets survive a Redis outage up to max_stale and then go to the
  * limited fallback; a flushed Redis leads to a new generation that the near caches load; and no reader
  * ever sees a bucket go back to an older (generation, version).
  */

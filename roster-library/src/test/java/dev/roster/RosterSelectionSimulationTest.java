@@ -40,7 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 9's simulation: three {@link Roster} instances on one real PostgreSQL and one real Redis serve a
+ * The selection simulation: three {@link Roster} instances on one real PostgreSQL and one real Redis serve a
  * few hundred concurrent simulated requests over a pool with mixed priorities, concurrencies, sessions and
  * models; the simulated upstream answers 429 and 529 now and then, which the client reports. Asserted:
  *

@@ -36,7 +36,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The hot path of issue 5 on one 200-card bucket (group 7, anthropic, mixed), in one run: {@code
+ * The near-cache hot path on one 200-card bucket (group 7, anthropic, mixed), in one run: {@code
  * Roster.list} answered by the near cache; the same call on a Roster with the near cache disabled (one
  * Redis GET of the snapshot plus decoding: the Redis-only path); the seed's five-command pattern
  * ({@link SeedPattern}, the baseline arm of {@link SnapshotReadBenchmark}) over the same cards in the

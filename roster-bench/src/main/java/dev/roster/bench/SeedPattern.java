@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The seed's snapshot read (upstream-behaviour §5.2), re-implemented as the baseline arm: GET ready,
+ * The seed's snapshot read (docs/upstream.md U-READ), re-implemented as the baseline arm: GET ready,
  * GET active, ZRANGE the versioned member set, MGET the account documents, MGET the last-used side
  * keys — five sequential round trips — then JSON-decode each document into a card.
  */

@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Issue 9's select latency through the library, beside a raw Redis {@code GET} in the same run against
+ * The select latency through the library, beside a raw Redis {@code GET} in the same run against
  * the same Redis. The servers are an embedded PostgreSQL 17 and Redis 7 started in setup, on loopback; 20
  * equal openai accounts (concurrency 1000, so a slot is always free) are written with plain SQL and reach
  * the near cache through capture, outbox and replay. Arms, one thread:

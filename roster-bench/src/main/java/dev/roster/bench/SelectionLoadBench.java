@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Issue 9's load figures: the spread of in-flight load over equal-priority accounts and the sticky hit
+ * Selection's load figures: the spread of in-flight load over equal-priority accounts and the sticky hit
  * rate of healthy sessions, from three {@link Roster} instances on an embedded PostgreSQL 17 and Redis 7
  * (loopback). Eight openai accounts of priority 50 and concurrency 4 (capacity 32); client threads spread
  * over the three instances, each owning four sessions it uses in turn (every fifth request has no

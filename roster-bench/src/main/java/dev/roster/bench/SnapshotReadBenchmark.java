@@ -32,7 +32,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Reading a 200-card bucket from Redis (issue 3): through the projection port (one GET of the
+ * Reading a 200-card bucket from Redis: through the projection port (one GET of the
  * self-contained snapshot plus decoding), against the seed's five-command pattern ({@link
  * SeedPattern}) and a raw GET of the same snapshot key without decoding (the floor: one round trip
  * moving the same bytes). All three arms use one embedded Redis started in setup, on loopback, in the

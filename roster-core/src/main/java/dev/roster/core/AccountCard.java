@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The scheduling view of one account (design §3): every field a selection rule reads, and never a
- * credential. {@code supportedModels} holds the keys of {@code credentials.model_mapping} (empty
+ * The scheduling view of one account (docs/architecture.md, "Buckets and cards"): every field a selection rule reads,
+ * and never a credential. {@code supportedModels} holds the keys of {@code credentials.model_mapping} (empty
  * means every model). Last-used is deliberately not part of the card: it changes on every request
  * and is kept beside it.
  */

@@ -2,7 +2,7 @@ package dev.roster.core;
 
 import java.util.Locale;
 
-/** How a bucket's platform set is resolved (design §1, upstream-behaviour §3.2). */
+/** How a bucket's platform set is resolved (docs/architecture.md, "The bucket query"; docs/upstream.md U-MODE). */
 public enum Mode {
     /** Only accounts of the bucket's platform. */
     SINGLE,

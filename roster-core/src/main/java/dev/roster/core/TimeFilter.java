@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The time-based half of the bucket query Q (design §1). Snapshots hold only the durable part; this
- * is applied when reading, against the application clock, so an account returns the instant its
+ * The time-based half of the bucket query Q (docs/architecture.md, "The bucket query"). Snapshots hold only the durable
+ * part; this is applied when reading, against the application clock, so an account returns the instant its
  * block ends without any event.
  */
 public final class TimeFilter {

@@ -41,8 +41,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A replay batch that outlives the replayer lease (upstream catalogue; issue 13). Two step-driven
- * instances over one PostgreSQL database and one Redis prefix, lease TTL 1 s. Instance A holds the
+ * A replay batch that outlives the replayer lease (upstream RC-22 for the replayer lease, docs/upstream.md). Two
+ * step-driven instances over one PostgreSQL database and one Redis prefix, lease TTL 1 s. Instance A holds the
  * lease; its source is gated, so one of its reads returns and then stalls past the TTL. Meanwhile a
  * newer change commits and instance B takes the lease over and replays from the stored watermark.
  * When A resumes it must not overwrite anything B wrote with what it read before (no lost change), its

@@ -22,7 +22,7 @@ import java.util.Map;
 
 /**
  * Decodes outbox rows into {@link OutboxEvent}s. Accepts Roster's own payloads and the upstream
- * shapes written by other writers (upstream-behaviour §4.2). Never throws for a row's content: a
+ * shapes written by other writers (docs/upstream.md U-EVENTS). Never throws for a row's content: a
  * row that does not fit its type becomes {@link Malformed} with the reason.
  */
 public final class OutboxEventDecoder {

@@ -12,9 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The LISTEN wake-up (design §4): a dedicated session connection listening on {@value #CHANNEL}
- * that calls {@code onWake} when a transaction that wrote outbox rows commits. It is a latency
- * optimisation only: polling stays the correctness path, because notifications are lost while the
+ * The LISTEN wake-up (docs/architecture.md, "Reading the outbox without skips"): a dedicated session connection
+ * listening on {@value #CHANNEL} that calls {@code onWake} when a transaction that wrote outbox rows commits. It is a
+ * latency optimisation only: polling stays the correctness path, because notifications are lost while the
  * connection is down. After a connection loss it reconnects with back-off (100 ms doubling to
  * {@code maxBackoff}) and calls {@code onWake} once reconnected, since commits may have been missed.
  *

@@ -145,8 +145,8 @@ final class PgErrors {
         String constraint = server == null ? null : server.getConstraint();
         String primary = server != null && server.getMessage() != null ? server.getMessage() : e.getMessage();
         if (state != null && state.startsWith("23") && server != null && OUTBOX.equals(server.getTable())) {
-            // The capture trigger's outbox row was refused (OP-14): the caller's input is not at fault,
-            // the change was rolled back with it, and the outbox needs an operator.
+            // The capture trigger's outbox row was refused (upstream OP-14, docs/upstream.md): the caller's input is
+            // not at fault, the change was rolled back with it, and the outbox needs an operator.
             return new SourceException(
                     action + " failed: the change was rolled back because " + OUTBOX + " refused its event ("
                             + words(constraint, primary) + ")",

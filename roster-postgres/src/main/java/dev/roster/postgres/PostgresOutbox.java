@@ -22,9 +22,9 @@ import java.util.Set;
 import javax.sql.DataSource;
 
 /**
- * The outbox reader over PostgreSQL (design §4). Each read is one statement, so the horizon and the
- * events come from one snapshot. Rows are decoded by {@link OutboxEventDecoder}; a malformed row is
- * returned as such, never thrown.
+ * The outbox reader over PostgreSQL (docs/architecture.md, "Reading the outbox without skips"). Each read is one
+ * statement, so the horizon and the events come from one snapshot. Rows are decoded by {@link OutboxEventDecoder}; a
+ * malformed row is returned as such, never thrown.
  */
 public final class PostgresOutbox implements OutboxSource {
     /** Advisory lock key of the retention pass ("roster" + 1), shared by every instance. */

@@ -1,5 +1,5 @@
--- Change capture (design §4). Every write to accounts, account_groups and groups appends outbox
--- rows in the writer's own transaction, whoever the writer is. Statement-level triggers with
+-- Change capture (docs/architecture.md, "Tables and capture"). Every write to accounts, account_groups and groups
+-- appends outbox rows in the writer's own transaction, whoever the writer is. Statement-level triggers with
 -- transition tables turn one statement into one event, however many rows it touched.
 -- PostgreSQL allows transition tables only on single-event triggers, hence one trigger per event.
 

@@ -1,4 +1,4 @@
--- Capture, second version (issue 13). V2 stays as it ran; this replaces its account functions.
+-- Capture, second version (decisions K1, K2). V2 stays as it ran; this replaces its account functions.
 --
 -- 1. Account events name the platforms the statement moved accounts between ("platforms", sorted):
 --    old and new platform of every row whose platform changed, the platform of every deleted row,

@@ -23,9 +23,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The bucket query Q (design §1) as a table over one fixed pool: every row of upstream-behaviour
- * §3.4 (single/forced and mixed × group &gt; 0, group 0 in simple mode, group 0 in standard mode with
- * scope all and ungrouped), mixed filtering, ordering ties, soft-deleted and inactive rows.
+ * The bucket query Q (docs/architecture.md, "The bucket query") as a table over one fixed pool: every row
+ * of docs/upstream.md U-QUERY (single/forced and mixed × group &gt; 0, group 0 in simple mode, group 0 in standard mode
+ * with scope all and ungrouped), mixed filtering, ordering ties, soft-deleted and inactive rows.
  */
 class BucketQueryTest {
     static PgFixture pg;
@@ -102,7 +102,7 @@ class BucketQueryTest {
             rows.add(row("0", "anthropic", singleLike, RunMode.SIMPLE, Group0Scope.ALL, ALL_ANTHROPIC));
             rows.add(row("0", "anthropic", singleLike, RunMode.SIMPLE, Group0Scope.UNGROUPED, ALL_ANTHROPIC));
             rows.add(row("G1", "anthropic", singleLike, RunMode.SIMPLE, Group0Scope.UNGROUPED, ALL_ANTHROPIC));
-            // group 0, standard: scope all (seed) and ungrouped (#733)
+            // group 0, standard: scope all (seed) and ungrouped (upstream L7)
             rows.add(row("0", "anthropic", singleLike, RunMode.STANDARD, Group0Scope.ALL, ALL_ANTHROPIC));
             rows.add(row("0", "anthropic", singleLike, RunMode.STANDARD, Group0Scope.UNGROUPED, "a4", "rl"));
             rows.add(row("0", "openai", singleLike, RunMode.STANDARD, Group0Scope.ALL, "o1", "o2"));
@@ -132,7 +132,7 @@ class BucketQueryTest {
         rows.add(row("0", "anthropic", Mode.MIXED, RunMode.STANDARD, Group0Scope.UNGROUPED, "a4", "ag4", "rl"));
         rows.add(row("0", "gemini", Mode.MIXED, RunMode.STANDARD, Group0Scope.ALL, "ag4", "ag1"));
         rows.add(row("0", "gemini", Mode.MIXED, RunMode.STANDARD, Group0Scope.UNGROUPED, "ag4"));
-        // design §1: a mixed antigravity bucket is the bucket's platform, so every antigravity account
+        // The bucket query: a mixed antigravity bucket is the bucket's platform, so every antigravity account
         rows.add(row(
                 "0", "antigravity", Mode.MIXED, RunMode.STANDARD, Group0Scope.ALL, "ag2", "ag3", "ag4", "ag5", "ag1"));
         return rows.stream();

@@ -307,7 +307,7 @@ class CaptureTest {
         assertThat(pg.outboxAfter(mark)).isEmpty();
     }
 
-    // ---- what the replayer needs to find the buckets an account leaves (issue 13) ---------------
+    // ---- what the replayer needs to find the buckets an account leaves (decision K1) -------------
 
     private static List<String> texts(Row r, String field) {
         List<String> out = new java.util.ArrayList<>();

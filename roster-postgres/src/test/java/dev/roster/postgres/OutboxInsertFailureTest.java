@@ -13,7 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * OP-14 (upstream catalogue): the outbox row is written by the capture trigger in the writer's own
+ * Upstream OP-14 (docs/upstream.md): the outbox row is written by the capture trigger in the writer's own
  * transaction, so when it cannot be written the business write must not happen either; otherwise a
  * change would be committed with no event, and no replay would ever bring it into the projection.
  * The insert is made to fail inside the trigger, in two ways a production database can: a constraint

@@ -7,7 +7,7 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * Where and how to reach Redis, parsed from a URI (design §7). Accepted forms:
+ * Where and how to reach Redis, parsed from a URI. Accepted forms:
  *
  * <pre>
  * redis://[[user:]password@]host[:port][/db]                       standalone (port 6379)

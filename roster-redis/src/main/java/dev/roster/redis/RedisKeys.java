@@ -7,10 +7,10 @@ import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * The key layout of the Redis projection (design §5): {@code <prefix>{<tag>}:<name>}. Bucket keys are
- * tagged with the bucket's text and account keys with the account id, so each Lua script touches one
- * slot and buckets spread over Cluster shards. Projection state (watermark, generation, registry,
- * leases) shares the fixed tag {@code {state}}, so the watermark script can check the replayer lease
+ * The key layout of the Redis projection (docs/architecture.md, "Redis: the projection"): {@code
+ * <prefix>{<tag>}:<name>}. Bucket keys are tagged with the bucket's text and account keys with the account id, so each
+ * Lua script touches one slot and buckets spread over Cluster shards. Projection state (watermark, generation,
+ * registry, leases) shares the fixed tag {@code {state}}, so the watermark script can check the replayer lease
  * in the same slot.
  *
  * <pre>

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code roster bench}: the end-to-end performance harness of issue 7 on the embedded default. Each
+ * {@code roster bench}: the end-to-end performance harness on the embedded default. Each
  * scenario starts its own embedded PostgreSQL and Redis, is bounded in time and stops by itself; the
  * report (markdown tables and PNG plots) is written to {@code --out} (default {@code docs/bench}).
  *

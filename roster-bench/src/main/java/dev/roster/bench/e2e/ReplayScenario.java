@@ -160,7 +160,7 @@ final class ReplayScenario {
             Report.Section sec = report.section("Replay throughput")
                     .goal("backlog drain of single-account rows ≥ 50,000 rows/s beside the seed baseline; live storm"
                             + " at the highest rate the writer reaches: replay lag p99 ≤ 100 ms, max ≤ 250 ms, pending"
-                            + " does not grow. Seed ceiling: 200 events per 1-s poll (upstream §11 W2).")
+                            + " does not grow. Seed ceiling: 200 events per 1-s poll (docs/upstream.md W2).")
                     .command(command)
                     .table(
                             "arm (same run)",

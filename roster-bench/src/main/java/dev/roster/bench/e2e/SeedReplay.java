@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The baseline arm of the replay scenario: the seed's replay configuration (upstream §11 W2) on
+ * The baseline arm of the replay scenario: the seed's replay configuration (docs/upstream.md W2) on
  * Roster's own rebuild step. One poll per second reads at most 200 events; every event is handled on
  * its own, without coalescing: the account is read, then each of its buckets (payload groups, current
  * groups and group 0; two or three modes per platform, the mixed ones too for antigravity) is rebuilt

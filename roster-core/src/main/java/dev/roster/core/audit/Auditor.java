@@ -17,8 +17,8 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * The audit of design §1, the oracle of the tests and of operators: for each registered bucket and
- * each canonical bucket (group 0 and every active group, on every platform), read the snapshot, run
+ * The audit (docs/architecture.md, "The audit"), the oracle of the tests and of operators: for each registered bucket
+ * and each canonical bucket (group 0 and every active group, on every platform), read the snapshot, run
  * the bucket query against the source, and read the snapshot again. A bucket whose snapshot did not
  * change between the two reads and differs from the query in members, order or card attributes (not
  * last-used, not {@code updated_at}, which moves on writes that do not concern scheduling) is drift.

@@ -1,2 +1,5 @@
-/** The audit (design §1): the projection checked against the bucket query over the source of truth. */
+/**
+ * The audit (docs/architecture.md, "The audit"): the projection checked against the bucket query over the
+ * source of truth.
+ */
 package dev.roster.core.audit;

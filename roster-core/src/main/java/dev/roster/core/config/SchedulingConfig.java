@@ -4,7 +4,7 @@ import java.time.Duration;
 
 /**
  * sub2api's {@code gateway.scheduling} section, with its key names, formats and defaults
- * (upstream-behaviour §7). {@code *_seconds} keys are whole seconds; {@code *_timeout} and
+ * (docs/upstream.md U-CONFIG). {@code *_seconds} keys are whole seconds; {@code *_timeout} and
  * {@code *_interval} keys are durations. Construction validates every value and every combination,
  * naming the key in a {@link ConfigException}.
  *

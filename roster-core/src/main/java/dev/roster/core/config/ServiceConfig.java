@@ -16,7 +16,7 @@ import java.util.Objects;
  * @param projection {@code projection.*}
  * @param scope {@code scope.*}
  * @param nearCache {@code near_cache.*}
- * @param selection {@code selection.*} (account selection, issue 9)
+ * @param selection {@code selection.*} (account selection)
  */
 public record ServiceConfig(
         RunMode runMode,

@@ -32,10 +32,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * bucket from the source and publishes it under the {@link CurrentGeneration}'s id.
  *
  * <p>Implementation notes. A rebuild allocates the bucket's version <em>before</em> reading the
- * database and publishes with a compare-and-set on the version (design §5), so any number of
- * concurrent rebuilders of one bucket are safe: the newest allocation wins, and its read started
+ * database and publishes with a compare-and-set on the version (docs/architecture.md, "Redis: the projection"), so any
+ * number of concurrent rebuilders of one bucket are safe: the newest allocation wins, and its read started
  * after every commit that happened before it was allocated. That is why there is no per-bucket
- * rebuild lock at all, and so no "lock busy, skip" path (the seed's W3): a rebuild is either
+ * rebuild lock at all, and so no "lock busy, skip" path (the seed's W3, docs/upstream.md): a rebuild is either
  * published, superseded by a newer allocation (whose read is at least as fresh), or fenced by a
  * retire. Retire and reopen decisions, and the replay of a batch versus a full rebuild, are
  * serialised by {@link #applyLock}, so a full rebuild working from an older group state can never

@@ -5,7 +5,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 
 /**
- * The seed's instance-local fixed-window limiter (upstream-behaviour §6.4): the window restarts once
+ * The seed's instance-local fixed-window limiter (docs/upstream.md U-FALLBACK): the window restarts once
  * a second has passed since it began; a call is allowed while fewer than {@code maxQps} were allowed
  * in the window. {@code maxQps <= 0} means unlimited. Thread-safe.
  */

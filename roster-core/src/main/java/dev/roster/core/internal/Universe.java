@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** The set of buckets a rebuild covers (upstream-behaviour §3.5, design §3) and group normalisation. */
+/**
+ * The set of buckets a rebuild covers (docs/upstream.md U-UNIVERSE; docs/architecture.md, "Buckets and cards") and
+ * group normalisation.
+ */
 public final class Universe {
     private Universe() {}
 
@@ -42,7 +45,7 @@ public final class Universe {
 
     /**
      * The platforms "all platforms" means: the seed's four, the ones present in the source and the
-     * ones of registered buckets (a platform is an open set, design §3). Malformed names are dropped.
+     * ones of registered buckets (a platform is an open set). Malformed names are dropped.
      */
     public static Set<String> platforms(Collection<String> fromSource, Collection<Bucket> registered) {
         TreeSet<String> out = new TreeSet<>(Platforms.SEED_PLATFORMS);
@@ -58,7 +61,7 @@ public final class Universe {
     }
 
     /**
-     * The seed's group normalisation for rebuild lists (upstream-behaviour §3.3): in simple run mode
+     * The seed's group normalisation for rebuild lists (docs/upstream.md U-GROUP): in simple run mode
      * always {@code [0]}; otherwise the positive ids without duplicates, in first-seen order, and
      * {@code [0]} when none remains.
      */

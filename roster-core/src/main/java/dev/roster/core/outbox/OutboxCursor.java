@@ -9,8 +9,8 @@ import java.util.TreeSet;
 
 /**
  * A reader's place in the outbox: the watermark and the bounded set of events applied above it
- * (design §4). Use it from one thread: {@link #next()} reads a batch, the caller applies it, and
- * {@link #acknowledge(Batch)} records it and moves the watermark.
+ * (docs/architecture.md, "Reading the outbox without skips"). Use it from one thread: {@link #next()} reads a batch,
+ * the caller applies it, and {@link #acknowledge(Batch)} records it and moves the watermark.
  *
  * <p>Guarantees: no committed event is ever skipped, whatever the commit order; while the applied
  * set stays under its bound no event is returned twice by one cursor; a new cursor started from a

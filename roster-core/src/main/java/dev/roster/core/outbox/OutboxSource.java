@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.Set;
 
 /**
- * Read access to the scheduler outbox (design §4). Stateless: the watermark and the set of applied
- * events belong to the caller ({@link OutboxCursor}). Implementations throw {@link
+ * Read access to the scheduler outbox (docs/architecture.md, "Reading the outbox without skips"). Stateless: the
+ * watermark and the set of applied events belong to the caller ({@link OutboxCursor}). Implementations throw {@link
  * dev.roster.core.source.SourceException} when the store cannot be reached; a row that cannot be
  * decoded is returned as {@link OutboxEvent.Malformed}, never thrown.
  */

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * Health of the outbox as seen from one watermark (design §4).
+ * Health of the outbox as seen from one watermark (docs/architecture.md, "Reading the outbox without skips").
  *
  * @param watermark the watermark the figures are relative to
  * @param horizon the current horizon

@@ -13,8 +13,8 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The shared projection of the scheduling state (design §5): bucket snapshots, account cards with
- * last-used beside them, and projection state (watermark, generation, bucket registry, leases).
+ * The shared projection of the scheduling state (docs/architecture.md, "Redis: the projection"): bucket snapshots,
+ * account cards with last-used beside them, and projection state (watermark, generation, bucket registry, leases).
  * PostgreSQL stays the source of truth; everything here can be rebuilt from it.
  *
  * <p><b>Snapshots.</b> A writer first {@linkplain #allocateVersion allocates} a version (which also

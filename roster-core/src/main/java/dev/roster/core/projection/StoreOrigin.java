@@ -2,7 +2,7 @@ package dev.roster.core.projection;
 
 /**
  * Which store process answers the projection now, beside the one the stored generation was stamped
- * on (design §5: a Redis failover that may have lost writes gets a new generation and a full
+ * on (a Redis failover that may have lost writes gets a new generation and a full
  * rebuild). A replica promoted by a failover, or a server restarted from its persistence files, may
  * lack the last writes acknowledged by its predecessor, so a bucket's version counter can hand out a
  * version again, for different content; a reader that already holds that version would take the new

@@ -227,7 +227,7 @@ final class BatchPlan {
         }
         Set<Long> gids = new LinkedHashSet<>(Universe.normalizeGroups(groups, runMode));
         // Group 0 holds every account of the platform (scope all) or the ungrouped ones, which a link
-        // change moves in or out of: its buckets are always affected (the seed's gap, upstream §10).
+        // change moves in or out of: its buckets are always affected (the seed's gap G5, docs/upstream.md).
         gids.add(0L);
         for (long g : gids) {
             for (String p : platforms) {

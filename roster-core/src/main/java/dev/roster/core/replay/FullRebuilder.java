@@ -40,7 +40,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
- * The full rebuild with its coalescer (upstream lesson 10): one run at a time; a request that arrives
+ * The full rebuild with its coalescer (docs/upstream.md L10): one run at a time; a request that arrives
  * while a run is in progress joins exactly one trailing run, because the running one may have read
  * the database before that request's cause committed. Runs on {@code executor} (a dedicated thread in
  * a deployment; the calling thread in step-driven tests).

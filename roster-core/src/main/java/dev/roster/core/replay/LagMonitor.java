@@ -11,7 +11,7 @@ import java.util.function.Function;
 /**
  * Turns pending/lag observations into full-rebuild requests with the seed's thresholds ({@code
  * outbox_lag_warn_seconds}, {@code outbox_lag_rebuild_seconds}, {@code outbox_lag_rebuild_failures},
- * {@code outbox_backlog_rebuild_rows}) and upstream's later fixes (lessons 9 and 11): lag is the age
+ * {@code outbox_backlog_rebuild_rows}) and upstream's later fixes (docs/upstream.md L9, L11): lag is the age
  * of the oldest <em>pending</em> event by the database clock; a degraded episode triggers one rebuild,
  * and a successful one latches the episode until lag and backlog both recover; a failed one is
  * retried after 5 s doubling to 5 min, never on every poll; retry state belongs to its reason; the

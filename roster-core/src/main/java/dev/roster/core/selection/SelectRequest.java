@@ -4,7 +4,7 @@ import dev.roster.core.Platforms;
 import java.util.Set;
 
 /**
- * What one request asks of {@link Selector#select} (upstream-behaviour §8.1).
+ * What one request asks of {@link Selector#select} (docs/upstream.md U-SEL-1).
  *
  * @param groupId the API key's group, or {@code null} for none
  * @param platform the request's platform (well formed)

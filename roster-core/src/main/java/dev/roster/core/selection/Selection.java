@@ -12,7 +12,7 @@ import java.util.Objects;
  */
 public sealed interface Selection {
 
-    /** Which layer decided (upstream-behaviour §8.5, §8.6). */
+    /** Which layer decided (docs/upstream.md U-SEL-4, U-SEL-5). */
     enum Layer {
         /** The session's bound account. */
         STICKY,

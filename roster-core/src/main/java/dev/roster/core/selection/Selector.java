@@ -23,11 +23,11 @@ import java.util.function.Predicate;
 
 /**
  * Picks the account for one request, holds a concurrency slot on it, and turns upstream outcomes into
- * cooldowns (design §6, upstream-behaviour §8).
+ * cooldowns (docs/architecture.md, "Selection"; docs/upstream.md U-SEL).
  *
  * <p><b>Candidates</b> are the request's bucket from {@link CandidateSource#list} (time-based blocks of
  * the database already applied), minus the request's excluded ids, minus accounts not admissible for the
- * platform (§8.4) or no longer schedulable at this instant (stale card), minus accounts that do not serve
+ * platform (U-SEL-3) or no longer schedulable at this instant (stale card), minus accounts that do not serve
  * the model, minus accounts inside a cooldown held in the {@link SelectionStore} (reported by any
  * instance).
  *
@@ -41,7 +41,7 @@ import java.util.function.Predicate;
  *       stably (over the bucket's order) by priority, load rate, then least recently used (never used
  *       first; among never used, OAuth first when {@code preferOAuth}); slots are tried in that order.
  *       <b>Legacy</b> ({@code false}): the single best account by priority and least recently used,
- *       first in bucket order on ties (§8.6); its slot or a wait plan.
+ *       first in bucket order on ties (U-SEL-5); its slot or a wait plan.
  *   <li>A retry that carries a {@link WaitTicket} first tries a slot on its queue's account, if still a
  *       candidate (sub2api's waiting loop polls that account's slot directly).
  *   <li><b>Fallback</b>: a wait plan ({@code fallback_wait_timeout}, {@code fallback_max_waiting}) on the
@@ -125,7 +125,7 @@ public final class Selector {
                     "all " + all.size() + " accounts of bucket " + bucket + " are excluded by the request",
                     null);
         }
-        // The snapshot may be older than this instant: re-check what the card says (upstream PR #278).
+        // The snapshot may be older than this instant: re-check what the card says (docs/upstream.md L1).
         List<AccountCard> admissible = keep(
                 open,
                 c -> admissible(c, r.platform(), listed.useMixed()) && c.durablySchedulable() && c.availableAt(now));
@@ -380,7 +380,7 @@ public final class Selector {
             }
             usage.markUsed(Map.of(card.id(), now));
         } catch (RuntimeException e) {
-            // Never leak a slot the caller will not learn about (upstream SEL-02).
+            // Never leak a slot the caller will not learn about (upstream SEL-02, docs/upstream.md).
             try {
                 store.release(lease.accountId(), lease.token());
             } catch (RuntimeException suppressed) {
@@ -494,7 +494,7 @@ public final class Selector {
         return o.message() == null || o.message().isBlank() ? fallback : o.message();
     }
 
-    /** Upstream-behaviour §8.4. */
+    /** Platform admissibility, docs/upstream.md U-SEL-3. */
     static boolean admissible(AccountCard c, String platform, boolean useMixed) {
         if (c.platform().equals(platform)) {
             return true;

@@ -5,7 +5,7 @@ import java.util.Collection;
 import java.util.Map;
 
 /**
- * Last-used instants, kept beside the cards (design §3): the selector reads them to prefer the least
+ * Last-used instants, kept beside the cards: the selector reads them to prefer the least
  * recently used account and moves them forward when it hands out a slot. The projection's {@code
  * lastUsed}/{@code markUsed} (or the snapshot service's last-used path) satisfy it as they are.
  */

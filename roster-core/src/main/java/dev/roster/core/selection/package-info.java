@@ -1,5 +1,5 @@
 /**
- * Account selection on top of the snapshot service (design §6, upstream-behaviour §8): {@link
+ * Account selection on top of the snapshot service (docs/upstream.md U-SEL): {@link
  * dev.roster.core.selection.Selector} picks the account for one request in sub2api's three layers
  * (sticky session, load-aware priority order, fallback wait plan), holding a concurrency slot in a
  * {@link dev.roster.core.selection.SelectionStore} shared by every instance, and turns upstream

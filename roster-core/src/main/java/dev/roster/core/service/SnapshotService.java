@@ -258,7 +258,7 @@ public final class SnapshotService implements AutoCloseable {
 
     // ---- audit --------------------------------------------------------------------------------
 
-    /** Audits the projection against the source (design §1); see {@link Auditor}. */
+    /** Audits the projection against the source; see {@link Auditor}. */
     public AuditReport audit() {
         return new Auditor(parts.source, parts.projection, parts.config, parts.generation::id).audit();
     }

@@ -24,8 +24,8 @@ import java.util.function.Consumer;
 public interface SchedulingSource {
 
     /**
-     * The durable part of the bucket query Q (design §1) for {@code bucket}, in Q's order: link
-     * priority (group &gt; 0), account priority, account id. Apply {@link dev.roster.core.TimeFilter}
+     * The durable part of the bucket query Q (docs/architecture.md, "The bucket query") for {@code bucket}, in Q's
+     * order: link priority (group &gt; 0), account priority, account id. Apply {@link dev.roster.core.TimeFilter}
      * at read time for the full Q. In {@link RunMode#SIMPLE} every bucket is group 0 with scope
      * {@link Group0Scope#ALL}; a missing, inactive or deleted group gives an empty list.
      */

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** The message is shown to an operator as one line (found by the hostile config suite, issue 8). */
+/** The message is shown to an operator as one line (found by the hostile config suite, {@code HostileConfigIT}). */
 class ConfigExceptionTest {
     @Test
     void a_value_with_line_breaks_and_control_characters_stays_on_one_line() {

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Two instances whose application clocks are 30 s ahead of and 30 s behind the database's, under load.
  * Lag is measured with the database clock, so neither instance sees a lag that is not there (no lag
- * rebuild is triggered); time-based blocks follow each instance's application clock (design §1): an
- * account blocked until the database's now + 25 s and one blocked until its now − 5 s are both listed
+ * rebuild is triggered); time-based blocks follow each instance's application clock (docs/architecture.md, "The
+ * promise"): an account blocked until the database's now + 25 s and one blocked until its now − 5 s are both listed
  * at once by the instance ahead, and neither is listed by the instance behind (for the next 25 s of
  * database time).
  */

@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * One fault scenario's world: a fresh migrated database of the shared PostgreSQL, a key prefix of the
  * shared Redis, a writer pool, three groups, the Roster instances under test, and the convergence check
- * every scenario ends with (design §1's oracle):
+ * every scenario ends with (the audit, docs/architecture.md, "The audit"):
  *
  * <ul>
  *   <li>an instance holds the replayer lease and is ready (or a child process holds it);

@@ -223,7 +223,7 @@ public final class Load implements AutoCloseable {
                         a, r.nextBoolean() ? null : Instant.now().plusSeconds(3600));
             case 5 -> accounts.bindGroup(a, g, r.nextInt(5));
             case 6 -> accounts.unbindGroup(a, g);
-            // A token refresh: a new secret, no outbox event (design §4), and never anywhere but here.
+            // A token refresh: a new secret, no outbox event (capture ignores it), and never anywhere but here.
             case 7 -> accounts.setCredentials(a, credentials());
             case 8 ->
                 sql("UPDATE accounts SET priority = (priority + 1) % 10 WHERE platform = '"

@@ -17,7 +17,7 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
- * Looks for credentials where they must never be (design §3): every secret the fault suite writes into
+ * Looks for credentials where they must never be (Redis, logs, answers): every secret the fault suite writes into
  * {@code accounts.credentials} starts with {@link #MARKER}, so finding that text anywhere in Redis (keys
  * and values of every type), in the logs (every {@code System.Logger}/JUL record with its stack trace,
  * everything written to standard output and error, which is where slf4j-simple and child processes

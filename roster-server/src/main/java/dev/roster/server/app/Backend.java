@@ -60,7 +60,7 @@ public interface Backend extends AutoCloseable {
     /** The application clock. */
     Instant now();
 
-    /** Account selection (issue 9): see {@code Roster.select}, bounded by {@code budget}. */
+    /** Account selection: see {@code Roster.select}, bounded by {@code budget}. */
     Selection select(SelectRequest request, Duration budget);
 
     /** Frees a slot by account id and token (idempotent); whether it was still held. */

@@ -9,8 +9,8 @@ import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
- * The embedded default (design §7): for each store that is not configured, a real server on a free
- * loopback port with its data in {@code embedded.data_dir} (kept across restarts). {@link #resolve}
+ * The embedded default (docs/architecture.md, "The embedded default"): for each store that is not configured, a real
+ * server on a free loopback port with its data in {@code embedded.data_dir} (kept across restarts). {@link #resolve}
  * returns the configuration pointing at them; {@link #close()} stops them.
  */
 public final class EmbeddedStores implements AutoCloseable {

@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Starts the library's {@link Roster} and keeps trying when a store cannot be reached: an unreachable
- * PostgreSQL or Redis at start is not a configuration error (design §7), so the server runs, reports
+ * PostgreSQL or Redis at start is not a configuration error, so the server runs, reports
  * not-ready with the reason, and retries with back-off (1 s doubling to 30 s).
  */
 public final class Supervisor implements BackendSource, AutoCloseable {

@@ -10,7 +10,7 @@ import java.util.Map;
 /**
  * Every key Roster reads, in the order of {@code roster.example.yaml}. Connection keys use sub2api's
  * spellings; {@code gateway.scheduling.*} uses sub2api's names, formats and defaults; the other
- * sections are Roster's own (design §7).
+ * sections are Roster's own (docs/architecture.md, "Configuration").
  */
 public final class ConfigKeys {
     /** The prefix under which unknown keys are accepted with a warning (operators paste sub2api's section whole). */
@@ -166,7 +166,7 @@ public final class ConfigKeys {
                 "true",
                 "start embedded PostgreSQL/Redis for stores that are not configured (false: refuse to start)"));
         k.add(str("embedded.data_dir", "./.roster-data", "data folder of the embedded servers, kept across restarts"));
-        // selection (issue 9): Roster's own timings of select/release/report
+        // selection: Roster's own timings of select/release/report
         k.add(dur(
                 "selection.slot_lease_ttl",
                 "5m",

@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
-/** The admin API {@code /admin/*} (design §7), always behind {@code server.admin_token}. */
+/** The admin API {@code /admin/*}, always behind {@code server.admin_token}. */
 final class AdminRoutes {
     private final Supplier<Backend> backend;
     private final Consumer<AuditReport> audited;

@@ -1,7 +1,7 @@
 package dev.roster.server.http;
 
 /**
- * An error answer of the API: HTTP status, machine code (design §7: {@code bad_request},
+ * An error answer of the API: HTTP status, machine code ({@code bad_request},
  * {@code unauthorized}, {@code not_found}, {@code fallback_limited}, {@code not_ready},
  * {@code store_unavailable}, plus {@code overloaded}, {@code timeout}, {@code internal}) and a message
  * for people. Messages never carry secrets or stack traces.

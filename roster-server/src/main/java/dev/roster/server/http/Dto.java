@@ -9,7 +9,7 @@ import java.util.List;
 final class Dto {
     private Dto() {}
 
-    /** A card (design §3) plus last-used. Never credentials. */
+    /** A card plus last-used. Never credentials. */
     record Card(
             long id,
             String name,

@@ -27,7 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP API (design §7) on Javalin: the read API, selection, the admin API, health, metrics and the OpenAPI
+ * The HTTP API on Javalin: the read API, selection, the admin API, health, metrics and the OpenAPI
  * document. Every route goes through one wrapper that assigns a request id, bounds concurrency
  * (over {@code server.max_concurrent_requests} answers 503 {@code overloaded} at once), checks the
  * bearer token in constant time, maps every failure to {@code {"error", "message"}} and writes one log

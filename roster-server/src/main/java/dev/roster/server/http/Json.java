@@ -10,8 +10,8 @@ import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
 /**
- * The API's JSON conventions (design §7): snake_case fields, instants as RFC 3339 UTC text, every
- * 64-bit number as a string (JavaScript clients lose precision above 2^53); 32-bit numbers stay
+ * The API's JSON conventions (docs/architecture.md, "The HTTP API's conventions"): snake_case fields, instants as RFC
+ * 3339 UTC text, every 64-bit number as a string (JavaScript clients lose precision above 2^53); 32-bit numbers stay
  * numbers. Reading accepts a 64-bit id written either way and refuses unknown fields.
  */
 public final class Json {

@@ -11,7 +11,7 @@ import org.eclipse.jetty.util.Callback;
  * Jetty's own error answers (requests it rejects before any route sees them: illegal characters in
  * the request line or headers, ambiguous paths such as {@code /..}, oversize headers) in the API's
  * shape {@code {"error", "message"}} instead of Jetty's HTML page. Found by the hostile-input suite
- * (issue 8): clients of a JSON API must be able to parse every 4xx.
+ * ({@code HostileHttpIT}): clients of a JSON API must be able to parse every 4xx.
  */
 final class JsonErrorHandler extends ErrorHandler {
     /** Jetty writes no body for errors of methods other than GET, POST and HEAD; the API answers them all. */

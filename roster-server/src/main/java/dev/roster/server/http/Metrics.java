@@ -94,7 +94,7 @@ public final class Metrics {
     }
 
     /**
-     * Selection counters (issue 9), read from the library's {@link SelectionCounters} at scrape time.
+     * Selection counters, read from the library's {@link SelectionCounters} at scrape time.
      * Labels are enums only (layer, result, reason, cooldown kind), so the series are bounded.
      */
     private void selection(BackendSource source) {

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
-/** The read API {@code /v1/*} (design §7); selection is {@link SelectionRoutes}. */
+/** The read API {@code /v1/*}; selection is {@link SelectionRoutes}. */
 final class ReadRoutes {
     /** The GET routes that answer {@code If-None-Match} and {@code Accept-Encoding: gzip} (for the OpenAPI document). */
     static final Set<String> CONDITIONAL = Set.of("/v1/schedulable", "/v1/accounts/{id}");

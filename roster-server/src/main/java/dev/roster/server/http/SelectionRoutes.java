@@ -21,7 +21,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Account selection over HTTP (issue 9, decisions SEL13–SEL15): {@code POST /v1/select}, {@code
+ * Account selection over HTTP (decisions SEL13–SEL15): {@code POST /v1/select}, {@code
  * /v1/release}, {@code /v1/renew}, {@code /v1/report}. Same access rule as the read API ({@code
  * server.api_token} when set); the selection itself is the library's ({@code Roster.select}), so HTTP and
  * JVM gateways share slots, sticky bindings and cooldowns through Redis.

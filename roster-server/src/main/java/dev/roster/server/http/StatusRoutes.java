@@ -29,8 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
- * The operator status page (issue 10): the page itself at {@code /} (static HTML, CSS and JavaScript
- * from the jar, public because it holds no data) and the admin endpoints it polls,
+ * The operator status page (decisions P1–P9 under "Status page"): the page itself at {@code /} (static HTML, CSS and
+ * JavaScript from the jar, public because it holds no data) and the admin endpoints it polls,
  * {@code /admin/status/*}, behind {@code server.admin_token} like the rest of the admin API. The page
  * also uses the plain admin API (audit, rebuild, dead letters and their retry).
  */

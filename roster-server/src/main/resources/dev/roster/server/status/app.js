@@ -1,4 +1,4 @@
-// Roster status page (issue 10). Plain JavaScript, no dependencies, no build step.
+// Roster status page (docs/architecture.md, "The status page"). Plain JavaScript, no dependencies, no build step.
 // Everything shown is put into the page with textContent / setAttribute, never innerHTML,
 // so account names, errors and payloads cannot inject markup.
 'use strict';

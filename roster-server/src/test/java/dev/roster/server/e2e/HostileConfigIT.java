@@ -28,7 +28,7 @@ import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
 /**
- * Issue 8, "hostile input on the config file": generated YAML (known and junk keys, sub2api scheduling
+ * Hostile input on the config file: generated YAML (known and junk keys, sub2api scheduling
  * keys, values of every wrong type, deep nesting, aliases, tags, binary, truncation) through the
  * config loader in-process: it either loads or throws one {@link ConfigException} whose message is one
  * line starting with the key it names, never shows a secret value, and never anything else (a stack

@@ -38,7 +38,7 @@ import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
 /**
- * Issue 8, "hostile input on the HTTP API" and the HTTP half of "security": the built jar on its
+ * Hostile input on the HTTP API, and the HTTP half of the security checks: the built jar on its
  * embedded PostgreSQL and Redis, fed generated paths, query parameters, JSON bodies and headers
  * through a raw socket client. Every answer must be a non-5xx (503 only as {@code overloaded} or
  * {@code not_ready}), a JSON {@code {error, message}} when it is a 4xx, and must come within the client

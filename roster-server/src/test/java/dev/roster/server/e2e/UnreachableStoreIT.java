@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A store that cannot be reached at start is not a config error (design §7): the server starts,
+ * A store that cannot be reached at start is not a config error: the server starts,
  * answers not-ready with the reason, retries with back-off and becomes ready once the store is up.
  */
 class UnreachableStoreIT {

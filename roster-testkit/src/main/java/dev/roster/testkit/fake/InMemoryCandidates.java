@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A {@link CandidateSource} over cards held in memory, answering the bucket query of design §1 directly
+ * A {@link CandidateSource} over cards held in memory, answering the bucket query directly
  * (group 0 in scope {@code all}): for tests and demos of selection without a database. Changes are seen
  * by the next {@link #list}, as if the projection were always fresh. Thread-safe.
  */

@@ -22,11 +22,11 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * The bucket query Q(B, now) of design §1 over {@link PoolRows}, written from the design's text alone
- * (the production types {@link Bucket}, {@link RunMode} and {@link Group0Scope} are only its inputs).
- * It also gives the expected card of every account and the set of buckets that must exist.
+ * The bucket query Q(B, now) over {@link PoolRows}, written from its definition alone (docs/architecture.md,
+ * "The bucket query"; the production types {@link Bucket}, {@link RunMode} and {@link Group0Scope} are only its
+ * inputs). It also gives the expected card of every account and the set of buckets that must exist.
  *
- * <p>The rules, as design §1 states them:
+ * <p>The rules, as that definition states them:
  *
  * <ul>
  *   <li>durable: not soft-deleted, {@code status = 'active'}, {@code schedulable};
@@ -42,7 +42,7 @@ import java.util.TreeSet;
  * </ul>
  */
 public final class BucketOracle {
-    /** Design §3: mixed mode exists for anthropic and gemini (without a forced platform). */
+    /** Mixed mode exists for anthropic and gemini (without a forced platform). */
     static final Set<String> MIXED_PLATFORMS = Set.of("anthropic", "gemini");
 
     private static final String ANTIGRAVITY = "antigravity";
@@ -99,7 +99,7 @@ public final class BucketOracle {
         return Optional.empty();
     }
 
-    /** The modes a bucket of {@code platform} can have (design §3). */
+    /** The modes a bucket of {@code platform} can have. */
     public static List<Mode> modesOf(String platform) {
         return MIXED_PLATFORMS.contains(platform)
                 ? List.of(Mode.SINGLE, Mode.MIXED, Mode.FORCED)

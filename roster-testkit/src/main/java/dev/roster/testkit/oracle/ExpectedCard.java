@@ -7,9 +7,9 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * A card as design §3 defines it, computed by the oracle from an account's raw rows: every field a
- * selection rule reads and never a credential. {@code supportedModels} and {@code groups} are sets
- * (design §3 gives them no order); {@code updated_at} and last-used are left out on purpose, as the
+ * A card as docs/architecture.md, "Buckets and cards" defines it, computed by the oracle from an account's raw rows:
+ * every field a selection rule reads and never a credential. {@code supportedModels} and {@code groups} are sets
+ * (the definition gives them no order); {@code updated_at} and last-used are left out on purpose, as the
  * audit leaves them out (they move on writes that do not concern scheduling).
  *
  * @param supportedModels the keys of {@code credentials.model_mapping}

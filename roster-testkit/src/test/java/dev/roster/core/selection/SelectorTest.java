@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The selector's layers, ordering and reports on in-memory ports and a fake clock (upstream-behaviour §8). */
+/** The selector's layers, ordering and reports on in-memory ports and a fake clock (docs/upstream.md U-SEL). */
 class SelectorTest {
     private final SelectionRig rig = new SelectionRig();
     private final SelectRequest req = SelectRequest.of(1L, "anthropic");

@@ -33,8 +33,8 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * The source of truth and its outbox in memory, for core unit tests. The bucket query follows design
- * §1; the outbox models transaction ids and the horizon (the oldest open transaction), so late
+ * The source of truth and its outbox in memory, for core unit tests. The bucket query follows its
+ * definition; the outbox models transaction ids and the horizon (the oldest open transaction), so late
  * commits can be reproduced. Writes made through the helpers emit the events the capture triggers
  * would. Failures and slowness are injected per bucket.
  */
@@ -218,7 +218,7 @@ final class FakeStore implements SchedulingSource, OutboxSource {
         return query(bucket, runMode, scope);
     }
 
-    /** The durable part of Q (design §1). */
+    /** The durable part of Q. */
     synchronized List<AccountCard> query(Bucket bucket, RunMode runMode, Group0Scope scope) {
         long g = runMode == RunMode.SIMPLE ? 0 : bucket.groupId();
         Group0Scope sc = runMode == RunMode.SIMPLE ? Group0Scope.ALL : scope;

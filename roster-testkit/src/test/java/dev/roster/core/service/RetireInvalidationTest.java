@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A retired bucket stops being served from the near cache on the retire notice itself, not at the
  * cache's next version check; and a database answer whose publish was refused never enters the near
- * cache as if it were the bucket's confirmed snapshot (issue 13). The version check is an hour away
+ * cache as if it were the bucket's confirmed snapshot (decisions V1, V2). The version check is an hour away
  * in every test here, so only the notice can empty the cache.
  */
 class RetireInvalidationTest {

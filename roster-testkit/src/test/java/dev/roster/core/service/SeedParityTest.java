@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 /**
  * One test per behaviour of the seed's {@code scheduler_snapshot_service.go}, each named after it, on
  * the fake clock with {@link FakeStore} and an in-memory projection. Where Roster deliberately differs
- * (upstream-behaviour §11), the test says so and {@link SeedWeaknessRegressionTest} shows the fix.
+ * (docs/upstream.md, weaknesses W1–W16), the test says so and {@link SeedWeaknessRegressionTest} shows the fix.
  */
 class SeedParityTest {
     private Rig rig;
@@ -276,7 +276,7 @@ class SeedParityTest {
         assertThat(s.getAccount(1)).contains(rig.store.account(1));
         assertThat(ids(s.list(7L, "openai", false).accounts())).containsExactly(1L);
         assertThat(ids(s.list(null, "openai", false).accounts())).containsExactly(1L);
-        // single and forced of one (group, platform) share one read (upstream lesson 19)
+        // single and forced of one (group, platform) share one read (docs/upstream.md L19)
         assertThat(new HashSet<>(pairs(s.replayer().lastDirty()))).containsExactlyInAnyOrder("7:openai", "0:openai");
         assertThat(rig.store.bucketQueries)
                 .as("computed from the model, not queried")

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * Regression tests for the seed's weaknesses that Roster fixes (upstream-behaviour §11). Each test
+ * Regression tests for the seed's weaknesses that Roster fixes (docs/upstream.md, W1–W16). Each test
  * first sets up the seed's failure scenario, then shows Roster's behaviour.
  */
 class SeedWeaknessRegressionTest {

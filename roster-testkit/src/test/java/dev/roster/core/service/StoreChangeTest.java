@@ -13,7 +13,7 @@ import dev.roster.core.replay.ReplayStep;
 import org.junit.jupiter.api.Test;
 
 /**
- * Design §5: a store that may have lost writes (another Redis process answers: a promoted replica, a
+ * A store that may have lost writes (another Redis process answers: a promoted replica, a
  * restart from disk) gets a new generation and a full rebuild, so no (generation, version) handed out
  * after the change can equal one handed out before it for other content.
  */
