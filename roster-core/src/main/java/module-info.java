@@ -15,4 +15,5 @@ module roster.core {
     exports dev.roster.core.selection;
     exports dev.roster.core.service;
     exports dev.roster.core.source;
+    exports dev.roster.core.watch;
 }

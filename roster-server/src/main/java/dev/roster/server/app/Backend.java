@@ -15,6 +15,8 @@ import dev.roster.core.selection.SelectionCounters;
 import dev.roster.core.selection.SlotLease;
 import dev.roster.core.selection.WaitTicket;
 import dev.roster.core.service.ListResult;
+import dev.roster.core.watch.AnswerListener;
+import dev.roster.core.watch.Watch;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
 import java.time.Duration;
 import java.time.Instant;
@@ -57,6 +59,13 @@ public interface Backend extends AutoCloseable {
 
     /** The application clock. */
     Instant now();
+
+    /**
+     * Tells {@code listener} when the answers of {@code buckets} change; see {@code Roster.watch}.
+     *
+     * @throws IllegalArgumentException when a bucket is not answered under its name
+     */
+    Watch watch(Collection<Bucket> buckets, AnswerListener listener);
 
     /** Account selection (issue 9): see {@code Roster.select}, bounded by {@code budget}. */
     Selection select(SelectRequest request, Duration budget);
