@@ -60,10 +60,14 @@ final class WatchFixture implements AutoCloseable {
             new Migrator(ds).migrate();
         }
         sql(setup);
+        // Leases outlive the application clock's jumps in the tests, so a jump does not hand the replayer
+        // lease over (and rebuild everything under new versions).
         ServiceConfig config = ServiceConfig.DEFAULTS
                 .withProjection(
-                        new ProjectionConfig(Duration.ofSeconds(3), Duration.ofMillis(500), Duration.ofSeconds(60)))
-                .withNearCache(NearCacheConfig.DEFAULTS.withTiming(Duration.ofSeconds(5), Duration.ofMillis(200)));
+                        new ProjectionConfig(Duration.ofMinutes(4), Duration.ofMillis(500), Duration.ofSeconds(60)))
+                // A check interval (and so a watch tick) longer than the tests' bounds: what they see arrives
+                // through the near cache's invalidations and the watch's own boundary timer, not a poll.
+                .withNearCache(NearCacheConfig.DEFAULTS.withTiming(Duration.ofSeconds(10), Duration.ofSeconds(8)));
         roster = Roster.builder()
                 .jdbc(db.jdbcUrl(), db.user(), db.password())
                 .poolSize(4)
