@@ -1,5 +1,6 @@
 package dev.roster.server.http;
 
+import dev.roster.server.config.RosterConfig;
 import java.time.Duration;
 
 /**
@@ -13,8 +14,13 @@ import java.time.Duration;
  *     up is not reading and is dropped (it reconnects with {@code Last-Event-ID} and loses nothing)
  */
 public record WatchConfig(int maxClients, int maxBuckets, Duration heartbeat, int queueEvents) {
-    /** 1,024 clients, 64 buckets per stream, a heartbeat every 15 s, 64 queued frames per client. */
-    public static final WatchConfig DEFAULTS = new WatchConfig(1024, 64, Duration.ofSeconds(15), 64);
+    /** The defaults of the {@code server.watch_*} keys: 1,024 clients, 64 buckets, 15 s, 64 frames. */
+    public static final WatchConfig DEFAULTS = of(RosterConfig.Watch.DEFAULTS);
+
+    /** The limits of the configuration's {@code server.watch_*} keys. */
+    public static WatchConfig of(RosterConfig.Watch w) {
+        return new WatchConfig(w.maxClients(), w.maxBuckets(), w.heartbeat(), w.queue());
+    }
 
     public WatchConfig {
         if (maxClients < 1 || maxBuckets < 1 || queueEvents < 1) {

@@ -71,7 +71,7 @@ final class WatchRoutes implements AutoCloseable {
         }
         if (raw.size() > config.maxBuckets()) {
             throw ApiError.badRequest("query parameter bucket is given " + raw.size() + " times; at most "
-                    + config.maxBuckets() + " buckets per watch");
+                    + config.maxBuckets() + " buckets per watch (server.watch_max_buckets)");
         }
         Set<Bucket> buckets = new LinkedHashSet<>();
         for (String text : raw) {
@@ -91,7 +91,7 @@ final class WatchRoutes implements AutoCloseable {
             throw new ApiError(
                     503,
                     "overloaded",
-                    "too many watch clients (at most " + config.maxClients() + " streams per instance)");
+                    "too many watch clients (server.watch_max_clients = " + config.maxClients() + ")");
         }
         String rid = call.ctx().res().getHeader("X-Request-Id");
         WatchStream stream = new WatchStream(

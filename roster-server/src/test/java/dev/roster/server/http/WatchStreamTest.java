@@ -204,7 +204,7 @@ class WatchStreamTest {
             assertThat(refused.status).isEqualTo(503);
             JsonNode err = SseClient.JSON.readTree(refused.body);
             assertThat(err.get("error").asText()).isEqualTo("overloaded");
-            assertThat(err.get("message").asText()).contains("at most 2");
+            assertThat(err.get("message").asText()).contains("server.watch_max_clients = 2");
             // Ordinary requests are not affected by open streams.
             assertThat(get("/v1/schedulable?platform=wchange", WatchFixture.TOKEN)
                             .statusCode())
