@@ -268,10 +268,15 @@ public final class AnswerFeed implements AutoCloseable {
 
     private void evaluate(Bucket b, Tracked t) {
         AnswerState s = read(b);
+        AnswerState before = t.state;
         if (s == null) {
+            if (before != null && before.validUntil() != null) {
+                // Unreadable now: forget the boundary, or a boundary in the past would wake the thread
+                // again at once, over and over; the tick tries again.
+                t.state = new AnswerState(b, before.generation(), before.version(), before.fingerprint(), null);
+            }
             return;
         }
-        AnswerState before = t.state;
         t.state = s;
         if (before == null || before.fingerprint() != s.fingerprint()) {
             for (Registration r : List.copyOf(t.watchers)) {
