@@ -23,6 +23,9 @@ import java.util.function.Supplier;
  * instead, so open streams never starve ordinary requests.
  */
 final class WatchRoutes implements AutoCloseable {
+    /** A group id of 19 digits, a platform of 32 characters, the longest mode and two colons. */
+    private static final int MAX_BUCKET_TEXT = 19 + 1 + 32 + 1 + 6;
+
     private final Supplier<Backend> backend;
     private final WatchConfig config;
     private final Set<WatchStream> open = ConcurrentHashMap.newKeySet();
@@ -75,11 +78,15 @@ final class WatchRoutes implements AutoCloseable {
         }
         Set<Bucket> buckets = new LinkedHashSet<>();
         for (String text : raw) {
+            if (text.length() > MAX_BUCKET_TEXT) {
+                // Checked first so that the messages below, which quote the bucket, stay short.
+                throw ApiError.badRequest("query parameter bucket is too long: '" + Call.clip(text) + "'");
+            }
             Bucket b;
             try {
                 b = Bucket.parse(text);
             } catch (IllegalArgumentException e) {
-                throw ApiError.badRequest("query parameter bucket: " + Call.clip(e.getMessage()));
+                throw ApiError.badRequest("query parameter bucket: " + e.getMessage());
             }
             if (!buckets.add(b)) {
                 throw ApiError.badRequest("query parameter bucket names " + b.text() + " twice");
@@ -107,7 +114,7 @@ final class WatchRoutes implements AutoCloseable {
         } catch (RuntimeException e) {
             stream.end("refused", false);
             if (e instanceof IllegalArgumentException) {
-                throw ApiError.badRequest("query parameter bucket: " + Call.clip(e.getMessage()));
+                throw ApiError.badRequest("query parameter bucket: " + e.getMessage());
             }
             throw e;
         }

@@ -225,7 +225,10 @@ class WatchStreamTest {
         assertBad("/v1/watch?bucket=nope", "'nope'");
         assertBad("/v1/watch?bucket=0:Open:single", "platform");
         assertBad("/v1/watch?bucket=0:openai:sideways", "mode");
-        assertBad("/v1/watch?bucket=0:openai:mixed", "0:openai:mixed is never answered");
+        assertBad(
+                "/v1/watch?bucket=0:openai:mixed",
+                "0:openai:mixed is never answered: platform openai without force" + " is answered as 0:openai:single");
+        assertBad("/v1/watch?bucket=" + "9".repeat(200), "too long");
         assertBad("/v1/watch?bucket=1:openai:single&bucket=1:openai:single", "twice");
         assertBad(
                 "/v1/watch?bucket=0:a:single&bucket=0:b:single&bucket=0:c:single&bucket=0:d:single&bucket=0:e:single",
