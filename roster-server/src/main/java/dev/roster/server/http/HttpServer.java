@@ -63,7 +63,7 @@ public final class HttpServer implements AutoCloseable {
         this.apiDigest = config.apiToken().isEmpty() ? null : sha256(config.apiToken());
         new ReadRoutes(this::backend, metrics).register(routes);
         new SelectionRoutes(this::backend).register(routes);
-        this.watch = new WatchRoutes(this::backend, Objects.requireNonNull(watchConfig, "watchConfig"));
+        this.watch = new WatchRoutes(this::backend, Objects.requireNonNull(watchConfig, "watchConfig"), metrics);
         watch.register(routes);
         if (config.adminEnabled()) {
             StatusRoutes status = new StatusRoutes(source, this::backend, metrics);

@@ -31,10 +31,13 @@ final class WatchRoutes implements AutoCloseable {
     private final Set<WatchStream> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger clients = new AtomicInteger();
     private final ScheduledExecutorService heartbeats;
+    private final Metrics metrics;
 
-    WatchRoutes(Supplier<Backend> backend, WatchConfig config) {
+    WatchRoutes(Supplier<Backend> backend, WatchConfig config, Metrics metrics) {
         this.backend = backend;
         this.config = config;
+        this.metrics = metrics;
+        metrics.watchStreams(clients::get);
         AtomicInteger n = new AtomicInteger();
         this.heartbeats = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
                 .daemon()
@@ -121,9 +124,12 @@ final class WatchRoutes implements AutoCloseable {
         return (HttpServer.Streaming) stream::start;
     }
 
-    private void ended(WatchStream s) {
+    private void ended(WatchStream s, String reason) {
         if (open.remove(s)) {
             clients.decrementAndGet();
+        }
+        if (WatchStream.SLOW.equals(reason)) {
+            metrics.watchDropped();
         }
     }
 

@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.EndPoint;
 import org.slf4j.Logger;
@@ -39,6 +39,9 @@ import org.slf4j.LoggerFactory;
  */
 final class WatchStream implements AnswerListener {
     private static final Logger LOG = LoggerFactory.getLogger("roster.http");
+    /** The end reason of a client dropped for not reading its stream. */
+    static final String SLOW = "slow";
+
     private static final int SEND_BUFFER_BYTES = 32 * 1024;
     private static final byte[] HEARTBEAT = ": heartbeat\n\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -52,13 +55,13 @@ final class WatchStream implements AnswerListener {
     private final ArrayBlockingQueue<byte[]> frames;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final AtomicBoolean ended = new AtomicBoolean();
-    private final Consumer<WatchStream> onEnd;
+    private final BiConsumer<WatchStream, String> onEnd;
     private volatile Watch watch;
     private volatile Thread writer;
 
     /**
      * @param lastEventId the client's {@code Last-Event-ID}, or {@code null}
-     * @param onEnd called once when the stream ends, for whatever reason
+     * @param onEnd called once when the stream ends, with the reason ({@link #SLOW} for a dropped client)
      */
     WatchStream(
             Context ctx,
@@ -66,7 +69,7 @@ final class WatchStream implements AnswerListener {
             List<Bucket> buckets,
             String lastEventId,
             int queueFrames,
-            Consumer<WatchStream> onEnd) {
+            BiConsumer<WatchStream, String> onEnd) {
         this.ctx = ctx;
         this.requestId = requestId;
         this.buckets = List.copyOf(buckets);
@@ -146,7 +149,7 @@ final class WatchStream implements AnswerListener {
 
     private void offer(byte[] frame) {
         if (!frames.offer(frame)) {
-            end("slow", true);
+            end(SLOW, true);
         }
     }
 
@@ -191,8 +194,8 @@ final class WatchStream implements AnswerListener {
         } else {
             done.complete(null);
         }
-        onEnd.accept(this);
-        if ("slow".equals(reason)) {
+        onEnd.accept(this, reason);
+        if (SLOW.equals(reason)) {
             LOG.warn("event=watch_dropped request_id={} reason=slow_client buckets={}", requestId, buckets.size());
         } else {
             LOG.debug("event=watch_ended request_id={} reason={}", requestId, reason);

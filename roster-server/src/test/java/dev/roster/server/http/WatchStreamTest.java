@@ -291,6 +291,13 @@ class WatchStreamTest {
                     .until(() -> fast.latest(buckets[0]) == version(schedulable("wslow")));
             long latest = fast.latest(buckets[0]);
             assertThat(fast.ended).isFalse();
+            String metrics = SseClient.HTTP
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + own.port() + "/metrics"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            assertThat(metrics).contains("roster_watch_dropped_total 1.0").contains("roster_watch_clients 1.0");
             fx.sql("UPDATE accounts SET priority = 1 WHERE platform = 'wslow'");
             await().atMost(Duration.ofSeconds(10)).until(() -> fast.latest(buckets[0]) > latest);
         }
