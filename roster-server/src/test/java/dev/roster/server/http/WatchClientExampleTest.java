@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.roster.testkit.TcpProxy;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -26,6 +27,7 @@ class WatchClientExampleTest {
             Path.of("..", "examples", "watch_client.py").toAbsolutePath().normalize();
     static WatchFixture fx;
     static String base;
+    static int port;
 
     @BeforeAll
     static void start() {
@@ -33,8 +35,9 @@ class WatchClientExampleTest {
                 WatchClientExampleTest.class,
                 "example",
                 "INSERT INTO accounts (name, platform, type) VALUES ('p1', 'wpy', 'apikey'), ('p2', 'wpy', 'apikey'),"
-                        + " ('q1', 'wquiet', 'apikey')");
-        base = "http://127.0.0.1:" + fx.server(WatchConfig.DEFAULTS).port();
+                        + " ('q1', 'wquiet', 'apikey'), ('w1', 'wres', 'apikey')");
+        port = fx.server(WatchConfig.DEFAULTS).port();
+        base = "http://127.0.0.1:" + port;
     }
 
     @AfterAll
@@ -44,22 +47,18 @@ class WatchClientExampleTest {
         }
     }
 
-    @Test
-    void thePythonClientLoadsItsBucketsThenReReadsTheOneThatChanged() throws Exception {
+    /** The client's JSON lines, as they come. */
+    record Run(Process process, List<JsonNode> lines, Thread reader) {}
+
+    static Run run(String url, String... buckets) throws Exception {
         assertThat(CLIENT).exists();
-        Process p = new ProcessBuilder(
-                        "python3",
-                        CLIENT.toString(),
-                        "--url",
-                        base,
-                        "--token",
-                        WatchFixture.TOKEN,
-                        "--bucket",
-                        "0:wpy:single",
-                        "--bucket",
-                        "0:wquiet:single",
-                        "--changes",
-                        "1")
+        List<String> cmd = new java.util.ArrayList<>(
+                List.of("python3", CLIENT.toString(), "--url", url, "--token", WatchFixture.TOKEN, "--changes", "1"));
+        for (String b : buckets) {
+            cmd.add("--bucket");
+            cmd.add(b);
+        }
+        Process p = new ProcessBuilder(cmd)
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
         List<JsonNode> lines = new CopyOnWriteArrayList<>();
@@ -74,6 +73,66 @@ class WatchClientExampleTest {
                 // The process ended.
             }
         });
+        return new Run(p, lines, reader);
+    }
+
+    static long version(List<JsonNode> lines, String bucket) {
+        return lines.stream()
+                .filter(l -> l.get("bucket").asText().equals(bucket))
+                .findFirst()
+                .orElseThrow()
+                .get("version")
+                .asLong();
+    }
+
+    @Test
+    void afterADroppedConnectionThePythonClientResumesAndReReadsOnlyWhatChangedMeanwhile() throws Exception {
+        try (TcpProxy proxy = TcpProxy.start("127.0.0.1", port)) {
+            // The quiet bucket first: a client that did not resume would re-read it first and stop there.
+            Run r = run("http://127.0.0.1:" + proxy.port(), "0:wquiet:single", "0:wres:single");
+            Process p = r.process();
+            List<JsonNode> lines = r.lines();
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> lines.size() == 2);
+                long before = version(lines, "0:wres:single");
+                proxy.partition();
+                fx.sql("UPDATE accounts SET priority = 3 WHERE name = 'w1'");
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> SseClient.JSON
+                                        .readTree(SseClient.HTTP
+                                                .send(
+                                                        java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                                                                        base + "/v1/schedulable?platform=wres"))
+                                                                .header("Authorization", "Bearer " + WatchFixture.TOKEN)
+                                                                .build(),
+                                                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                                                .body())
+                                        .get("version")
+                                        .asLong()
+                                > before);
+                assertThat(lines).as("nothing arrives while partitioned").hasSize(2);
+                proxy.heal();
+
+                assertThat(p.waitFor(60, TimeUnit.SECONDS))
+                        .as("the client exits after one change")
+                        .isTrue();
+                r.reader().join(5_000);
+                assertThat(p.exitValue()).isZero();
+                assertThat(lines).hasSize(3);
+                assertThat(lines.get(2).get("bucket").asText()).isEqualTo("0:wres:single");
+                assertThat(lines.get(2).get("version").asLong()).isGreaterThan(before);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void thePythonClientLoadsItsBucketsThenReReadsTheOneThatChanged() throws Exception {
+        Run run = run(base, "0:wpy:single", "0:wquiet:single");
+        Process p = run.process();
+        List<JsonNode> lines = run.lines();
+        Thread reader = run.reader();
         try {
             await().atMost(Duration.ofSeconds(30)).until(() -> lines.size() == 2);
             assertThat(lines)
