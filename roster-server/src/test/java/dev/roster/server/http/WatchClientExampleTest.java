@@ -35,7 +35,8 @@ class WatchClientExampleTest {
                 WatchClientExampleTest.class,
                 "example",
                 "INSERT INTO accounts (name, platform, type) VALUES ('p1', 'wpy', 'apikey'), ('p2', 'wpy', 'apikey'),"
-                        + " ('q1', 'wquiet', 'apikey'), ('w1', 'wres', 'apikey')");
+                        + " ('q1', 'wquiet', 'apikey'), ('w1', 'wres', 'apikey'),"
+                        + " ('k1', 'wcap', 'apikey')");
         port = fx.server(WatchConfig.DEFAULTS).port();
         base = "http://127.0.0.1:" + port;
     }
@@ -48,7 +49,7 @@ class WatchClientExampleTest {
     }
 
     /** The client's JSON lines, as they come. */
-    record Run(Process process, List<JsonNode> lines, Thread reader) {}
+    record Run(Process process, List<JsonNode> lines, Thread reader, List<String> errors) {}
 
     static Run run(String url, String... buckets) throws Exception {
         assertThat(CLIENT).exists();
@@ -58,9 +59,19 @@ class WatchClientExampleTest {
             cmd.add("--bucket");
             cmd.add(b);
         }
-        Process p = new ProcessBuilder(cmd)
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        Process p = new ProcessBuilder(cmd).start();
+        List<String> errors = new CopyOnWriteArrayList<>();
+        Thread.ofVirtual().start(() -> {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    errors.add(line);
+                }
+            } catch (Exception e) {
+                // The process ended.
+            }
+        });
         List<JsonNode> lines = new CopyOnWriteArrayList<>();
         Thread reader = Thread.ofVirtual().start(() -> {
             try (BufferedReader r =
@@ -73,7 +84,7 @@ class WatchClientExampleTest {
                 // The process ended.
             }
         });
-        return new Run(p, lines, reader);
+        return new Run(p, lines, reader, errors);
     }
 
     static long version(List<JsonNode> lines, String bucket) {
@@ -124,6 +135,30 @@ class WatchClientExampleTest {
             } finally {
                 p.destroyForcibly();
             }
+        }
+    }
+
+    @Test
+    void pastTheClientCapThePythonClientIsRefusedCleanlyAndGetsInOnceThereIsRoom() throws Exception {
+        HttpServer capped = fx.server(new WatchConfig(1, 4, Duration.ofMillis(300), 8));
+        String url = "http://127.0.0.1:" + capped.port();
+        SseClient holder = SseClient.open(url + "/v1/watch?bucket=0:wquiet:single", WatchFixture.TOKEN, null);
+        assertThat(holder.status).isEqualTo(200);
+        Run r = run(url, "0:wcap:single");
+        try {
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> r.errors().stream().anyMatch(e -> e.contains("503")));
+            assertThat(r.errors()).anySatisfy(e -> assertThat(e).contains("server.watch_max_clients = 1"));
+            assertThat(r.lines()).isEmpty();
+            holder.close();
+            await().atMost(Duration.ofSeconds(30)).until(() -> r.lines().size() == 1);
+            fx.sql("UPDATE accounts SET priority = 9 WHERE name = 'k1'");
+            assertThat(r.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(r.process().exitValue()).isZero();
+            assertThat(r.lines()).hasSize(2);
+        } finally {
+            r.process().destroyForcibly();
+            holder.close();
         }
     }
 
