@@ -16,4 +16,5 @@ module roster.core {
     exports dev.roster.core.service;
     exports dev.roster.core.source;
     exports dev.roster.core.status;
+    exports dev.roster.core.watch;
 }

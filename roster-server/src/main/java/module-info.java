@@ -19,7 +19,9 @@ module roster.server {
     requires io.javalin;
     requires micrometer.core;
     requires micrometer.registry.prometheus;
+    requires org.eclipse.jetty.ee10.servlet;
     requires org.eclipse.jetty.http;
+    requires org.eclipse.jetty.io;
     requires org.eclipse.jetty.server;
     requires org.eclipse.jetty.util;
     requires org.slf4j;

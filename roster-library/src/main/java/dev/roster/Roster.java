@@ -2,6 +2,7 @@ package dev.roster;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
 import dev.roster.core.audit.AuditReport;
 import dev.roster.core.audit.ServingReport;
 import dev.roster.core.config.ServiceConfig;
@@ -25,6 +26,9 @@ import dev.roster.core.service.FallbackTimeoutException;
 import dev.roster.core.service.ListResult;
 import dev.roster.core.service.SnapshotService;
 import dev.roster.core.service.StoreUnavailableException;
+import dev.roster.core.watch.AnswerFeed;
+import dev.roster.core.watch.AnswerListener;
+import dev.roster.core.watch.Watch;
 import dev.roster.postgres.AccountRepository;
 import dev.roster.postgres.Databases;
 import dev.roster.postgres.DeadLetterRepository;
@@ -94,7 +98,8 @@ import javax.sql.DataSource;
  * roster-fallback-*} (database fallback queries), {@code roster-lease-*} (lease renewal), {@code
  * roster-nearcache-refresh} and {@code roster-nearcache-check-*} (near cache), {@code
  * roster-last-used-*} (write-behind), {@code roster-outbox-listen} (LISTEN), {@code roster-slot-sweeper}
- * (expired slots, every {@code slot_cleanup_interval}), plus Lettuce's event
+ * (expired slots, every {@code slot_cleanup_interval}), {@code roster-watch} (once {@link #watch} is first
+ * called), plus Lettuce's event
  * loops when it created the Redis client and Hikari's housekeeper when it created the pool. {@link
  * #close()} stops every one of them; a {@code DataSource}, Redis connector, Lettuce client or {@code
  * ClientResources} passed in by the caller is left open.
@@ -124,6 +129,7 @@ public final class Roster implements AutoCloseable {
     private final SlotSweeper sweeper;
     private final Object lifecycle = new Object();
     private boolean closed;
+    private AnswerFeed feed;
 
     private Roster(
             SnapshotService service,
@@ -237,6 +243,47 @@ public final class Roster implements AutoCloseable {
     /** The application clock's instant (the one the time filter uses). */
     public Instant now() {
         return clock.instant();
+    }
+
+    // ---- watch -----------------------------------------------------------------------------------
+
+    /**
+     * Tells {@code listener} whenever what {@link #list} answers for one of {@code buckets} changes, so a
+     * caller can keep its own copy of the answers and re-read only on change. Each bucket is named by its
+     * text form's parts ({@link Bucket#parse}, e.g. {@code 3:anthropic:mixed}) and must be one that {@link
+     * #list} answers under that name ({@link AnswerFeed#requireWatchable}).
+     *
+     * <p>The listener gets each bucket's current {@link dev.roster.core.watch.AnswerState} soon after this
+     * call, then a new state each time the bucket's answer changes: a newer (generation, version) reached
+     * this instance's near cache (delivered as soon as the near cache installs it), the bucket was
+     * retired, or a time-window boundary passed (a card's block ended or its expiry was reached, on the
+     * application clock, with no version change). States never go back to an older (generation, version).
+     * Answers that do not come from the near cache (a Redis outage past {@code near_cache.max_stale}, a
+     * disabled or full near cache) are re-read every {@code near_cache.check_interval}.
+     *
+     * <p>Calls come from one thread ({@code roster-watch}) shared by every watch of this Roster, one at a
+     * time: the listener must return quickly and never block. Close the returned watch to stop; {@link
+     * #close()} stops every watch.
+     *
+     * @throws IllegalArgumentException when no bucket is given or a bucket is not answered under its name
+     * @throws IllegalStateException when this Roster is closed
+     */
+    public Watch watch(Collection<Bucket> buckets, AnswerListener listener) {
+        return feed().watch(buckets, listener);
+    }
+
+    private AnswerFeed feed() {
+        synchronized (lifecycle) {
+            if (closed) {
+                throw new IllegalStateException("this Roster is closed");
+            }
+            if (feed == null) {
+                // Started on first use: a Roster nobody watches runs no watch thread.
+                feed = new AnswerFeed(
+                        service, config.runMode(), clock, config.nearCache().checkInterval());
+            }
+            return feed;
+        }
     }
 
     // ---- selection -------------------------------------------------------------------------------
@@ -395,6 +442,9 @@ public final class Roster implements AutoCloseable {
                 return;
             }
             closed = true;
+        }
+        if (feed != null) {
+            feed.close();
         }
         if (listener != null) {
             listener.close();

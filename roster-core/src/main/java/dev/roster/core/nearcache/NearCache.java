@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
@@ -27,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 
 /**
  * The in-process copy of bucket snapshots that answers the hot path without I/O.
@@ -80,6 +82,7 @@ public final class NearCache implements AutoCloseable {
     private final LongAdder healed = new LongAdder();
     private final LongAdder invalidations = new LongAdder();
     private final Object lifecycle = new Object();
+    private final List<Consumer<Bucket>> changeListeners = new CopyOnWriteArrayList<>();
     private volatile Subscription subscription;
     private Thread refreshThread;
     private ScheduledExecutorService checkTimer;
@@ -292,6 +295,7 @@ public final class NearCache implements AutoCloseable {
                 s.highOrdinal = ord;
                 s.highVersion = snap.version();
                 s.entry = e;
+                changed(snap.bucket());
                 return e;
             }
             Entry cur = s.entry;
@@ -358,6 +362,7 @@ public final class NearCache implements AutoCloseable {
                 s.retires++;
                 s.entry = null;
             }
+            changed(inv.bucket());
             return;
         }
         Entry e = s.entry;
@@ -427,6 +432,7 @@ public final class NearCache implements AutoCloseable {
             synchronized (s) {
                 s.entry = null;
             }
+            changed(b);
         }
     }
 
@@ -454,9 +460,36 @@ public final class NearCache implements AutoCloseable {
 
     /** Drops every cached bucket (e.g. after a configuration change); the next reads load again. */
     public void clear() {
-        for (Slot s : slots.values()) {
+        slots.forEach((b, s) -> {
             synchronized (s) {
                 s.entry = null;
+            }
+            changed(b);
+        });
+    }
+
+    /**
+     * Calls {@code listener} with the bucket whenever this cache installs a newer snapshot of it or drops
+     * it (retire, miss, {@link #clear}), so a watcher can look at what is served now (the answer feed of
+     * {@code dev.roster.core.watch}). Confirmations of the same snapshot are not reported. The listener
+     * runs under the cache's locks and on Redis I/O threads: it must only queue the bucket, never block
+     * or read the cache back there.
+     */
+    public void addChangeListener(Consumer<Bucket> listener) {
+        changeListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** Stops calling a listener added with {@link #addChangeListener}. */
+    public void removeChangeListener(Consumer<Bucket> listener) {
+        changeListeners.remove(listener);
+    }
+
+    private void changed(Bucket b) {
+        for (Consumer<Bucket> l : changeListeners) {
+            try {
+                l.accept(b);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "near cache change listener failed on " + b + ": " + e.getMessage(), e);
             }
         }
     }

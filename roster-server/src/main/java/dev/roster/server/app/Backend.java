@@ -16,6 +16,8 @@ import dev.roster.core.selection.SlotLease;
 import dev.roster.core.selection.WaitTicket;
 import dev.roster.core.service.ListResult;
 import dev.roster.core.status.PoolStatus;
+import dev.roster.core.watch.AnswerListener;
+import dev.roster.core.watch.Watch;
 import dev.roster.postgres.AccountAdmin;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
 import dev.roster.postgres.GroupAdmin;
@@ -60,6 +62,14 @@ public interface Backend extends AutoCloseable {
     /** The application clock. */
     Instant now();
 
+    /**
+     * Tells {@code listener} when the answers of {@code buckets} change; see {@code Roster.watch}.
+     *
+     * @throws IllegalArgumentException when a bucket is not answered under its name
+     */
+    Watch watch(Collection<Bucket> buckets, AnswerListener listener);
+
+    /** Account selection (issue 9): see {@code Roster.select}, bounded by {@code budget}. */
     /** Account selection: see {@code Roster.select}, bounded by {@code budget}. */
     Selection select(SelectRequest request, Duration budget);
 

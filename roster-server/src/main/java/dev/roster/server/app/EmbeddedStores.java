@@ -88,7 +88,8 @@ public final class EmbeddedStores implements AutoCloseable {
             throw new IllegalStateException(
                     "could not start the embedded servers in " + dir + ": " + e.getMessage(), e);
         }
-        RosterConfig resolved = new RosterConfig(db, r, config.server(), config.embedded(), config.service());
+        RosterConfig resolved =
+                new RosterConfig(db, r, config.server(), config.embedded(), config.service(), config.watch());
         return new EmbeddedStores(pg, rd, resolved);
     }
 

@@ -19,6 +19,8 @@ import dev.roster.core.selection.WaitTicket;
 import dev.roster.core.service.ListResult;
 import dev.roster.core.service.SnapshotService;
 import dev.roster.core.status.PoolStatus;
+import dev.roster.core.watch.AnswerListener;
+import dev.roster.core.watch.Watch;
 import dev.roster.postgres.AccountAdmin;
 import dev.roster.postgres.DeadLetterRepository.DeadLetter;
 import dev.roster.postgres.GroupAdmin;
@@ -78,6 +80,11 @@ public final class LibraryBackend implements Backend {
     @Override
     public Instant now() {
         return roster.now();
+    }
+
+    @Override
+    public Watch watch(Collection<Bucket> buckets, AnswerListener listener) {
+        return roster.watch(buckets, listener);
     }
 
     @Override

@@ -8,6 +8,7 @@ import dev.roster.server.config.ConfigLoader;
 import dev.roster.server.config.RosterConfig;
 import dev.roster.server.http.HttpServer;
 import dev.roster.server.http.Metrics;
+import dev.roster.server.http.WatchConfig;
 import java.io.PrintWriter;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -54,7 +55,7 @@ final class ServeCommand extends StoreCommand {
         }
         Supervisor supervisor = new Supervisor(resolved).start();
         Metrics metrics = new Metrics(supervisor);
-        HttpServer http = new HttpServer(resolved.server(), supervisor, metrics);
+        HttpServer http = new HttpServer(resolved.server(), supervisor, metrics, WatchConfig.of(resolved.watch()));
         int port;
         try {
             port = http.start();

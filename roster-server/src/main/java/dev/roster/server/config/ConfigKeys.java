@@ -75,6 +75,19 @@ public final class ConfigKeys {
         k.add(dur("server.request_timeout", "10s", "longest a request may take; bounds the database fallback too"));
         k.add(i("server.max_body_bytes", "1048576", "largest accepted request body (413 above)"));
         k.add(dur("server.shutdown_timeout", "20s", "on SIGTERM, how long in-flight requests may finish"));
+        k.add(i(
+                "server.watch_max_clients",
+                "1024",
+                "GET /v1/watch streams open at once (1..100000); one more is answered 503 at once"));
+        k.add(i("server.watch_max_buckets", "64", "buckets one watch stream may name (1..1000; more is a 400)"));
+        k.add(dur(
+                "server.watch_heartbeat",
+                "15s",
+                "comment line on an idle watch stream (below proxies' idle timeouts and Jetty's 30 s)"));
+        k.add(i(
+                "server.watch_queue",
+                "64",
+                "frames a watch client may leave unread beyond one per bucket before it is dropped (1..10000)"));
         k.add(e("run_mode", "standard", "sub2api's run mode: simple makes every bucket group 0", "standard", "simple"));
         // gateway.scheduling: sub2api's keys, formats and defaults
         k.add(i(

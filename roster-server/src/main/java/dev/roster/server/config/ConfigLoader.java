@@ -376,7 +376,29 @@ public final class ConfigLoader {
             String missing = database.embedded() ? "database.url or database.host" : "redis.url or redis.host";
             throw v.bad("embedded.enabled", "true, or set " + missing + " (no store is configured for it)");
         }
-        return new RosterConfig(database, redis, server, embedded, service);
+        return new RosterConfig(database, redis, server, embedded, service, watch(v));
+    }
+
+    private static RosterConfig.Watch watch(Values v) {
+        int clients = v.integer("server.watch_max_clients");
+        if (clients < 1 || clients > 100_000) {
+            throw v.bad("server.watch_max_clients", "an integer between 1 and 100000");
+        }
+        int buckets = v.integer("server.watch_max_buckets");
+        if (buckets < 1 || buckets > 1000) {
+            throw v.bad("server.watch_max_buckets", "an integer between 1 and 1000");
+        }
+        Duration heartbeat = v.duration("server.watch_heartbeat");
+        if (heartbeat.compareTo(Duration.ofSeconds(1)) < 0 || heartbeat.compareTo(Duration.ofSeconds(25)) > 0) {
+            throw v.bad(
+                    "server.watch_heartbeat",
+                    "a duration between 1s and 25s (below Jetty's 30 s idle timeout, which would close an idle stream)");
+        }
+        int queue = v.integer("server.watch_queue");
+        if (queue < 1 || queue > 10_000) {
+            throw v.bad("server.watch_queue", "an integer between 1 and 10000");
+        }
+        return new RosterConfig.Watch(clients, buckets, heartbeat, queue);
     }
 
     private static RosterConfig.Database database(Values v) {

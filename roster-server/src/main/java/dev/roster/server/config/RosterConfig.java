@@ -16,8 +16,10 @@ import java.util.Objects;
  * @param embedded the embedded default
  * @param service {@code run_mode}, {@code gateway.scheduling}, {@code replay}, {@code projection},
  *     {@code scope}, {@code near_cache}
+ * @param watch the watch stream's limits ({@code server.watch_*})
  */
-public record RosterConfig(Database database, Redis redis, Server server, Embedded embedded, ServiceConfig service) {
+public record RosterConfig(
+        Database database, Redis redis, Server server, Embedded embedded, ServiceConfig service, Watch watch) {
 
     public RosterConfig {
         Objects.requireNonNull(database, "database");
@@ -25,6 +27,25 @@ public record RosterConfig(Database database, Redis redis, Server server, Embedd
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(embedded, "embedded");
         Objects.requireNonNull(service, "service");
+        Objects.requireNonNull(watch, "watch");
+    }
+
+    /** A configuration with the watch stream's default limits. */
+    public RosterConfig(Database database, Redis redis, Server server, Embedded embedded, ServiceConfig service) {
+        this(database, redis, server, embedded, service, Watch.DEFAULTS);
+    }
+
+    /**
+     * Limits of {@code GET /v1/watch} (decisions W5-W7).
+     *
+     * @param maxClients {@code server.watch_max_clients}: streams open at once on this instance
+     * @param maxBuckets {@code server.watch_max_buckets}: buckets one stream may watch
+     * @param heartbeat {@code server.watch_heartbeat}: comment line on an idle stream
+     * @param queue {@code server.watch_queue}: frames a client may leave unread beyond one per bucket
+     */
+    public record Watch(int maxClients, int maxBuckets, Duration heartbeat, int queue) {
+        /** The defaults of {@code roster.example.yaml}. */
+        public static final Watch DEFAULTS = new Watch(1024, 64, Duration.ofSeconds(15), 64);
     }
 
     /**

@@ -45,10 +45,16 @@ public final class HttpServer implements AutoCloseable {
     private final byte[] apiDigest;
     private final List<Route> routes = new ArrayList<>();
     private final Javalin app;
+    private final WatchRoutes watch;
     private volatile boolean draining;
 
-    /** Builds (does not start) the server. */
+    /** Builds (does not start) the server, with the watch stream's default limits. */
     public HttpServer(RosterConfig.Server config, BackendSource source, Metrics metrics) {
+        this(config, source, metrics, WatchConfig.DEFAULTS);
+    }
+
+    /** Builds (does not start) the server. */
+    public HttpServer(RosterConfig.Server config, BackendSource source, Metrics metrics, WatchConfig watchConfig) {
         this.config = Objects.requireNonNull(config, "config");
         this.source = Objects.requireNonNull(source, "source");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -57,6 +63,8 @@ public final class HttpServer implements AutoCloseable {
         this.apiDigest = config.apiToken().isEmpty() ? null : sha256(config.apiToken());
         new ReadRoutes(this::backend, metrics).register(routes);
         new SelectionRoutes(this::backend).register(routes);
+        this.watch = new WatchRoutes(this::backend, Objects.requireNonNull(watchConfig, "watchConfig"), metrics);
+        watch.register(routes);
         if (config.adminEnabled()) {
             StatusRoutes status = new StatusRoutes(source, this::backend, metrics);
             new AdminRoutes(this::backend, status::audited).register(routes);
@@ -119,6 +127,11 @@ public final class HttpServer implements AutoCloseable {
         return app.port();
     }
 
+    /** Watch streams open now. */
+    int watchClients() {
+        return watch.clients();
+    }
+
     /** The registered routes (for the OpenAPI document and tests). */
     List<Route> routes() {
         return List.copyOf(routes);
@@ -140,6 +153,7 @@ public final class HttpServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        watch.close();
         app.stop();
     }
 
@@ -182,7 +196,9 @@ public final class HttpServer implements AutoCloseable {
             Call call = new Call(ctx, config.maxBodyBytes(), budget(ctx));
             Object body = r.handler().handle(call);
             ctx.status(call.status());
-            if (body instanceof Raw raw) {
+            if (body instanceof Streaming stream) {
+                stream.start();
+            } else if (body instanceof Raw raw) {
                 ctx.contentType(raw.contentType());
                 ctx.result(raw.bytes());
             } else if (body != null) {
@@ -328,4 +344,14 @@ public final class HttpServer implements AutoCloseable {
 
     /** A non-JSON answer (metrics text, HTML). */
     record Raw(String contentType, byte[] bytes) {}
+
+    /**
+     * An answer that goes on after the handler returns (the watch stream): started once the status is
+     * set, it takes the response into asynchronous mode, so the request's permit is released and no
+     * request thread is held while it streams (decision D14, W5).
+     */
+    @FunctionalInterface
+    interface Streaming {
+        void start();
+    }
 }

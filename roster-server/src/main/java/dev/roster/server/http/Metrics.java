@@ -272,6 +272,23 @@ public final class Metrics {
         fallbackRejections.increment();
     }
 
+    /** Exports the watch stream's open streams, read at scrape time. */
+    void watchStreams(java.util.function.IntSupplier open) {
+        Gauge.builder("roster_watch_clients", open, o -> o.getAsInt())
+                .description("GET /v1/watch streams open now (server.watch_max_clients is the cap)")
+                // The supplier is a lambda nobody else holds: a weak reference would read NaN after a GC.
+                .strongReference(true)
+                .register(registry);
+    }
+
+    /** Counts a watch client dropped because it did not read its stream. */
+    void watchDropped() {
+        Counter.builder("roster_watch_dropped")
+                .description("watch clients dropped because they did not read their stream (server.watch_queue)")
+                .register(registry)
+                .increment();
+    }
+
     /** Counts a refused bearer token. */
     public void authFailure(String kind) {
         Counter.builder("roster_http_auth_failures")
