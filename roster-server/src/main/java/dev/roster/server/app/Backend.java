@@ -69,7 +69,6 @@ public interface Backend extends AutoCloseable {
      */
     Watch watch(Collection<Bucket> buckets, AnswerListener listener);
 
-    /** Account selection (issue 9): see {@code Roster.select}, bounded by {@code budget}. */
     /** Account selection: see {@code Roster.select}, bounded by {@code budget}. */
     Selection select(SelectRequest request, Duration budget);
 
