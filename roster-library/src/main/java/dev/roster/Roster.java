@@ -359,15 +359,20 @@ public final class Roster implements AutoCloseable {
     }
 
     /**
-     * Records what the upstream answered for an account: a 429 rate-limits it until the announced reset
-     * (or {@code selection.rate_limit_default_cooldown}), a 529 overloads it for {@code
-     * selection.overload_cooldown}, an authentication failure makes it temporarily unschedulable or puts
-     * it into error status (decision SEL5). The cooldown is in Redis at once, so every instance skips the
-     * account at its next {@link #select}, and is then written to PostgreSQL, so capture and replay bring
-     * it into the snapshots. Deadlines only ever extend: a report with an earlier deadline leaves a later
+     * Records what the upstream answered for an account, by error class (decisions SEL5, CD1–CD3): a 429
+     * rate-limits it until the announced reset (capped) or for short steps that escalate with consecutive
+     * 429s, an exhausted quota until its window resets, an overload (529/503) for short escalating steps,
+     * an authentication failure makes it temporarily unschedulable or puts it into error status, and a
+     * refused model ({@link Outcome#modelUnsupported}) cools that model on that account only; a success
+     * ends the escalation (durations: {@code selection.cooldowns.*}). The cooldown is in Redis at once,
+     * so every instance skips the account (or the model on it) at its next {@link #select}, and an
+     * account-wide one is then written to PostgreSQL, so capture and replay bring it into the snapshots.
+     * Deadlines only ever extend: a report with an earlier deadline leaves a later
      * one in force. Build outcomes with {@link Outcome#ofStatus}.
      *
      * @throws IllegalArgumentException when {@code accountId <= 0}
+     * @throws dev.roster.core.selection.UnknownAccountException when the account does not exist (nothing
+     *     is written)
      * @throws dev.roster.core.projection.ProjectionUnavailableException when Redis cannot store the cooldown
      */
     public ReportResult report(long accountId, Outcome outcome) {

@@ -1,6 +1,7 @@
 package dev.roster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.roster.core.AccountCard;
@@ -10,6 +11,7 @@ import dev.roster.core.selection.Outcome;
 import dev.roster.core.selection.ReportResult;
 import dev.roster.core.selection.SelectRequest;
 import dev.roster.core.selection.Selection;
+import dev.roster.core.selection.UnknownAccountException;
 import dev.roster.testkit.RedisHarness;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -287,6 +289,56 @@ class RosterSelectionTest {
                 .isEqualTo(sessions);
         assertThat(min).as("in-flight per account %s", loads).isPositive();
         assertThat((double) max / min).as("max/min in-flight %s", loads).isLessThanOrEqualTo(1.5);
+    }
+
+    @Test
+    void cooldownsByErrorClass_aRefusedModelCoolsOnlyThatModel_escalationIsShared_quotaReachesPostgres() {
+        List<Roster> rs = start(2, 2);
+        List<Long> ids = servers.openaiIds();
+        long x = ids.get(0);
+        long y = ids.get(1);
+
+        // A refused model: that model on that account only, on every instance; no column moves.
+        ReportResult refused = rs.get(0).report(x, Outcome.modelUnsupported("gpt-5"));
+        assertThat(refused.kind()).isEqualTo(CooldownKind.MODEL_UNSUPPORTED);
+        assertThat(refused.model()).isEqualTo("gpt-5");
+        for (int i = 0; i < 4; i++) {
+            Selection.Acquired a = acquired(rs.get(1).select(OPENAI.withModel("gpt-5")));
+            assertThat(a.card().id()).isEqualTo(y);
+            rs.get(1).release(a.lease());
+        }
+        // x is now the least recently used: another model goes to it at once.
+        Selection.Acquired other = acquired(rs.get(1).select(OPENAI.withModel("gpt-4o")));
+        assertThat(other.card().id()).isEqualTo(x);
+        rs.get(1).release(other.lease());
+        assertThat(column("rate_limit_reset_at", x)).isNull();
+        assertThat(column("overload_until", x)).isNull();
+
+        // 429s without reset escalate across instances (the streak is in Redis); a success resets it.
+        ReportResult first = rs.get(0).report(y, Outcome.rateLimited(null));
+        ReportResult second = rs.get(1).report(y, Outcome.rateLimited(null));
+        assertThat(first.streak()).isEqualTo(1);
+        assertThat(second.streak()).isEqualTo(2);
+        assertThat(Duration.between(first.until(), second.until())).isPositive();
+        assertThat(column("rate_limit_reset_at", y)).isEqualTo(second.until());
+        rs.get(0).report(y, Outcome.of(Outcome.Kind.SUCCESS));
+        assertThat(rs.get(1).report(y, Outcome.rateLimited(null)).streak()).isEqualTo(1);
+
+        // An exhausted quota cools until its window resets, in Redis and in PostgreSQL.
+        Instant reset = Instant.now().plus(Duration.ofHours(3)).truncatedTo(ChronoUnit.MILLIS);
+        ReportResult quota = rs.get(1).report(x, Outcome.quotaExhausted(reset));
+        assertThat(quota.kind()).isEqualTo(CooldownKind.RATE_LIMITED);
+        assertThat(quota.until()).isEqualTo(reset);
+        assertThat(quota.persisted()).isTrue();
+        assertThat(column("rate_limit_reset_at", x)).isEqualTo(reset);
+
+        // An unknown account: named, and nothing written.
+        long unknown = 987_654_321L;
+        assertThatThrownBy(() -> rs.get(0).report(unknown, Outcome.rateLimited(null)))
+                .isInstanceOf(UnknownAccountException.class)
+                .hasMessageContaining("account " + unknown);
+        assertThat(rs.get(0).selectionStore().loads(List.of(unknown)).get(unknown))
+                .isEqualTo(AccountLoad.IDLE);
     }
 
     @Test

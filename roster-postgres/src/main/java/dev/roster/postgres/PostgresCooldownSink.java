@@ -32,6 +32,9 @@ public final class PostgresCooldownSink implements CooldownSink {
             case RATE_LIMITED -> "rate_limit_reset_at";
             case OVERLOADED -> "overload_until";
             case TEMP_UNSCHEDULABLE -> "temp_unschedulable_until";
+            case MODEL_UNSUPPORTED ->
+                // The schema has no per-model deadline: such cooldowns live in the shared store only.
+                throw new IllegalArgumentException("a model's cooldown has no column to persist it");
         };
         String sql = "UPDATE accounts SET " + column + " = ?, updated_at = now()"
                 + " WHERE id = ? AND deleted_at IS NULL AND (" + column + " IS NULL OR " + column + " < ?)";

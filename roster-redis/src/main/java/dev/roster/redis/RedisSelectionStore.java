@@ -3,6 +3,7 @@ package dev.roster.redis;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.SelectRequest;
 import dev.roster.core.selection.SelectionStore;
 import dev.roster.core.selection.SlotAttempt;
 import dev.roster.core.selection.SlotLease;
@@ -46,6 +47,9 @@ import java.util.function.Supplier;
  * &lt;p&gt;{&lt;id&gt;}:slots    ZSET slot token → expiry (ms); the key's TTL follows the latest expiry
  * &lt;p&gt;{&lt;id&gt;}:wait     ZSET wait token → expiry (ms)
  * &lt;p&gt;{&lt;id&gt;}:cool     HASH rl | ol | tu → deadline (ms); only ever raised
+ * &lt;p&gt;{&lt;id&gt;}:mcool    HASH model → deadline (ms) of a model the account refused; only ever raised,
+ *                    passed deadlines dropped, the key lives until the latest one (plus the margin)
+ * &lt;p&gt;{&lt;id&gt;}:fails    HASH streak → "&lt;count&gt; &lt;last failure ms&gt;" (cooldown escalation)
  * &lt;p&gt;{sticky:&lt;h&gt;}:sticky   "&lt;account id&gt; &lt;expiry ms&gt;", h = SHA-256 of the binding key (128 bits, hex)
  * </pre>
  *
@@ -112,6 +116,14 @@ public final class RedisSelectionStore implements SelectionStore {
         return prefix + "{" + id + "}:cool";
     }
 
+    String modelCoolKey(long id) {
+        return prefix + "{" + id + "}:mcool";
+    }
+
+    String failsKey(long id) {
+        return prefix + "{" + id + "}:fails";
+    }
+
     String stickyKey(String bindingKey) {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(bindingKey.getBytes(StandardCharsets.UTF_8));
@@ -126,14 +138,18 @@ public final class RedisSelectionStore implements SelectionStore {
             case RATE_LIMITED -> "rl";
             case OVERLOADED -> "ol";
             case TEMP_UNSCHEDULABLE -> "tu";
+            case MODEL_UNSUPPORTED ->
+                throw new IllegalArgumentException(
+                        "a model's cooldown is per (account, model): use extendModelCooldown");
         };
     }
 
     // ---- slots -----------------------------------------------------------------------------
 
     @Override
-    public SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
+    public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
+        String m = SelectRequest.requireModel(model);
         SelectionStore.requirePositive(ttl, "slot ttl");
         Tokens.require(token, "slot token");
         long now = clock.millis();
@@ -141,12 +157,13 @@ public final class RedisSelectionStore implements SelectionStore {
         List<Object> r = eval(
                 SelectionScripts.ACQUIRE,
                 ScriptOutputType.MULTI,
-                keys(slotsKey(accountId), coolKey(accountId)),
+                keys(slotsKey(accountId), coolKey(accountId), modelCoolKey(accountId)),
                 bytes(token),
                 bytes(Integer.toString(concurrency)),
                 bytes(Long.toString(now)),
                 bytes(Long.toString(expiry)),
-                bytes(Long.toString(KEY_MARGIN_MS)));
+                bytes(Long.toString(KEY_MARGIN_MS)),
+                bytes(m == null ? "" : m));
         long code = (Long) r.get(0);
         long value = (Long) r.get(1);
         if (code == 1) {
@@ -219,11 +236,13 @@ public final class RedisSelectionStore implements SelectionStore {
 
     @Override
     public Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
-        return read(accountIds, null).loads();
+        return read(accountIds, null, null).loads();
     }
 
     @Override
-    public Reading read(Collection<Long> accountIds, String bindingKey) {
+    public Reading read(Collection<Long> accountIds, String bindingKey, String model) {
+        String m = SelectRequest.requireModel(model);
+        byte[] modelArg = bytes(m == null ? "" : m);
         long now = now();
         List<Long> ids = List.copyOf(accountIds);
         String sticky = null;
@@ -240,18 +259,24 @@ public final class RedisSelectionStore implements SelectionStore {
             // One read-only script over every candidate (and the binding): one command and one reply for
             // the whole batch, where three commands per account cost a command object, a future and a reply
             // each, and the binding another round trip (SEL13, SEL16).
-            byte[][] ks = new byte[ids.size() * 3 + (sticky == null ? 0 : 1)][];
+            byte[][] ks = new byte[ids.size() * 4 + (sticky == null ? 0 : 1)][];
             for (int i = 0; i < ids.size(); i++) {
                 long id = ids.get(i);
-                ks[3 * i] = bytes(slotsKey(id));
-                ks[3 * i + 1] = bytes(waitKey(id));
-                ks[3 * i + 2] = bytes(coolKey(id));
+                ks[4 * i] = bytes(slotsKey(id));
+                ks[4 * i + 1] = bytes(waitKey(id));
+                ks[4 * i + 2] = bytes(coolKey(id));
+                ks[4 * i + 3] = bytes(modelCoolKey(id));
             }
             if (sticky != null) {
                 ks[ks.length - 1] = bytes(sticky);
             }
-            List<Object> r =
-                    eval(SelectionScripts.LOADS, ScriptOutputType.MULTI, ks, nowArg, bytes(sticky == null ? "0" : "1"));
+            List<Object> r = eval(
+                    SelectionScripts.LOADS,
+                    ScriptOutputType.MULTI,
+                    ks,
+                    nowArg,
+                    bytes(sticky == null ? "0" : "1"),
+                    modelArg);
             for (int i = 0; i < ids.size(); i++) {
                 out.put(ids.get(i), load(r, 3 * i));
             }
@@ -267,8 +292,8 @@ public final class RedisSelectionStore implements SelectionStore {
         byte[] zero = bytes("0");
         List<RedisFuture<List<Object>>> fs = new ArrayList<>(ids.size());
         for (long id : ids) {
-            byte[][] ks = keys(slotsKey(id), waitKey(id), coolKey(id));
-            fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg, zero));
+            byte[][] ks = keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id));
+            fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg, zero, modelArg));
         }
         RedisFuture<byte[]> stickyValue = sticky == null ? null : async.get(bytes(sticky));
         for (int i = 0; i < ids.size(); i++) {
@@ -280,9 +305,10 @@ public final class RedisSelectionStore implements SelectionStore {
                 r = eval(
                         SelectionScripts.LOADS,
                         ScriptOutputType.MULTI,
-                        keys(slotsKey(id), waitKey(id), coolKey(id)),
+                        keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id)),
                         nowArg,
-                        zero);
+                        zero,
+                        modelArg);
             }
             out.put(id, load(r, 0));
         }
@@ -314,6 +340,56 @@ public final class RedisSelectionStore implements SelectionStore {
                 bytes(Long.toString(clock.millis())),
                 bytes(Long.toString(KEY_MARGIN_MS)));
         return Instant.ofEpochMilli(parse(coolKey(accountId), r));
+    }
+
+    @Override
+    public Instant extendModelCooldown(long accountId, String model, Instant until) {
+        SelectionStore.requireAccount(accountId);
+        String m = Objects.requireNonNull(SelectRequest.requireModel(model), "model");
+        Objects.requireNonNull(until, "until");
+        String key = modelCoolKey(accountId);
+        byte[] r = eval(
+                SelectionScripts.EXTEND_MODEL_COOLDOWN,
+                ScriptOutputType.VALUE,
+                keys(key),
+                bytes(m),
+                bytes(Long.toString(until.toEpochMilli())),
+                bytes(Long.toString(clock.millis())),
+                bytes(Long.toString(KEY_MARGIN_MS)));
+        return Instant.ofEpochMilli(parse(key, r));
+    }
+
+    // ---- failure streaks -------------------------------------------------------------------
+
+    @Override
+    public int recordFailure(long accountId, String streak, Duration window) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requireStreak(streak);
+        SelectionStore.requirePositive(window, "streak window");
+        Long n = eval(
+                SelectionScripts.RECORD_FAILURE,
+                ScriptOutputType.INTEGER,
+                keys(failsKey(accountId)),
+                bytes(streak),
+                bytes(Long.toString(clock.millis())),
+                bytes(Long.toString(window.toMillis())),
+                bytes(Long.toString(KEY_MARGIN_MS)));
+        return (int) Math.min(Integer.MAX_VALUE, n);
+    }
+
+    @Override
+    public void clearFailures(long accountId, Collection<String> streaks) {
+        SelectionStore.requireAccount(accountId);
+        if (streaks.isEmpty()) {
+            return;
+        }
+        byte[][] fields = new byte[streaks.size()][];
+        int i = 0;
+        for (String s : streaks) {
+            fields[i++] = bytes(SelectionStore.requireStreak(s));
+        }
+        String key = failsKey(accountId);
+        call("HDEL", key, () -> redis.hdel(bytes(key), fields));
     }
 
     // ---- sticky ----------------------------------------------------------------------------

@@ -11,10 +11,11 @@ final class SelectionScripts {
     private SelectionScripts() {}
 
     /**
-     * KEYS: slots, cooldowns. ARGV: token, concurrency, nowMs, expiryMs, marginMs. Returns {2, until} when
-     * a cooldown applies, {0, inFlight} when full, {1, expiryMs} when granted. A live slot already named
-     * {@code token} is granted again with the new expiry, before the cooldown and concurrency checks: the
-     * call is a repeat of one whose reply was lost, and it must not take a second slot.
+     * KEYS: slots, cooldowns, model cooldowns. ARGV: token, concurrency, nowMs, expiryMs, marginMs, model
+     * ("" for none). Returns {2, until} when a cooldown applies (the account's, or the model's on the
+     * account), {0, inFlight} when full, {1, expiryMs} when granted. A live slot already named {@code
+     * token} is granted again with the new expiry, before the cooldown and concurrency checks: the call is
+     * a repeat of one whose reply was lost, and it must not take a second slot.
      */
     static final LuaScript ACQUIRE = LuaScript.of("selectionAcquire", """
             local now = tonumber(ARGV[3])
@@ -24,6 +25,10 @@ final class SelectionScripts {
               local c = redis.call('HVALS', KEYS[2])
               for i = 1, #c do
                 local v = tonumber(c[i])
+                if v and v > now and v > latest then latest = v end
+              end
+              if ARGV[6] ~= '' then
+                local v = tonumber(redis.call('HGET', KEYS[3], ARGV[6]) or '0')
                 if v and v > now and v > latest then latest = v end
               end
               if latest > 0 then return {2, latest} end
@@ -39,25 +44,30 @@ final class SelectionScripts {
             """);
 
     /**
-     * The load read of select (decisions SEL13, SEL16): KEYS: slots, queue, cooldowns of each account in
-     * turn (3 per account), then optionally the session's sticky key. ARGV: nowMs, "1" when the last key is
-     * the sticky key else "0". Returns, per account, {inFlight, waiting, latest cooldown deadline after now
-     * or 0}, then with a sticky key its value ("" when unset). Read-only. On standalone and Sentinel one call carries every candidate (one command
-     * instead of three per account); on Cluster the store calls it once per account (one hash tag, so one
-     * slot), all pipelined.
+     * The load read of select (decisions SEL13, SEL16, CD2): KEYS: slots, queue, cooldowns, model cooldowns
+     * of each account in turn (4 per account), then optionally the session's sticky key. ARGV: nowMs, "1"
+     * when the last key is the sticky key else "0", the request's model ("" for none). Returns, per
+     * account, {inFlight, waiting, latest cooldown deadline after now or 0} (the model's deadline on the
+     * account counts), then with a sticky key its value ("" when unset). Read-only. On standalone and
+     * Sentinel one call carries every candidate (one command instead of four per account); on Cluster the
+     * store calls it once per account (one hash tag, so one slot), all pipelined.
      */
     static final LuaScript LOADS = LuaScript.of("selectionLoads", """
             local now = tonumber(ARGV[1])
             local out = {}
             local last = #KEYS
             if ARGV[2] == '1' then last = last - 1 end
-            for i = 1, last, 3 do
+            for i = 1, last, 4 do
               local n = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf')
               local w = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1], '+inf')
               local latest = 0
               local c = redis.call('HVALS', KEYS[i + 2])
               for j = 1, #c do
                 local v = tonumber(c[j])
+                if v and v > now and v > latest then latest = v end
+              end
+              if ARGV[3] ~= '' then
+                local v = tonumber(redis.call('HGET', KEYS[i + 3], ARGV[3]) or '0')
                 if v and v > now and v > latest then latest = v end
               end
               out[#out + 1] = n
@@ -122,6 +132,59 @@ final class SelectionScripts {
             local ttl = latest - tonumber(ARGV[3]) + tonumber(ARGV[4])
             if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
             return v
+            """);
+
+    /**
+     * KEYS: model cooldowns. ARGV: model, untilMs, nowMs, marginMs. Drops the fields whose deadline has
+     * passed (so the hash holds only models cooling now), keeps the later deadline of the model (a shorter
+     * report never shortens), and lets the key live until its latest deadline plus the margin. Returns the
+     * model's deadline in force as a decimal string.
+     */
+    static final LuaScript EXTEND_MODEL_COOLDOWN = LuaScript.of("selectionExtendModelCooldown", """
+            local now = tonumber(ARGV[3])
+            local all = redis.call('HGETALL', KEYS[1])
+            local latest = 0
+            for i = 1, #all, 2 do
+              local x = tonumber(all[i + 1])
+              if not x or x <= now then
+                redis.call('HDEL', KEYS[1], all[i])
+              elseif x > latest then
+                latest = x
+              end
+            end
+            local cur = redis.call('HGET', KEYS[1], ARGV[1])
+            local v = ARGV[2]
+            if cur and tonumber(cur) >= tonumber(v) then
+              v = cur
+            else
+              redis.call('HSET', KEYS[1], ARGV[1], v)
+            end
+            if tonumber(v) > latest then latest = tonumber(v) end
+            local ttl = latest - now + tonumber(ARGV[4])
+            if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+            return v
+            """);
+
+    /**
+     * KEYS: failure streaks. ARGV: streak, nowMs, windowMs, marginMs. A field holds "<count> <last failure
+     * ms>"; the count goes up by one when the last failure is less than the window ago, else restarts at
+     * 1. The key lives for the window (plus the margin) after its latest failure. Returns the new count.
+     */
+    static final LuaScript RECORD_FAILURE = LuaScript.of("selectionRecordFailure", """
+            local now = tonumber(ARGV[2])
+            local n = 1
+            local cur = redis.call('HGET', KEYS[1], ARGV[1])
+            if cur then
+              local sp = string.find(cur, ' ', 1, true)
+              if sp then
+                local c = tonumber(string.sub(cur, 1, sp - 1))
+                local last = tonumber(string.sub(cur, sp + 1))
+                if c and last and now - last < tonumber(ARGV[3]) then n = c + 1 end
+              end
+            end
+            redis.call('HSET', KEYS[1], ARGV[1], n .. ' ' .. ARGV[2])
+            redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[4]))
+            return n
             """);
 
     /** KEYS: binding. ARGV: value prefix {@code "<id> "}. Deletes the binding if it points to that account. */

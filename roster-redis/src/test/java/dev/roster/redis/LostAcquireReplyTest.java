@@ -125,15 +125,15 @@ class LostAcquireReplyTest {
         }
 
         @Override
-        public SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
+        public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
             tokens.add(token);
             if (lost.getAndDecrement() <= 0) {
-                return super.tryAcquire(accountId, concurrency, ttl, token);
+                return super.tryAcquire(accountId, model, concurrency, ttl, token);
             }
             proxy.pauseReplies();
             SlotAttempt answer;
             try {
-                answer = super.tryAcquire(accountId, concurrency, ttl, token);
+                answer = super.tryAcquire(accountId, model, concurrency, ttl, token);
             } catch (ProjectionUnavailableException e) {
                 // The premise of the scenario: the script ran on Redis, only its reply is missing.
                 await().atMost(Duration.ofSeconds(5))

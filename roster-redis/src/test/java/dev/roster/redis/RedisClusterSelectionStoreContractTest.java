@@ -35,9 +35,13 @@ class RedisClusterSelectionStoreContractTest extends SelectionStoreContract {
             s.tryAcquire(id, 1, Duration.ofSeconds(30));
             s.tryEnqueue(id, 1, Duration.ofSeconds(30));
             s.extendCooldown(id, CooldownKind.OVERLOADED, clock.instant().minusSeconds(1));
+            s.extendModelCooldown(id, "m", clock.instant().minusSeconds(1));
+            s.recordFailure(id, "overloaded", Duration.ofMinutes(1));
             int port = cluster.portServing(s.slotsKey(id));
             assertThat(cluster.portServing(s.waitKey(id))).isEqualTo(port);
             assertThat(cluster.portServing(s.coolKey(id))).isEqualTo(port);
+            assertThat(cluster.portServing(s.modelCoolKey(id))).isEqualTo(port);
+            assertThat(cluster.portServing(s.failsKey(id))).isEqualTo(port);
             // The projection's card of the account lives in the same slot too.
             assertThat(cluster.portServing(new RedisKeys(PREFIX + namespace + ":").card(id)))
                     .isEqualTo(port);

@@ -28,8 +28,8 @@ public abstract class ForwardingSelectionStore implements SelectionStore {
     }
 
     @Override
-    public SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
-        return delegate.tryAcquire(accountId, concurrency, ttl, token);
+    public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
+        return delegate.tryAcquire(accountId, model, concurrency, ttl, token);
     }
 
     @Override
@@ -58,13 +58,28 @@ public abstract class ForwardingSelectionStore implements SelectionStore {
     }
 
     @Override
-    public Reading read(Collection<Long> accountIds, String bindingKey) {
-        return delegate.read(accountIds, bindingKey);
+    public Reading read(Collection<Long> accountIds, String bindingKey, String model) {
+        return delegate.read(accountIds, bindingKey, model);
     }
 
     @Override
     public Instant extendCooldown(long accountId, CooldownKind kind, Instant until) {
         return delegate.extendCooldown(accountId, kind, until);
+    }
+
+    @Override
+    public Instant extendModelCooldown(long accountId, String model, Instant until) {
+        return delegate.extendModelCooldown(accountId, model, until);
+    }
+
+    @Override
+    public int recordFailure(long accountId, String streak, Duration window) {
+        return delegate.recordFailure(accountId, streak, window);
+    }
+
+    @Override
+    public void clearFailures(long accountId, Collection<String> streaks) {
+        delegate.clearFailures(accountId, streaks);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.roster.core.config;
 
 import java.time.Duration;
+import java.util.Objects;
 
 /**
  * Roster's own {@code selection} section: the values account selection needs that sub2api's {@code
@@ -11,46 +12,64 @@ import java.time.Duration;
  *     renewal before it counts as abandoned (its holder presumed dead), 1 s..24 h (default 5 min)
  * @param stickyTtl {@code selection.sticky_ttl}: how long a session stays bound to its account after its
  *     last use, 1 s..7 d (default 1 h, sub2api's value)
- * @param rateLimitDefaultCooldown {@code selection.rate_limit_default_cooldown}: cooldown after a 429
- *     that carries no usable reset time, positive (default 5 min)
- * @param overloadCooldown {@code selection.overload_cooldown}: cooldown after a 529 or overload answer,
- *     positive (default 10 min, sub2api's {@code overload_cooldown_minutes})
  * @param authFailureCooldown {@code selection.auth_failure_cooldown}: how long an account that failed
  *     authentication is temporarily unschedulable, positive (default 10 min)
+ * @param cooldowns {@code selection.cooldowns.*}: cooldowns by error class (default {@link
+ *     CooldownPolicy#DEFAULTS})
  */
 public record SelectionConfig(
-        Duration slotLeaseTtl,
-        Duration stickyTtl,
-        Duration rateLimitDefaultCooldown,
-        Duration overloadCooldown,
-        Duration authFailureCooldown) {
+        Duration slotLeaseTtl, Duration stickyTtl, Duration authFailureCooldown, CooldownPolicy cooldowns) {
 
     private static final String P = "selection.";
 
     /** The defaults. */
     public static final SelectionConfig DEFAULTS = new SelectionConfig(
-            Duration.ofMinutes(5),
-            Duration.ofHours(1),
-            Duration.ofMinutes(5),
-            Duration.ofMinutes(10),
-            Duration.ofMinutes(10));
+            Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofMinutes(10), CooldownPolicy.DEFAULTS);
 
     public SelectionConfig {
         between("slot_lease_ttl", slotLeaseTtl, Duration.ofSeconds(1), Duration.ofHours(24));
         between("sticky_ttl", stickyTtl, Duration.ofSeconds(1), Duration.ofDays(7));
-        between("rate_limit_default_cooldown", rateLimitDefaultCooldown, Duration.ofMillis(1), Duration.ofDays(30));
-        between("overload_cooldown", overloadCooldown, Duration.ofMillis(1), Duration.ofDays(30));
         between("auth_failure_cooldown", authFailureCooldown, Duration.ofMillis(1), Duration.ofDays(30));
+        Objects.requireNonNull(cooldowns, "cooldowns");
+    }
+
+    /**
+     * Fixed cooldowns without escalation ({@link CooldownPolicy#fixed}): {@code rateLimitDefaultCooldown}
+     * after a 429 without reset time, {@code overloadCooldown} after an overload.
+     */
+    public SelectionConfig(
+            Duration slotLeaseTtl,
+            Duration stickyTtl,
+            Duration rateLimitDefaultCooldown,
+            Duration overloadCooldown,
+            Duration authFailureCooldown) {
+        this(
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                CooldownPolicy.fixed(
+                        positive("rate_limit_default_cooldown", rateLimitDefaultCooldown),
+                        positive("overload_cooldown", overloadCooldown)));
     }
 
     /** A copy with another slot lease TTL. */
     public SelectionConfig withSlotLeaseTtl(Duration v) {
-        return new SelectionConfig(v, stickyTtl, rateLimitDefaultCooldown, overloadCooldown, authFailureCooldown);
+        return new SelectionConfig(v, stickyTtl, authFailureCooldown, cooldowns);
     }
 
     /** A copy with another sticky TTL. */
     public SelectionConfig withStickyTtl(Duration v) {
-        return new SelectionConfig(slotLeaseTtl, v, rateLimitDefaultCooldown, overloadCooldown, authFailureCooldown);
+        return new SelectionConfig(slotLeaseTtl, v, authFailureCooldown, cooldowns);
+    }
+
+    /** A copy with another cooldown policy. */
+    public SelectionConfig withCooldowns(CooldownPolicy v) {
+        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, v);
+    }
+
+    private static Duration positive(String key, Duration d) {
+        between(key, d, Duration.ofMillis(1), Duration.ofDays(30));
+        return d;
     }
 
     private static void between(String key, Duration d, Duration min, Duration max) {

@@ -11,9 +11,18 @@ import java.time.Instant;
  * @param until the deadline now in force for {@code kind} (a later one already stored wins), or {@code
  *     null}
  * @param persisted whether the change also reached the source of truth ({@code true} when nothing had to
- *     be persisted)
+ *     be persisted, as for a per-model cooldown)
+ * @param model for {@link CooldownKind#MODEL_UNSUPPORTED}, the model cooling down, else {@code null}
+ * @param streak for an escalating cooldown, the consecutive failures of its class counted so far (1 for
+ *     the first), else 0
  */
-public record ReportResult(long accountId, Action action, CooldownKind kind, Instant until, boolean persisted) {
+public record ReportResult(
+        long accountId, Action action, CooldownKind kind, Instant until, boolean persisted, String model, int streak) {
+
+    /** A result without model or streak. */
+    public ReportResult(long accountId, Action action, CooldownKind kind, Instant until, boolean persisted) {
+        this(accountId, action, kind, until, persisted, null, 0);
+    }
 
     /** What a report changed. */
     public enum Action {

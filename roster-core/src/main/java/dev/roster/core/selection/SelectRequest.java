@@ -2,6 +2,7 @@ package dev.roster.core.selection;
 
 import dev.roster.core.Platforms;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * What one request asks of {@link Selector#select} (docs/upstream.md U-SEL-1).
@@ -11,7 +12,8 @@ import java.util.Set;
  * @param forcePlatform whether the route pins the platform
  * @param sessionKey the conversation's stickiness key (e.g. a hash of the session), or {@code null} for a
  *     request without a session; at most 256 characters
- * @param model the requested model, or {@code null} when any account will do
+ * @param model the requested model ({@link #requireModel}), or {@code null} when any account will do;
+ *     accounts cooling down for it ({@link Outcome.Kind#MODEL_UNSUPPORTED}) are skipped
  * @param excludedIds accounts the caller already tried for this request (failover retries)
  * @param preferOAuth whether OAuth accounts win ties among never-used accounts (sub2api sets it for
  *     Gemini)
@@ -31,6 +33,16 @@ public record SelectRequest(
     /** The longest session key accepted. */
     public static final int MAX_SESSION_KEY = 256;
 
+    /** The longest model name accepted. */
+    public static final int MAX_MODEL = 128;
+
+    /**
+     * The characters of a model name: letters, digits and {@code . _ : / @ + -} (enough for every
+     * provider's ids, such as {@code us.anthropic.claude-3-7-sonnet-20250219-v1:0} or {@code
+     * models/gemini-2.5-pro}); nothing that could end a key or a log field.
+     */
+    private static final Pattern MODEL = Pattern.compile("[A-Za-z0-9._:/@+-]+");
+
     public SelectRequest {
         if (groupId != null && groupId < 0) {
             throw new IllegalArgumentException("group must be >= 0, got " + groupId);
@@ -40,10 +52,29 @@ public record SelectRequest(
             throw new IllegalArgumentException(
                     "session key must be 1.." + MAX_SESSION_KEY + " characters, got " + sessionKey.length());
         }
-        if (model != null && model.isEmpty()) {
-            model = null;
-        }
+        model = requireModel(model);
         excludedIds = excludedIds == null ? Set.of() : Set.copyOf(excludedIds);
+    }
+
+    /**
+     * Checks a model name: {@code null} or empty means none (returns {@code null}); otherwise 1..{@value
+     * #MAX_MODEL} characters of {@code [A-Za-z0-9._:/@+-]}.
+     *
+     * @throws IllegalArgumentException naming the model and what is wrong
+     */
+    public static String requireModel(String model) {
+        if (model == null || model.isEmpty()) {
+            return null;
+        }
+        if (model.length() > MAX_MODEL) {
+            throw new IllegalArgumentException(
+                    "model must be at most " + MAX_MODEL + " characters, got " + model.length());
+        }
+        if (!MODEL.matcher(model).matches()) {
+            throw new IllegalArgumentException("model must consist of letters, digits and . _ : / @ + -, got '"
+                    + model.replaceAll("[^\\x20-\\x7e]", "?") + "'");
+        }
+        return model;
     }
 
     /** A request for {@code platform} in {@code groupId} with nothing else set. */

@@ -50,7 +50,18 @@ public interface SelectionStore extends AutoCloseable {
      * @param ttl how long the slot lives without a {@link #renew}; positive
      * @param token the slot's name, 32 lower-case hex digits ({@link Tokens#require})
      */
-    SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token);
+    default SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
+        return tryAcquire(accountId, null, concurrency, ttl, token);
+    }
+
+    /**
+     * {@link #tryAcquire(long, int, Duration, String)} for a request of {@code model}: also refused
+     * (atomically, {@link SlotAttempt.CoolingDown}) while that model cools down on the account ({@link
+     * #extendModelCooldown}); the later of the account's and the model's deadlines is reported.
+     *
+     * @param model the request's model ({@link SelectRequest#requireModel}), or {@code null} for none
+     */
+    SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token);
 
     /**
      * {@link #tryAcquire(long, int, Duration, String)} with a fresh random token: for callers that do not
@@ -100,9 +111,17 @@ public interface SelectionStore extends AutoCloseable {
      * @param bindingKey the session's binding key, or {@code null} for a request without a session
      */
     default Reading read(Collection<Long> accountIds, String bindingKey) {
-        Map<Long, AccountLoad> loads = loads(accountIds);
-        return new Reading(loads, bindingKey == null ? OptionalLong.empty() : sticky(bindingKey));
+        return read(accountIds, bindingKey, null);
     }
+
+    /**
+     * {@link #read(Collection, String)} for a request of {@code model}: each load's {@link
+     * AccountLoad#coolingUntil} is the latest of the account's cooldowns and that model's cooldown on the
+     * account.
+     *
+     * @param model the request's model, or {@code null} for none (then as {@link #read(Collection, String)})
+     */
+    Reading read(Collection<Long> accountIds, String bindingKey, String model);
 
     /**
      * The result of {@link #read}.
@@ -118,6 +137,29 @@ public interface SelectionStore extends AutoCloseable {
      * @return the deadline now stored (the later of the two)
      */
     Instant extendCooldown(long accountId, CooldownKind kind, Instant until);
+
+    /**
+     * Moves the deadline of {@code model} on the account to {@code until} unless the stored one is later:
+     * until then {@link #tryAcquire(long, String, int, Duration, String)} and {@link #read(Collection,
+     * String, String)} treat the account as cooling down for that model only. The entry lives for its
+     * deadline (plus a margin), no longer.
+     *
+     * @return the deadline now stored (the later of the two)
+     */
+    Instant extendModelCooldown(long accountId, String model, Instant until);
+
+    /**
+     * Counts one more failure in the account's streak {@code streak} (e.g. {@code "rate_limited"} or
+     * {@code "model:<name>"}), atomically across clients: the count goes up by one when the previous
+     * failure of that streak was less than {@code window} ago, else it starts again at 1.
+     *
+     * @param window how long after its last failure a streak still counts; positive
+     * @return the streak's length with this failure (1 for the first)
+     */
+    int recordFailure(long accountId, String streak, Duration window);
+
+    /** Ends the account's streaks named in {@code streaks} (a success); idempotent. */
+    void clearFailures(long accountId, Collection<String> streaks);
 
     /** The account a session is bound to, if the binding is live. */
     OptionalLong sticky(String bindingKey);
@@ -167,6 +209,18 @@ public interface SelectionStore extends AutoCloseable {
             throw new IllegalArgumentException("account id must be > 0, got " + id);
         }
         return id;
+    }
+
+    /**
+     * Checks a failure streak name.
+     *
+     * @throws IllegalArgumentException when it is null, empty or longer than 200 characters
+     */
+    static String requireStreak(String streak) {
+        if (streak == null || streak.isEmpty() || streak.length() > 200) {
+            throw new IllegalArgumentException("failure streak name must be 1..200 characters, got " + streak);
+        }
+        return streak;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.roster.core.selection;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Platforms;
+import dev.roster.core.config.CooldownPolicy;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
 import dev.roster.core.projection.ProjectionUnavailableException;
@@ -29,7 +30,7 @@ import java.util.function.Predicate;
  * the database already applied), minus the request's excluded ids, minus accounts not admissible for the
  * platform (U-SEL-3) or no longer schedulable at this instant (stale card), minus accounts that do not serve
  * the model, minus accounts inside a cooldown held in the {@link SelectionStore} (reported by any
- * instance).
+ * instance), account-wide or for the request's model on that account.
  *
  * <p><b>Layers</b>, in sub2api's order:
  *
@@ -60,6 +61,12 @@ import java.util.function.Predicate;
  */
 public final class Selector {
     private static final System.Logger LOG = System.getLogger(Selector.class.getName());
+
+    /** The failure streak of 429s without a reset time. */
+    static final String STREAK_RATE_LIMITED = "rate_limited";
+
+    /** The failure streak of overload answers. */
+    static final String STREAK_OVERLOADED = "overloaded";
 
     private final CandidateSource source;
     private final SelectionStore store;
@@ -148,7 +155,7 @@ public final class Selector {
         seen.addAll(ids);
         String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
         // Loads and the session's binding in one read (one round trip on Redis, SEL16).
-        SelectionStore.Reading reading = store.read(ids, binding);
+        SelectionStore.Reading reading = store.read(ids, binding, r.model());
         Map<Long, AccountLoad> loads = reading.loads();
         Instant firstFree = null;
         List<AccountCard> candidates = new ArrayList<>(serving.size());
@@ -178,7 +185,7 @@ public final class Selector {
                 if (card == null) {
                     drop(binding, id);
                 } else {
-                    SlotAttempt a = acquire(card);
+                    SlotAttempt a = acquire(card, r.model());
                     switch (a) {
                         case SlotAttempt.Granted g -> {
                             metrics.stickyHit();
@@ -213,7 +220,7 @@ public final class Selector {
         if (ticket != null && !cooling.contains(ticket.accountId())) {
             AccountCard card = find(candidates, ticket.accountId());
             if (card != null) {
-                SlotAttempt a = acquire(card);
+                SlotAttempt a = acquire(card, r.model());
                 switch (a) {
                     case SlotAttempt.Granted g -> {
                         return acquired(card, g.lease(), false, Selection.Layer.FALLBACK, binding, now);
@@ -236,7 +243,7 @@ public final class Selector {
                     .thenComparingInt(c -> load(loads, c).loadRate(c.concurrency()))
                     .thenComparing(lru));
             for (AccountCard c : order) {
-                SlotAttempt a = acquire(c);
+                SlotAttempt a = acquire(c, r.model());
                 switch (a) {
                     case SlotAttempt.Granted g -> {
                         return acquired(c, g.lease(), false, Selection.Layer.LOAD_AWARE, binding, now);
@@ -253,7 +260,7 @@ public final class Selector {
                     .sorted(Comparator.comparingInt(AccountCard::priority).thenComparing(lru))
                     .findFirst()
                     .orElseThrow();
-            SlotAttempt a = acquire(best);
+            SlotAttempt a = acquire(best, r.model());
             switch (a) {
                 case SlotAttempt.Granted g -> {
                     return acquired(best, g.lease(), false, Selection.Layer.LEGACY, binding, now);
@@ -319,35 +326,87 @@ public final class Selector {
     // ---- report ----------------------------------------------------------------------------
 
     /**
-     * Records what the upstream answered for an account. A cooldown is written to the shared store at
-     * once (every instance honours it at its next select) and then to the {@link CooldownSink}; deadlines
-     * only ever extend, so a report with an earlier deadline than the stored one leaves the stored one.
+     * Records what the upstream answered for an account, by error class (decisions SEL5, CD1–CD3). A
+     * cooldown is written to the shared store at once (every instance honours it at its next select) and
+     * then, when account-wide, to the {@link CooldownSink}; deadlines only ever extend, so a report with an
+     * earlier deadline than the stored one leaves the stored one.
+     *
+     * <ul>
+     *   <li>{@code RATE_LIMITED} with a reset time in the future: until then, capped at {@code
+     *       rate_limit_max}; without one: {@code rate_limit_steps}, escalating with the streak.
+     *   <li>{@code QUOTA_EXHAUSTED}: until the reset time, capped at {@code quota_max}, or {@code
+     *       quota_default} without one (the {@code rate_limit_reset_at} column).
+     *   <li>{@code OVERLOADED}: {@code overload_steps}, escalating.
+     *   <li>{@code UNAUTHORIZED}, {@code FORBIDDEN}: as decision SEL5.
+     *   <li>{@code MODEL_UNSUPPORTED}: {@code model_unsupported_steps} for that model on that account
+     *       only, escalating per model; nothing persisted.
+     *   <li>{@code SUCCESS}: ends the account's rate-limit and overload streaks and the streak of its model.
+     * </ul>
      *
      * @throws IllegalArgumentException when {@code accountId <= 0}
+     * @throws UnknownAccountException when the account does not exist (nothing is written)
      */
     public ReportResult report(long accountId, Outcome outcome) {
         SelectionStore.requireAccount(accountId);
         Objects.requireNonNull(outcome, "outcome");
+        AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
         Instant now = clock.instant();
+        CooldownPolicy policy = config.cooldowns();
         switch (outcome.kind()) {
+            case SUCCESS -> {
+                store.clearFailures(
+                        accountId,
+                        outcome.model() == null
+                                ? List.of(STREAK_RATE_LIMITED, STREAK_OVERLOADED)
+                                : List.of(STREAK_RATE_LIMITED, STREAK_OVERLOADED, modelStreak(outcome.model())));
+                return new ReportResult(accountId, ReportResult.Action.NONE, null, null, true);
+            }
             case RATE_LIMITED -> {
                 Instant reset = outcome.resetAt();
-                Instant until =
-                        reset != null && reset.isAfter(now) ? reset : now.plus(config.rateLimitDefaultCooldown());
-                return cooldown(accountId, CooldownKind.RATE_LIMITED, until);
+                if (reset != null && reset.isAfter(now)) {
+                    return cooldown(accountId, CooldownKind.RATE_LIMITED, capped(reset, now, policy.rateLimitMax()), 0);
+                }
+                int n = store.recordFailure(accountId, STREAK_RATE_LIMITED, policy.streakWindow());
+                Instant until = now.plus(CooldownPolicy.step(policy.rateLimitSteps(), n));
+                return cooldown(accountId, CooldownKind.RATE_LIMITED, until, n);
+            }
+            case QUOTA_EXHAUSTED -> {
+                Instant reset = outcome.resetAt();
+                Instant until = reset != null && reset.isAfter(now)
+                        ? capped(reset, now, policy.quotaMax())
+                        : now.plus(policy.quotaDefault());
+                return cooldown(accountId, CooldownKind.RATE_LIMITED, until, 0);
             }
             case OVERLOADED -> {
-                return cooldown(accountId, CooldownKind.OVERLOADED, now.plus(config.overloadCooldown()));
+                int n = store.recordFailure(accountId, STREAK_OVERLOADED, policy.streakWindow());
+                Instant until = now.plus(CooldownPolicy.step(policy.overloadSteps(), n));
+                return cooldown(accountId, CooldownKind.OVERLOADED, until, n);
             }
             case UNAUTHORIZED -> {
-                String type = accountType(accountId);
+                String type = card.type();
                 if (type == null || "oauth".equals(type) || "setup-token".equals(type)) {
-                    return cooldown(accountId, CooldownKind.TEMP_UNSCHEDULABLE, now.plus(config.authFailureCooldown()));
+                    return cooldown(
+                            accountId, CooldownKind.TEMP_UNSCHEDULABLE, now.plus(config.authFailureCooldown()), 0);
                 }
                 return error(accountId, now, message(outcome, "Authentication failed (401)"));
             }
             case FORBIDDEN -> {
                 return error(accountId, now, message(outcome, "Access forbidden (403)"));
+            }
+            case MODEL_UNSUPPORTED -> {
+                String model = outcome.model();
+                int n = store.recordFailure(accountId, modelStreak(model), policy.streakWindow());
+                Instant effective = store.extendModelCooldown(
+                        accountId, model, now.plus(CooldownPolicy.step(policy.modelUnsupportedSteps(), n)));
+                metrics.cooldownSet(CooldownKind.MODEL_UNSUPPORTED);
+                return new ReportResult(
+                        accountId,
+                        ReportResult.Action.COOLDOWN,
+                        CooldownKind.MODEL_UNSUPPORTED,
+                        effective,
+                        true,
+                        model,
+                        n);
             }
             default -> {
                 return new ReportResult(accountId, ReportResult.Action.NONE, null, null, true);
@@ -400,13 +459,13 @@ public final class Selector {
      * best effort, so a slot the lost call took does not block the account until its lease ends, and the
      * error propagates.
      */
-    private SlotAttempt acquire(AccountCard card) {
+    private SlotAttempt acquire(AccountCard card, String model) {
         String token = Tokens.random();
         try {
-            return store.tryAcquire(card.id(), card.concurrency(), config.slotLeaseTtl(), token);
+            return store.tryAcquire(card.id(), model, card.concurrency(), config.slotLeaseTtl(), token);
         } catch (ProjectionUnavailableException first) {
             try {
-                return store.tryAcquire(card.id(), card.concurrency(), config.slotLeaseTtl(), token);
+                return store.tryAcquire(card.id(), model, card.concurrency(), config.slotLeaseTtl(), token);
             } catch (ProjectionUnavailableException second) {
                 second.addSuppressed(first);
                 try {
@@ -451,11 +510,22 @@ public final class Selector {
         return new Selection.None(reason, detail, until);
     }
 
-    private ReportResult cooldown(long accountId, CooldownKind kind, Instant until) {
+    private ReportResult cooldown(long accountId, CooldownKind kind, Instant until, int streak) {
         Instant effective = store.extendCooldown(accountId, kind, until);
         metrics.cooldownSet(kind);
         boolean persisted = persist(accountId, () -> sink.extend(accountId, kind, effective));
-        return new ReportResult(accountId, ReportResult.Action.COOLDOWN, kind, effective, persisted);
+        return new ReportResult(accountId, ReportResult.Action.COOLDOWN, kind, effective, persisted, null, streak);
+    }
+
+    /** An announced reset, cut to {@code max} from now: a wrong or hostile header cannot lock an account for long. */
+    private static Instant capped(Instant reset, Instant now, Duration max) {
+        Instant cap = now.plus(max);
+        return reset.isAfter(cap) ? cap : reset;
+    }
+
+    /** The failure streak of a refused model (one per model, so refusals of other models do not escalate it). */
+    static String modelStreak(String model) {
+        return "model:" + model;
     }
 
     private ReportResult error(long accountId, Instant now, String message) {
@@ -478,15 +548,6 @@ public final class Selector {
                     Level.WARNING,
                     "cooldown of account " + accountId + " is in the shared store but could not be persisted: " + e);
             return false;
-        }
-    }
-
-    private String accountType(long accountId) {
-        try {
-            return source.getAccount(accountId).map(AccountCard::type).orElse(null);
-        } catch (RuntimeException e) {
-            // Unknown type: take the milder, temporary action rather than an error status.
-            return null;
         }
     }
 

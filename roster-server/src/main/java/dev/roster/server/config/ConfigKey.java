@@ -29,6 +29,8 @@ public record ConfigKey(String path, Type type, String defaultValue, String mean
         URL,
         /** A duration such as {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h30m}. */
         DURATION,
+        /** A comma-separated list of durations such as {@code 5s,10s,45s} (cooldown steps). */
+        DURATIONS,
         /** One of {@link ConfigKey#choices()}. */
         ENUM
     }

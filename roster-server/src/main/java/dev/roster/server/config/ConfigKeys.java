@@ -187,14 +187,39 @@ public final class ConfigKeys {
         k.add(dur(
                 "selection.sticky_ttl", "1h", "how long a session stays bound to its account; refreshed on each use"));
         k.add(dur(
-                "selection.rate_limit_default_cooldown",
-                "5m",
-                "cooldown of a reported 429 that announced no reset time"));
-        k.add(dur("selection.overload_cooldown", "10m", "cooldown of a reported 529 / overload"));
-        k.add(dur(
                 "selection.auth_failure_cooldown",
                 "10m",
                 "temporary unschedulable period of a reported 401 on an OAuth or setup-token account"));
+        // selection.cooldowns: cooldowns by error class (decisions CD1-CD3); a list escalates with
+        // consecutive failures of its class, its last step repeating, until a success report
+        k.add(durs(
+                "selection.cooldowns.rate_limit_steps",
+                "5s,10s,45s",
+                "cooldown of a reported 429 without reset time, by consecutive 429s (a success resets)"));
+        k.add(dur(
+                "selection.cooldowns.rate_limit_max",
+                "1h",
+                "longest cooldown of a 429 that announced its reset time or a Retry-After"));
+        k.add(dur(
+                "selection.cooldowns.quota_default",
+                "1h",
+                "cooldown of an exhausted quota reported without its window's reset time"));
+        k.add(dur(
+                "selection.cooldowns.quota_max",
+                "168h",
+                "longest cooldown of an exhausted quota (until its window resets, at most this)"));
+        k.add(durs(
+                "selection.cooldowns.overload_steps",
+                "5s,15s,30s,60s",
+                "cooldown of a reported 529 / 503 overload, by consecutive overloads (a success resets)"));
+        k.add(durs(
+                "selection.cooldowns.model_unsupported_steps",
+                "30m",
+                "cooldown of a model the account refused, for that model on that account only"));
+        k.add(dur(
+                "selection.cooldowns.streak_window",
+                "10m",
+                "a failure this long after the previous one of its class starts its escalation again"));
         Map<String, ConfigKey> m = new LinkedHashMap<>();
         for (ConfigKey key : k) {
             if (m.put(key.path(), key) != null) {
@@ -228,6 +253,10 @@ public final class ConfigKeys {
 
     private static ConfigKey dur(String p, String d, String m) {
         return new ConfigKey(p, Type.DURATION, d, m, List.of());
+    }
+
+    private static ConfigKey durs(String p, String d, String m) {
+        return new ConfigKey(p, Type.DURATIONS, d, m, List.of());
     }
 
     private static ConfigKey e(String p, String d, String m, String... choices) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.roster.core.RunMode;
 import dev.roster.core.config.ConfigException;
+import dev.roster.core.config.CooldownPolicy;
 import dev.roster.core.config.NearCacheConfig;
 import dev.roster.core.config.ProjectionConfig;
 import dev.roster.core.config.ReplayConfig;
@@ -191,6 +192,7 @@ public final class ConfigLoader {
             case SECRET -> "a text value (a secret)";
             case URL -> "a URL";
             case DURATION -> "a duration such as 500ms, 30s, 2m or 1h30m";
+            case DURATIONS -> "a comma-separated list of durations such as 5s,10s,45s";
             case ENUM -> "one of " + String.join(", ", k.choices());
         };
     }
@@ -294,6 +296,22 @@ public final class ConfigLoader {
         }
 
         /** Runs a core record's validation and re-renders its error with the value as the operator wrote it. */
+        List<Duration> durations(String path) {
+            Raw r = raw.get(path);
+            if (r != null && r.node() != null && r.node().isNumber()) {
+                throw bad(path, "a comma-separated list of durations with units such as 5s,10s,45s");
+            }
+            List<Duration> out = new ArrayList<>();
+            for (String part : text(path).split(",", -1)) {
+                try {
+                    out.add(GoDurations.parse(part.strip()));
+                } catch (IllegalArgumentException e) {
+                    throw bad(path, "a comma-separated list of durations such as 5s,10s,45s");
+                }
+            }
+            return out;
+        }
+
         <T> T validated(java.util.function.Supplier<T> build) {
             try {
                 return build.get();
@@ -313,6 +331,7 @@ public final class ConfigLoader {
                 case INT -> v.integer(k.path());
                 case BOOL -> v.bool(k.path());
                 case DURATION -> v.duration(k.path());
+                case DURATIONS -> v.durations(k.path());
                 case ENUM -> v.choice(k.path());
                 default -> v.text(k.path());
             }
@@ -356,12 +375,20 @@ public final class ConfigLoader {
                 v.duration("near_cache.check_interval"),
                 v.integer("near_cache.max_buckets"),
                 v.duration("near_cache.last_used_flush_interval")));
+        String c = "selection.cooldowns.";
+        CooldownPolicy cooldowns = v.validated(() -> new CooldownPolicy(
+                v.durations(c + "rate_limit_steps"),
+                v.duration(c + "rate_limit_max"),
+                v.duration(c + "quota_default"),
+                v.duration(c + "quota_max"),
+                v.durations(c + "overload_steps"),
+                v.durations(c + "model_unsupported_steps"),
+                v.duration(c + "streak_window")));
         SelectionConfig selection = v.validated(() -> new SelectionConfig(
                 v.duration("selection.slot_lease_ttl"),
                 v.duration("selection.sticky_ttl"),
-                v.duration("selection.rate_limit_default_cooldown"),
-                v.duration("selection.overload_cooldown"),
-                v.duration("selection.auth_failure_cooldown")));
+                v.duration("selection.auth_failure_cooldown"),
+                cooldowns));
         ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, selection);
 
         RosterConfig.Database database = database(v);

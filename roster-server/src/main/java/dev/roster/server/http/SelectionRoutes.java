@@ -8,6 +8,7 @@ import dev.roster.core.selection.ReportResult;
 import dev.roster.core.selection.SelectRequest;
 import dev.roster.core.selection.Selection;
 import dev.roster.core.selection.SlotLease;
+import dev.roster.core.selection.UnknownAccountException;
 import dev.roster.core.selection.WaitTicket;
 import dev.roster.server.app.Backend;
 import dev.roster.server.http.Route.Access;
@@ -35,7 +36,6 @@ final class SelectionRoutes {
     static final int MAX_EXCLUDED = 1000;
 
     private static final Pattern TICKET = Pattern.compile("([0-9]{1,19}):([0-9a-f]{32})");
-    private static final int MAX_MODEL = 256;
     private static final int MAX_MESSAGE = 500;
 
     private final Supplier<Backend> backend;
@@ -74,11 +74,14 @@ final class SelectionRoutes {
                 "POST",
                 "/v1/report",
                 Access.API,
-                "Records the upstream's answer for an account: 429 rate-limits it (reset_at or"
-                        + " retry_after_seconds), 529 overloads it, 401/402/403 cool it down or mark it error;"
-                        + " deadlines only extend",
+                "Records the upstream's answer for an account, by error class (status, or error_class:"
+                        + " success, rate_limited, quota_exhausted, overloaded, unauthorized, forbidden,"
+                        + " model_unsupported, other): 429 cools it until reset_at / retry_after_seconds (capped) or"
+                        + " briefly, escalating; quota_exhausted until its window resets; 529/503 briefly, escalating;"
+                        + " 401/402/403 cool it down or mark it error; model_unsupported cools that model on that"
+                        + " account only; a success resets the escalation; deadlines only extend",
                 List.of(),
-                "{account_id, status, reset_at?, retry_after_seconds?, message?}",
+                "{account_id, status? | error_class?, reset_at?, retry_after_seconds?, model?, message?}",
                 this::report));
     }
 
@@ -107,7 +110,14 @@ final class SelectionRoutes {
     record LeaseBody(Long accountId, String token, String waitTicket) {}
 
     /** {@code POST /v1/report}. */
-    record ReportBody(Long accountId, Integer status, Instant resetAt, Long retryAfterSeconds, String message) {}
+    record ReportBody(
+            Long accountId,
+            Integer status,
+            String errorClass,
+            Instant resetAt,
+            Long retryAfterSeconds,
+            String model,
+            String message) {}
 
     // ---- answers ---------------------------------------------------------------------------------
 
@@ -138,7 +148,8 @@ final class SelectionRoutes {
     record Renewed(boolean renewed) {}
 
     /** {@code POST /v1/report}. */
-    record Reported(long accountId, String action, String kind, Instant until, boolean persisted) {}
+    record Reported(
+            long accountId, String action, String kind, Instant until, boolean persisted, String model, int streak) {}
 
     // ---- handlers --------------------------------------------------------------------------------
 
@@ -190,10 +201,7 @@ final class SelectionRoutes {
             throw ApiError.badRequest("field session_key must be 1.." + SelectRequest.MAX_SESSION_KEY
                     + " characters, got " + in.sessionKey().length());
         }
-        if (in.model() != null && in.model().length() > MAX_MODEL) {
-            throw ApiError.badRequest("field model must be at most " + MAX_MODEL + " characters, got "
-                    + in.model().length());
-        }
+        String model = model(in.model());
         Set<Long> excluded = new LinkedHashSet<>();
         if (in.excludedIds() != null) {
             if (in.excludedIds().size() > MAX_EXCLUDED) {
@@ -213,7 +221,7 @@ final class SelectionRoutes {
                 in.platform(),
                 Boolean.TRUE.equals(in.force()),
                 in.sessionKey(),
-                in.model(),
+                model,
                 excluded,
                 Boolean.TRUE.equals(in.preferOauth()),
                 ticket);
@@ -247,12 +255,19 @@ final class SelectionRoutes {
     private Object report(Call call) {
         ReportBody in = call.body(ReportBody.class);
         long id = accountId(in.accountId());
-        if (in.status() == null) {
-            throw ApiError.badRequest("field status is required (the upstream's HTTP status)");
+        Outcome.Kind explicit = null;
+        if (in.errorClass() != null) {
+            try {
+                explicit = Outcome.Kind.parse(in.errorClass());
+            } catch (IllegalArgumentException e) {
+                throw ApiError.badRequest("field " + e.getMessage().replace("error class", "error_class"));
+            }
         }
-        int status = in.status();
-        if (status < 100 || status > 599) {
-            throw ApiError.badRequest("field status must be an HTTP status 100..599, got " + status);
+        if (in.status() == null && explicit == null) {
+            throw ApiError.badRequest("field status is required (the upstream's HTTP status), or error_class");
+        }
+        if (in.status() != null && (in.status() < 100 || in.status() > 599)) {
+            throw ApiError.badRequest("field status must be an HTTP status 100..599, got " + in.status());
         }
         if (in.resetAt() != null && in.retryAfterSeconds() != null) {
             throw ApiError.badRequest("give either reset_at or retry_after_seconds, not both");
@@ -266,15 +281,36 @@ final class SelectionRoutes {
             throw ApiError.badRequest("field message must be at most " + MAX_MESSAGE + " characters, got "
                     + in.message().length());
         }
+        String model = model(in.model());
+        if (explicit == Outcome.Kind.MODEL_UNSUPPORTED && model == null) {
+            throw ApiError.badRequest("field model is required with error_class model_unsupported (the model refused)");
+        }
+        boolean timed = in.resetAt() != null || in.retryAfterSeconds() != null;
+        Outcome.Kind kind = explicit != null
+                ? explicit
+                : Outcome.ofStatus(in.status(), null).kind();
+        if (timed && kind != Outcome.Kind.RATE_LIMITED && kind != Outcome.Kind.QUOTA_EXHAUSTED) {
+            throw ApiError.badRequest("field " + (in.resetAt() != null ? "reset_at" : "retry_after_seconds")
+                    + " applies only to a 429 (rate_limited) or quota_exhausted, not to " + kind.wireName());
+        }
         Backend b = backend.get();
         Instant resetAt = in.retryAfterSeconds() != null ? b.now().plusSeconds(in.retryAfterSeconds()) : in.resetAt();
-        Outcome o = Outcome.ofStatus(status, resetAt);
-        if (in.message() != null) {
-            o = new Outcome(o.kind(), o.resetAt(), in.message());
+        Outcome o = new Outcome(kind, resetAt, in.message(), model);
+        ReportResult r;
+        try {
+            r = b.report(id, o);
+        } catch (UnknownAccountException e) {
+            throw ApiError.notFound("field account_id: " + e.getMessage());
         }
-        ReportResult r = b.report(id, o);
         CooldownKind k = r.kind();
-        return new Reported(r.accountId(), name(r.action()), k == null ? null : name(k), r.until(), r.persisted());
+        return new Reported(
+                r.accountId(),
+                name(r.action()),
+                k == null ? null : name(k),
+                r.until(),
+                r.persisted(),
+                r.model(),
+                r.streak());
     }
 
     // ---- helpers ---------------------------------------------------------------------------------
@@ -287,6 +323,14 @@ final class SelectionRoutes {
             throw ApiError.badRequest("field account_id must be a positive integer, got " + v);
         }
         return v;
+    }
+
+    private static String model(String v) {
+        try {
+            return SelectRequest.requireModel(v);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest("field " + e.getMessage());
+        }
     }
 
     private static String token(String v) {

@@ -108,17 +108,24 @@ class ConfigLoaderTest {
         Files.writeString(f, """
                 selection:
                   slot_lease_ttl: 90s
-                  overload_cooldown: 1h
+                  cooldowns:
+                    overload_steps: 10s, 1m,5m
                 gateway:
                   scheduling:
                     sticky_session_max_waiting: 7
                     load_batch_enabled: false
                 """);
-        RosterConfig c = new ConfigLoader(Map.of("ROSTER_SELECTION_STICKY_TTL", "2h"), dir)
+        RosterConfig c = new ConfigLoader(
+                        Map.of("ROSTER_SELECTION_STICKY_TTL", "2h", "ROSTER_SELECTION_COOLDOWNS_QUOTA_DEFAULT", "30m"),
+                        dir)
                 .load(f)
                 .config();
         assertThat(c.service().selection().slotLeaseTtl()).isEqualTo(Duration.ofSeconds(90));
-        assertThat(c.service().selection().overloadCooldown()).isEqualTo(Duration.ofHours(1));
+        assertThat(c.service().selection().cooldowns().overloadSteps())
+                .containsExactly(Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofMinutes(5));
+        assertThat(c.service().selection().cooldowns().quotaDefault()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(c.service().selection().cooldowns().rateLimitSteps())
+                .isEqualTo(dev.roster.core.config.CooldownPolicy.DEFAULTS.rateLimitSteps());
         assertThat(c.service().selection().stickyTtl()).isEqualTo(Duration.ofHours(2));
         assertThat(c.service().scheduling().stickySessionMaxWaiting()).isEqualTo(7);
         assertThat(c.service().scheduling().loadBatchEnabled()).isFalse();
@@ -131,6 +138,20 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("selection.sticky_ttl");
+        // Cooldown steps: every element a duration, none negative or zero, named by the key.
+        Files.writeString(f, "selection:\n  cooldowns:\n    rate_limit_steps: 5s,,45s\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.cooldowns.rate_limit_steps")
+                .hasMessageContaining("5s,,45s");
+        Files.writeString(f, "selection:\n  cooldowns:\n    overload_steps: 5s,0s\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.cooldowns.overload_steps");
+        assertThatThrownBy(
+                        () -> new ConfigLoader(Map.of("ROSTER_SELECTION_COOLDOWNS_QUOTA_MAX", "-1h"), dir).load(null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.cooldowns.quota_max");
     }
 
     @Test

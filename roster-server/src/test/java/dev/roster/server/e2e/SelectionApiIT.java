@@ -63,7 +63,8 @@ class SelectionApiIT {
                     fallback_max_waiting: 1
                     sticky_session_max_waiting: 1
                 selection:
-                  overload_cooldown: 1h
+                  cooldowns:
+                    overload_steps: 1h
                 """.formatted(ADMIN));
         server = ServerJar.start(dir, Map.of("ROSTER_SERVER_API_TOKEN", API), "serve");
         base = server.awaitListening(Duration.ofSeconds(120));
@@ -332,7 +333,28 @@ class SelectionApiIT {
                         "{\"account_id\":\"1\",\"status\":429,\"retry_after_seconds\":1,"
                                 + "\"reset_at\":\"2030-01-01T00:00:00Z\"}",
                         "either reset_at or retry_after_seconds"),
-                Arguments.of("/v1/report", "{\"status\":429}", "field account_id is required"));
+                Arguments.of("/v1/report", "{\"status\":429}", "field account_id is required"),
+                Arguments.of(
+                        "/v1/report",
+                        "{\"account_id\":\"1\",\"error_class\":\"melted\"}",
+                        "field error_class must be one of"),
+                Arguments.of(
+                        "/v1/report",
+                        "{\"account_id\":\"1\",\"error_class\":\"model_unsupported\"}",
+                        "field model is required"),
+                Arguments.of(
+                        "/v1/report",
+                        "{\"account_id\":\"1\",\"error_class\":\"model_unsupported\",\"model\":\"" + "m".repeat(129)
+                                + "\"}",
+                        "field model must be at most 128"),
+                Arguments.of(
+                        "/v1/report",
+                        "{\"account_id\":\"1\",\"status\":529,\"retry_after_seconds\":5}",
+                        "field retry_after_seconds applies only"),
+                Arguments.of(
+                        "/v1/select", "{\"platform\":\"openai\",\"model\":\"" + "m".repeat(129) + "\"}", "field model"),
+                Arguments.of(
+                        "/v1/select", "{\"platform\":\"openai\",\"model\":\"gpt 4\"}", "field model must consist"));
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -345,6 +367,45 @@ class SelectionApiIT {
         assertThat(e.get("error").asText()).isEqualTo("bad_request");
         assertThat(e.get("message").asText()).contains(message);
         assertThat(r.body()).doesNotContain("Exception");
+    }
+
+    @Test
+    @Order(5)
+    void report_of_an_unknown_account_is_404_and_writes_nothing() throws Exception {
+        long unknown = 987_654_321L;
+        HttpResponse<String> r = send(
+                "POST",
+                "/v1/report",
+                API,
+                "{\"account_id\":\"" + unknown + "\",\"error_class\":\"model_unsupported\",\"model\":\"gpt-a\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(404);
+        assertThat(JSON.readTree(r.body()).get("message").asText())
+                .contains("field account_id")
+                .contains(Long.toString(unknown));
+        assertThat(send("POST", "/v1/report", API, "{\"account_id\":\"" + unknown + "\",\"status\":429}")
+                        .statusCode())
+                .isEqualTo(404);
+    }
+
+    @Test
+    @Order(5)
+    void a_refused_model_cools_that_model_on_that_account_only() throws Exception {
+        JsonNode r = report(b, "\"error_class\":\"model_unsupported\",\"model\":\"gpt-zzz\",\"status\":404");
+        assertThat(r.get("action").asText()).isEqualTo("cooldown");
+        assertThat(r.get("kind").asText()).isEqualTo("model_unsupported");
+        assertThat(r.get("model").asText()).isEqualTo("gpt-zzz");
+        assertThat(r.get("streak").asInt()).isEqualTo(1);
+        assertThat(Instant.parse(r.get("until").asText()))
+                .isBetween(
+                        Instant.now().plus(Duration.ofMinutes(25)),
+                        Instant.now().plus(Duration.ofMinutes(31)));
+        assertThat(r.get("persisted").asBoolean()).isTrue();
+        JsonNode q = report(a, "\"error_class\":\"quota_exhausted\",\"retry_after_seconds\":600");
+        assertThat(q.get("kind").asText()).isEqualTo("rate_limited");
+        assertThat(report(a, "\"error_class\":\"success\",\"model\":\"gpt-a\"")
+                        .get("action")
+                        .asText())
+                .isEqualTo("none");
     }
 
     @Test

@@ -296,6 +296,135 @@ public abstract class SelectionStoreContract {
         assertThat(load(2).coolingUntil()).isNull();
     }
 
+    @Test
+    void modelCooldown_coolsThatModelOnThatAccountOnly_extendOnly_sharedAcrossClients() {
+        Instant t0 = clock.instant();
+        Instant late = t0.plus(Duration.ofMinutes(30));
+        assertThat(store.extendModelCooldown(1, "claude-opus-4", late)).isEqualTo(late);
+        // A shorter report, from another client, never shortens it.
+        assertThat(client().extendModelCooldown(1, "claude-opus-4", t0.plusSeconds(5)))
+                .isEqualTo(late);
+
+        SelectionStore other = client();
+        assertThat(other.tryAcquire(1, "claude-opus-4", 5, TTL, Tokens.random()))
+                .isEqualTo(new SlotAttempt.CoolingDown(late));
+        // Other models of the account, requests without a model, and the model on other accounts are free.
+        granted(other.tryAcquire(1, "claude-sonnet-4", 5, TTL, Tokens.random()));
+        granted(other.tryAcquire(1, null, 5, TTL, Tokens.random()));
+        granted(other.tryAcquire(2, "claude-opus-4", 5, TTL, Tokens.random()));
+        assertThat(load(1).coolingUntil()).isNull();
+        SelectionStore.Reading r = other.read(List.of(1L, 2L), null, "claude-opus-4");
+        assertThat(r.loads().get(1L)).isEqualTo(new AccountLoad(2, 0, late));
+        assertThat(r.loads().get(2L)).isEqualTo(new AccountLoad(1, 0, null));
+        assertThat(other.read(List.of(1L), null, "claude-sonnet-4")
+                        .loads()
+                        .get(1L)
+                        .coolingUntil())
+                .isNull();
+
+        // The later of the account's and the model's deadlines is the one reported.
+        Instant later = t0.plus(Duration.ofHours(1));
+        store.extendCooldown(1, CooldownKind.OVERLOADED, later);
+        assertThat(other.tryAcquire(1, "claude-opus-4", 5, TTL, Tokens.random()))
+                .isEqualTo(new SlotAttempt.CoolingDown(later));
+        assertThat(other.read(List.of(1L), null, "claude-opus-4")
+                        .loads()
+                        .get(1L)
+                        .coolingUntil())
+                .isEqualTo(later);
+
+        // At its deadline the model is free again, and a new, earlier deadline can be set after that.
+        elapse(Duration.ofMinutes(30));
+        assertThat(other.read(List.of(1L), null, "claude-opus-4")
+                        .loads()
+                        .get(1L)
+                        .coolingUntil())
+                .isEqualTo(later);
+        elapse(Duration.ofMinutes(30));
+        granted(other.tryAcquire(1, "claude-opus-4", 5, TTL, Tokens.random()));
+        Instant again = clock.instant().plusSeconds(10);
+        assertThat(store.extendModelCooldown(1, "claude-opus-4", again)).isEqualTo(again);
+        assertThat(other.read(List.of(1L), null, "claude-opus-4")
+                        .loads()
+                        .get(1L)
+                        .coolingUntil())
+                .isEqualTo(again);
+    }
+
+    @Test
+    void failureStreak_countsConsecutiveFailuresAcrossClients_restartsAfterTheWindow_endsWhenCleared() {
+        Duration window = Duration.ofMinutes(10);
+        assertThat(store.recordFailure(1, "rate_limited", window)).isEqualTo(1);
+        assertThat(client().recordFailure(1, "rate_limited", window)).isEqualTo(2);
+        // Streaks are per name and per account.
+        assertThat(store.recordFailure(1, "overloaded", window)).isEqualTo(1);
+        assertThat(store.recordFailure(2, "rate_limited", window)).isEqualTo(1);
+        elapse(window.minusMillis(1));
+        assertThat(client().recordFailure(1, "rate_limited", window)).isEqualTo(3);
+        // The window counts from the last failure: a failure a whole window later starts a new streak.
+        elapse(window);
+        assertThat(store.recordFailure(1, "rate_limited", window)).isEqualTo(1);
+        assertThat(store.recordFailure(1, "rate_limited", window)).isEqualTo(2);
+        assertThat(store.recordFailure(1, "model:gpt-5", window)).isEqualTo(1);
+
+        client().clearFailures(1, List.of("rate_limited", "model:gpt-5", "never-seen"));
+        assertThat(store.recordFailure(1, "rate_limited", window)).isEqualTo(1);
+        assertThat(store.recordFailure(1, "model:gpt-5", window)).isEqualTo(1);
+        // Streaks not named are kept.
+        assertThat(store.recordFailure(1, "overloaded", window)).isEqualTo(1);
+        assertThat(store.recordFailure(2, "rate_limited", window)).isEqualTo(1);
+        store.clearFailures(3, List.of("rate_limited"));
+        store.clearFailures(1, List.of());
+    }
+
+    @Test
+    void failureStreak_isAtomicAcrossClients() throws Exception {
+        List<SelectionStore> stores = List.of(client(), client(), client(), client());
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        List<Integer> counts = new CopyOnWriteArrayList<>();
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                SelectionStore s = stores.get(t % stores.size());
+                fs.add(pool.submit(() -> {
+                    for (int i = 0; i < 10; i++) {
+                        counts.add(s.recordFailure(9, "overloaded", Duration.ofMinutes(10)));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        // Every failure was counted once: the counts are exactly 1..80.
+        assertThat(counts)
+                .hasSize(80)
+                .doesNotHaveDuplicates()
+                .allSatisfy(n -> assertThat(n).isBetween(1, 80));
+    }
+
+    @Test
+    void modelAndStreakArgumentsAreRejectedNamingThem() {
+        assertThatThrownBy(() -> store.extendModelCooldown(1, "x".repeat(129), clock.instant()))
+                .hasMessageContaining("model");
+        assertThatThrownBy(() -> store.extendModelCooldown(1, "bad model", clock.instant()))
+                .hasMessageContaining("model");
+        assertThatThrownBy(() -> store.tryAcquire(1, "{tag}", 1, TTL, Tokens.random()))
+                .hasMessageContaining("model");
+        assertThatThrownBy(() -> store.recordFailure(1, "", Duration.ofMinutes(1)))
+                .hasMessageContaining("streak");
+        assertThatThrownBy(() -> store.recordFailure(1, "rate_limited", Duration.ZERO))
+                .hasMessageContaining("streak window");
+        assertThatThrownBy(() -> store.recordFailure(0, "rate_limited", Duration.ofMinutes(1)))
+                .hasMessageContaining("account id");
+        assertThat(load(1)).isEqualTo(AccountLoad.IDLE);
+        assertThat(store.recordFailure(1, "rate_limited", Duration.ofMinutes(1)))
+                .isEqualTo(1);
+    }
+
     // ---- sticky ----------------------------------------------------------------------------
 
     @Test

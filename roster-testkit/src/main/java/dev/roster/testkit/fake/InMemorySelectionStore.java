@@ -2,6 +2,7 @@ package dev.roster.testkit.fake;
 
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.SelectRequest;
 import dev.roster.core.selection.SelectionStore;
 import dev.roster.core.selection.SlotAttempt;
 import dev.roster.core.selection.SlotLease;
@@ -29,9 +30,13 @@ public final class InMemorySelectionStore implements SelectionStore {
     private final Map<Long, Map<String, Instant>> slots = new HashMap<>();
     private final Map<Long, Map<String, Instant>> waits = new HashMap<>();
     private final Map<Long, EnumMap<CooldownKind, Instant>> cooldowns = new HashMap<>();
+    private final Map<Long, Map<String, Instant>> modelCooldowns = new HashMap<>();
+    private final Map<Long, Map<String, Streak>> streaks = new HashMap<>();
     private final Map<String, Binding> sticky = new HashMap<>();
 
     private record Binding(long accountId, Instant expiresAt) {}
+
+    private record Streak(int count, Instant last) {}
 
     /** A store judging expiry with {@code clock}. */
     public InMemorySelectionStore(InstantSource clock) {
@@ -39,8 +44,10 @@ public final class InMemorySelectionStore implements SelectionStore {
     }
 
     @Override
-    public synchronized SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
+    public synchronized SlotAttempt tryAcquire(
+            long accountId, String model, int concurrency, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
+        model = SelectRequest.requireModel(model);
         SelectionStore.requirePositive(ttl, "slot ttl");
         Tokens.require(token, "slot token");
         Instant now = clock.instant();
@@ -51,7 +58,7 @@ public final class InMemorySelectionStore implements SelectionStore {
             held.put(token, lease.expiresAt());
             return new SlotAttempt.Granted(lease);
         }
-        Instant cool = coolingUntil(accountId, now);
+        Instant cool = coolingUntil(accountId, model, now);
         if (cool != null) {
             return new SlotAttempt.CoolingDown(cool);
         }
@@ -104,14 +111,63 @@ public final class InMemorySelectionStore implements SelectionStore {
         return live(waits, accountId, clock.instant()).remove(token) != null;
     }
 
-    @Override
-    public synchronized Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
+    private Map<Long, AccountLoad> loads(Collection<Long> accountIds, String model) {
         Instant now = clock.instant();
         Map<Long, AccountLoad> out = new LinkedHashMap<>();
         for (long id : accountIds) {
-            out.put(id, new AccountLoad(count(slots.get(id), now), count(waits.get(id), now), coolingUntil(id, now)));
+            out.put(
+                    id,
+                    new AccountLoad(
+                            count(slots.get(id), now), count(waits.get(id), now), coolingUntil(id, model, now)));
         }
         return out;
+    }
+
+    @Override
+    public synchronized Map<Long, AccountLoad> loads(Collection<Long> accountIds) {
+        return loads(accountIds, null);
+    }
+
+    @Override
+    public synchronized Reading read(Collection<Long> accountIds, String bindingKey, String model) {
+        String m = SelectRequest.requireModel(model);
+        Map<Long, AccountLoad> loads = loads(accountIds, m);
+        return new Reading(loads, bindingKey == null ? OptionalLong.empty() : sticky(bindingKey));
+    }
+
+    @Override
+    public synchronized Instant extendModelCooldown(long accountId, String model, Instant until) {
+        SelectionStore.requireAccount(accountId);
+        String m = Objects.requireNonNull(SelectRequest.requireModel(model), "model");
+        Objects.requireNonNull(until, "until");
+        Map<String, Instant> byModel = modelCooldowns.computeIfAbsent(accountId, k -> new HashMap<>());
+        // Entries live for their deadline, as the Redis hash's do.
+        Instant now = clock.instant();
+        byModel.values().removeIf(t -> !t.isAfter(now));
+        return byModel.merge(m, until, (a, b) -> a.isAfter(b) ? a : b);
+    }
+
+    @Override
+    public synchronized int recordFailure(long accountId, String streak, Duration window) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requireStreak(streak);
+        SelectionStore.requirePositive(window, "streak window");
+        Instant now = clock.instant();
+        Map<String, Streak> m = streaks.computeIfAbsent(accountId, k -> new HashMap<>());
+        Streak prev = m.get(streak);
+        int n = prev != null && now.isBefore(prev.last().plus(window)) ? prev.count() + 1 : 1;
+        m.put(streak, new Streak(n, now));
+        return n;
+    }
+
+    @Override
+    public synchronized void clearFailures(long accountId, Collection<String> names) {
+        SelectionStore.requireAccount(accountId);
+        names.forEach(SelectionStore::requireStreak);
+        Map<String, Streak> m = streaks.get(accountId);
+        if (m != null) {
+            names.forEach(m::remove);
+        }
     }
 
     @Override
@@ -189,17 +245,22 @@ public final class InMemorySelectionStore implements SelectionStore {
         return (int) m.values().stream().filter(exp -> exp.isAfter(now)).count();
     }
 
-    private Instant coolingUntil(long id, Instant now) {
-        EnumMap<CooldownKind, Instant> c = cooldowns.get(id);
-        if (c == null) {
-            return null;
-        }
+    private Instant coolingUntil(long id, String model, Instant now) {
         Instant latest = null;
-        for (Instant t : c.values()) {
-            if (t.isAfter(now) && (latest == null || t.isAfter(latest))) {
-                latest = t;
+        EnumMap<CooldownKind, Instant> c = cooldowns.get(id);
+        if (c != null) {
+            for (Instant t : c.values()) {
+                latest = later(latest, t, now);
             }
         }
+        Map<String, Instant> byModel = model == null ? null : modelCooldowns.get(id);
+        if (byModel != null) {
+            latest = later(latest, byModel.get(model), now);
+        }
         return latest;
+    }
+
+    private static Instant later(Instant latest, Instant t, Instant now) {
+        return t != null && t.isAfter(now) && (latest == null || t.isAfter(latest)) ? t : latest;
     }
 }

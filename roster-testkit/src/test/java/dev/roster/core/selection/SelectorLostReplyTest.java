@@ -45,15 +45,15 @@ class SelectorLostReplyTest {
         boolean releaseFails;
 
         @Override
-        public SlotAttempt tryAcquire(long accountId, int concurrency, Duration ttl, String token) {
+        public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
             acquireTokens.add(token);
             Fault f = faults.poll();
             if (f == null) {
-                return rig.store.tryAcquire(accountId, concurrency, ttl, token);
+                return rig.store.tryAcquire(accountId, model, concurrency, ttl, token);
             }
             switch (f) {
                 case REPLY_LOST -> {
-                    SlotAttempt ran = rig.store.tryAcquire(accountId, concurrency, ttl, token);
+                    SlotAttempt ran = rig.store.tryAcquire(accountId, model, concurrency, ttl, token);
                     assertThat(ran).isInstanceOf(SlotAttempt.Granted.class);
                     throw new ProjectionUnavailableException("acquire reply lost", null);
                 }
@@ -94,6 +94,26 @@ class SelectorLostReplyTest {
         @Override
         public Instant extendCooldown(long accountId, CooldownKind kind, Instant until) {
             return rig.store.extendCooldown(accountId, kind, until);
+        }
+
+        @Override
+        public Reading read(Collection<Long> accountIds, String bindingKey, String model) {
+            return rig.store.read(accountIds, bindingKey, model);
+        }
+
+        @Override
+        public Instant extendModelCooldown(long accountId, String model, Instant until) {
+            return rig.store.extendModelCooldown(accountId, model, until);
+        }
+
+        @Override
+        public int recordFailure(long accountId, String streak, Duration window) {
+            return rig.store.recordFailure(accountId, streak, window);
+        }
+
+        @Override
+        public void clearFailures(long accountId, Collection<String> streaks) {
+            rig.store.clearFailures(accountId, streaks);
         }
 
         @Override

@@ -207,7 +207,8 @@ class SelectorTest {
         sel.report(2, Outcome.of(Outcome.Kind.OVERLOADED));
         Selection.None cooling = none(sel.select(req.withModel("claude-opus-4")));
         assertThat(cooling.reason()).isEqualTo(Selection.Reason.COOLING_DOWN);
-        assertThat(cooling.until()).isEqualTo(TestClock.T0.plusSeconds(90));
+        // The first to end: the overload's first step.
+        assertThat(cooling.until()).isEqualTo(TestClock.T0.plusSeconds(5));
         assertThat(rig.counters.nones().get(Selection.Reason.COOLING_DOWN)).isEqualTo(1);
     }
 
@@ -470,12 +471,13 @@ class SelectorTest {
         rig.candidates.put(List.of(card(1, 0, 5), TestCards.withType(card(2, 0, 5), "oauth")));
         Selector sel = rig.selector();
         Instant t0 = TestClock.T0;
-        assertThat(sel.report(1, Outcome.rateLimited(null)).until()).isEqualTo(t0.plus(Duration.ofMinutes(5)));
+        // Error classes and their escalation: decisions CD1-CD3 (CooldownPolicyContract covers each).
+        assertThat(sel.report(1, Outcome.rateLimited(null)).until()).isEqualTo(t0.plusSeconds(5));
         assertThat(sel.report(1, Outcome.rateLimited(t0.minusSeconds(1))).until())
-                .isEqualTo(t0.plus(Duration.ofMinutes(5)));
+                .isEqualTo(t0.plusSeconds(10));
         ReportResult overload = sel.report(1, Outcome.ofStatus(529, null));
         assertThat(overload.kind()).isEqualTo(CooldownKind.OVERLOADED);
-        assertThat(overload.until()).isEqualTo(t0.plus(Duration.ofMinutes(10)));
+        assertThat(overload.until()).isEqualTo(t0.plusSeconds(5));
 
         ReportResult oauth401 = sel.report(2, Outcome.ofStatus(401, null));
         assertThat(oauth401.action()).isEqualTo(ReportResult.Action.COOLDOWN);
