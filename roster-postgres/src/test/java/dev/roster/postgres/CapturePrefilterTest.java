@@ -106,10 +106,7 @@ class CapturePrefilterTest {
         pg.sql("UPDATE accounts SET platform = 'zai2' WHERE name IN ('bulk-1', 'bulk-2')");
         List<Row> rows = pg.outboxAfter(mark);
         assertThat(rows).extracting(Row::type).containsExactly("account_bulk_changed", "account_bulk_changed");
-        assertThat(rows.get(0).ids("account_ids"))
-                .hasSize(3000)
-                .doesNotHaveDuplicates()
-                .isSorted();
+        assertThat(rows.get(0).ids("account_ids")).hasSize(3000).doesNotHaveDuplicates().isSorted();
         assertThat(rows.get(1).ids("account_ids")).hasSize(2);
         assertThat(rows.get(1).payload().get("platforms").toString()).isEqualTo("[\"zai\",\"zai2\"]");
     }
