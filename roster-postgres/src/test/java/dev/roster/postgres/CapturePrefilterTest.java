@@ -15,9 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What the capture pre-filter saves, observed through the server's own per-transaction function
- * statistics ({@code track_functions}): an update the capture ignores calls no Roster function (and,
- * since V5, fills no transition table: no trigger declares one), and a statement that changes some rows
- * still writes one event.
+ * statistics ({@code track_functions}): an update the capture ignores calls no Roster function, and a
+ * statement that changes some rows still writes one event.
  */
 class CapturePrefilterTest {
     static PgFixture pg;
@@ -72,9 +71,7 @@ class CapturePrefilterTest {
 
             st.execute("UPDATE accounts SET priority = priority + 1 WHERE id = " + a);
 
-            assertThat(calls(c))
-                    .containsEntry("roster_capture_accounts_note_row", 1L)
-                    .containsEntry("roster_capture_accounts_emit_statement", 1L);
+            assertThat(calls(c)).containsEntry("roster_capture_accounts_update_row", 1L);
             c.commit();
         }
         assertThat(pg.outboxAfter(mark))
@@ -90,25 +87,10 @@ class CapturePrefilterTest {
             st.execute("UPDATE accounts SET priority = 9 WHERE id = " + a);
             st.execute("UPDATE accounts SET priority = 10 WHERE id = " + a);
             assertThat(calls(c))
-                    .containsEntry("roster_capture_accounts_note_row", 2L)
-                    .containsEntry("roster_capture_accounts_emit_statement", 2L)
+                    .containsEntry("roster_capture_accounts_update_row", 2L)
                     .doesNotContainKey("roster_outbox_wake");
             c.rollback();
         }
-    }
-
-    @Test
-    void aBulkStatementPastTheNoteLimit_namesEveryIdInOneEvent() throws Exception {
-        pg.sql("INSERT INTO accounts (name, platform, type) SELECT 'bulk-' || i, 'zai', 'apikey'"
-                + " FROM generate_series(1, 3000) i");
-        long mark = pg.maxOutboxId();
-        pg.sql("UPDATE accounts SET priority = 7 WHERE platform = 'zai'");
-        pg.sql("UPDATE accounts SET platform = 'zai2' WHERE name IN ('bulk-1', 'bulk-2')");
-        List<Row> rows = pg.outboxAfter(mark);
-        assertThat(rows).extracting(Row::type).containsExactly("account_bulk_changed", "account_bulk_changed");
-        assertThat(rows.get(0).ids("account_ids")).hasSize(3000).doesNotHaveDuplicates().isSorted();
-        assertThat(rows.get(1).ids("account_ids")).hasSize(2);
-        assertThat(rows.get(1).payload().get("platforms").toString()).isEqualTo("[\"zai\",\"zai2\"]");
     }
 
     @Test
@@ -124,9 +106,7 @@ class CapturePrefilterTest {
             st.execute(
                     "UPDATE accounts SET schedulable = false WHERE name IN ('many-4', 'many-5', 'many-6', 'many-7')");
             st.execute("UPDATE accounts SET priority = 2 WHERE name = 'many-8'");
-            assertThat(calls(c))
-                    .containsEntry("roster_capture_accounts_note_row", 8L)
-                    .containsEntry("roster_capture_accounts_emit_statement", 3L);
+            assertThat(calls(c)).containsEntry("roster_capture_accounts_update_row", 8L);
             c.commit();
         }
         List<Row> rows = pg.outboxAfter(mark);
