@@ -68,20 +68,29 @@ record LuaScript(String name, byte[] source, String sha) {
     /**
      * KEYS: snap, active, epoch, retired. ARGV: version, epoch, value, graceMs, channel, message,
      * partKeyPrefix, then (partId, partValue) pairs of the new snapshot. The superseded key and the part
-     * keys are derived from KEYS[1] and ARGV[7]; they share KEYS[1]'s hash tag, so the same slot. Every
-     * part is written, also one already stored under its id (which repairs a damaged copy and drops an
-     * expiry it had); a part of the previous snapshot that the new one does not name expires with the
-     * grace period, as the superseded snapshot does.
+     * keys are derived from KEYS[1] and ARGV[7]; they share KEYS[1]'s hash tag, so the same slot. A part
+     * sent with its value is written (which repairs a damaged copy); one sent with an empty value is one
+     * the publisher knows it stored before under that content id: it must exist, else the script returns
+     * {@code MISSING} before writing anything and the publisher sends every part. Either way a part the
+     * new snapshot names loses any expiry; a part of the previous snapshot that the new one does not name
+     * expires with the grace period, as the superseded snapshot does.
      */
     static final LuaScript PUBLISH = of("publish", PART_IDS + """
             if redis.call('EXISTS', KEYS[4]) == 1 then return 'RETIRED' end
             if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[2] then return 'FENCED' end
             local cur = redis.call('GET', KEYS[2])
             if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 'SUPERSEDED' end
+            for i = 8, #ARGV, 2 do
+              if ARGV[i + 1] == '' and redis.call('EXISTS', ARGV[7] .. ARGV[i]) == 0 then return 'MISSING' end
+            end
             local keep = {}
             for i = 8, #ARGV, 2 do
               keep[ARGV[i]] = true
-              redis.call('SET', ARGV[7] .. ARGV[i], ARGV[i + 1])
+              if ARGV[i + 1] == '' then
+                redis.call('PERSIST', ARGV[7] .. ARGV[i])
+              else
+                redis.call('SET', ARGV[7] .. ARGV[i], ARGV[i + 1])
+              end
             end
             for _, id in ipairs(partIds(redis.pcall('GET', KEYS[1]))) do
               if not keep[id] then redis.call('PEXPIRE', ARGV[7] .. id, ARGV[4]) end

@@ -90,6 +90,15 @@ public final class RedisProjection implements Projection {
     private final Duration grace;
     private final RedisClusterCommands<byte[], byte[]> redis;
     private static final byte[] NONE = new byte[0];
+    /** A part value the publish script takes as "stored before under this id" (see publishCall). */
+    private static final byte[] NO_VALUE = new byte[0];
+    /** The publish script's answer when a part sent without its value is not stored. */
+    private static final String MISSING = "MISSING";
+    /** Every this many versions a publish sends every part (decision NC7). */
+    static final long FULL_WRITE_EVERY = 16;
+    /** The part ids of the snapshot this process last activated, per bucket (decision NC7). */
+    private final Map<Bucket, Set<String>> activatedParts = new ConcurrentHashMap<>();
+
     private static final byte[] ALL_PARTS = {'1'};
     private static final byte[] NO_PARTS = {'0'};
     private final Map<Bucket, byte[]> snapshotKeys = new ConcurrentHashMap<>();
@@ -361,22 +370,37 @@ public final class RedisProjection implements Projection {
     @Override
     public PublishOutcome publish(VersionTicket ticket, String generation, List<AccountCard> cards) {
         Objects.requireNonNull(ticket, "ticket");
-        ScriptCall c = publishCall(
-                new Snapshot(ticket.bucket(), generation, ticket.version(), cards),
-                ticket,
-                new ProjectionCodec.Encoder());
-        byte[] result = eval(LuaScript.PUBLISH, ScriptOutputType.VALUE, c.keys(), c.args());
-        PublishOutcome outcome = PublishOutcome.valueOf(str(result));
+        Snapshot s = new Snapshot(ticket.bucket(), generation, ticket.version(), cards);
+        ProjectionCodec.Encoder encoder = new ProjectionCodec.Encoder();
+        ScriptCall c = publishCall(s, ticket, encoder, true);
+        String result = str(eval(LuaScript.PUBLISH, ScriptOutputType.VALUE, c.keys(), c.args()));
+        if (MISSING.equals(result)) {
+            c = publishCall(s, ticket, encoder, false);
+            result = str(eval(LuaScript.PUBLISH, ScriptOutputType.VALUE, c.keys(), c.args()));
+        }
+        PublishOutcome outcome = PublishOutcome.valueOf(result);
         if (outcome == PublishOutcome.ACTIVATED) {
+            activated(ticket.bucket(), c);
             register(ticket.bucket());
         }
         return outcome;
     }
 
-    private ScriptCall publishCall(Snapshot s, VersionTicket ticket, ProjectionCodec.Encoder encoder) {
+    /**
+     * A publish call; with {@code reuseParts}, the parts this process activated under the same id for
+     * the bucket's last snapshot are sent without their value (decision NC7): the script checks they are
+     * still stored and answers {@code MISSING} otherwise. A one-card change of a 25,000-card bucket then
+     * sends its index and one or two parts instead of every part.
+     */
+    private ScriptCall publishCall(
+            Snapshot s, VersionTicket ticket, ProjectionCodec.Encoder encoder, boolean reuseParts) {
         Bucket b = ticket.bucket();
         String message = b.text() + " " + s.generation() + " " + ticket.version();
         ProjectionCodec.Stored stored = ProjectionCodec.encodeStored(s, encoder);
+        // Every FULL_WRITE_EVERY-th version sends every part anyway, so a part damaged in place (not
+        // deleted: that the script notices) is written again within that many versions.
+        Set<String> stored0 = reuseParts && ticket.version() % FULL_WRITE_EVERY != 0 ? activatedParts.get(b) : null;
+        long sent = stored.value().length;
         byte[][] args = new byte[7 + 2 * stored.parts().size()][];
         args[0] = bytes(Long.toString(ticket.version()));
         args[1] = bytes(Long.toString(ticket.epoch()));
@@ -386,11 +410,29 @@ public final class RedisProjection implements Projection {
         args[5] = bytes(message);
         args[6] = bytes(keys.partPrefix(b));
         for (int i = 0; i < stored.parts().size(); i++) {
-            args[7 + 2 * i] = bytes(stored.partIds().get(i));
-            args[8 + 2 * i] = stored.parts().get(i);
+            String id = stored.partIds().get(i);
+            args[7 + 2 * i] = bytes(id);
+            if (stored0 != null && stored0.contains(id)) {
+                args[8 + 2 * i] = NO_VALUE;
+            } else {
+                args[8 + 2 * i] = stored.parts().get(i);
+                sent += stored.parts().get(i).length;
+            }
         }
         return new ScriptCall(
-                keys(keys.snapshot(b), keys.activeVersion(b), keys.epoch(b), keys.retired(b)), stored.size(), args);
+                keys(keys.snapshot(b), keys.activeVersion(b), keys.epoch(b), keys.retired(b)),
+                sent,
+                stored.partIds(),
+                args);
+    }
+
+    /** After {@code call} for {@code bucket} activated: its parts are what Redis holds for the bucket. */
+    private void activated(Bucket bucket, ScriptCall call) {
+        if (call.partIds().isEmpty()) {
+            activatedParts.remove(bucket);
+        } else {
+            activatedParts.put(bucket, Set.copyOf(call.partIds()));
+        }
     }
 
     // ---- batch forms -----------------------------------------------------------------------
@@ -443,30 +485,59 @@ public final class RedisProjection implements Projection {
         ProjectionCodec.Encoder encoder = new ProjectionCodec.Encoder();
         for (Map.Entry<VersionTicket, List<AccountCard>> e : contents.entrySet()) {
             VersionTicket t = e.getKey();
-            ScriptCall c = publishCall(new Snapshot(t.bucket(), generation, t.version(), e.getValue()), t, encoder);
+            ScriptCall c =
+                    publishCall(new Snapshot(t.bucket(), generation, t.version(), e.getValue()), t, encoder, true);
             chunk.add(t);
             calls.add(c);
             chunkBytes += c.valueBytes();
             if (calls.size() >= PIPELINE || chunkBytes >= PIPELINE_BYTES) {
-                publishChunk(chunk, calls, out);
+                publishChunk(chunk, calls, out, contents, generation, encoder);
                 chunk.clear();
                 calls.clear();
                 chunkBytes = 0;
             }
         }
         if (!calls.isEmpty()) {
-            publishChunk(chunk, calls, out);
+            publishChunk(chunk, calls, out, contents, generation, encoder);
         }
         return out;
     }
 
-    private void publishChunk(List<VersionTicket> chunk, List<ScriptCall> calls, Map<Bucket, PublishOutcome> out) {
-        List<byte[]> rs = evalAll(LuaScript.PUBLISH, ScriptOutputType.VALUE, calls);
+    private void publishChunk(
+            List<VersionTicket> chunk,
+            List<ScriptCall> calls,
+            Map<Bucket, PublishOutcome> out,
+            Map<VersionTicket, List<AccountCard>> contents,
+            String generation,
+            ProjectionCodec.Encoder encoder) {
+        List<byte[]> rs = new ArrayList<>(evalAll(LuaScript.PUBLISH, ScriptOutputType.VALUE, calls));
+        List<Integer> missing = new ArrayList<>();
+        for (int i = 0; i < chunk.size(); i++) {
+            if (MISSING.equals(str(rs.get(i)))) {
+                missing.add(i);
+            }
+        }
+        if (!missing.isEmpty()) {
+            // A part this process stored before is gone (expired, flushed, deleted): every part again.
+            List<ScriptCall> again = new ArrayList<>(missing.size());
+            for (int i : missing) {
+                VersionTicket t = chunk.get(i);
+                ScriptCall full = publishCall(
+                        new Snapshot(t.bucket(), generation, t.version(), contents.get(t)), t, encoder, false);
+                calls.set(i, full);
+                again.add(full);
+            }
+            List<byte[]> rs2 = evalAll(LuaScript.PUBLISH, ScriptOutputType.VALUE, again);
+            for (int k = 0; k < missing.size(); k++) {
+                rs.set(missing.get(k), rs2.get(k));
+            }
+        }
         List<byte[]> activated = new ArrayList<>();
         for (int i = 0; i < chunk.size(); i++) {
             PublishOutcome o = PublishOutcome.valueOf(str(rs.get(i)));
             out.put(chunk.get(i).bucket(), o);
             if (o == PublishOutcome.ACTIVATED) {
+                activated(chunk.get(i).bucket(), calls.get(i));
                 activated.add(bytes(chunk.get(i).bucket().text()));
             }
         }
@@ -1074,9 +1145,9 @@ public final class RedisProjection implements Projection {
     }
 
     /** The keys and arguments of one script invocation. */
-    private record ScriptCall(byte[][] keys, long valueBytes, byte[]... args) {
+    private record ScriptCall(byte[][] keys, long valueBytes, List<String> partIds, byte[]... args) {
         ScriptCall(byte[][] keys, byte[]... args) {
-            this(keys, 0, args);
+            this(keys, 0, List.of(), args);
         }
     }
 

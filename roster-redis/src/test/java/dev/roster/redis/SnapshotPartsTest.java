@@ -263,6 +263,65 @@ class SnapshotPartsTest {
         assertThat(refreshes.get()).isGreaterThan(3);
     }
 
+    // ---- what a publish sends (decision NC7) ----------------------------------------------
+
+    private static final Pattern NET_IN = Pattern.compile("total_net_input_bytes:(\\d+)");
+
+    private static long netInput() {
+        Matcher m = NET_IN.matcher((String) REDIS.command("INFO", "stats"));
+        assertThat(m.find()).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
+    /** Bytes Redis received while {@code writes} ran (the INFO calls' own requests are a few bytes). */
+    private static long receivedBy(Runnable writes) {
+        long a = netInput();
+        writes.run();
+        return netInput() - a;
+    }
+
+    @Test
+    void aOneCardChange_sendsItsIndexAndChangedPartsOnly_andAGonePartIsSentAgain() {
+        List<AccountCard> cards = new ArrayList<>(Fixtures.cards(1, 5_000));
+        long full = receivedBy(() -> publish(cards));
+        cards.set(2_500, changed(cards.get(2_500), 3));
+        long change = receivedBy(() -> {
+            long v = publish(cards);
+            assertThat(v % RedisProjection.FULL_WRITE_EVERY).isNotZero();
+        });
+        System.out.printf(
+                "5,000-card publish: %,d B into Redis, a one-card change %,d B (%.2f %%)%n",
+                full, change, 100.0 * change / full);
+        assertThat(change).as("bytes into Redis for a one-card change").isLessThan(full / 10);
+        assertThat(hit(reader.readSnapshot(B)).cards()).isEqualTo(cards);
+
+        // A part the writer stored before is gone: the script refuses the short form, every part goes again.
+        List<String> parts = partKeys();
+        REDIS.command("DEL", parts.get(parts.size() / 2));
+        cards.set(10, changed(cards.get(10), 4));
+        publish(cards);
+        assertThat(hit(reader.readSnapshot(B)).cards()).isEqualTo(cards);
+    }
+
+    @Test
+    void aPartDamagedInPlace_isWrittenAgainWithinFullWriteEveryVersions() {
+        List<AccountCard> cards = new ArrayList<>(Fixtures.cards(1, 1_000));
+        publish(cards);
+        String damaged = partKeys().get(0);
+        REDIS.command("SETRANGE", damaged, "10", "X");
+        assertThat(reader.readSnapshot(B)).isInstanceOf(Lookup.Corrupt.class);
+        boolean healed = false;
+        for (int i = 0; i < RedisProjection.FULL_WRITE_EVERY && !healed; i++) {
+            cards.set(999, changed(cards.get(999), 20 + i));
+            publish(cards);
+            healed = reader.readSnapshot(B) instanceof Lookup.Hit;
+        }
+        assertThat(healed)
+                .as("healed within %d versions", RedisProjection.FULL_WRITE_EVERY)
+                .isTrue();
+        assertThat(hit(reader.readSnapshot(B)).cards()).isEqualTo(cards);
+    }
+
     // ---- corrupt and foreign values --------------------------------------------------------
 
     private List<String> partKeys() {
