@@ -1201,29 +1201,14 @@ public final class RedisProjection implements Projection {
 
     private RuntimeException classify(String op, byte[] key, RedisCommandExecutionException e) {
         String msg = String.valueOf(e.getMessage());
-        String code = msg.split(" ", 2)[0];
-        switch (code) {
-            case "WRONGTYPE":
-                return new CorruptValueException(str(key), "holds another Redis type (" + msg + ")", e);
-            case "LOADING",
-                    "BUSY",
-                    "CLUSTERDOWN",
-                    "MASTERDOWN",
-                    "TRYAGAIN",
-                    "READONLY",
-                    "OOM",
-                    "NOREPLICAS",
-                    "MOVED",
-                    "ASK",
-                    "NOAUTH",
-                    "WRONGPASS",
-                    "NOPERM":
-                return new ProjectionUnavailableException(
+        return switch (RedisErrors.kind(msg)) {
+            case WRONG_TYPE -> new CorruptValueException(str(key), "holds another Redis type (" + msg + ")", e);
+            case OUTAGE ->
+                new ProjectionUnavailableException(
                         op + " " + str(key) + " refused: " + msg + " (" + connector.endpoint() + ")", e);
-            default:
-                // A script or protocol error is a bug, not an outage: do not let it pass as "unavailable".
-                return new IllegalStateException(op + " " + str(key) + " failed: " + msg, e);
-        }
+            // A script or protocol error is a bug, not an outage: do not let it pass as "unavailable".
+            case DEFECT -> new IllegalStateException(op + " " + str(key) + " failed: " + msg, e);
+        };
     }
 
     private static <T> Lookup<T> corrupt(CorruptValueException e) {

@@ -499,12 +499,13 @@ public final class RedisSelectionStore implements SelectionStore {
                     e);
         } catch (RedisCommandExecutionException e) {
             String msg = String.valueOf(e.getMessage());
-            if (msg.startsWith("WRONGTYPE") || msg.startsWith("ERR")) {
-                // A key of another type or a script error is a bug or foreign data, not an outage.
-                throw new IllegalStateException(op + " " + key + " failed: " + msg, e);
+            if (RedisErrors.kind(msg) == RedisErrors.Kind.OUTAGE) {
+                throw new ProjectionUnavailableException(
+                        op + " " + key + " refused: " + msg + " (" + connector.endpoint() + ")", e);
             }
-            throw new ProjectionUnavailableException(
-                    op + " " + key + " refused: " + msg + " (" + connector.endpoint() + ")", e);
+            // A key of another type, a script error or an unknown code is a bug or foreign data, not an
+            // outage (the same rule as the projection's: RedisErrors).
+            throw new IllegalStateException(op + " " + key + " failed: " + msg, e);
         } catch (RedisException e) {
             throw new ProjectionUnavailableException(
                     op + " " + key + " failed: " + e.getMessage() + " (" + connector.endpoint() + ")", e);
