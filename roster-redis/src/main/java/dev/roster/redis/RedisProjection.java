@@ -19,11 +19,8 @@ import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.projection.WatermarkOutcome;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.KeyValue;
-import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
@@ -52,9 +49,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -89,6 +83,7 @@ public final class RedisProjection implements Projection {
     private final RedisKeys keys;
     private final Duration grace;
     private final RedisClusterCommands<byte[], byte[]> redis;
+    private final RedisCalls calls;
     private static final byte[] NONE = new byte[0];
     /** A part value the publish script takes as "stored before under this id" (see publishCall). */
     private static final byte[] NO_VALUE = new byte[0];
@@ -119,6 +114,9 @@ public final class RedisProjection implements Projection {
         }
         this.grace = grace;
         this.redis = connector.sync();
+        this.calls = new RedisCalls(
+                connector,
+                (op, key, reply, e) -> new CorruptValueException(key, "holds another Redis type (" + reply + ")", e));
     }
 
     /**
@@ -790,7 +788,7 @@ public final class RedisProjection implements Projection {
         for (int i = 0; i < futures.size(); i++) {
             try {
                 await("EVALSHA markUsed", keyBatches.get(i)[0], futures.get(i));
-            } catch (NoScript e) {
+            } catch (RedisCalls.NoScript e) {
                 eval(LuaScript.MARK_USED, ScriptOutputType.INTEGER, keyBatches.get(i), argBatches.get(i));
             }
         }
@@ -1118,7 +1116,7 @@ public final class RedisProjection implements Projection {
         for (int i = 0; i < calls.size(); i++) {
             try {
                 out.add(await(op, calls.get(i).keys()[0], futures.get(i)));
-            } catch (NoScript e) {
+            } catch (RedisCalls.NoScript e) {
                 out.add(null);
                 missing.add(i);
             }
@@ -1152,63 +1150,15 @@ public final class RedisProjection implements Projection {
     }
 
     private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
-        try {
-            return call("EVALSHA " + script.name(), ks[0], () -> redis.evalsha(script.sha(), type, ks, args));
-        } catch (NoScript e) {
-            // Scripts vanish on restart, failover or SCRIPT FLUSH; EVAL reloads this one.
-            return call("EVAL " + script.name(), ks[0], () -> redis.eval(script.source(), type, ks, args));
-        }
+        return calls.eval(script, type, ks, args);
     }
 
     private <T> T call(String op, byte[] key, Supplier<T> command) {
-        try {
-            return command.get();
-        } catch (RedisNoScriptException e) {
-            throw new NoScript();
-        } catch (RedisCommandTimeoutException e) {
-            throw new ProjectionUnavailableException(
-                    op + " " + str(key) + " timed out after " + connector.commandTimeout() + " (" + connector.endpoint()
-                            + ")",
-                    e);
-        } catch (RedisCommandExecutionException e) {
-            throw classify(op, key, e);
-        } catch (RedisException e) {
-            throw new ProjectionUnavailableException(
-                    op + " " + str(key) + " failed: " + e.getMessage() + " (" + connector.endpoint() + ")", e);
-        }
+        return calls.call(op, key, command);
     }
 
     private <T> T await(String op, byte[] key, RedisFuture<T> future) {
-        long ms = connector.commandTimeout().toMillis() + 1000;
-        try {
-            return future.get(ms, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ProjectionUnavailableException(op + " " + str(key) + " interrupted", e);
-        } catch (TimeoutException e) {
-            future.cancel(true);
-            throw new ProjectionUnavailableException(op + " " + str(key) + " timed out after " + ms + " ms", e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RedisException re) {
-                return call(op, key, () -> {
-                    throw re;
-                });
-            }
-            throw new ProjectionUnavailableException(op + " " + str(key) + " failed: " + cause, cause);
-        }
-    }
-
-    private RuntimeException classify(String op, byte[] key, RedisCommandExecutionException e) {
-        String msg = String.valueOf(e.getMessage());
-        return switch (RedisErrors.kind(msg)) {
-            case WRONG_TYPE -> new CorruptValueException(str(key), "holds another Redis type (" + msg + ")", e);
-            case OUTAGE ->
-                new ProjectionUnavailableException(
-                        op + " " + str(key) + " refused: " + msg + " (" + connector.endpoint() + ")", e);
-            // A script or protocol error is a bug, not an outage: do not let it pass as "unavailable".
-            case DEFECT -> new IllegalStateException(op + " " + str(key) + " failed: " + msg, e);
-        };
+        return calls.await(op, key, future);
     }
 
     private static <T> Lookup<T> corrupt(CorruptValueException e) {
@@ -1234,12 +1184,5 @@ public final class RedisProjection implements Projection {
 
     private static String abbreviate(String s) {
         return s.length() <= 60 ? s : s.substring(0, 60) + "...";
-    }
-
-    /** NOSCRIPT: the caller falls back to EVAL. */
-    private static final class NoScript extends RuntimeException {
-        NoScript() {
-            super(null, null, false, false);
-        }
     }
 }

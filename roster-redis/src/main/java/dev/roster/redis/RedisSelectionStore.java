@@ -10,11 +10,7 @@ import dev.roster.core.selection.SlotLease;
 import dev.roster.core.selection.Tokens;
 import dev.roster.core.selection.WaitTicket;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisCommandTimeoutException;
-import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
@@ -35,9 +31,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -69,6 +62,7 @@ public final class RedisSelectionStore implements SelectionStore {
     private final String prefix;
     private final InstantSource clock;
     private final RedisClusterCommands<byte[], byte[]> redis;
+    private final RedisCalls calls;
     private final RedisClusterAsyncCommands<byte[], byte[]> async;
 
     private RedisSelectionStore(RedisConnector connector, boolean owns, String keyPrefix, InstantSource clock) {
@@ -77,6 +71,9 @@ public final class RedisSelectionStore implements SelectionStore {
         this.prefix = new RedisKeys(keyPrefix).prefix();
         this.clock = Objects.requireNonNull(clock, "clock");
         this.redis = connector.sync();
+        // A key of another type here is a bug or foreign data, like any other defect.
+        this.calls = new RedisCalls(
+                connector, (op, key, reply, e) -> new IllegalStateException(op + " " + key + " failed: " + reply, e));
         this.async = connector.async();
     }
 
@@ -301,7 +298,7 @@ public final class RedisSelectionStore implements SelectionStore {
             List<Object> r;
             try {
                 r = await("EVALSHA selectionLoads", slotsKey(id), fs.get(i));
-            } catch (NoScript e) {
+            } catch (RedisCalls.NoScript e) {
                 r = eval(
                         SelectionScripts.LOADS,
                         ScriptOutputType.MULTI,
@@ -478,59 +475,15 @@ public final class RedisSelectionStore implements SelectionStore {
     // ---- plumbing --------------------------------------------------------------------------
 
     private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
-        String key = str(ks[0]);
-        try {
-            return call("EVALSHA " + script.name(), key, () -> redis.evalsha(script.sha(), type, ks, args));
-        } catch (NoScript e) {
-            // Scripts vanish on restart, failover or SCRIPT FLUSH; EVAL reloads this one.
-            return call("EVAL " + script.name(), key, () -> redis.eval(script.source(), type, ks, args));
-        }
+        return calls.eval(script, type, ks, args);
     }
 
     private <T> T call(String op, String key, Supplier<T> command) {
-        try {
-            return command.get();
-        } catch (RedisNoScriptException e) {
-            throw new NoScript();
-        } catch (RedisCommandTimeoutException e) {
-            throw new ProjectionUnavailableException(
-                    op + " " + key + " timed out after " + connector.commandTimeout() + " (" + connector.endpoint()
-                            + ")",
-                    e);
-        } catch (RedisCommandExecutionException e) {
-            String msg = String.valueOf(e.getMessage());
-            if (RedisErrors.kind(msg) == RedisErrors.Kind.OUTAGE) {
-                throw new ProjectionUnavailableException(
-                        op + " " + key + " refused: " + msg + " (" + connector.endpoint() + ")", e);
-            }
-            // A key of another type, a script error or an unknown code is a bug or foreign data, not an
-            // outage (the same rule as the projection's: RedisErrors).
-            throw new IllegalStateException(op + " " + key + " failed: " + msg, e);
-        } catch (RedisException e) {
-            throw new ProjectionUnavailableException(
-                    op + " " + key + " failed: " + e.getMessage() + " (" + connector.endpoint() + ")", e);
-        }
+        return calls.call(op, key, command);
     }
 
     private <T> T await(String op, String key, RedisFuture<T> future) {
-        long ms = connector.commandTimeout().toMillis() + 1000;
-        try {
-            return future.get(ms, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ProjectionUnavailableException(op + " " + key + " interrupted", e);
-        } catch (TimeoutException e) {
-            future.cancel(true);
-            throw new ProjectionUnavailableException(op + " " + key + " timed out after " + ms + " ms", e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RedisException re) {
-                return call(op, key, () -> {
-                    throw re;
-                });
-            }
-            throw new ProjectionUnavailableException(op + " " + key + " failed: " + cause, cause);
-        }
+        return calls.await(op, key, future);
     }
 
     private static long parse(String key, byte[] v) {
@@ -555,12 +508,5 @@ public final class RedisSelectionStore implements SelectionStore {
 
     private static String str(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
-    }
-
-    /** NOSCRIPT: the caller falls back to EVAL. */
-    private static final class NoScript extends RuntimeException {
-        NoScript() {
-            super(null, null, false, false);
-        }
     }
 }
