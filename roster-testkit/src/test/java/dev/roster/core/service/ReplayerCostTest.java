@@ -54,18 +54,7 @@ class ReplayerCostTest {
         rig = manyGroups();
         rig.started().close();
         rig.service = null;
-        second = SnapshotService.newBuilder()
-                .source(rig.store)
-                .projection(rig.projection)
-                .config(rig.config)
-                .clock(rig.clock)
-                .inlineRebuilds(true)
-                .build();
-        rig.clock.advance(Duration.ofMinutes(5));
-        second.replayer().drain();
-        assertThat(second.rebuilder().runs())
-                .as("the stored generation is taken over")
-                .isZero();
+        second = takeOver();
         rig.store.bucketQueries.clear();
         int loads = rig.store.poolLoads.get();
         for (long g = 1; g <= GROUPS; g++) {
@@ -79,12 +68,7 @@ class ReplayerCostTest {
         assertThat(rig.store.poolLoads.get() - loads)
                 .as("one pool load for the database reads")
                 .isEqualTo(1);
-        for (long g = 1; g <= GROUPS; g++) {
-            Bucket b = second.list(g, "openai", false).bucket();
-            assertThat(rig.projection.readSnapshot(b).value().orElseThrow().cards())
-                    .extracting(AccountCard::priority)
-                    .containsExactly(100 + (int) g);
-        }
+        assertPublishedPriorities(100);
     }
 
     @Test
@@ -110,12 +94,7 @@ class ReplayerCostTest {
         assertThat(rig.store.poolLoads.get() - loads)
                 .as("the rebuild's load, then one load for the deferred database reads")
                 .isEqualTo(2);
-        for (long g = 1; g <= GROUPS; g++) {
-            Bucket b = second.list(g, "openai", false).bucket();
-            assertThat(rig.projection.readSnapshot(b).value().orElseThrow().cards())
-                    .extracting(AccountCard::priority)
-                    .containsExactly(200 + (int) g);
-        }
+        assertPublishedPriorities(200);
         // Recorded as database reads: the model publishes again once the cursor passed them.
         rig.store.upsert(card(7, "openai", 7, new GroupLink(7, 1)));
         second.replayer().drain();
@@ -123,6 +102,16 @@ class ReplayerCostTest {
         assertThat(rig.projection.readSnapshot(seven).value().orElseThrow().cards())
                 .extracting(AccountCard::priority)
                 .containsExactly(7);
+    }
+
+    /** Every group's openai bucket, as published, holds its one account with priority {@code base + g}. */
+    private void assertPublishedPriorities(int base) {
+        for (long g = 1; g <= GROUPS; g++) {
+            Bucket b = second.list(g, "openai", false).bucket();
+            assertThat(rig.projection.readSnapshot(b).value().orElseThrow().cards())
+                    .extracting(AccountCard::priority)
+                    .containsExactly(base + (int) g);
+        }
     }
 
     private SnapshotService takeOver() {
