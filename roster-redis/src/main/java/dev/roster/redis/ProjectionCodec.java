@@ -11,9 +11,12 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The compact binary value formats of the Redis projection.
@@ -107,7 +110,7 @@ public final class ProjectionCodec {
         if (cards.size() <= SnapshotParts.INLINE_MAX_CARDS) {
             return new Stored(encodeInline(s, encoder), List.of(), List.of());
         }
-        Parts p = encoder.parts(cards);
+        Parts p = encoder.parts(s.bucket(), cards);
         Writer w = new Writer(64 + p.ids.size() * (PART_ID_LENGTH + 2));
         header(w, INDEX, s);
         w.uvarint(cards.size());
@@ -122,8 +125,30 @@ public final class ProjectionCodec {
         return new Stored(w.toBytes(), p.ids, p.parts);
     }
 
-    /** A list of cards cut into parts: each part's card count, id and value, in card order. */
-    private record Parts(int[] sizes, List<String> ids, List<byte[]> parts) {}
+    /** A list of cards cut into parts: the cards, and each part's card count, id and value, in card order. */
+    private record Parts(List<AccountCard> cards, int[] sizes, List<String> ids, List<byte[]> parts) {}
+
+    /**
+     * The parts last encoded per bucket, kept across publish calls (decision E16): a change of one card
+     * in a 25,000-card bucket then encodes and hashes the one or two parts that hold it, and reuses every
+     * other part whose cards are the same instances as last time (the pool model keeps a card's instance
+     * while its row does not change). A part's value depends on its cards only, so a memo that is stale
+     * or was made for another generation never yields a wrong value: it only fails to save work.
+     * Thread-safe; one per projection.
+     */
+    static final class PartsMemo {
+        private final Map<Bucket, Parts> last = new ConcurrentHashMap<>();
+
+        /** Forgets a bucket (retired: its next content is encoded from scratch). */
+        void forget(Bucket b) {
+            last.remove(b);
+        }
+
+        /** How many buckets' parts are kept (tests). */
+        int size() {
+            return last.size();
+        }
+    }
 
     /**
      * Encodes the cards of one publish call once each. A card is listed in several buckets (its group's
@@ -135,6 +160,17 @@ public final class ProjectionCodec {
     static final class Encoder {
         private final IdentityHashMap<AccountCard, byte[]> cards = new IdentityHashMap<>();
         private final IdentityHashMap<List<AccountCard>, Parts> parts = new IdentityHashMap<>();
+        private final PartsMemo memo;
+
+        /** An encoder that remembers nothing beyond its call. */
+        Encoder() {
+            this(null);
+        }
+
+        /** An encoder that reuses, and records, the parts of {@code memo} (may be {@code null}). */
+        Encoder(PartsMemo memo) {
+            this.memo = memo;
+        }
 
         byte[] card(AccountCard c) {
             byte[] b = cards.get(c);
@@ -147,23 +183,38 @@ public final class ProjectionCodec {
             return b;
         }
 
-        private Parts parts(List<AccountCard> list) {
+        private Parts parts(Bucket bucket, List<AccountCard> list) {
             Parts p = parts.get(list);
             if (p == null) {
-                p = cut(list);
+                p = cut(list, memo == null ? null : memo.last.get(bucket));
                 parts.put(list, p);
+            }
+            if (memo != null) {
+                memo.last.put(bucket, p);
             }
             return p;
         }
 
-        private Parts cut(List<AccountCard> list) {
+        private Parts cut(List<AccountCard> list, Parts previous) {
             int[] ends = SnapshotParts.ends(list);
             int[] sizes = new int[ends.length];
             List<String> ids = new ArrayList<>(ends.length);
             List<byte[]> values = new ArrayList<>(ends.length);
+            Map<Long, Integer> reusable = previous == null ? Map.of() : starts(previous);
+            int[] previousFrom = previous == null ? new int[0] : offsets(previous.sizes);
             int from = 0;
             for (int k = 0; k < ends.length; k++) {
                 int end = ends[k];
+                sizes[k] = end - from;
+                Integer j = reusable.get(list.get(from).id());
+                if (j != null
+                        && previous.sizes[j] == end - from
+                        && sameRun(list, from, previous.cards, previousFrom[j], end - from)) {
+                    values.add(previous.parts.get(j));
+                    ids.add(previous.ids.get(j));
+                    from = end;
+                    continue;
+                }
                 Writer pw = new Writer(16 + (end - from) * 160);
                 pw.bytes(PART_MAGIC);
                 pw.u8(SNAPSHOT_FORMAT);
@@ -174,10 +225,40 @@ public final class ProjectionCodec {
                 byte[] part = pw.toBytes();
                 values.add(part);
                 ids.add(partId(part));
-                sizes[k] = end - from;
                 from = end;
             }
-            return new Parts(sizes, List.copyOf(ids), List.copyOf(values));
+            return new Parts(list, sizes, List.copyOf(ids), List.copyOf(values));
+        }
+
+        /** Per part of {@code p}, the id of its first card and the part's index. */
+        private static Map<Long, Integer> starts(Parts p) {
+            Map<Long, Integer> out = new HashMap<>(p.sizes.length * 2);
+            int at = 0;
+            for (int k = 0; k < p.sizes.length; k++) {
+                out.put(p.cards.get(at).id(), k);
+                at += p.sizes[k];
+            }
+            return out;
+        }
+
+        private static int[] offsets(int[] sizes) {
+            int[] out = new int[sizes.length];
+            int at = 0;
+            for (int k = 0; k < sizes.length; k++) {
+                out[k] = at;
+                at += sizes[k];
+            }
+            return out;
+        }
+
+        /** Whether the {@code n} cards from {@code a[i]} are the very instances from {@code b[j]}. */
+        private static boolean sameRun(List<AccountCard> a, int i, List<AccountCard> b, int j, int n) {
+            for (int k = 0; k < n; k++) {
+                if (a.get(i + k) != b.get(j + k)) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

@@ -93,6 +93,8 @@ public final class RedisProjection implements Projection {
     static final long FULL_WRITE_EVERY = 16;
     /** The part ids of the snapshot this process last activated, per bucket (decision NC7). */
     private final Map<Bucket, Set<String>> activatedParts = new ConcurrentHashMap<>();
+    /** The parts last encoded per bucket, reused by later publishes whose cards did not change (E16). */
+    private final ProjectionCodec.PartsMemo partsMemo = new ProjectionCodec.PartsMemo();
 
     private static final byte[] ALL_PARTS = {'1'};
     private static final byte[] NO_PARTS = {'0'};
@@ -369,7 +371,7 @@ public final class RedisProjection implements Projection {
     public PublishOutcome publish(VersionTicket ticket, String generation, List<AccountCard> cards) {
         Objects.requireNonNull(ticket, "ticket");
         Snapshot s = new Snapshot(ticket.bucket(), generation, ticket.version(), cards);
-        ProjectionCodec.Encoder encoder = new ProjectionCodec.Encoder();
+        ProjectionCodec.Encoder encoder = new ProjectionCodec.Encoder(partsMemo);
         ScriptCall c = publishCall(s, ticket, encoder, true);
         String result = str(eval(LuaScript.PUBLISH, ScriptOutputType.VALUE, c.keys(), c.args()));
         if (MISSING.equals(result)) {
@@ -480,7 +482,7 @@ public final class RedisProjection implements Projection {
         List<VersionTicket> chunk = new ArrayList<>();
         List<ScriptCall> calls = new ArrayList<>();
         long chunkBytes = 0;
-        ProjectionCodec.Encoder encoder = new ProjectionCodec.Encoder();
+        ProjectionCodec.Encoder encoder = new ProjectionCodec.Encoder(partsMemo);
         for (Map.Entry<VersionTicket, List<AccountCard>> e : contents.entrySet()) {
             VersionTicket t = e.getKey();
             ScriptCall c =
@@ -599,6 +601,7 @@ public final class RedisProjection implements Projection {
     @Override
     public void retire(Bucket bucket) {
         Objects.requireNonNull(bucket, "bucket");
+        partsMemo.forget(bucket);
         eval(
                 LuaScript.RETIRE,
                 ScriptOutputType.INTEGER,

@@ -124,6 +124,51 @@ class ProjectionCodecTest {
         }
     }
 
+    /**
+     * Decision E16: across publish calls, a memo reuses the value of every part whose cards are the same
+     * instances as the bucket's last encoding, and the result is byte for byte what an encoding from
+     * scratch gives, whatever changed (a card replaced, removed, added; equal cards that are other
+     * instances; another generation).
+     */
+    @Test
+    void partsMemo_reusesUnchangedPartsAndWritesTheBytesOfAFreshEncoding() {
+        ProjectionCodec.PartsMemo memo = new ProjectionCodec.PartsMemo();
+        List<AccountCard> cards = new java.util.ArrayList<>(Fixtures.cards(1, 5_000));
+        ProjectionCodec.Stored last = ProjectionCodec.encodeStored(
+                new Snapshot(B, "g", 1, List.copyOf(cards)), new ProjectionCodec.Encoder(memo));
+        Random r = new Random(12);
+        for (int round = 0; round < 40; round++) {
+            int at = r.nextInt(cards.size());
+            switch (round % 4) {
+                case 0 -> cards.set(at, cards.get(at).toBuilder().priority(99).build());
+                case 1 -> cards.remove(at);
+                case 2 -> cards.add(at, Fixtures.card(100_000 + round));
+                default -> cards.set(at, cards.get(at).toBuilder().build());
+            }
+            Snapshot s = new Snapshot(B, round % 5 == 0 ? "g2" : "g", 2 + round, List.copyOf(cards));
+            ProjectionCodec.Stored fresh = ProjectionCodec.encodeStored(s);
+            ProjectionCodec.Stored memoised = ProjectionCodec.encodeStored(s, new ProjectionCodec.Encoder(memo));
+            assertThat(memoised.value()).as("round %d", round).isEqualTo(fresh.value());
+            assertThat(memoised.partIds()).isEqualTo(fresh.partIds());
+            Set<byte[]> lastValues = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            lastValues.addAll(last.parts());
+            int reused = 0;
+            for (int i = 0; i < fresh.parts().size(); i++) {
+                assertThat(memoised.parts().get(i)).isEqualTo(fresh.parts().get(i));
+                if (lastValues.contains(memoised.parts().get(i))) {
+                    reused++;
+                }
+            }
+            assertThat(reused)
+                    .as("round %d: parts taken from the memo", round)
+                    .isBetween(fresh.parts().size() - 2, fresh.parts().size());
+            last = memoised;
+        }
+        assertThat(memo.size()).isEqualTo(1);
+        memo.forget(B);
+        assertThat(memo.size()).isZero();
+    }
+
     @Test
     void trailingBytesAndWrongAccount_areCorrupt() {
         byte[] card = ProjectionCodec.encodeCard(Fixtures.card(5));

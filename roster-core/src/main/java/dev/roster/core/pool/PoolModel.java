@@ -55,15 +55,23 @@ public final class PoolModel implements PoolSink {
     private final Map<Long, Set<Long>> members = new HashMap<>();
     /** Account ids per platform. */
     private final Map<String, Set<Long>> byPlatform = new HashMap<>();
+    /** Large buckets' last contents, patched by the accounts changed since instead of recomputed. */
+    private final BucketPatches patches;
 
     /**
      * An empty model for buckets shaped by {@code runMode} and {@code group0Scope} (the scope is
      * ignored in simple run mode, which always means all accounts).
      */
     public PoolModel(RunMode runMode, Group0Scope group0Scope) {
+        this(runMode, group0Scope, BucketPatches.MIN_CARDS);
+    }
+
+    /** {@link #PoolModel(RunMode, Group0Scope)} keeping buckets of at least {@code patchMinCards} cards to patch. */
+    PoolModel(RunMode runMode, Group0Scope group0Scope, int patchMinCards) {
         this.runMode = Objects.requireNonNull(runMode, "runMode");
         this.group0Scope =
                 runMode == RunMode.SIMPLE ? Group0Scope.ALL : Objects.requireNonNull(group0Scope, "group0Scope");
+        this.patches = new BucketPatches(patchMinCards);
     }
 
     // ---- loading and changing ----------------------------------------------------------------
@@ -72,7 +80,10 @@ public final class PoolModel implements PoolSink {
     @Override
     public void group(GroupInfo group) {
         Objects.requireNonNull(group, "group");
-        groups.put(group.id(), group);
+        GroupInfo old = groups.put(group.id(), group);
+        if (!group.equals(old)) {
+            patches.groupChanged(group.id());
+        }
     }
 
     /** Adds or replaces an account's card ({@link PoolSink}: an account that is not deleted). */
@@ -99,6 +110,7 @@ public final class PoolModel implements PoolSink {
             unindex(old);
         }
         index(card);
+        patches.changed(card.id(), old, card);
         return old;
     }
 
@@ -111,6 +123,7 @@ public final class PoolModel implements PoolSink {
         AccountCard old = accounts.remove(accountId);
         if (old != null) {
             unindex(old);
+            patches.changed(accountId, old, null);
         }
         return old;
     }
@@ -122,7 +135,11 @@ public final class PoolModel implements PoolSink {
      * @return the group, or {@code null} when the model did not hold it
      */
     public GroupInfo removeGroup(long groupId) {
-        return groups.remove(groupId);
+        GroupInfo old = groups.remove(groupId);
+        if (old != null) {
+            patches.groupChanged(groupId);
+        }
+        return old;
     }
 
     /**
@@ -243,6 +260,19 @@ public final class PoolModel implements PoolSink {
      */
     public List<AccountCard> bucket(Bucket bucket) {
         Objects.requireNonNull(bucket, "bucket");
+        return patches.contents(queryOf(bucket), this);
+    }
+
+    /** The bucket Q's content is computed for: buckets with the same query share it (see {@link #buckets}). */
+    private Bucket queryOf(Bucket b) {
+        Bucket q = runMode == RunMode.SIMPLE && b.groupId() != 0 ? new Bucket(0, b.platform(), b.mode()) : b;
+        return q.mode() == Mode.FORCED || (q.mode() == Mode.MIXED && Platforms.ANTIGRAVITY.equals(q.platform()))
+                ? new Bucket(q.groupId(), q.platform(), Mode.SINGLE)
+                : q;
+    }
+
+    /** Q's content of {@code bucket} computed from every candidate (no patching). */
+    List<AccountCard> compute(Bucket bucket) {
         long g = runMode == RunMode.SIMPLE ? 0 : bucket.groupId();
         boolean mixed = bucket.mode() == Mode.MIXED && !Platforms.ANTIGRAVITY.equals(bucket.platform());
         if (g > 0) {
@@ -268,11 +298,7 @@ public final class PoolModel implements PoolSink {
         Map<Bucket, List<AccountCard>> shared = new HashMap<>();
         for (Bucket b : buckets) {
             // SINGLE stands for FORCED: the same query (and an antigravity MIXED bucket is SINGLE too).
-            Bucket key =
-                    b.mode() == Mode.FORCED || (b.mode() == Mode.MIXED && Platforms.ANTIGRAVITY.equals(b.platform()))
-                            ? new Bucket(b.groupId(), b.platform(), Mode.SINGLE)
-                            : b;
-            out.put(b, shared.computeIfAbsent(key, this::bucket));
+            out.put(b, shared.computeIfAbsent(queryOf(b), q -> patches.contents(q, this)));
         }
         return out;
     }
@@ -315,6 +341,38 @@ public final class PoolModel implements PoolSink {
             }
         }
         return out;
+    }
+
+    /**
+     * Whether {@code c} is in the content of {@code query} (a bucket as {@link #queryOf} names it), by
+     * the class comment's rules: {@link #compute} applied to one card.
+     */
+    boolean member(Bucket query, AccountCard c) {
+        if (!c.durablySchedulable()) {
+            return false;
+        }
+        long g = query.groupId();
+        boolean mixed = query.mode() == Mode.MIXED && !Platforms.ANTIGRAVITY.equals(query.platform());
+        if (g > 0) {
+            return groupActive(g) && c.linkPriority(g) != null && onPlatform(c, query.platform(), mixed);
+        }
+        if (group0Scope == Group0Scope.UNGROUPED && !c.groups().isEmpty()) {
+            return false;
+        }
+        return onPlatform(c, query.platform(), mixed);
+    }
+
+    /** Q's order of the content of {@code query}: link priority in a group &gt; 0, then account priority, then id. */
+    Comparator<AccountCard> order(Bucket query) {
+        long g = query.groupId();
+        if (g <= 0) {
+            return ACCOUNT_ORDER;
+        }
+        return Comparator.<AccountCard>comparingInt(c -> {
+                    Integer link = c.linkPriority(g);
+                    return link == null ? 0 : link;
+                })
+                .thenComparing(ACCOUNT_ORDER);
     }
 
     private List<AccountCard> groupBucket(long g, String platform, boolean mixed) {

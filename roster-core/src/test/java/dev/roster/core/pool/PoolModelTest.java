@@ -214,6 +214,142 @@ class PoolModelTest {
         }
     }
 
+    /**
+     * Large buckets are patched with the accounts changed since they were computed (decision E15): over
+     * long random sequences of account puts, removals and group changes, with every bucket kept (a
+     * threshold of one card), each bucket equals the brute-force oracle below after every step.
+     */
+    @Test
+    void patchedBucketsEqualTheOracleAfterEveryChange() {
+        Random rnd = new Random(20261204);
+        List<String> platforms = List.of("anthropic", "gemini", "openai", "antigravity");
+        for (int trial = 0; trial < 60; trial++) {
+            RunMode runMode = rnd.nextInt(4) == 0 ? RunMode.SIMPLE : RunMode.STANDARD;
+            Group0Scope scope = rnd.nextBoolean() ? Group0Scope.ALL : Group0Scope.UNGROUPED;
+            PoolModel m = new PoolModel(runMode, scope, 1);
+            Map<Long, AccountCard> cards = new HashMap<>();
+            Map<Long, String> groupStatus = new HashMap<>();
+            for (long g = 1; g <= 4; g++) {
+                String st = rnd.nextInt(4) == 0 ? "inactive" : "active";
+                m.group(group(g, st));
+                groupStatus.put(g, st);
+            }
+            for (long id = 1; id <= 40; id++) {
+                AccountCard c = randomCard(rnd, id, platforms);
+                m.put(c);
+                cards.put(id, c);
+            }
+            Set<Bucket> universe = new TreeSet<>();
+            for (long g = 0; g <= (runMode == RunMode.SIMPLE ? 0 : 5); g++) {
+                universe.addAll(Universe.canonical(g, platforms));
+            }
+            for (int step = 0; step < 60; step++) {
+                int changes = 1 + rnd.nextInt(3);
+                for (int k = 0; k < changes; k++) {
+                    int what = rnd.nextInt(10);
+                    long id = 1 + rnd.nextInt(45);
+                    if (what == 0) {
+                        long g = 1 + rnd.nextInt(5);
+                        if (rnd.nextInt(3) == 0) {
+                            m.removeGroup(g);
+                            groupStatus.remove(g);
+                        } else {
+                            String st = rnd.nextBoolean() ? "active" : "inactive";
+                            m.group(group(g, st));
+                            groupStatus.put(g, st);
+                        }
+                    } else if (what == 1) {
+                        m.remove(id);
+                        cards.remove(id);
+                    } else if (what < 5 && cards.containsKey(id)) {
+                        // Only the sort key moves: the card stays in the same buckets at another place.
+                        AccountCard c = cards.get(id);
+                        AccountCard moved = new AccountCard(
+                                c.id(),
+                                c.name(),
+                                c.platform(),
+                                c.type(),
+                                c.status(),
+                                c.schedulable(),
+                                rnd.nextInt(5),
+                                c.concurrency(),
+                                null,
+                                null,
+                                null,
+                                null,
+                                false,
+                                c.mixedScheduling(),
+                                List.of(),
+                                relinked(rnd, c.groups()),
+                                null);
+                        m.put(moved);
+                        cards.put(id, moved);
+                    } else {
+                        AccountCard c = randomCard(rnd, id, platforms);
+                        m.put(c);
+                        cards.put(id, c);
+                    }
+                }
+                Map<Bucket, List<AccountCard>> got = m.buckets(universe);
+                for (Bucket b : universe) {
+                    assertThat(ids(got.get(b)))
+                            .as("trial %d step %d (%s, %s) %s", trial, step, runMode, scope, b)
+                            .containsExactlyElementsOf(oracle(cards, groupStatus, runMode, scope, b));
+                }
+            }
+        }
+    }
+
+    /** The same links with new priorities. */
+    private static List<GroupLink> relinked(Random rnd, List<GroupLink> links) {
+        List<GroupLink> out = new ArrayList<>();
+        for (GroupLink l : links) {
+            out.add(new GroupLink(l.groupId(), rnd.nextInt(3)));
+        }
+        return out;
+    }
+
+    /** The bucket's account ids by the rules in PoolModel's class comment, written out by brute force. */
+    private static List<Long> oracle(
+            Map<Long, AccountCard> cards, Map<Long, String> groupStatus, RunMode runMode, Group0Scope scope, Bucket b) {
+        long g = runMode == RunMode.SIMPLE ? 0 : b.groupId();
+        boolean ungrouped = runMode == RunMode.STANDARD && scope == Group0Scope.UNGROUPED;
+        List<long[]> rows = new ArrayList<>();
+        for (AccountCard c : cards.values()) {
+            boolean platform = c.platform().equals(b.platform())
+                    || (b.mode() == Mode.MIXED
+                            && !b.platform().equals("antigravity")
+                            && c.platform().equals("antigravity")
+                            && c.mixedScheduling());
+            if (!platform || !c.status().equals("active") || !c.schedulable()) {
+                continue;
+            }
+            long link = 0;
+            if (g > 0) {
+                if (!"active".equals(groupStatus.get(g))) {
+                    continue;
+                }
+                GroupLink found = null;
+                for (GroupLink l : c.groups()) {
+                    if (l.groupId() == g) {
+                        found = l;
+                    }
+                }
+                if (found == null) {
+                    continue;
+                }
+                link = found.priority();
+            } else if (ungrouped && !c.groups().isEmpty()) {
+                continue;
+            }
+            rows.add(new long[] {link, c.priority(), c.id()});
+        }
+        rows.sort((x, y) -> x[0] != y[0]
+                ? Long.compare(x[0], y[0])
+                : x[1] != y[1] ? Long.compare(x[1], y[1]) : Long.compare(x[2], y[2]));
+        return rows.stream().map(r -> r[2]).toList();
+    }
+
     private static AccountCard randomCard(Random rnd, long id, List<String> platforms) {
         List<GroupLink> links = new ArrayList<>();
         for (long g = 1; g <= 5; g++) {

@@ -1,0 +1,163 @@
+package dev.roster.core.pool;
+
+import dev.roster.core.AccountCard;
+import dev.roster.core.Bucket;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The last computed content of each large bucket of one {@link PoolModel}, brought up to date by the
+ * accounts that changed since instead of being computed again (decision E15). A group-0 bucket holds a
+ * whole platform (25,000 cards at 100,000 accounts), and a change of one card used to collect and sort
+ * all of them; patching removes the card's old instance and inserts its new one with two binary
+ * searches, and copies the rest. Buckets below {@link #MIN_CARDS} are cheap to compute and are not kept,
+ * so the bookkeeping per change stays proportional to the few large buckets.
+ *
+ * <p>Correct whatever it is told, as long as it is told every change: a bucket it keeps is patched
+ * with every account changed since it was computed (the account's card then, and the model's card now,
+ * are all the patch needs), and a change of a group drops that group's buckets. Owned by the model's
+ * thread, like the model.
+ */
+final class BucketPatches {
+    /** Buckets with at least this many cards are kept and patched. */
+    static final int MIN_CARDS = 512;
+
+    private final int minCards;
+    private final Map<Bucket, Kept> kept = new HashMap<>();
+
+    /**
+     * A kept bucket: its content when computed, and per account changed since, its card then ({@code
+     * null} when the model did not hold the account).
+     */
+    private static final class Kept {
+        List<AccountCard> cards;
+        final Map<Long, AccountCard> before = new HashMap<>();
+
+        Kept(List<AccountCard> cards) {
+            this.cards = cards;
+        }
+    }
+
+    BucketPatches(int minCards) {
+        this.minCards = Math.max(1, minCards);
+    }
+
+    /** The account {@code id} changed from {@code old} to {@code now} (either may be {@code null}). */
+    void changed(long id, AccountCard old, AccountCard now) {
+        if (kept.isEmpty()) {
+            return;
+        }
+        var it = kept.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            Bucket b = e.getKey();
+            if (!mayHold(b, old) && !mayHold(b, now)) {
+                continue;
+            }
+            Kept k = e.getValue();
+            if (!k.before.containsKey(id)) {
+                k.before.put(id, old);
+            }
+            // Past a quarter of the bucket, sorting everything again is about as cheap.
+            if (k.before.size() > Math.max(64, k.cards.size() / 4)) {
+                it.remove();
+            }
+        }
+    }
+
+    /** A group's status or platform changed, or it was removed: its buckets are computed again. */
+    void groupChanged(long groupId) {
+        kept.keySet().removeIf(b -> b.groupId() == groupId);
+    }
+
+    /** The content of {@code query} in {@code model}: kept and patched, or computed (and kept when large). */
+    List<AccountCard> contents(Bucket query, PoolModel model) {
+        Kept k = kept.get(query);
+        if (k != null) {
+            if (!k.before.isEmpty()) {
+                k.cards = patch(query, k, model);
+                k.before.clear();
+            }
+            return k.cards;
+        }
+        List<AccountCard> cards = model.compute(query);
+        if (cards.size() >= minCards) {
+            kept.put(query, new Kept(cards));
+        }
+        return cards;
+    }
+
+    /** A cheap superset of membership: the card's platform or links can place it in {@code b}. */
+    private static boolean mayHold(Bucket b, AccountCard c) {
+        if (c == null) {
+            return false;
+        }
+        if (b.groupId() > 0) {
+            return c.linkPriority(b.groupId()) != null;
+        }
+        return true;
+    }
+
+    private static List<AccountCard> patch(Bucket query, Kept k, PoolModel model) {
+        Comparator<AccountCard> order = model.order(query);
+        AccountCard[] src = k.cards.toArray(new AccountCard[0]);
+        int[] drop = new int[k.before.size()];
+        int drops = 0;
+        List<AccountCard> add = new ArrayList<>();
+        for (Map.Entry<Long, AccountCard> e : k.before.entrySet()) {
+            AccountCard was = e.getValue();
+            if (was != null) {
+                // The content is sorted by `order` with the cards it holds, ids unique: the card then
+                // is found by its own sort key, if it was a member.
+                int i = Arrays.binarySearch(src, was, order);
+                if (i >= 0 && src[i] == was) {
+                    drop[drops++] = i;
+                }
+            }
+            AccountCard now = model.card(e.getKey());
+            if (now != null && model.member(query, now)) {
+                add.add(now);
+            }
+        }
+        Arrays.sort(drop, 0, drops);
+        add.sort(order);
+        AccountCard[] out = new AccountCard[src.length - drops + add.size()];
+        int o = 0;
+        int s = 0;
+        int d = 0;
+        for (AccountCard a : add) {
+            int at = Arrays.binarySearch(src, a, order);
+            // An equal key is the same account's card then, which is dropped: the new one goes before it.
+            int ins = at >= 0 ? at : -at - 1;
+            while (d < drops && drop[d] < ins) {
+                o = copy(src, s, drop[d], out, o);
+                s = drop[d++] + 1;
+            }
+            o = copy(src, s, ins, out, o);
+            s = Math.max(s, ins);
+            out[o++] = a;
+        }
+        while (d < drops) {
+            o = copy(src, s, drop[d], out, o);
+            s = drop[d++] + 1;
+        }
+        o = copy(src, s, src.length, out, o);
+        if (o != out.length) {
+            throw new IllegalStateException("patching " + query + " filled " + o + " of " + out.length + " cards");
+        }
+        return List.of(out);
+    }
+
+    private static int copy(AccountCard[] src, int from, int to, AccountCard[] out, int o) {
+        int n = to - from;
+        if (n > 0) {
+            System.arraycopy(src, from, out, o, n);
+            return o + n;
+        }
+        return o;
+    }
+}
