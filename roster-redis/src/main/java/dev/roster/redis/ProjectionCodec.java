@@ -131,8 +131,8 @@ public final class ProjectionCodec {
     /**
      * The parts last encoded per bucket, kept across publish calls (decision E16): a change of one card
      * in a 25,000-card bucket then encodes and hashes the one or two parts that hold it, and reuses every
-     * other part whose cards are the same instances as last time (the pool model keeps a card's instance
-     * while its row does not change). A part's value depends on its cards only, so a memo that is stale
+     * other part whose cards equal last time's (mostly the same instances: the pool model keeps a card's
+     * instance while its row does not change). A part's value depends on its cards only, so a memo that is stale
      * or was made for another generation never yields a wrong value: it only fails to save work.
      * Thread-safe; one per projection.
      */
@@ -251,10 +251,16 @@ public final class ProjectionCodec {
             return out;
         }
 
-        /** Whether the {@code n} cards from {@code a[i]} are the very instances from {@code b[j]}. */
+        /**
+         * Whether the {@code n} cards from {@code a[i]} equal those from {@code b[j]}: mostly the very
+         * instances (the replayer's model keeps them), compared by value otherwise (a full rebuild loads
+         * new instances of unchanged rows; comparing is cheaper than encoding and hashing them).
+         */
         private static boolean sameRun(List<AccountCard> a, int i, List<AccountCard> b, int j, int n) {
             for (int k = 0; k < n; k++) {
-                if (a.get(i + k) != b.get(j + k)) {
+                AccountCard x = a.get(i + k);
+                AccountCard y = b.get(j + k);
+                if (x != y && !x.equals(y)) {
                     return false;
                 }
             }

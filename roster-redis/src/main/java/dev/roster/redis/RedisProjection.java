@@ -475,7 +475,10 @@ public final class RedisProjection implements Projection {
             List<AccountCard> cards = Objects.requireNonNull(
                     e.getValue(), "cards of " + t.bucket().text());
             for (AccountCard c : cards) {
-                Objects.requireNonNull(c, "a card of " + t.bucket().text());
+                if (c == null) {
+                    // Not Objects.requireNonNull(c, message): that would build the message per card.
+                    throw new NullPointerException("a card of " + t.bucket().text());
+                }
             }
         }
         Map<Bucket, PublishOutcome> out = new LinkedHashMap<>();

@@ -128,7 +128,7 @@ class ProjectionCodecTest {
      * Decision E16: across publish calls, a memo reuses the value of every part whose cards are the same
      * instances as the bucket's last encoding, and the result is byte for byte what an encoding from
      * scratch gives, whatever changed (a card replaced, removed, added; equal cards that are other
-     * instances; another generation).
+     * instances, which are reused too; another generation).
      */
     @Test
     void partsMemo_reusesUnchangedPartsAndWritesTheBytesOfAFreshEncoding() {
@@ -143,7 +143,7 @@ class ProjectionCodecTest {
                 case 0 -> cards.set(at, cards.get(at).toBuilder().priority(99).build());
                 case 1 -> cards.remove(at);
                 case 2 -> cards.add(at, Fixtures.card(100_000 + round));
-                default -> cards.set(at, cards.get(at).toBuilder().build());
+                default -> cards.replaceAll(c -> c.toBuilder().build());
             }
             Snapshot s = new Snapshot(B, round % 5 == 0 ? "g2" : "g", 2 + round, List.copyOf(cards));
             ProjectionCodec.Stored fresh = ProjectionCodec.encodeStored(s);
