@@ -8,7 +8,9 @@ import java.util.Objects;
  * The scheduling view of one account (docs/architecture.md, "Buckets and cards"): every field a selection rule reads,
  * and never a credential. {@code supportedModels} holds the keys of {@code credentials.model_mapping} (empty
  * means every model). Last-used is deliberately not part of the card: it changes on every request
- * and is kept beside it.
+ * and is kept beside it. {@code limits} holds the RPM cap, weight and quota thresholds (decision S1 under
+ * "One-round-trip selection and new card fields"); the constructor without it gives {@link
+ * AccountLimits#DEFAULTS}.
  */
 public record AccountCard(
         long id,
@@ -27,15 +29,82 @@ public record AccountCard(
         boolean mixedScheduling,
         List<String> supportedModels,
         List<GroupLink> groups,
-        Instant updatedAt) {
+        Instant updatedAt,
+        AccountLimits limits) {
 
     public AccountCard {
         Objects.requireNonNull(name, "name");
+        limits = limits == null ? AccountLimits.DEFAULTS : limits;
         Objects.requireNonNull(platform, "platform");
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(status, "status");
         supportedModels = List.copyOf(supportedModels == null ? List.of() : supportedModels);
         groups = List.copyOf(groups == null ? List.of() : groups);
+    }
+
+    /** A card with {@link AccountLimits#DEFAULTS}: every field before the limits. */
+    public AccountCard(
+            long id,
+            String name,
+            String platform,
+            String type,
+            String status,
+            boolean schedulable,
+            int priority,
+            int concurrency,
+            Instant rateLimitResetAt,
+            Instant overloadUntil,
+            Instant tempUnschedulableUntil,
+            Instant expiresAt,
+            boolean autoPauseOnExpired,
+            boolean mixedScheduling,
+            List<String> supportedModels,
+            List<GroupLink> groups,
+            Instant updatedAt) {
+        this(
+                id,
+                name,
+                platform,
+                type,
+                status,
+                schedulable,
+                priority,
+                concurrency,
+                rateLimitResetAt,
+                overloadUntil,
+                tempUnschedulableUntil,
+                expiresAt,
+                autoPauseOnExpired,
+                mixedScheduling,
+                supportedModels,
+                groups,
+                updatedAt,
+                AccountLimits.DEFAULTS);
+    }
+
+    /** Requests per sliding 60 s window, {@code 0} for unlimited. */
+    public int rpmLimit() {
+        return limits.rpmLimit();
+    }
+
+    /** Share of load within the account's priority tier (1 unless set). */
+    public int weight() {
+        return limits.weight();
+    }
+
+    /** Used-% threshold of the 5-hour window, or {@code null} for the configured default. */
+    public Integer quotaThreshold5h() {
+        return limits.quotaThreshold5h();
+    }
+
+    /** Used-% threshold of the 7-day window, or {@code null} for the configured default. */
+    public Integer quotaThreshold7d() {
+        return limits.quotaThreshold7d();
+    }
+
+    /** This card with other limits. */
+    public AccountCard withLimits(AccountLimits v) {
+        return toBuilder().limits(v).build();
     }
 
     /** This card with another {@code updatedAt} (the audit ignores that field). */
@@ -50,7 +119,7 @@ public record AccountCard(
 
     /**
      * A builder with nothing set: numbers 0, flags false, instants and strings {@code null}, lists
-     * empty. {@code name}, {@code platform}, {@code type} and {@code status} must be set before {@link
+     * empty, limits {@link AccountLimits#DEFAULTS}. {@code name}, {@code platform}, {@code type} and {@code status} must be set before {@link
      * Builder#build()}.
      */
     public static Builder builder() {
@@ -84,6 +153,7 @@ public record AccountCard(
         private List<String> supportedModels;
         private List<GroupLink> groups;
         private Instant updatedAt;
+        private AccountLimits limits = AccountLimits.DEFAULTS;
 
         private Builder() {}
 
@@ -105,6 +175,7 @@ public record AccountCard(
             this.supportedModels = from.supportedModels();
             this.groups = from.groups();
             this.updatedAt = from.updatedAt();
+            this.limits = from.limits();
         }
 
         public Builder id(long v) {
@@ -192,6 +263,11 @@ public record AccountCard(
             return this;
         }
 
+        public Builder limits(AccountLimits v) {
+            this.limits = v;
+            return this;
+        }
+
         /** The AccountCard; its constructor validates the values. */
         public AccountCard build() {
             return new AccountCard(
@@ -211,7 +287,8 @@ public record AccountCard(
                     mixedScheduling,
                     supportedModels,
                     groups,
-                    updatedAt);
+                    updatedAt,
+                    limits);
         }
     }
 

@@ -30,7 +30,9 @@ import javax.sql.DataSource;
  * concurrency}, {@code extra} (object), {@code expires_at}, {@code auto_pause_on_expired}, {@code
  * rate_limit_reset_at}, {@code overload_until}, {@code temp_unschedulable_until} (RFC 3339 text or
  * {@link Instant}, or {@code null}), {@code groups} (array of {@code {id, priority}}, priority default
- * {@value AccountView.Link#DEFAULT_PRIORITY}), and the write-only {@code credentials} (object).
+ * {@value AccountView.Link#DEFAULT_PRIORITY}), {@code rpm_limit} (0..1,000,000 or {@code null}: unlimited),
+ * {@code weight} (1..1000, default 1), {@code quota_threshold_5h} and {@code quota_threshold_7d} (used-% 1..100
+ * or {@code null}: the configured default), and the write-only {@code credentials} (object).
  *
  * <ul>
  *   <li>{@link #create}: {@code name}, {@code platform}, {@code type} required; the rest defaults
@@ -60,7 +62,8 @@ public final class AccountAdmin {
             + " a.extra::text, a.rate_limit_reset_at, a.overload_until, a.temp_unschedulable_until, a.expires_at,"
             + " a.auto_pause_on_expired, a.last_used_at, a.created_at, a.updated_at, a.deleted_at,"
             + " ARRAY(SELECT l.group_id FROM account_groups l WHERE l.account_id = a.id ORDER BY l.priority, l.group_id),"
-            + " ARRAY(SELECT l.priority FROM account_groups l WHERE l.account_id = a.id ORDER BY l.priority, l.group_id)";
+            + " ARRAY(SELECT l.priority FROM account_groups l WHERE l.account_id = a.id ORDER BY l.priority, l.group_id),"
+            + " nullif(a.rpm_limit, 0), a.weight, a.quota_threshold_5h, a.quota_threshold_7d";
     private static final String MODEL_MAPPING = "model_mapping";
 
     private final DataSource dataSource;
@@ -276,7 +279,11 @@ public final class AccountAdmin {
                 instant(rs.getTimestamp(18)),
                 instant(rs.getTimestamp(19)),
                 instant(rs.getTimestamp(20)),
-                List.copyOf(links));
+                List.copyOf(links),
+                rs.getObject(23, Integer.class),
+                rs.getInt(24),
+                rs.getObject(25, Integer.class),
+                rs.getObject(26, Integer.class));
     }
 
     private static Instant instant(Timestamp t) {

@@ -1,5 +1,6 @@
 package dev.roster.postgres;
 
+import dev.roster.core.AccountLimits;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,7 +34,11 @@ final class AccountDocument {
             "rate_limit_reset_at",
             "overload_until",
             "temp_unschedulable_until",
-            GROUPS);
+            GROUPS,
+            "rpm_limit",
+            "weight",
+            "quota_threshold_5h",
+            "quota_threshold_7d");
 
     /** Fields a body may name: the document's and the write-only credentials. */
     static final Set<String> WRITABLE = writable();
@@ -67,6 +72,7 @@ final class AccountDocument {
         doc.put("priority", AccountSpec.DEFAULT_PRIORITY);
         doc.put("concurrency", AccountSpec.DEFAULT_CONCURRENCY);
         doc.put("auto_pause_on_expired", false);
+        doc.put("weight", AccountLimits.DEFAULT_WEIGHT);
         body.forEach((k, v) -> {
             if (v != null || !doc.containsKey(k)) {
                 doc.put(k, v);
@@ -95,7 +101,8 @@ final class AccountDocument {
                 "schedulable",
                 "priority",
                 "concurrency",
-                "auto_pause_on_expired")) {
+                "auto_pause_on_expired",
+                "weight")) {
             if (!doc.containsKey(f)) {
                 throw new IllegalArgumentException("field " + f + " cannot be removed (null): give a value");
             }
@@ -124,6 +131,10 @@ final class AccountDocument {
             links.add(Map.of("id", l.id(), "priority", l.priority()));
         }
         doc.put(GROUPS, links);
+        putIfSet(doc, "rpm_limit", a.rpmLimit());
+        doc.put("weight", a.weight());
+        putIfSet(doc, "quota_threshold_5h", a.quotaThreshold5h());
+        putIfSet(doc, "quota_threshold_7d", a.quotaThreshold7d());
         return doc;
     }
 
@@ -160,12 +171,23 @@ final class AccountDocument {
                 credentials,
                 Fields.objectOrEmpty(doc, "extra"),
                 Fields.instantOrNull(doc, "expires_at"),
-                Fields.bool(doc, "auto_pause_on_expired"));
+                Fields.bool(doc, "auto_pause_on_expired"),
+                limits(doc));
         AccountStatements.Blocks blocks = new AccountStatements.Blocks(
                 Fields.instantOrNull(doc, "rate_limit_reset_at"),
                 Fields.instantOrNull(doc, "overload_until"),
                 Fields.instantOrNull(doc, "temp_unschedulable_until"));
         return new Write(spec, blocks, links(Fields.listOrEmpty(doc, GROUPS)));
+    }
+
+    /** The limits of a document: {@code rpm_limit} {@code null} is unlimited (0), the thresholds may be null. */
+    private static AccountLimits limits(Map<String, ?> doc) {
+        Integer rpm = Fields.integerOrNull(doc, "rpm_limit");
+        return new AccountLimits(
+                rpm == null ? 0 : rpm,
+                Fields.integer(doc, "weight"),
+                Fields.integerOrNull(doc, "quota_threshold_5h"),
+                Fields.integerOrNull(doc, "quota_threshold_7d"));
     }
 
     private static void putIfSet(Map<String, Object> doc, String field, Object value) {

@@ -1,5 +1,6 @@
 package dev.roster.postgres;
 
+import dev.roster.core.AccountLimits;
 import dev.roster.core.Platforms;
 import java.time.Instant;
 import java.util.Map;
@@ -22,6 +23,7 @@ import java.util.Set;
  * @param extra flags such as {@code mixed_scheduling}
  * @param expiresAt expiry, or {@code null}
  * @param autoPauseOnExpired whether expiry blocks scheduling
+ * @param limits RPM cap, weight and quota thresholds ({@code null}: {@link AccountLimits#DEFAULTS})
  */
 public record AccountSpec(
         String name,
@@ -34,7 +36,8 @@ public record AccountSpec(
         Map<String, ?> credentials,
         Map<String, ?> extra,
         Instant expiresAt,
-        boolean autoPauseOnExpired) {
+        boolean autoPauseOnExpired,
+        AccountLimits limits) {
 
     /** Statuses an account may have. */
     public static final Set<String> STATUSES = Set.of("active", "error", "disabled");
@@ -72,6 +75,35 @@ public record AccountSpec(
         if (mapping != null && !(mapping instanceof Map)) {
             throw new IllegalArgumentException("credentials.model_mapping must be an object");
         }
+        limits = limits == null ? AccountLimits.DEFAULTS : limits;
+    }
+
+    /** A spec with {@link AccountLimits#DEFAULTS}. */
+    public AccountSpec(
+            String name,
+            String platform,
+            String type,
+            String status,
+            boolean schedulable,
+            int priority,
+            int concurrency,
+            Map<String, ?> credentials,
+            Map<String, ?> extra,
+            Instant expiresAt,
+            boolean autoPauseOnExpired) {
+        this(
+                name,
+                platform,
+                type,
+                status,
+                schedulable,
+                priority,
+                concurrency,
+                credentials,
+                extra,
+                expiresAt,
+                autoPauseOnExpired,
+                AccountLimits.DEFAULTS);
     }
 
     /**
@@ -105,7 +137,8 @@ public record AccountSpec(
                 credentials,
                 extra,
                 expiresAt,
-                autoPauseOnExpired);
+                autoPauseOnExpired,
+                limits);
     }
 
     public AccountSpec withSchedulable(boolean v) {
@@ -120,7 +153,8 @@ public record AccountSpec(
                 credentials,
                 extra,
                 expiresAt,
-                autoPauseOnExpired);
+                autoPauseOnExpired,
+                limits);
     }
 
     public AccountSpec withPriority(int v) {
@@ -135,7 +169,8 @@ public record AccountSpec(
                 credentials,
                 extra,
                 expiresAt,
-                autoPauseOnExpired);
+                autoPauseOnExpired,
+                limits);
     }
 
     public AccountSpec withConcurrency(int v) {
@@ -150,7 +185,8 @@ public record AccountSpec(
                 credentials,
                 extra,
                 expiresAt,
-                autoPauseOnExpired);
+                autoPauseOnExpired,
+                limits);
     }
 
     public AccountSpec withCredentials(Map<String, ?> v) {
@@ -165,7 +201,8 @@ public record AccountSpec(
                 v,
                 extra,
                 expiresAt,
-                autoPauseOnExpired);
+                autoPauseOnExpired,
+                limits);
     }
 
     public AccountSpec withExtra(Map<String, ?> v) {
@@ -180,12 +217,40 @@ public record AccountSpec(
                 credentials,
                 v,
                 expiresAt,
-                autoPauseOnExpired);
+                autoPauseOnExpired,
+                limits);
     }
 
     public AccountSpec withExpiry(Instant at, boolean autoPause) {
         return new AccountSpec(
-                name, platform, type, status, schedulable, priority, concurrency, credentials, extra, at, autoPause);
+                name,
+                platform,
+                type,
+                status,
+                schedulable,
+                priority,
+                concurrency,
+                credentials,
+                extra,
+                at,
+                autoPause,
+                limits);
+    }
+
+    public AccountSpec withLimits(AccountLimits v) {
+        return new AccountSpec(
+                name,
+                platform,
+                type,
+                status,
+                schedulable,
+                priority,
+                concurrency,
+                credentials,
+                extra,
+                expiresAt,
+                autoPauseOnExpired,
+                v);
     }
 
     @Override
@@ -194,6 +259,7 @@ public record AccountSpec(
         return "AccountSpec[name=" + name + ", platform=" + platform + ", type=" + type + ", status=" + status
                 + ", schedulable=" + schedulable + ", priority=" + priority + ", concurrency=" + concurrency
                 + ", credentials=<" + credentials.size() + " keys>, extra=" + Objects.toString(extra.keySet())
-                + ", expiresAt=" + expiresAt + ", autoPauseOnExpired=" + autoPauseOnExpired + "]";
+                + ", expiresAt=" + expiresAt + ", autoPauseOnExpired=" + autoPauseOnExpired + ", limits=" + limits
+                + "]";
     }
 }

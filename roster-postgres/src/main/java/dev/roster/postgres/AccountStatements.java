@@ -1,10 +1,12 @@
 package dev.roster.postgres;
 
+import dev.roster.core.AccountLimits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
@@ -18,12 +20,13 @@ import java.util.TreeSet;
  */
 final class AccountStatements {
     private static final String INSERT = "INSERT INTO accounts (name, platform, type, status, schedulable, priority,"
-            + " concurrency, credentials, extra, expires_at, auto_pause_on_expired, rate_limit_reset_at,"
-            + " overload_until, temp_unschedulable_until)"
-            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?) RETURNING id";
+            + " concurrency, credentials, extra, expires_at, auto_pause_on_expired, rpm_limit, weight,"
+            + " quota_threshold_5h, quota_threshold_7d, rate_limit_reset_at, overload_until, temp_unschedulable_until)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
     private static final String UPDATE_SPEC = "UPDATE accounts SET name = ?, platform = ?, type = ?, status = ?,"
             + " schedulable = ?, priority = ?, concurrency = ?, credentials = ?::jsonb, extra = ?::jsonb,"
-            + " expires_at = ?, auto_pause_on_expired = ?";
+            + " expires_at = ?, auto_pause_on_expired = ?, rpm_limit = ?, weight = ?, quota_threshold_5h = ?,"
+            + " quota_threshold_7d = ?";
     private static final String SET_BLOCKS =
             ", rate_limit_reset_at = ?, overload_until = ?, temp_unschedulable_until = ?";
     private static final String WHERE_LIVE = ", updated_at = now() WHERE id = ? AND deleted_at IS NULL";
@@ -153,7 +156,13 @@ final class AccountStatements {
         ps.setString(9, Jdbc.json(s.extra(), "extra"));
         ps.setTimestamp(10, timestamp(s.expiresAt()));
         ps.setBoolean(11, s.autoPauseOnExpired());
-        return 12;
+        AccountLimits l = s.limits();
+        // Unlimited is stored as NULL, so Roster's writes have one spelling of it.
+        ps.setObject(12, l.hasRpmLimit() ? l.rpmLimit() : null, Types.INTEGER);
+        ps.setInt(13, l.weight());
+        ps.setObject(14, l.quotaThreshold5h(), Types.INTEGER);
+        ps.setObject(15, l.quotaThreshold7d(), Types.INTEGER);
+        return 16;
     }
 
     private static int bindBlocks(PreparedStatement ps, int first, Blocks b) throws SQLException {

@@ -1,5 +1,6 @@
 package dev.roster.postgres;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,11 @@ import java.util.Map;
  * @param updatedAt last change
  * @param deletedAt soft deletion
  * @param groups links, by link priority then group id
+ * @param rpmLimit requests per sliding minute, {@code null} for unlimited (a stored 0 reads as {@code null})
+ * @param weight share of load within the priority tier
+ * @param quotaThreshold5h used-% of the 5-hour window that pauses the account, {@code null} for the default
+ * @param quotaThreshold7d the same for the 7-day window (the thresholds are named explicitly: Jackson's
+ *     snake case puts no underscore before a digit)
  */
 public record AccountView(
         long id,
@@ -51,7 +57,11 @@ public record AccountView(
         Instant createdAt,
         Instant updatedAt,
         Instant deletedAt,
-        List<Link> groups) {
+        List<Link> groups,
+        Integer rpmLimit,
+        int weight,
+        @JsonProperty("quota_threshold_5h") Integer quotaThreshold5h,
+        @JsonProperty("quota_threshold_7d") Integer quotaThreshold7d) {
 
     /**
      * A link of an account to a group.

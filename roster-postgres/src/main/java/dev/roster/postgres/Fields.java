@@ -71,6 +71,12 @@ final class Fields {
         return (int) n;
     }
 
+    /** A 32-bit integer, or {@code null} when the field is absent or {@code null}. */
+    static Integer integerOrNull(Map<String, ?> doc, String field) {
+        Object v = doc.get(field);
+        return v == null ? null : integer(v, field);
+    }
+
     /** A 64-bit integer, written as a JSON number or as a string of digits (the API's id convention). */
     static long longValue(Object v, String field) {
         if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {

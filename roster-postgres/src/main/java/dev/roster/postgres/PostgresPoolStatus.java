@@ -1,5 +1,6 @@
 package dev.roster.postgres;
 
+import dev.roster.core.AccountLimits;
 import dev.roster.core.status.PoolStatus;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -72,7 +73,8 @@ public final class PostgresPoolStatus implements PoolStatus {
         String page = "WITH m AS (SELECT a.*, count(*) OVER () AS total" + from + " ORDER BY a.id LIMIT ? OFFSET ?)"
                 + " SELECT m.id, m.name, m.platform, m.type, m.status, m.schedulable, m.priority, m.concurrency,"
                 + " m.rate_limit_reset_at, m.overload_until, m.temp_unschedulable_until, m.expires_at,"
-                + " m.auto_pause_on_expired, m.last_used_at, m.total" + LINKS + " FROM m ORDER BY m.id";
+                + " m.auto_pause_on_expired, m.last_used_at, m.total, coalesce(m.rpm_limit, 0) AS rpm_limit, m.weight,"
+                + " m.quota_threshold_5h, m.quota_threshold_7d" + LINKS + " FROM m ORDER BY m.id";
         try {
             return ReadOnlySnapshot.read(dataSource, c -> {
                 List<Object> pageArgs = new ArrayList<>(args);
@@ -126,7 +128,12 @@ public final class PostgresPoolStatus implements PoolStatus {
                 instant(rs, "expires_at"),
                 rs.getBoolean("auto_pause_on_expired"),
                 instant(rs, "last_used_at"),
-                links(rs));
+                links(rs),
+                new AccountLimits(
+                        rs.getInt("rpm_limit"),
+                        rs.getInt("weight"),
+                        rs.getObject("quota_threshold_5h", Integer.class),
+                        rs.getObject("quota_threshold_7d", Integer.class)));
     }
 
     private static List<GroupRef> links(ResultSet rs) throws SQLException {

@@ -1,6 +1,7 @@
 package dev.roster.postgres;
 
 import dev.roster.core.AccountCard;
+import dev.roster.core.AccountLimits;
 import dev.roster.core.Bucket;
 import dev.roster.core.Group0Scope;
 import dev.roster.core.GroupLink;
@@ -89,7 +90,8 @@ public final class PostgresSchedulingSource implements SchedulingSource {
                 + " a.concurrency, a.rate_limit_reset_at, a.overload_until, a.temp_unschedulable_until, a.expires_at,"
                 + " a.auto_pause_on_expired,"
                 + " coalesce(a.extra -> 'mixed_scheduling' = 'true'::jsonb, false),"
-                + SUPPORTED_MODELS + ", " + linkGroupIds + ", " + linkPriorities + ", a.updated_at";
+                + SUPPORTED_MODELS + ", " + linkGroupIds + ", " + linkPriorities + ", a.updated_at,"
+                + " coalesce(a.rpm_limit, 0), a.weight, a.quota_threshold_5h, a.quota_threshold_7d";
     }
 
     /** Rows per round trip when streaming every card. */
@@ -381,7 +383,13 @@ public final class PostgresSchedulingSource implements SchedulingSource {
                 rs.getBoolean(14),
                 models,
                 links,
-                instant(rs.getTimestamp(18)));
+                instant(rs.getTimestamp(18)),
+                new AccountLimits(rs.getInt(19), rs.getInt(20), integerOrNull(rs, 21), integerOrNull(rs, 22)));
+    }
+
+    private static Integer integerOrNull(ResultSet rs, int column) throws SQLException {
+        int v = rs.getInt(column);
+        return rs.wasNull() ? null : v;
     }
 
     private static GroupInfo group(ResultSet rs) throws SQLException {

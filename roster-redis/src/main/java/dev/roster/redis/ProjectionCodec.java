@@ -1,6 +1,7 @@
 package dev.roster.redis;
 
 import dev.roster.core.AccountCard;
+import dev.roster.core.AccountLimits;
 import dev.roster.core.Bucket;
 import dev.roster.core.GroupLink;
 import dev.roster.core.projection.CorruptValueException;
@@ -44,7 +45,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * card     := 'R' 'C' format:u8 cardBody
  * cardBody := id:svarint name:str platform:str type:str status:str flags:u8 priority:svarint
  *             concurrency:svarint present:u8 instant* models:uvarint str* groups:uvarint
- *             (groupId:svarint linkPriority:svarint)*
+ *             (groupId:svarint linkPriority:svarint)* rpmLimit:uvarint weight:uvarint thresholds:u8
+ *             threshold5h:u8? threshold7d:u8?   (thresholds bit 0 / bit 1 set when the 5-hour / 7-day
+ *             threshold is not null; each present one follows as one byte)
  * instant  := epochSecond:svarint nanos:uvarint     (present bit i set for each non-null of
  *             rateLimitResetAt, overloadUntil, tempUnschedulableUntil, expiresAt, updatedAt)
  * str      := length:uvarint utf8-bytes
@@ -53,11 +56,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * Varints are LEB128; signed ones are zig-zag encoded. Trailing bytes are an error.
  */
 public final class ProjectionCodec {
-    /** The snapshot (and snapshot part) format version written by this code. */
-    public static final int SNAPSHOT_FORMAT = 2;
+    /**
+     * The snapshot (and snapshot part) format version written by this code: 3 since cards carry their
+     * limits (decision S2 under "One-round-trip selection and new card fields").
+     */
+    public static final int SNAPSHOT_FORMAT = 3;
 
-    /** The card format version written by this code (cards did not change with the snapshot parts). */
-    public static final int CARD_FORMAT = 1;
+    /** The card format version written by this code: 2 since cards carry their limits. */
+    public static final int CARD_FORMAT = 2;
 
     /** The kind byte (offset 3) of an inline snapshot value. */
     static final byte INLINE = 'I';
@@ -535,6 +541,16 @@ public final class ProjectionCodec {
             w.svarint(g.groupId());
             w.svarint(g.priority());
         }
+        AccountLimits l = c.limits();
+        w.uvarint(l.rpmLimit());
+        w.uvarint(l.weight());
+        w.u8((l.quotaThreshold5h() != null ? 1 : 0) | (l.quotaThreshold7d() != null ? 2 : 0));
+        if (l.quotaThreshold5h() != null) {
+            w.u8(l.quotaThreshold5h());
+        }
+        if (l.quotaThreshold7d() != null) {
+            w.u8(l.quotaThreshold7d());
+        }
     }
 
     private static final class Writer {
@@ -678,6 +694,14 @@ public final class ProjectionCodec {
             return (int) v;
         }
 
+        int uvarint32(String what) {
+            long v = uvarint();
+            if (v < 0 || v > Integer.MAX_VALUE) {
+                throw corrupt(what + " out of int range: " + v);
+            }
+            return (int) v;
+        }
+
         int count() {
             long n = uvarint();
             // Each element takes at least one byte, so a larger count is a lie.
@@ -729,6 +753,14 @@ public final class ProjectionCodec {
             for (int i = 0; i < ng; i++) {
                 groups.add(new GroupLink(svarint(), svarint32("link priority")));
             }
+            int rpm = uvarint32("rpm limit");
+            int weight = uvarint32("weight");
+            int thresholds = u8();
+            if ((thresholds & ~3) != 0) {
+                throw corrupt("unknown threshold bits " + thresholds);
+            }
+            Integer t5h = (thresholds & 1) != 0 ? u8() : null;
+            Integer t7d = (thresholds & 2) != 0 ? u8() : null;
             return new AccountCard(
                     id,
                     name,
@@ -746,7 +778,8 @@ public final class ProjectionCodec {
                     (flags & MIXED) != 0,
                     models,
                     groups,
-                    t[4]);
+                    t[4],
+                    new AccountLimits(rpm, weight, t5h, t7d));
         }
 
         void end() {

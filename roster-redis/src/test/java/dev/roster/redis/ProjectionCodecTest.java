@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.roster.core.AccountCard;
+import dev.roster.core.AccountLimits;
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
 import dev.roster.core.projection.CorruptValueException;
@@ -26,6 +27,59 @@ class ProjectionCodecTest {
         AccountCard c = Fixtures.card(1L << 40);
         assertThat(ProjectionCodec.decodeCard("k", ProjectionCodec.encodeCard(c), 1L << 40))
                 .isEqualTo(c);
+    }
+
+    @Test
+    void selectionLimits_roundTripInCardsAndSnapshots() {
+        List<AccountLimits> limits = List.of(
+                AccountLimits.DEFAULTS,
+                new AccountLimits(60, 4, 80, null),
+                new AccountLimits(0, 1000, null, 100),
+                new AccountLimits(AccountLimits.MAX_RPM_LIMIT, 1, 1, 1));
+        List<AccountCard> cards = new java.util.ArrayList<>();
+        for (int i = 0; i < limits.size(); i++) {
+            AccountCard c = Fixtures.card(i + 1).withLimits(limits.get(i));
+            cards.add(c);
+            assertThat(ProjectionCodec.decodeCard("k", ProjectionCodec.encodeCard(c), i + 1)
+                            .limits())
+                    .as("card with %s", limits.get(i))
+                    .isEqualTo(limits.get(i));
+        }
+        Snapshot inline = new Snapshot(B, "g1", 2, cards);
+        assertThat(ProjectionCodec.decodeSnapshot("k", ProjectionCodec.encodeSnapshot(inline), B))
+                .isEqualTo(inline);
+        List<AccountCard> many = new java.util.ArrayList<>();
+        for (AccountCard c : Fixtures.cards(1, 500)) {
+            many.add(c.withLimits(limits.get((int) (c.id() % limits.size()))));
+        }
+        ProjectionCodec.Stored stored = ProjectionCodec.encodeStored(new Snapshot(B, "g1", 3, many));
+        ProjectionCodec.Head head = ProjectionCodec.decodeHead("snap", stored.value(), B);
+        List<AccountCard> back = new java.util.ArrayList<>();
+        for (int i = 0; i < stored.parts().size(); i++) {
+            back.addAll(ProjectionCodec.decodePart(
+                    "part", stored.parts().get(i), head.partIds().get(i), head.partCounts()[i]));
+        }
+        assertThat(back).isEqualTo(many);
+    }
+
+    @Test
+    void valuesOfTheFormatsBeforeTheLimits_areRefusedAsAnotherFormat() {
+        // A card of format 1 is today's bytes of a card with the default limits, without the limits'
+        // three bytes (rpm 0, weight 1, no thresholds) and with format byte 1.
+        byte[] now = ProjectionCodec.encodeCard(Fixtures.card(5));
+        byte[] old = Arrays.copyOf(now, now.length - 3);
+        old[2] = 1;
+        assertThatThrownBy(() -> ProjectionCodec.decodeCard("card", old, 5))
+                .isInstanceOf(CorruptValueException.class)
+                .hasMessageContaining("format version 1, this reader understands 2");
+        byte[] snap = ProjectionCodec.encodeSnapshot(new Snapshot(B, "g1", 3, List.of()));
+        snap[2] = 2;
+        assertThat(ProjectionCodec.isSnapshotOf(B, Arrays.copyOf(snap, ProjectionCodec.snapshotHeaderLength(B))))
+                .as("a snapshot of format 2 counts as missing")
+                .isFalse();
+        assertThatThrownBy(() -> ProjectionCodec.decodeSnapshot("snap", snap, B))
+                .isInstanceOf(CorruptValueException.class)
+                .hasMessageContaining("format version 2, this reader understands 3");
     }
 
     @Test

@@ -122,7 +122,9 @@ class RedisProjectionTest {
         assertThat(projection.readSnapshot(B))
                 .isInstanceOfSatisfying(
                         Lookup.Corrupt.class,
-                        c -> assertThat(c.error().reason()).isEqualTo("format version 9, this reader understands 2"));
+                        c -> assertThat(c.error().reason())
+                                .isEqualTo("format version 9, this reader understands "
+                                        + ProjectionCodec.SNAPSHOT_FORMAT));
     }
 
     @Test

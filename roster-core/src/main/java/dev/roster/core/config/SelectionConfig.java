@@ -16,21 +16,38 @@ import java.util.Objects;
  *     authentication is temporarily unschedulable, positive (default 10 min)
  * @param cooldowns {@code selection.cooldowns.*}: cooldowns by error class (default {@link
  *     CooldownPolicy#DEFAULTS})
+ * @param quota {@code selection.quota.*}: default used-% thresholds of the quota windows (default {@link
+ *     QuotaThresholds#DEFAULTS})
  */
 public record SelectionConfig(
-        Duration slotLeaseTtl, Duration stickyTtl, Duration authFailureCooldown, CooldownPolicy cooldowns) {
+        Duration slotLeaseTtl,
+        Duration stickyTtl,
+        Duration authFailureCooldown,
+        CooldownPolicy cooldowns,
+        QuotaThresholds quota) {
 
     private static final String P = "selection.";
 
     /** The defaults. */
     public static final SelectionConfig DEFAULTS = new SelectionConfig(
-            Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofMinutes(10), CooldownPolicy.DEFAULTS);
+            Duration.ofMinutes(5),
+            Duration.ofHours(1),
+            Duration.ofMinutes(10),
+            CooldownPolicy.DEFAULTS,
+            QuotaThresholds.DEFAULTS);
 
     public SelectionConfig {
         between("slot_lease_ttl", slotLeaseTtl, Duration.ofSeconds(1), Duration.ofHours(24));
         between("sticky_ttl", stickyTtl, Duration.ofSeconds(1), Duration.ofDays(7));
         between("auth_failure_cooldown", authFailureCooldown, Duration.ofMillis(1), Duration.ofDays(30));
         Objects.requireNonNull(cooldowns, "cooldowns");
+        Objects.requireNonNull(quota, "quota");
+    }
+
+    /** The given values with {@link QuotaThresholds#DEFAULTS}. */
+    public SelectionConfig(
+            Duration slotLeaseTtl, Duration stickyTtl, Duration authFailureCooldown, CooldownPolicy cooldowns) {
+        this(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, QuotaThresholds.DEFAULTS);
     }
 
     /**
@@ -54,17 +71,22 @@ public record SelectionConfig(
 
     /** A copy with another slot lease TTL. */
     public SelectionConfig withSlotLeaseTtl(Duration v) {
-        return new SelectionConfig(v, stickyTtl, authFailureCooldown, cooldowns);
+        return new SelectionConfig(v, stickyTtl, authFailureCooldown, cooldowns, quota);
     }
 
     /** A copy with another sticky TTL. */
     public SelectionConfig withStickyTtl(Duration v) {
-        return new SelectionConfig(slotLeaseTtl, v, authFailureCooldown, cooldowns);
+        return new SelectionConfig(slotLeaseTtl, v, authFailureCooldown, cooldowns, quota);
     }
 
     /** A copy with another cooldown policy. */
     public SelectionConfig withCooldowns(CooldownPolicy v) {
-        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, v);
+        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, v, quota);
+    }
+
+    /** A copy with other default quota thresholds. */
+    public SelectionConfig withQuota(QuotaThresholds v) {
+        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, v);
     }
 
     private static Duration positive(String key, Duration d) {

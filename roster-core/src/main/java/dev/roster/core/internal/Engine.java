@@ -73,7 +73,7 @@ public final class Engine {
     /** The fingerprint of the settings that shape snapshots (run mode, group-0 scope, format). */
     public static String fingerprintOf(ServiceConfig config) {
         return Generation.fingerprintOf(
-                "roster-snapshot-v2",
+                "roster-snapshot-v3",
                 "run_mode=" + config.runMode().name(),
                 "group0=" + config.effectiveGroup0Scope().name());
     }

@@ -1,5 +1,6 @@
 package dev.roster.core.status;
 
+import dev.roster.core.AccountLimits;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
@@ -54,6 +55,7 @@ public interface PoolStatus {
      * @param autoPauseOnExpired whether expiry blocks
      * @param lastUsedAt last use as written behind to the source
      * @param groups linked groups by link priority
+     * @param limits RPM cap, weight and quota thresholds
      */
     record Row(
             long id,
@@ -70,7 +72,49 @@ public interface PoolStatus {
             Instant expiresAt,
             boolean autoPauseOnExpired,
             Instant lastUsedAt,
-            List<GroupRef> groups) {}
+            List<GroupRef> groups,
+            AccountLimits limits) {
+
+        public Row {
+            limits = limits == null ? AccountLimits.DEFAULTS : limits;
+        }
+
+        /** A row with {@link AccountLimits#DEFAULTS}. */
+        public Row(
+                long id,
+                String name,
+                String platform,
+                String type,
+                String status,
+                boolean schedulable,
+                int priority,
+                int concurrency,
+                Instant rateLimitResetAt,
+                Instant overloadUntil,
+                Instant tempUnschedulableUntil,
+                Instant expiresAt,
+                boolean autoPauseOnExpired,
+                Instant lastUsedAt,
+                List<GroupRef> groups) {
+            this(
+                    id,
+                    name,
+                    platform,
+                    type,
+                    status,
+                    schedulable,
+                    priority,
+                    concurrency,
+                    rateLimitResetAt,
+                    overloadUntil,
+                    tempUnschedulableUntil,
+                    expiresAt,
+                    autoPauseOnExpired,
+                    lastUsedAt,
+                    groups,
+                    AccountLimits.DEFAULTS);
+        }
+    }
 
     /**
      * A group an account is linked to.

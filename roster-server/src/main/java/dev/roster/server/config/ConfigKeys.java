@@ -220,6 +220,15 @@ public final class ConfigKeys {
                 "selection.cooldowns.streak_window",
                 "10m",
                 "a failure this long after the previous one of its class starts its escalation again"));
+        // selection.quota: default used-% thresholds of the quota windows; a card's own threshold wins
+        k.add(i(
+                "selection.quota.threshold_5h",
+                "100",
+                "used-% of the 5-hour quota window at which an account is skipped until it resets (1..100)"));
+        k.add(i(
+                "selection.quota.threshold_7d",
+                "100",
+                "used-% of the 7-day quota window at which an account is skipped until it resets (1..100)"));
         Map<String, ConfigKey> m = new LinkedHashMap<>();
         for (ConfigKey key : k) {
             if (m.put(key.path(), key) != null) {

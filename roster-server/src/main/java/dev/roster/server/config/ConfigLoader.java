@@ -10,6 +10,7 @@ import dev.roster.core.config.ConfigException;
 import dev.roster.core.config.CooldownPolicy;
 import dev.roster.core.config.NearCacheConfig;
 import dev.roster.core.config.ProjectionConfig;
+import dev.roster.core.config.QuotaThresholds;
 import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ScopeConfig;
@@ -384,11 +385,14 @@ public final class ConfigLoader {
                 v.durations(c + "overload_steps"),
                 v.durations(c + "model_unsupported_steps"),
                 v.duration(c + "streak_window")));
+        QuotaThresholds quota = v.validated(() -> new QuotaThresholds(
+                v.integer("selection.quota.threshold_5h"), v.integer("selection.quota.threshold_7d")));
         SelectionConfig selection = v.validated(() -> new SelectionConfig(
                 v.duration("selection.slot_lease_ttl"),
                 v.duration("selection.sticky_ttl"),
                 v.duration("selection.auth_failure_cooldown"),
-                cooldowns));
+                cooldowns,
+                quota));
         ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, selection);
 
         RosterConfig.Database database = database(v);

@@ -169,7 +169,10 @@ final class AdminRoutes {
                 new Param("include_deleted", "boolean", false, "also soft-deleted rows (default false)"));
         String fields = "name, platform, type, status, schedulable, priority, concurrency, extra (object), expires_at,"
                 + " auto_pause_on_expired, rate_limit_reset_at, overload_until, temp_unschedulable_until (RFC 3339"
-                + " or null), groups ([{id, priority (default 1)}]), credentials (object, write-only: stored, never"
+                + " or null), groups ([{id, priority (default 1)}]), rpm_limit (requests per sliding minute"
+                + " 0..1000000, null or 0 unlimited), weight (1..1000, share within the priority tier, default 1),"
+                + " quota_threshold_5h, quota_threshold_7d (used-% 1..100 that pauses the account until the window"
+                + " resets, null: selection.quota default), credentials (object, write-only: stored, never"
                 + " returned, merged into the stored object by key, null deletes a key)";
         routes.add(new Route("GET", "/admin/accounts", Access.ADMIN, "Accounts, paged by id", paging, null, c -> {
             int limit = c.queryInt("limit", 100, 1, 500);
@@ -182,7 +185,7 @@ final class AdminRoutes {
                 Access.ADMIN,
                 "Creates an account; omitted fields take the defaults (status active, schedulable, priority "
                         + AccountSpec.DEFAULT_PRIORITY + ", concurrency " + AccountSpec.DEFAULT_CONCURRENCY
-                        + ", no blocks, no links)",
+                        + ", weight 1, no RPM limit, default quota thresholds, no blocks, no links)",
                 List.of(),
                 "{" + fields + "}; name, platform and type are required",
                 c -> {

@@ -17,7 +17,10 @@ import java.util.Set;
  * @param lastUsed whether each card carries {@code last_used_at} (read per request, never cached)
  */
 record CardShape(boolean idsOnly, List<String> fields, boolean lastUsed) {
-    /** The JSON fields of a listed card, in the order they are written. */
+    /**
+     * The JSON fields of a listed card, in the order they are written. New fields go at the end: a
+     * field's position is its bit in {@link #tag()}, so appending keeps the tags of existing shapes.
+     */
     static final List<String> CARD_FIELDS = List.of(
             "id",
             "name",
@@ -35,7 +38,11 @@ record CardShape(boolean idsOnly, List<String> fields, boolean lastUsed) {
             "mixed_scheduling",
             "supported_models",
             "groups",
-            "updated_at");
+            "updated_at",
+            "rpm_limit",
+            "weight",
+            "quota_threshold_5h",
+            "quota_threshold_7d");
 
     /** The default: every field of every card, no last-used. */
     static final CardShape FULL = new CardShape(false, List.of(), false);

@@ -1,5 +1,6 @@
 package dev.roster.server.http;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.roster.core.AccountCard;
 import dev.roster.core.GroupLink;
 import java.time.Instant;
@@ -9,7 +10,10 @@ import java.util.List;
 final class Dto {
     private Dto() {}
 
-    /** A card plus last-used. Never credentials. */
+    /**
+     * A card plus last-used. Never credentials. {@code rpm_limit} 0 is unlimited; a {@code null} quota
+     * threshold is the configured default.
+     */
     record Card(
             long id,
             String name,
@@ -28,6 +32,10 @@ final class Dto {
             List<String> supportedModels,
             List<Link> groups,
             Instant updatedAt,
+            int rpmLimit,
+            int weight,
+            @JsonProperty("quota_threshold_5h") Integer quotaThreshold5h,
+            @JsonProperty("quota_threshold_7d") Integer quotaThreshold7d,
             Instant lastUsedAt) {
 
         static Card of(AccountCard c, Instant lastUsed) {
@@ -49,6 +57,10 @@ final class Dto {
                     c.supportedModels(),
                     c.groups().stream().map(Link::of).toList(),
                     c.updatedAt(),
+                    c.rpmLimit(),
+                    c.weight(),
+                    c.quotaThreshold5h(),
+                    c.quotaThreshold7d(),
                     lastUsed);
         }
     }

@@ -1,5 +1,6 @@
 package dev.roster.server.http;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Platforms;
@@ -97,7 +98,11 @@ final class StatusRoutes {
             int concurrency,
             Integer inFlight,
             List<GroupRef> groups,
-            Instant lastUsedAt) {}
+            Instant lastUsedAt,
+            int weight,
+            int rpmLimit,
+            @JsonProperty("quota_threshold_5h") Integer quotaThreshold5h,
+            @JsonProperty("quota_threshold_7d") Integer quotaThreshold7d) {}
 
     record AccountsOut(
             Instant now,
@@ -254,7 +259,11 @@ final class StatusRoutes {
                     r.groups().stream()
                             .map(g -> new GroupRef(String.valueOf(g.id()), g.name()))
                             .toList(),
-                    lu));
+                    lu,
+                    r.limits().weight(),
+                    r.limits().rpmLimit(),
+                    r.limits().quotaThreshold5h(),
+                    r.limits().quotaThreshold7d()));
         }
         return new AccountsOut(now, page.total(), offset, limit, items, sq.platforms(), sq.groups());
     }

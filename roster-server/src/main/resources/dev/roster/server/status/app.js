@@ -276,6 +276,11 @@
     return td;
   }
 
+  // A used-% threshold; an account without its own shows the configured default, marked with '*'.
+  function threshold(own) {
+    return own === null || own === undefined ? '*' : own + '%';
+  }
+
   function renderPool() {
     const { total, items, offset } = ui.pool;
     const key = JSON.stringify([total, offset, items]);
@@ -295,8 +300,11 @@
       whyCell(a),
       el('td', { text: (a.in_flight === null || a.in_flight === undefined ? '—' : a.in_flight) + ' / ' + a.concurrency }),
       el('td', { text: a.priority }),
-      el('td', { class: 'ago', 'data-at': a.last_used_at || null, text: ago(a.last_used_at) })));
-    if (!rows.length) rows.push(el('tr', null, el('td', { colspan: 9, class: 'muted', text: 'no account matches' })));
+      el('td', { class: 'ago', 'data-at': a.last_used_at || null, text: ago(a.last_used_at) }),
+      el('td', { class: 'weight', text: a.weight }),
+      el('td', { class: 'rpm', text: a.rpm_limit ? a.rpm_limit : 'unlimited' }),
+      el('td', { class: 'quota', text: threshold(a.quota_threshold_5h) + ' / ' + threshold(a.quota_threshold_7d) })));
+    if (!rows.length) rows.push(el('tr', null, el('td', { colspan: 12, class: 'muted', text: 'no account matches' })));
     $('pool-rows').replaceChildren(...rows);
   }
 

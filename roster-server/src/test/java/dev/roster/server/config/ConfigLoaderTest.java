@@ -10,6 +10,7 @@ import dev.roster.core.config.ServiceConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -152,6 +153,24 @@ class ConfigLoaderTest {
                         () -> new ConfigLoader(Map.of("ROSTER_SELECTION_COOLDOWNS_QUOTA_MAX", "-1h"), dir).load(null))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("selection.cooldowns.quota_max");
+    }
+
+    @Test
+    void quota_thresholds_load_from_file_and_environment_and_are_validated() throws Exception {
+        Path f = dir.resolve("q.yaml");
+        Files.writeString(f, "selection:\n  quota:\n    threshold_5h: 85\n");
+        RosterConfig c = new ConfigLoader(Map.of("ROSTER_SELECTION_QUOTA_THRESHOLD_7D", "97"), dir)
+                .load(f)
+                .config();
+        assertThat(c.service().selection().quota()).isEqualTo(new dev.roster.core.config.QuotaThresholds(85, 97));
+        for (String bad : List.of("0", "101", "-3", "ninety")) {
+            assertThatThrownBy(
+                            () -> new ConfigLoader(Map.of("ROSTER_SELECTION_QUOTA_THRESHOLD_5H", bad), dir).load(null))
+                    .as(bad)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("selection.quota.threshold_5h")
+                    .hasMessageContaining(bad);
+        }
     }
 
     @Test

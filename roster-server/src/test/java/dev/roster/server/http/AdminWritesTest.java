@@ -97,6 +97,117 @@ class AdminWritesTest {
         }
     }
 
+    // ---- selection limits: rpm_limit, weight, quota thresholds -----------------------------------
+
+    @Test
+    void the_selection_limits_are_created_patched_replaced_and_shown() throws Exception {
+        JsonNode created = ok(send(
+                "POST",
+                "/admin/accounts",
+                "{\"name\":\"limits\",\"platform\":\"anthropic\",\"type\":\"apikey\",\"rpm_limit\":60,"
+                        + "\"quota_threshold_5h\":80}"));
+        long id = created.get("id").asLong();
+        assertThat(created.get("rpm_limit").asInt()).isEqualTo(60);
+        assertThat(created.get("weight").asInt()).as("default weight").isEqualTo(1);
+        assertThat(created.get("quota_threshold_5h").asInt()).isEqualTo(80);
+        assertThat(created.get("quota_threshold_7d").isNull())
+                .as("no 7-day threshold: the default")
+                .isTrue();
+
+        JsonNode patched = ok(
+                send("PATCH", "/admin/accounts/" + id, "{\"weight\":7,\"rpm_limit\":null,\"quota_threshold_7d\":90}"));
+        assertThat(patched.get("weight").asInt()).isEqualTo(7);
+        assertThat(patched.get("rpm_limit").isNull())
+                .as("null removes the RPM limit")
+                .isTrue();
+        assertThat(patched.get("quota_threshold_5h").asInt())
+                .as("not named: kept")
+                .isEqualTo(80);
+        assertThat(patched.get("quota_threshold_7d").asInt()).isEqualTo(90);
+        assertThat(columns(id)).isEqualTo("null|7|80|90");
+
+        ObjectNode body = fullBody(patched).put("rpm_limit", 0).put("quota_threshold_5h", 100);
+        JsonNode replaced = ok(send("PUT", "/admin/accounts/" + id, body.toString()));
+        assertThat(replaced.get("rpm_limit").isNull())
+                .as("0 is unlimited, shown as null")
+                .isTrue();
+        assertThat(replaced.get("quota_threshold_5h").asInt()).isEqualTo(100);
+        assertThat(columns(id)).as("unlimited is stored as NULL").isEqualTo("null|7|100|90");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(
+            strings = {
+                "{\"weight\":0}|weight must be between 1 and 1000",
+                "{\"weight\":1001}|weight must be between 1 and 1000",
+                "{\"weight\":null}|field weight cannot be removed",
+                "{\"weight\":\"heavy\"}|field weight must be an integer",
+                "{\"rpm_limit\":-1}|rpm_limit must be between 0",
+                "{\"rpm_limit\":1000001}|rpm_limit must be between 0",
+                "{\"rpm_limit\":1.5}|field rpm_limit must be an integer",
+                "{\"quota_threshold_5h\":0}|quota_threshold_5h must be a used-% between 1 and 100",
+                "{\"quota_threshold_5h\":101}|quota_threshold_5h must be a used-% between 1 and 100",
+                "{\"quota_threshold_7d\":-5}|quota_threshold_7d must be a used-% between 1 and 100",
+                "{\"quota_threshold_7d\":99999999999}|field quota_threshold_7d must be a 32-bit integer"
+            })
+    void a_bad_selection_limit_is_a_400_naming_the_field_and_changes_nothing(String caseText) throws Exception {
+        String[] c = caseText.split("\\|");
+        long id = account("bad-limit");
+        JsonNode before = ok(send("GET", "/admin/accounts/" + id, null));
+        long events = outboxRows();
+        HttpResponse<String> r = send("PATCH", "/admin/accounts/" + id, c[0]);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r).get("message").asText()).contains(c[1]);
+        HttpResponse<String> put = send(
+                "PUT",
+                "/admin/accounts/" + id,
+                JSON.readerForUpdating(fullBody(before)).readValue(c[0]).toString());
+        assertThat(put.statusCode()).as("PUT " + put.body()).isEqualTo(400);
+        assertThat(json(put).get("message").asText()).as("PUT").contains(c[1].replace("cannot be removed", ""));
+        if (!c[0].contains("null")) {
+            // A creation may omit the weight (or send null for it): it then takes the default.
+            HttpResponse<String> post = send(
+                    "POST",
+                    "/admin/accounts",
+                    JSON.readerForUpdating(
+                                    JSON.readTree("{\"name\":\"x\",\"platform\":\"anthropic\",\"type\":\"apikey\"}"))
+                            .readValue(c[0])
+                            .toString());
+            assertThat(post.statusCode()).as("POST " + post.body()).isEqualTo(400);
+            assertThat(json(post).get("message").asText()).as("POST").contains(c[1]);
+        }
+        assertThat(ok(send("GET", "/admin/accounts/" + id, null)))
+                .as("the account after refused writes")
+                .isEqualTo(before);
+        assertThat(outboxRows()).as("no outbox event from a refused write").isEqualTo(events);
+    }
+
+    @Test
+    void a_put_without_the_selection_limits_names_them() throws Exception {
+        long id = account("put-no-limits");
+        JsonNode before = ok(send("GET", "/admin/accounts/" + id, null));
+        ObjectNode body = fullBody(before);
+        body.remove(List.of("rpm_limit", "weight", "quota_threshold_5h", "quota_threshold_7d"));
+        HttpResponse<String> r = send("PUT", "/admin/accounts/" + id, body.toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r).get("message").asText())
+                .contains("rpm_limit")
+                .contains("weight")
+                .contains("quota_threshold_5h")
+                .contains("quota_threshold_7d");
+    }
+
+    static String columns(long id) throws SQLException {
+        try (Connection c = db.connect();
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT coalesce(rpm_limit::text, 'null') || '|' || weight || '|'"
+                        + " || coalesce(quota_threshold_5h::text, 'null') || '|' || coalesce(quota_threshold_7d::text,"
+                        + " 'null') FROM accounts WHERE id = " + id)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     // ---- PUT: one transaction, every field required ----------------------------------------------
 
     @ParameterizedTest(name = "{0}")
@@ -399,7 +510,11 @@ class AdminWritesTest {
                 "rate_limit_reset_at",
                 "overload_until",
                 "temp_unschedulable_until",
-                "groups")) {
+                "groups",
+                "rpm_limit",
+                "weight",
+                "quota_threshold_5h",
+                "quota_threshold_7d")) {
             b.set(f, a.get(f));
         }
         return b;

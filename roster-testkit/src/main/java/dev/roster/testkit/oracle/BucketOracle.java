@@ -235,6 +235,10 @@ public final class BucketOracle {
                 a.autoPauseOnExpired(),
                 mixedFlag(a),
                 new TreeSet<>(a.modelMappingKeys()),
-                linksByAccount.getOrDefault(a.id(), new TreeMap<>()));
+                linksByAccount.getOrDefault(a.id(), new TreeMap<>()),
+                a.rpmLimit() == null ? 0 : a.rpmLimit(),
+                a.weight(),
+                a.quotaThreshold5h(),
+                a.quotaThreshold7d());
     }
 }

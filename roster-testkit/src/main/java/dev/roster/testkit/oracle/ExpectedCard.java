@@ -14,6 +14,10 @@ import java.util.TreeSet;
  *
  * @param supportedModels the keys of {@code credentials.model_mapping}
  * @param groups group id to link priority, for every link of the account
+ * @param rpmLimit requests per minute, 0 for unlimited (a {@code null} column counts as 0)
+ * @param weight the weight within the priority tier
+ * @param quotaThreshold5h the 5-hour used-% threshold, {@code null} for the configured default
+ * @param quotaThreshold7d the 7-day used-% threshold, {@code null} for the configured default
  */
 public record ExpectedCard(
         long id,
@@ -31,7 +35,11 @@ public record ExpectedCard(
         boolean autoPauseOnExpired,
         boolean mixedScheduling,
         SortedSet<String> supportedModels,
-        SortedMap<Long, Integer> groups) {
+        SortedMap<Long, Integer> groups,
+        int rpmLimit,
+        int weight,
+        Integer quotaThreshold5h,
+        Integer quotaThreshold7d) {
 
     public ExpectedCard {
         supportedModels = new TreeSet<>(supportedModels);

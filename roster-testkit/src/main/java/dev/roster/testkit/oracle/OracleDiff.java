@@ -75,6 +75,10 @@ public final class OracleDiff {
             out.add("groups: production lists a group twice: " + actual.groups());
         }
         check(out, "groups", expected.groups(), links);
+        check(out, "rpm_limit", expected.rpmLimit(), actual.rpmLimit());
+        check(out, "weight", expected.weight(), actual.weight());
+        check(out, "quota_threshold_5h", expected.quotaThreshold5h(), actual.quotaThreshold5h());
+        check(out, "quota_threshold_7d", expected.quotaThreshold7d(), actual.quotaThreshold7d());
         return out.isEmpty() ? null : String.join("; ", out);
     }
 

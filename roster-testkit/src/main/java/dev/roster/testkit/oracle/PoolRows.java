@@ -40,6 +40,10 @@ public record PoolRows(List<AccountRow> accounts, List<GroupRow> groups, List<Li
      * @param extra the parsed {@code extra} column
      * @param modelMappingKeys the keys of {@code credentials.model_mapping} when it is an object, else
      *     empty; nothing else of credentials is kept
+     * @param rpmLimit the {@code rpm_limit} column ({@code null} or 0: unlimited)
+     * @param weight the {@code weight} column
+     * @param quotaThreshold5h the {@code quota_threshold_5h} column, {@code null} for the default
+     * @param quotaThreshold7d the {@code quota_threshold_7d} column, {@code null} for the default
      */
     public record AccountRow(
             long id,
@@ -57,7 +61,11 @@ public record PoolRows(List<AccountRow> accounts, List<GroupRow> groups, List<Li
             Instant expiresAt,
             boolean autoPauseOnExpired,
             Instant deletedAt,
-            List<String> modelMappingKeys) {}
+            List<String> modelMappingKeys,
+            Integer rpmLimit,
+            int weight,
+            Integer quotaThreshold5h,
+            Integer quotaThreshold7d) {}
 
     /** One {@code groups} row. */
     public record GroupRow(long id, String name, String platform, String status, Instant deletedAt) {}
@@ -100,7 +108,11 @@ public record PoolRows(List<AccountRow> accounts, List<GroupRow> groups, List<Li
                             instant(rs, "expires_at"),
                             rs.getBoolean("auto_pause_on_expired"),
                             instant(rs, "deleted_at"),
-                            modelMappingKeys(rs.getString("credentials"))));
+                            modelMappingKeys(rs.getString("credentials")),
+                            rs.getObject("rpm_limit", Integer.class),
+                            rs.getInt("weight"),
+                            rs.getObject("quota_threshold_5h", Integer.class),
+                            rs.getObject("quota_threshold_7d", Integer.class)));
                 }
             }
             List<GroupRow> groups = new ArrayList<>();
