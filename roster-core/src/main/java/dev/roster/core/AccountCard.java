@@ -3,6 +3,7 @@ package dev.roster.core;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The scheduling view of one account (docs/architecture.md, "Buckets and cards"): every field a selection rule reads,
@@ -19,15 +20,15 @@ public record AccountCard(
         boolean schedulable,
         int priority,
         int concurrency,
-        Instant rateLimitResetAt,
-        Instant overloadUntil,
-        Instant tempUnschedulableUntil,
-        Instant expiresAt,
+        @Nullable Instant rateLimitResetAt,
+        @Nullable Instant overloadUntil,
+        @Nullable Instant tempUnschedulableUntil,
+        @Nullable Instant expiresAt,
         boolean autoPauseOnExpired,
         boolean mixedScheduling,
         List<String> supportedModels,
         List<GroupLink> groups,
-        Instant updatedAt) {
+        @Nullable Instant updatedAt) {
 
     public AccountCard {
         Objects.requireNonNull(name, "name");
@@ -39,7 +40,7 @@ public record AccountCard(
     }
 
     /** This card with another {@code updatedAt} (the audit ignores that field). */
-    public AccountCard withUpdatedAt(Instant at) {
+    public AccountCard withUpdatedAt(@Nullable Instant at) {
         return toBuilder().updatedAt(at).build();
     }
 
@@ -68,22 +69,22 @@ public record AccountCard(
      */
     public static final class Builder {
         private long id;
-        private String name;
-        private String platform;
-        private String type;
-        private String status;
+        private @Nullable String name;
+        private @Nullable String platform;
+        private @Nullable String type;
+        private @Nullable String status;
         private boolean schedulable;
         private int priority;
         private int concurrency;
-        private Instant rateLimitResetAt;
-        private Instant overloadUntil;
-        private Instant tempUnschedulableUntil;
-        private Instant expiresAt;
+        private @Nullable Instant rateLimitResetAt;
+        private @Nullable Instant overloadUntil;
+        private @Nullable Instant tempUnschedulableUntil;
+        private @Nullable Instant expiresAt;
         private boolean autoPauseOnExpired;
         private boolean mixedScheduling;
-        private List<String> supportedModels;
-        private List<GroupLink> groups;
-        private Instant updatedAt;
+        private @Nullable List<String> supportedModels;
+        private @Nullable List<GroupLink> groups;
+        private @Nullable Instant updatedAt;
 
         private Builder() {}
 
@@ -147,22 +148,22 @@ public record AccountCard(
             return this;
         }
 
-        public Builder rateLimitResetAt(Instant v) {
+        public Builder rateLimitResetAt(@Nullable Instant v) {
             this.rateLimitResetAt = v;
             return this;
         }
 
-        public Builder overloadUntil(Instant v) {
+        public Builder overloadUntil(@Nullable Instant v) {
             this.overloadUntil = v;
             return this;
         }
 
-        public Builder tempUnschedulableUntil(Instant v) {
+        public Builder tempUnschedulableUntil(@Nullable Instant v) {
             this.tempUnschedulableUntil = v;
             return this;
         }
 
-        public Builder expiresAt(Instant v) {
+        public Builder expiresAt(@Nullable Instant v) {
             this.expiresAt = v;
             return this;
         }
@@ -177,17 +178,17 @@ public record AccountCard(
             return this;
         }
 
-        public Builder supportedModels(List<String> v) {
+        public Builder supportedModels(@Nullable List<String> v) {
             this.supportedModels = v;
             return this;
         }
 
-        public Builder groups(List<GroupLink> v) {
+        public Builder groups(@Nullable List<GroupLink> v) {
             this.groups = v;
             return this;
         }
 
-        public Builder updatedAt(Instant v) {
+        public Builder updatedAt(@Nullable Instant v) {
             this.updatedAt = v;
             return this;
         }
@@ -196,10 +197,10 @@ public record AccountCard(
         public AccountCard build() {
             return new AccountCard(
                     id,
-                    name,
-                    platform,
-                    type,
-                    status,
+                    Objects.requireNonNull(name, "name"),
+                    Objects.requireNonNull(platform, "platform"),
+                    Objects.requireNonNull(type, "type"),
+                    Objects.requireNonNull(status, "status"),
                     schedulable,
                     priority,
                     concurrency,
@@ -209,8 +210,8 @@ public record AccountCard(
                     expiresAt,
                     autoPauseOnExpired,
                     mixedScheduling,
-                    supportedModels,
-                    groups,
+                    supportedModels == null ? List.of() : supportedModels,
+                    groups == null ? List.of() : groups,
                     updatedAt);
         }
     }
@@ -224,7 +225,7 @@ public record AccountCard(
      * Why the time-based blocks exclude this account at {@code now}, or {@code null} when none does.
      * A block ends at its instant: an account whose reset time equals {@code now} is schedulable.
      */
-    public Block timeBlockAt(Instant now) {
+    public @Nullable Block timeBlockAt(Instant now) {
         if (rateLimitResetAt != null && rateLimitResetAt.isAfter(now)) {
             return new Block(BlockKind.RATE_LIMITED, rateLimitResetAt);
         }
@@ -246,12 +247,12 @@ public record AccountCard(
     }
 
     /** Whether the account serves {@code model} (no mapping means every model). */
-    public boolean supportsModel(String model) {
+    public boolean supportsModel(@Nullable String model) {
         return model == null || supportedModels.isEmpty() || supportedModels.contains(model);
     }
 
     /** The link priority of {@code groupId}, or {@code null} when the account is not a member. */
-    public Integer linkPriority(long groupId) {
+    public @Nullable Integer linkPriority(long groupId) {
         for (GroupLink l : groups) {
             if (l.groupId() == groupId) {
                 return l.priority();
@@ -274,5 +275,5 @@ public record AccountCard(
      * @param kind the block
      * @param until when it ends, or {@code null}
      */
-    public record Block(BlockKind kind, Instant until) {}
+    public record Block(BlockKind kind, @Nullable Instant until) {}
 }

@@ -191,7 +191,7 @@ class PoolModelTest {
                 universe.addAll(Universe.canonical(g, platforms));
             }
             Map<Bucket, List<AccountCard>> before = new HashMap<>(m.buckets(universe));
-            long target = 1 + rnd.nextInt(12);
+            long target = 1L + rnd.nextInt(12);
             AccountCard old = m.card(target);
             AccountCard now = rnd.nextInt(5) == 0 ? null : randomCard(rnd, target, platforms);
             if (now == null) {
