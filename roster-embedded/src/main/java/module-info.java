@@ -4,6 +4,7 @@
  * called, so they are not required here.
  */
 module roster.embedded {
+    requires transitive org.jspecify;
     requires org.apache.commons.compress;
     requires org.slf4j;
 

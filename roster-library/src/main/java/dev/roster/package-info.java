@@ -4,4 +4,7 @@
  * started object a JVM gateway calls on every request; {@link dev.roster.RosterAdmin} is the
  * operator's view (outbox, dead letters, buckets, rebuilds) for an admin server.
  */
+@NullMarked
 package dev.roster;
+
+import org.jspecify.annotations.NullMarked;

@@ -3,4 +3,7 @@
  * with {@code ./mvnw -B -pl roster-bench -am package -DskipTests} and run {@code java -jar
  * roster-bench/target/benchmarks.jar}.
  */
+@NullMarked
 package dev.roster.bench;
+
+import org.jspecify.annotations.NullMarked;

@@ -3,6 +3,7 @@ package dev.roster.core;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The scheduling view of one account (docs/architecture.md, "Buckets and cards"): every field a selection rule reads,
@@ -21,15 +22,15 @@ public record AccountCard(
         boolean schedulable,
         int priority,
         int concurrency,
-        Instant rateLimitResetAt,
-        Instant overloadUntil,
-        Instant tempUnschedulableUntil,
-        Instant expiresAt,
+        @Nullable Instant rateLimitResetAt,
+        @Nullable Instant overloadUntil,
+        @Nullable Instant tempUnschedulableUntil,
+        @Nullable Instant expiresAt,
         boolean autoPauseOnExpired,
         boolean mixedScheduling,
         List<String> supportedModels,
         List<GroupLink> groups,
-        Instant updatedAt,
+        @Nullable Instant updatedAt,
         AccountLimits limits) {
 
     public AccountCard {
@@ -52,15 +53,15 @@ public record AccountCard(
             boolean schedulable,
             int priority,
             int concurrency,
-            Instant rateLimitResetAt,
-            Instant overloadUntil,
-            Instant tempUnschedulableUntil,
-            Instant expiresAt,
+            @Nullable Instant rateLimitResetAt,
+            @Nullable Instant overloadUntil,
+            @Nullable Instant tempUnschedulableUntil,
+            @Nullable Instant expiresAt,
             boolean autoPauseOnExpired,
             boolean mixedScheduling,
-            List<String> supportedModels,
-            List<GroupLink> groups,
-            Instant updatedAt) {
+            @Nullable List<String> supportedModels,
+            @Nullable List<GroupLink> groups,
+            @Nullable Instant updatedAt) {
         this(
                 id,
                 name,
@@ -76,8 +77,8 @@ public record AccountCard(
                 expiresAt,
                 autoPauseOnExpired,
                 mixedScheduling,
-                supportedModels,
-                groups,
+                supportedModels == null ? List.of() : supportedModels,
+                groups == null ? List.of() : groups,
                 updatedAt,
                 AccountLimits.DEFAULTS);
     }
@@ -93,12 +94,12 @@ public record AccountCard(
     }
 
     /** Used-% threshold of the 5-hour window, or {@code null} for the configured default. */
-    public Integer quotaThreshold5h() {
+    public @Nullable Integer quotaThreshold5h() {
         return limits.quotaThreshold5h();
     }
 
     /** Used-% threshold of the 7-day window, or {@code null} for the configured default. */
-    public Integer quotaThreshold7d() {
+    public @Nullable Integer quotaThreshold7d() {
         return limits.quotaThreshold7d();
     }
 
@@ -108,7 +109,7 @@ public record AccountCard(
     }
 
     /** This card with another {@code updatedAt} (the audit ignores that field). */
-    public AccountCard withUpdatedAt(Instant at) {
+    public AccountCard withUpdatedAt(@Nullable Instant at) {
         return toBuilder().updatedAt(at).build();
     }
 
@@ -137,22 +138,22 @@ public record AccountCard(
      */
     public static final class Builder {
         private long id;
-        private String name;
-        private String platform;
-        private String type;
-        private String status;
+        private @Nullable String name;
+        private @Nullable String platform;
+        private @Nullable String type;
+        private @Nullable String status;
         private boolean schedulable;
         private int priority;
         private int concurrency;
-        private Instant rateLimitResetAt;
-        private Instant overloadUntil;
-        private Instant tempUnschedulableUntil;
-        private Instant expiresAt;
+        private @Nullable Instant rateLimitResetAt;
+        private @Nullable Instant overloadUntil;
+        private @Nullable Instant tempUnschedulableUntil;
+        private @Nullable Instant expiresAt;
         private boolean autoPauseOnExpired;
         private boolean mixedScheduling;
-        private List<String> supportedModels;
-        private List<GroupLink> groups;
-        private Instant updatedAt;
+        private @Nullable List<String> supportedModels;
+        private @Nullable List<GroupLink> groups;
+        private @Nullable Instant updatedAt;
         private AccountLimits limits = AccountLimits.DEFAULTS;
 
         private Builder() {}
@@ -218,22 +219,22 @@ public record AccountCard(
             return this;
         }
 
-        public Builder rateLimitResetAt(Instant v) {
+        public Builder rateLimitResetAt(@Nullable Instant v) {
             this.rateLimitResetAt = v;
             return this;
         }
 
-        public Builder overloadUntil(Instant v) {
+        public Builder overloadUntil(@Nullable Instant v) {
             this.overloadUntil = v;
             return this;
         }
 
-        public Builder tempUnschedulableUntil(Instant v) {
+        public Builder tempUnschedulableUntil(@Nullable Instant v) {
             this.tempUnschedulableUntil = v;
             return this;
         }
 
-        public Builder expiresAt(Instant v) {
+        public Builder expiresAt(@Nullable Instant v) {
             this.expiresAt = v;
             return this;
         }
@@ -248,17 +249,17 @@ public record AccountCard(
             return this;
         }
 
-        public Builder supportedModels(List<String> v) {
+        public Builder supportedModels(@Nullable List<String> v) {
             this.supportedModels = v;
             return this;
         }
 
-        public Builder groups(List<GroupLink> v) {
+        public Builder groups(@Nullable List<GroupLink> v) {
             this.groups = v;
             return this;
         }
 
-        public Builder updatedAt(Instant v) {
+        public Builder updatedAt(@Nullable Instant v) {
             this.updatedAt = v;
             return this;
         }
@@ -272,10 +273,10 @@ public record AccountCard(
         public AccountCard build() {
             return new AccountCard(
                     id,
-                    name,
-                    platform,
-                    type,
-                    status,
+                    Objects.requireNonNull(name, "name"),
+                    Objects.requireNonNull(platform, "platform"),
+                    Objects.requireNonNull(type, "type"),
+                    Objects.requireNonNull(status, "status"),
                     schedulable,
                     priority,
                     concurrency,
@@ -285,8 +286,8 @@ public record AccountCard(
                     expiresAt,
                     autoPauseOnExpired,
                     mixedScheduling,
-                    supportedModels,
-                    groups,
+                    supportedModels == null ? List.of() : supportedModels,
+                    groups == null ? List.of() : groups,
                     updatedAt,
                     limits);
         }
@@ -301,7 +302,7 @@ public record AccountCard(
      * Why the time-based blocks exclude this account at {@code now}, or {@code null} when none does.
      * A block ends at its instant: an account whose reset time equals {@code now} is schedulable.
      */
-    public Block timeBlockAt(Instant now) {
+    public @Nullable Block timeBlockAt(Instant now) {
         if (rateLimitResetAt != null && rateLimitResetAt.isAfter(now)) {
             return new Block(BlockKind.RATE_LIMITED, rateLimitResetAt);
         }
@@ -323,12 +324,12 @@ public record AccountCard(
     }
 
     /** Whether the account serves {@code model} (no mapping means every model). */
-    public boolean supportsModel(String model) {
+    public boolean supportsModel(@Nullable String model) {
         return model == null || supportedModels.isEmpty() || supportedModels.contains(model);
     }
 
     /** The link priority of {@code groupId}, or {@code null} when the account is not a member. */
-    public Integer linkPriority(long groupId) {
+    public @Nullable Integer linkPriority(long groupId) {
         for (GroupLink l : groups) {
             if (l.groupId() == groupId) {
                 return l.priority();
@@ -351,5 +352,5 @@ public record AccountCard(
      * @param kind the block
      * @param until when it ends, or {@code null}
      */
-    public record Block(BlockKind kind, Instant until) {}
+    public record Block(BlockKind kind, @Nullable Instant until) {}
 }

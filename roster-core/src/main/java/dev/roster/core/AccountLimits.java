@@ -1,5 +1,7 @@
 package dev.roster.core;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The per-account selection limits an operator sets beside priority and concurrency (decision S1 under
  * "One-round-trip selection and new card fields"): a requests-per-minute cap, a weight within the
@@ -13,7 +15,11 @@ package dev.roster.core;
  *     window resets, 1..100, or {@code null} for the configured default
  * @param quotaThreshold7d the same for the 7-day window
  */
-public record AccountLimits(int rpmLimit, int weight, Integer quotaThreshold5h, Integer quotaThreshold7d) {
+public record AccountLimits(
+        int rpmLimit,
+        int weight,
+        @Nullable Integer quotaThreshold5h,
+        @Nullable Integer quotaThreshold7d) {
 
     /** The smallest weight. */
     public static final int MIN_WEIGHT = 1;
@@ -58,7 +64,7 @@ public record AccountLimits(int rpmLimit, int weight, Integer quotaThreshold5h, 
         return quotaThreshold7d == null ? fallback : quotaThreshold7d;
     }
 
-    private static void threshold(String field, Integer v) {
+    private static void threshold(String field, @Nullable Integer v) {
         if (v != null && (v < 1 || v > 100)) {
             throw new IllegalArgumentException(field + " must be a used-% between 1 and 100 (or null), got " + v);
         }

@@ -1,6 +1,7 @@
 package dev.roster.core;
 
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /** How a bucket's platform set is resolved (docs/architecture.md, "The bucket query"; docs/upstream.md U-MODE). */
 public enum Mode {
@@ -22,20 +23,13 @@ public enum Mode {
      * @throws IllegalArgumentException naming the value when it is not {@code single}, {@code mixed} or
      *     {@code forced}
      */
-    public static Mode parse(String text) {
-        if (text != null) {
-            switch (text) {
-                case "single":
-                    return SINGLE;
-                case "mixed":
-                    return MIXED;
-                case "forced":
-                    return FORCED;
-                default:
-                    break;
-            }
-        }
-        throw new IllegalArgumentException("mode must be single, mixed or forced, got '" + text + "'");
+    public static Mode parse(@Nullable String text) {
+        return switch (text == null ? "" : text) {
+            case "single" -> SINGLE;
+            case "mixed" -> MIXED;
+            case "forced" -> FORCED;
+            default -> throw new IllegalArgumentException("mode must be single, mixed or forced, got '" + text + "'");
+        };
     }
 
     /**

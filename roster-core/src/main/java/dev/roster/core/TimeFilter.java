@@ -3,6 +3,7 @@ package dev.roster.core;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The time-based half of the bucket query Q (docs/architecture.md, "The bucket query"). Snapshots hold only the durable
@@ -45,12 +46,13 @@ public final class TimeFilter {
      *     at or before {@code now}, {@code until} is {@code null} when none is after it
      */
     public static Window window(List<AccountCard> durable, Instant now) {
-        Instant from = null;
-        Instant until = null;
+        @Nullable Instant from = null;
+        @Nullable Instant until = null;
         for (int i = 0, n = durable.size(); i < n; i++) {
             AccountCard c = durable.get(i);
             // The instants at which timeBlockAt can change its mind for this card.
             for (int k = 0; k < 4; k++) {
+                @Nullable
                 Instant b = switch (k) {
                     case 0 -> c.rateLimitResetAt();
                     case 1 -> c.overloadUntil();
@@ -78,7 +80,7 @@ public final class TimeFilter {
      * @param from first instant of the interval, or {@code null} for "since ever"
      * @param until first instant after the interval, or {@code null} for "until the cards change"
      */
-    public record Window(Instant from, Instant until) {
+    public record Window(@Nullable Instant from, @Nullable Instant until) {
         /** Whether {@code t} is in the interval. */
         public boolean contains(Instant t) {
             return (from == null || !t.isBefore(from)) && (until == null || t.isBefore(until));

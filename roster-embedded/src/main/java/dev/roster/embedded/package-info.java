@@ -4,4 +4,7 @@
  * (standalone, cluster node or sentinel) and the minimal {@link dev.roster.embedded.RespConnection} used
  * to drive Redis. Nothing here depends on a server the machine runs.
  */
+@NullMarked
 package dev.roster.embedded;
+
+import org.jspecify.annotations.NullMarked;

@@ -4,4 +4,7 @@
  * reader ({@link dev.roster.postgres.PostgresOutbox}) and the LISTEN wake-up ({@link
  * dev.roster.postgres.OutboxListener}).
  */
+@NullMarked
 package dev.roster.postgres;
+
+import org.jspecify.annotations.NullMarked;

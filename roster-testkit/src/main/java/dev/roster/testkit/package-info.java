@@ -4,4 +4,7 @@
  * in {@code contract} the contract suites every implementation of a port must pass, and in {@code fake}
  * in-memory fakes of the core's ports.
  */
+@NullMarked
 package dev.roster.testkit;
+
+import org.jspecify.annotations.NullMarked;

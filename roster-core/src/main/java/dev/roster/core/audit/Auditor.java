@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The audit (docs/architecture.md, "The audit"), the oracle of the tests and of operators: for each registered bucket
@@ -111,7 +112,7 @@ public final class Auditor {
     }
 
     /** The first difference between the query {@code expected} and the snapshot {@code actual}, or null. */
-    static Drift compare(Bucket b, List<AccountCard> expected, List<AccountCard> actual) {
+    static @Nullable Drift compare(Bucket b, List<AccountCard> expected, List<AccountCard> actual) {
         List<Long> e = ids(expected);
         List<Long> a = ids(actual);
         if (!new LinkedHashSet<>(e).equals(new LinkedHashSet<>(a)) || e.size() != a.size()) {

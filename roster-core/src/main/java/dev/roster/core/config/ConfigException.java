@@ -1,5 +1,7 @@
 package dev.roster.core.config;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * An invalid configuration value. The message names the key, the value (masked for secrets) and what
  * is expected, so it can be shown to an operator as it is.
@@ -9,7 +11,7 @@ public final class ConfigException extends IllegalArgumentException {
     private final String expected;
 
     /** Creates the error for {@code key}. */
-    public ConfigException(String key, Object value, String expected) {
+    public ConfigException(String key, @Nullable Object value, String expected) {
         // One line whatever the file held: a quoted YAML value may carry newlines and control characters.
         // A blank key (a YAML key "" or " ") is quoted, else the message would start with " = ".
         super(printable((key.isBlank() ? "\"" + key + "\"" : key) + " = " + value + ": expected " + expected));

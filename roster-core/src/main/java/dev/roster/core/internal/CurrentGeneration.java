@@ -6,6 +6,7 @@ import dev.roster.core.projection.Projection;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The generation this instance publishes under and serves: one {@link GenerationState} swapped
@@ -40,23 +41,28 @@ public final class CurrentGeneration implements GenerationGate {
 
     /** The current state (one consistent value). */
     public GenerationState state() {
-        return state.get();
+        return current();
+    }
+
+    private GenerationState current() {
+        // Never null: set in the constructor and only ever replaced by non-null states.
+        return Objects.requireNonNull(state.get(), "state");
     }
 
     /** The generation id snapshots are published under and accepted from. */
     public String id() {
-        return state.get().id();
+        return current().id();
     }
 
     /** Whether the projection has been verified current (or fully rebuilt) since start. */
     public boolean ready() {
-        return state.get().ready();
+        return current().ready();
     }
 
     /** Whether a snapshot stamped {@code generation} may be served. No I/O. */
     @Override
     public boolean accepts(String generation) {
-        return state.get().accepts(generation);
+        return current().accepts(generation);
     }
 
     /**
@@ -90,7 +96,7 @@ public final class CurrentGeneration implements GenerationGate {
      */
     @Override
     public boolean adoptIfStored(String generation) {
-        GenerationState s = state.get();
+        GenerationState s = current();
         if (s.accepts(generation)) {
             return true;
         }
@@ -105,7 +111,7 @@ public final class CurrentGeneration implements GenerationGate {
      * A full rebuild under {@code target} began; {@code abandoning} (or {@code null}) is the stored
      * generation it replaces because that one's store changed, never to be adopted back.
      */
-    public void rebuildStarted(String target, String abandoning) {
+    public void rebuildStarted(String target, @Nullable String abandoning) {
         state.updateAndGet(cur -> cur.rebuildStarted(target, abandoning));
     }
 

@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The bucket-rebuild step shared by the replayer, the full rebuild and the admin action: reads a
@@ -129,7 +130,10 @@ public final class Engine {
      * @param cards the cards read (empty when retired or failed)
      * @param error the failure, or {@code null}
      */
-    public record Result(Outcome outcome, List<AccountCard> cards, Throwable error) {
+    public record Result(
+            @Nullable Outcome outcome,
+            List<AccountCard> cards,
+            @Nullable Throwable error) {
         public boolean ok() {
             return error == null;
         }
@@ -141,12 +145,14 @@ public final class Engine {
      *
      * @param activeGroups ids of active groups, read before this call under {@link #applyLock}
      */
-    public Outcome rebuild(Bucket bucket, Set<Long> activeGroups) {
+    public @Nullable Outcome rebuild(Bucket bucket, Set<Long> activeGroups) {
         return rebuildLoaded(bucket, activeGroups).outcome();
     }
 
     private Result rebuildLoaded(Bucket bucket, Set<Long> activeGroups) {
-        return rebuildShared(List.of(bucket), activeGroups).get(bucket);
+        // rebuildShared answers for every bucket it is given.
+        return Objects.requireNonNull(
+                rebuildShared(List.of(bucket), activeGroups).get(bucket), "result");
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.roster.core.internal;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The seed's instance-local fixed-window limiter (docs/upstream.md U-FALLBACK): the window restarts once
@@ -14,7 +15,7 @@ public final class FallbackLimiter {
 
     private final int maxQps;
     private final InstantSource clock;
-    private Instant windowStart;
+    private @Nullable Instant windowStart;
     private int count;
 
     public FallbackLimiter(int maxQps, InstantSource clock) {

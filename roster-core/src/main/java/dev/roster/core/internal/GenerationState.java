@@ -1,6 +1,7 @@
 package dev.roster.core.internal;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What this instance knows of the projection's generation, as one immutable value: a reader never
@@ -13,7 +14,8 @@ import java.util.Objects;
  * @param abandoned a generation never to adopt again although it may still be stored (its store changed
  *     under it and a rebuild under a new generation is replacing it), or {@code null}
  */
-public record GenerationState(String id, boolean ready, String abandoned) {
+public record GenerationState(
+        String id, boolean ready, @Nullable String abandoned) {
 
     public GenerationState {
         Objects.requireNonNull(id, "id");
@@ -51,7 +53,7 @@ public record GenerationState(String id, boolean ready, String abandoned) {
      * a rebuild of a current projection keeps serving). {@code abandoning}, when not {@code null}, is
      * the stored generation the rebuild replaces and that must never be adopted back.
      */
-    public GenerationState rebuildStarted(String target, String abandoning) {
+    public GenerationState rebuildStarted(String target, @Nullable String abandoning) {
         Objects.requireNonNull(target, "target");
         return new GenerationState(target, ready, abandoning != null ? abandoning : abandoned);
     }

@@ -10,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The set of buckets a rebuild covers (docs/upstream.md U-UNIVERSE; docs/architecture.md, "Buckets and cards") and
@@ -81,7 +82,7 @@ public final class Universe {
     }
 
     /** The seed's normalisation of a request's group: 0 in simple mode or when absent or not positive. */
-    public static long normalizeGroup(Long groupId, RunMode runMode) {
+    public static long normalizeGroup(@Nullable Long groupId, RunMode runMode) {
         if (runMode == RunMode.SIMPLE || groupId == null || groupId <= 0) {
             return 0;
         }

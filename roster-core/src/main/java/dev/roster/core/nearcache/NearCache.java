@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The in-process copy of bucket snapshots that answers the hot path without I/O.
@@ -83,9 +84,9 @@ public final class NearCache implements AutoCloseable {
     private final LongAdder invalidations = new LongAdder();
     private final Object lifecycle = new Object();
     private final List<Consumer<Bucket>> changeListeners = new CopyOnWriteArrayList<>();
-    private volatile Subscription subscription;
-    private Thread refreshThread;
-    private ScheduledExecutorService checkTimer;
+    private volatile @Nullable Subscription subscription;
+    private @Nullable Thread refreshThread;
+    private @Nullable ScheduledExecutorService checkTimer;
     private volatile boolean closed;
 
     /**
@@ -117,13 +118,15 @@ public final class NearCache implements AutoCloseable {
     }
 
     private static final class Slot {
-        volatile Entry entry;
+        volatile @Nullable Entry entry;
         // Highest (ordinal, version) ever installed; guarded by the slot's monitor.
         long highOrdinal = -1;
         long highVersion = -1;
         // Retire notices seen; written under the monitor. A read that began before a notice may hold
         // the retired snapshot, so it is installed only if no notice came in between.
         volatile long retires;
+
+        @Nullable
         CompletableFuture<Entry> loading;
     }
 
@@ -133,7 +136,7 @@ public final class NearCache implements AutoCloseable {
      * The bucket's entry if it is cached and was confirmed within {@code max_stale}, else {@code
      * null}. No lock, no I/O, no allocation.
      */
-    public Entry get(Bucket bucket) {
+    public @Nullable Entry get(Bucket bucket) {
         Slot s = slots.get(bucket);
         if (s == null) {
             return null;
@@ -159,11 +162,14 @@ public final class NearCache implements AutoCloseable {
      *
      * @throws ProjectionException when the projection cannot be read
      */
-    public Entry load(Bucket bucket) {
+    public @Nullable Entry load(Bucket bucket) {
         Slot s = slotFor(bucket);
         if (s == null) {
             Snapshot snap = readAccepted(bucket, null);
-            long ord = snap == null ? -1 : ordinalOf(snap.generation());
+            if (snap == null) {
+                return null;
+            }
+            long ord = ordinalOf(snap.generation());
             return ord < 0 ? null : new Entry(snap, ord, clock.millis());
         }
         CompletableFuture<Entry> f;
@@ -208,7 +214,7 @@ public final class NearCache implements AutoCloseable {
      *
      * @param retireMark {@link #retireMark} of the bucket, taken before the version was allocated
      */
-    public Entry offer(Snapshot snapshot, long retireMark) {
+    public @Nullable Entry offer(Snapshot snapshot, long retireMark) {
         Slot s = slotFor(snapshot.bucket());
         if (s == null) {
             return null;
@@ -226,7 +232,7 @@ public final class NearCache implements AutoCloseable {
         return s == null ? -1 : s.retires;
     }
 
-    private Slot slotFor(Bucket bucket) {
+    private @Nullable Slot slotFor(Bucket bucket) {
         Slot s = slots.get(bucket);
         if (s != null) {
             return s;
@@ -238,12 +244,12 @@ public final class NearCache implements AutoCloseable {
     }
 
     /** The snapshot the slot holds, if any: what a refresh needs not transfer again. */
-    private static Snapshot held(Slot s) {
+    private static @Nullable Snapshot held(Slot s) {
         Entry e = s.entry;
         return e == null ? null : e.snapshot();
     }
 
-    private Snapshot readAccepted(Bucket bucket, Snapshot held) {
+    private @Nullable Snapshot readAccepted(Bucket bucket, @Nullable Snapshot held) {
         Lookup<Snapshot> l = projection.refreshSnapshot(bucket, held);
         if (l instanceof Lookup.Hit<Snapshot> hit
                 && generations.adoptIfStored(hit.found().generation())) {
@@ -278,7 +284,7 @@ public final class NearCache implements AutoCloseable {
         }
     }
 
-    private Entry offer(Slot s, Snapshot snap, long retireMark) {
+    private @Nullable Entry offer(Slot s, Snapshot snap, long retireMark) {
         long ord = ordinalOf(snap.generation());
         if (ord < 0) {
             return s.entry;
@@ -328,7 +334,8 @@ public final class NearCache implements AutoCloseable {
                     .name("roster-nearcache-check-" + n.incrementAndGet())
                     .unstarted(r));
             long ms = config.checkInterval().toMillis();
-            checkTimer.scheduleWithFixedDelay(this::checkAll, ms, ms, TimeUnit.MILLISECONDS);
+            // No handle needed: close() stops the schedule by shutting the timer down.
+            var unused = checkTimer.scheduleWithFixedDelay(this::checkAll, ms, ms, TimeUnit.MILLISECONDS);
         }
         return this;
     }

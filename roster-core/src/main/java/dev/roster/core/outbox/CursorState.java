@@ -1,6 +1,7 @@
 package dev.roster.core.outbox;
 
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where the replayer stands in the outbox: its watermark, the ids of the events it applied at or
@@ -17,7 +18,11 @@ import java.util.Set;
  *     whose transaction is visible in {@code sweepSnapshot} has been applied
  */
 public record CursorState(
-        long watermark, Set<Long> applied, String coveredSnapshot, String sweepSnapshot, OutboxPosition sweepAfter) {
+        long watermark,
+        Set<Long> applied,
+        @Nullable String coveredSnapshot,
+        @Nullable String sweepSnapshot,
+        @Nullable OutboxPosition sweepAfter) {
     public CursorState {
         if (watermark < 0) {
             throw new IllegalArgumentException("watermark must be >= 0, got " + watermark);

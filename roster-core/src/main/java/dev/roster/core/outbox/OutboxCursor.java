@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A reader's place in the outbox: the watermark and the bounded set of events applied above it
@@ -29,7 +30,7 @@ public final class OutboxCursor {
      */
     @FunctionalInterface
     public interface Reader {
-        OutboxRead read(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit);
+        OutboxRead read(long watermark, Set<Long> excludedIds, @Nullable OutboxPosition after, int limit);
     }
 
     private final OutboxSource source;
@@ -43,13 +44,13 @@ public final class OutboxCursor {
     private final Set<Long> appliedView = Collections.unmodifiableSet(appliedIds);
 
     /** Keyset position of the overflow sweep in progress, or null. */
-    private OutboxPosition sweepAfter;
+    private @Nullable OutboxPosition sweepAfter;
     /** Horizon seen by the first read of the overflow sweep in progress. */
     private long sweepHorizon;
     /** Snapshot of the first read of the overflow sweep in progress. */
-    private String sweepSnapshot;
+    private @Nullable String sweepSnapshot;
     /** Snapshot of the first read of the last completed overflow sweep. */
-    private String coveredSnapshot;
+    private @Nullable String coveredSnapshot;
 
     private long readSequence;
 
@@ -187,7 +188,7 @@ public final class OutboxCursor {
         private final boolean full;
         private final boolean overflow;
         private final long sweepHorizon;
-        private final String sweepSnapshot;
+        private final @Nullable String sweepSnapshot;
 
         Batch(
                 long sequence,
@@ -196,7 +197,7 @@ public final class OutboxCursor {
                 boolean full,
                 boolean overflow,
                 long sweepHorizon,
-                String sweepSnapshot) {
+                @Nullable String sweepSnapshot) {
             this.sweepSnapshot = sweepSnapshot;
             this.sequence = sequence;
             this.read = read;

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One row of the scheduler outbox, decoded. Every case carries the row's id, the id of the
@@ -64,7 +65,12 @@ public sealed interface OutboxEvent
      *     may have been left, and consumers must assume every one was
      */
     record AccountChanged(
-            long id, long txid, Instant createdAt, long accountId, List<Long> groupIds, List<String> platforms)
+            long id,
+            long txid,
+            Instant createdAt,
+            long accountId,
+            List<Long> groupIds,
+            @Nullable List<String> platforms)
             implements OutboxEvent {
         public AccountChanged {
             Objects.requireNonNull(createdAt, "createdAt");
@@ -88,7 +94,12 @@ public sealed interface OutboxEvent
      *     {@code null} when the writer did not say (as for {@link AccountChanged#platforms()})
      */
     record AccountBulkChanged(
-            long id, long txid, Instant createdAt, List<Long> accountIds, List<Long> groupIds, List<String> platforms)
+            long id,
+            long txid,
+            Instant createdAt,
+            List<Long> accountIds,
+            List<Long> groupIds,
+            @Nullable List<String> platforms)
             implements OutboxEvent {
         public AccountBulkChanged {
             Objects.requireNonNull(createdAt, "createdAt");
@@ -187,7 +198,7 @@ public sealed interface OutboxEvent
     }
 
     /** Null stays null: "not stated" differs from "none". */
-    private static List<String> sortedNames(List<String> names) {
+    private static @Nullable List<String> sortedNames(@Nullable List<String> names) {
         return names == null ? null : List.copyOf(new TreeSet<>(names));
     }
 }

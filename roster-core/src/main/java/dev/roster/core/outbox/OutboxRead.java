@@ -3,6 +3,7 @@ package dev.roster.core.outbox;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The result of one outbox read: the horizon and the events, taken from the same database
@@ -16,7 +17,11 @@ import java.util.Objects;
  *     {@code null} when the source has none: every event of a transaction visible in it was visible to
  *     this read
  */
-public record OutboxRead(long horizon, Instant databaseNow, List<OutboxEvent> events, String snapshot) {
+public record OutboxRead(
+        long horizon,
+        Instant databaseNow,
+        List<OutboxEvent> events,
+        @Nullable String snapshot) {
     public OutboxRead {
         Objects.requireNonNull(databaseNow, "databaseNow");
         events = List.copyOf(events);

@@ -2,6 +2,7 @@ package dev.roster.core.outbox;
 
 import java.time.Duration;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Read access to the scheduler outbox (docs/architecture.md, "Reading the outbox without skips"). Stateless: the
@@ -16,7 +17,7 @@ public interface OutboxSource {
      * with {@code txid >= watermark}, in {@code (txid, id)} order, leaving out {@code excludedIds}
      * and, when {@code after} is not null, every event at or before {@code after}.
      */
-    OutboxRead read(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit);
+    OutboxRead read(long watermark, Set<Long> excludedIds, @Nullable OutboxPosition after, int limit);
 
     /** Pending count, lag and the horizon's holder, relative to {@code watermark} and the applied set. */
     OutboxStats stats(long watermark, Set<Long> excludedIds);

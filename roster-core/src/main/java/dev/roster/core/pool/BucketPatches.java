@@ -8,6 +8,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The last computed content of each large bucket of one {@link PoolModel}, brought up to date by the
@@ -35,7 +36,7 @@ final class BucketPatches {
      */
     private static final class Kept {
         List<AccountCard> cards;
-        final Map<Long, AccountCard> before = new HashMap<>();
+        final Map<Long, @Nullable AccountCard> before = new HashMap<>();
 
         Kept(List<AccountCard> cards) {
             this.cards = cards;
@@ -47,7 +48,7 @@ final class BucketPatches {
     }
 
     /** The account {@code id} changed from {@code old} to {@code now} (either may be {@code null}). */
-    void changed(long id, AccountCard old, AccountCard now) {
+    void changed(long id, @Nullable AccountCard old, @Nullable AccountCard now) {
         if (kept.isEmpty()) {
             return;
         }
@@ -92,7 +93,7 @@ final class BucketPatches {
     }
 
     /** A cheap superset of membership: the card's platform or links can place it in {@code b}. */
-    private static boolean mayHold(Bucket b, AccountCard c) {
+    private static boolean mayHold(Bucket b, @Nullable AccountCard c) {
         if (c == null) {
             return false;
         }
@@ -102,13 +103,16 @@ final class BucketPatches {
         return true;
     }
 
+    // The content holds the very instances the model held when it was computed: finding the card then
+    // by identity tells it from an equal card of another account state, which equality would not.
+    @SuppressWarnings("ReferenceEquality")
     private static List<AccountCard> patch(Bucket query, Kept k, PoolModel model) {
         Comparator<AccountCard> order = model.order(query);
         AccountCard[] src = k.cards.toArray(new AccountCard[0]);
         int[] drop = new int[k.before.size()];
         int drops = 0;
         List<AccountCard> add = new ArrayList<>();
-        for (Map.Entry<Long, AccountCard> e : k.before.entrySet()) {
+        for (Map.Entry<Long, @Nullable AccountCard> e : k.before.entrySet()) {
             AccountCard was = e.getValue();
             if (was != null) {
                 // The content is sorted by `order` with the cards it holds, ids unique: the card then

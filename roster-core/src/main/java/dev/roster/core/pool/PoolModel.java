@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The scheduling pool in memory: the card of every account that is not deleted (its links and their
@@ -97,7 +98,7 @@ public final class PoolModel implements PoolSink {
      *
      * @return the card it replaced, or {@code null}
      */
-    public AccountCard put(AccountCard card) {
+    public @Nullable AccountCard put(AccountCard card) {
         Objects.requireNonNull(card, "card");
         AccountCard old = accounts.get(card.id());
         if (card.equals(old)) {
@@ -119,7 +120,7 @@ public final class PoolModel implements PoolSink {
      *
      * @return its card, or {@code null} when the model did not hold it
      */
-    public AccountCard remove(long accountId) {
+    public @Nullable AccountCard remove(long accountId) {
         AccountCard old = accounts.remove(accountId);
         if (old != null) {
             unindex(old);
@@ -134,7 +135,7 @@ public final class PoolModel implements PoolSink {
      *
      * @return the group, or {@code null} when the model did not hold it
      */
-    public GroupInfo removeGroup(long groupId) {
+    public @Nullable GroupInfo removeGroup(long groupId) {
         GroupInfo old = groups.remove(groupId);
         if (old != null) {
             patches.groupChanged(groupId);
@@ -180,7 +181,10 @@ public final class PoolModel implements PoolSink {
      * @param before the card before, or {@code null} when the model did not hold the account
      * @param after the card after, or {@code null} when the account is gone
      */
-    public record AccountChange(long accountId, AccountCard before, AccountCard after) {}
+    public record AccountChange(
+            long accountId,
+            @Nullable AccountCard before,
+            @Nullable AccountCard after) {}
 
     private void index(AccountCard c) {
         byPlatform.computeIfAbsent(c.platform(), k -> new HashSet<>()).add(c.id());
@@ -206,12 +210,12 @@ public final class PoolModel implements PoolSink {
     // ---- reading -----------------------------------------------------------------------------
 
     /** The card of an account the model holds, or {@code null}. */
-    public AccountCard card(long accountId) {
+    public @Nullable AccountCard card(long accountId) {
         return accounts.get(accountId);
     }
 
     /** The group, or {@code null} when it is unknown or gone. */
-    public GroupInfo groupInfo(long groupId) {
+    public @Nullable GroupInfo groupInfo(long groupId) {
         return groups.get(groupId);
     }
 
@@ -309,7 +313,7 @@ public final class PoolModel implements PoolSink {
      * Empty for an account that is not durably schedulable. In simple run mode only group 0's buckets
      * exist (every request is normalised to group 0), so only they are named.
      */
-    public Set<Bucket> bucketsOf(AccountCard card) {
+    public Set<Bucket> bucketsOf(@Nullable AccountCard card) {
         Set<Bucket> out = new LinkedHashSet<>();
         if (card == null || !card.durablySchedulable() || !Platforms.isValid(card.platform())) {
             return out;
@@ -401,7 +405,7 @@ public final class PoolModel implements PoolSink {
 
     private record Member(int link, AccountCard card) {}
 
-    private void collect(Set<Long> ids, String platform, boolean viaMixed, List<AccountCard> out) {
+    private void collect(@Nullable Set<Long> ids, String platform, boolean viaMixed, List<AccountCard> out) {
         if (ids == null) {
             return;
         }

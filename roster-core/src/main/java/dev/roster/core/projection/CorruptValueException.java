@@ -1,6 +1,7 @@
 package dev.roster.core.projection;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A stored value could not be decoded: it is truncated, garbage, or written in a format version this
@@ -29,7 +30,7 @@ public final class CorruptValueException extends ProjectionException {
      * @param reason why it is bad
      * @param cause what the decoder hit, or {@code null}
      */
-    public CorruptValueException(String key, String reason, Throwable cause) {
+    public CorruptValueException(String key, String reason, @Nullable Throwable cause) {
         super("corrupt value at '" + key + "': " + reason, cause);
         this.key = Objects.requireNonNull(key, "key");
         this.reason = Objects.requireNonNull(reason, "reason");

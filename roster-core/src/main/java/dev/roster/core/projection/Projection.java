@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The shared projection of the scheduling state (docs/architecture.md, "Redis: the projection"): bucket snapshots,
@@ -68,7 +69,7 @@ public interface Projection extends AutoCloseable {
      *
      * @param held the snapshot the caller holds for {@code bucket}, or {@code null}
      */
-    default Lookup<Snapshot> refreshSnapshot(Bucket bucket, Snapshot held) {
+    default Lookup<Snapshot> refreshSnapshot(Bucket bucket, @Nullable Snapshot held) {
         return readSnapshot(bucket);
     }
 
@@ -229,7 +230,7 @@ public interface Projection extends AutoCloseable {
      *
      * @param origin an identity from {@link #origin()}, or {@code null} to stamp the process now answering
      */
-    default void putGeneration(Generation generation, String origin) {
+    default void putGeneration(Generation generation, @Nullable String origin) {
         putGeneration(generation);
     }
 

@@ -1,5 +1,7 @@
 package dev.roster.core.projection;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Base type of the errors a {@link Projection} reports. Callers act on the subtype: {@link
  * ProjectionUnavailableException} means "try again later or fall back", {@link CorruptValueException}
@@ -8,7 +10,7 @@ package dev.roster.core.projection;
 public abstract sealed class ProjectionException extends RuntimeException
         permits ProjectionUnavailableException, CorruptValueException {
 
-    ProjectionException(String message, Throwable cause) {
+    ProjectionException(String message, @Nullable Throwable cause) {
         super(message, cause);
     }
 }

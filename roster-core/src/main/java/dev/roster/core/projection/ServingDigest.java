@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one instance's near cache serves, per bucket: the (generation, version) of the entry and a
@@ -29,7 +30,8 @@ import java.util.regex.Pattern;
  * @param reportedAt when the instance built the digest (its application clock)
  * @param buckets per bucket what the near cache serves now (entries past {@code max_stale} excluded)
  */
-public record ServingDigest(String instanceId, String generation, Instant reportedAt, Map<Bucket, Served> buckets) {
+public record ServingDigest(
+        String instanceId, @Nullable String generation, Instant reportedAt, Map<Bucket, Served> buckets) {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final String FORMAT = "sd1";
 
@@ -140,6 +142,9 @@ public record ServingDigest(String instanceId, String generation, Instant report
      *
      * @throws IllegalArgumentException when the text is not a digest
      */
+    // String.split drops trailing empty strings, and the parser relies on it: a text ending in a
+    // newline (or a line in a space) parses as without it.
+    @SuppressWarnings("StringSplitter")
     public static ServingDigest decode(String text) {
         String[] lines = Objects.requireNonNull(text, "text").split("\n");
         String[] h = lines[0].split(" ");

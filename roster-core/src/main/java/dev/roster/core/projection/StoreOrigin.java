@@ -1,5 +1,7 @@
 package dev.roster.core.projection;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Which store process answers the projection now, beside the one the stored generation was stamped
  * on (a Redis failover that may have lost writes gets a new generation and a full
@@ -13,7 +15,8 @@ package dev.roster.core.projection;
  * @param stamped the identity recorded with the stored generation, or {@code null} when none is
  *     recorded (no generation, or one written by a version of Roster that did not record it)
  */
-public record StoreOrigin(String current, String stamped) {
+public record StoreOrigin(
+        @Nullable String current, @Nullable String stamped) {
     /** A store that does not track its process identity (it cannot lose acknowledged writes alone). */
     public static final StoreOrigin UNTRACKED = new StoreOrigin(null, null);
 

@@ -5,4 +5,7 @@
  * {@code roster-testkit} an in-process fake ({@code dev.roster.testkit.fake.InMemoryProjection}). Both pass the same
  * contract suite in {@code roster-testkit}.
  */
+@NullMarked
 package dev.roster.core.projection;
+
+import org.jspecify.annotations.NullMarked;

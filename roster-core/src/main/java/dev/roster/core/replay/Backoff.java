@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.function.IntFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The retry timing of one job after consecutive failures: each failure pushes the next attempt out by
@@ -14,7 +15,7 @@ import java.util.function.IntFunction;
 final class Backoff {
     private final IntFunction<Duration> delays;
     private int failures;
-    private Instant retryAt;
+    private @Nullable Instant retryAt;
 
     /** @param delays the delay before the next attempt after {@code n} consecutive failures (n &ge; 1) */
     Backoff(IntFunction<Duration> delays) {
@@ -46,7 +47,7 @@ final class Backoff {
     }
 
     /** When the next attempt may run, or {@code null} when it may run at once. */
-    synchronized Instant retryAt() {
+    synchronized @Nullable Instant retryAt() {
         return retryAt;
     }
 }

@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one outbox batch does, worked out from its events before anything is written: the cards to
@@ -55,8 +56,8 @@ final class BatchPlan {
 
     final Map<Long, Set<Long>> eventsOfAccount = new HashMap<>();
     final Set<String> fullRebuilds = new LinkedHashSet<>();
-    private Set<String> allPlatforms;
-    private Set<Bucket> registered;
+    private @Nullable Set<String> allPlatforms;
+    private @Nullable Set<Bucket> registered;
 
     /**
      * An empty plan over {@code model} (as it was before the batch's rows are applied); {@code registry}
@@ -176,7 +177,7 @@ final class BatchPlan {
      * new platforms with the mixed platforms an antigravity account can appear in, or every platform
      * when the event does not say (rows written before capture named them, or by another writer).
      */
-    private Set<String> formerPlatforms(List<String> stated) {
+    private Set<String> formerPlatforms(@Nullable List<String> stated) {
         if (stated == null) {
             return allPlatforms();
         }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the replay thread's model says every bucket holds now, shared with the full rebuild, which
@@ -38,6 +39,7 @@ final class BucketContents {
     private volatile long watermark = -1;
 
     /** The latest content of {@code bucket}, or {@code null} when unknown. */
+    @Nullable
     List<AccountCard> latest(Bucket bucket) {
         return latest.get(bucket);
     }

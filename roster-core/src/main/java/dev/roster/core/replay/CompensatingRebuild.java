@@ -24,7 +24,8 @@ final class CompensatingRebuild {
 
     /** Requests the rebuild for {@code reason}. */
     void request(String reason) {
-        rebuilder.request(reason).whenComplete((v, e) -> {
+        // The outcome is handled in whenComplete; the stage it returns is not needed.
+        var unused = rebuilder.request(reason).whenComplete((v, e) -> {
             if (e == null) {
                 backoff.succeeded();
             } else {

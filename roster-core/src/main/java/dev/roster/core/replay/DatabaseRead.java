@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -52,7 +53,8 @@ final class DatabaseRead {
         batch.putAll(read(engine, tickets, poolAccounts));
         long covered = coveredBelow(engine);
         for (VersionTicket t : tickets) {
-            contents.databaseRead(t.bucket(), covered, batch.get(t));
+            // read answers for every ticket it is given.
+            contents.databaseRead(t.bucket(), covered, Objects.requireNonNull(batch.get(t), "content"));
         }
     }
 

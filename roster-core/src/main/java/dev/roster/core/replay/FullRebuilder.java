@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The full rebuild with its coalescer (docs/upstream.md L10): one run at a time; a request that arrives
@@ -76,7 +77,6 @@ public final class FullRebuilder {
 
     private final Engine engine;
     private final CurrentGeneration generation;
-    private final OutboxSource outbox;
     private final LeaseKeeper leases;
     private final Executor executor;
     private final Object lock = new Object();
@@ -87,18 +87,22 @@ public final class FullRebuilder {
     private volatile LongConsumer onHorizon = h -> {};
     private volatile Adopter adopter = NOBODY;
     private volatile Runnable wakeReplay = () -> {};
-    private volatile RebuildTracking tracking;
+    private volatile @Nullable RebuildTracking tracking;
     private final BucketContents contents = new BucketContents();
     private boolean running;
-    private CompletableFuture<Void> trailing;
-    private String trailingReason;
+    private @Nullable CompletableFuture<Void> trailing;
+    private @Nullable String trailingReason;
     private boolean newGenerationRequested;
 
+    // Public only for ServiceAssembly, in another package of this module: the internal Engine in the
+    // signature keeps every caller outside the module away, which is the point ("exports" lint).
+    @SuppressWarnings("exports")
     public FullRebuilder(
             Engine engine, CurrentGeneration generation, OutboxSource outbox, LeaseKeeper leases, Executor executor) {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.generation = Objects.requireNonNull(generation, "generation");
-        this.outbox = Objects.requireNonNull(outbox, "outbox");
+        // Not kept: the rebuild reads the outbox through the engine's source.
+        Objects.requireNonNull(outbox, "outbox");
         this.leases = Objects.requireNonNull(leases, "leases");
         this.executor = Objects.requireNonNull(executor, "executor");
     }
@@ -226,7 +230,8 @@ public final class FullRebuilder {
                 return;
             }
             current = next;
-            why = nextWhy;
+            // trailing and trailingReason are set together.
+            why = Objects.requireNonNull(nextWhy, "trailingReason");
         }
     }
 
@@ -278,6 +283,7 @@ public final class FullRebuilder {
     }
 
     /** What the replay thread must record while a rebuild runs, or {@code null} when none runs. */
+    @Nullable
     RebuildTracking tracking() {
         return tracking;
     }
@@ -340,10 +346,12 @@ public final class FullRebuilder {
                 contents0 = new LinkedHashMap<>(model.buckets(all));
                 prepared = new PreparedPool(model, contents0, t);
             }
+            // Set by the hand-over branch when it was adopted, else by the branch just above.
+            PreparedPool pool = Objects.requireNonNull(prepared, "prepared");
             Set<Long> active = model.activeGroupIds();
             try {
                 Set<Bucket> live = adopted
-                        ? publishFromView(projection, target.id(), prepared.contents, poolAccounts)
+                        ? publishFromView(projection, target.id(), pool.contents, poolAccounts)
                         : publishOwn(projection, target.id(), early, contents0, active);
                 if (!adopted) {
                     // No replay thread here to tell which cards it wrote since the load: the holder is
@@ -381,7 +389,7 @@ public final class FullRebuilder {
                         "full rebuild (" + reason + ") done: " + live.size() + " buckets, " + written + " cards"
                                 + (fresh ? ", new generation" : "") + (adopted ? "" : ", no replay to hand over to"));
             } catch (RuntimeException e) {
-                prepared.unpublished.set(true);
+                pool.unpublished.set(true);
                 throw e;
             }
         } finally {
@@ -515,7 +523,7 @@ public final class FullRebuilder {
             Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
             synchronized (contents.lifecycleLock()) {
                 for (VersionTicket t : all.subList(i, Math.min(all.size(), i + VIEW_CHUNK))) {
-                    List<AccountCard> content = read.get(t);
+                    List<AccountCard> content = Objects.requireNonNull(read.get(t), "content"); // a key of read
                     if (contents.lastAllocated(t.bucket(), t.version())) {
                         contents.databaseRead(t.bucket(), covered, content);
                     }
@@ -539,7 +547,8 @@ public final class FullRebuilder {
             List<Bucket> open = lifecycle(projection, chunk, active::contains);
             Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
             for (Bucket b : open) {
-                Optional<VersionTicket> ticket = early.get(b);
+                // open is a part of early's keys.
+                Optional<VersionTicket> ticket = Objects.requireNonNull(early.get(b), "ticket");
                 if (ticket.isEmpty()) {
                     // Retired before the load and active now: a ticket allocated after the reopen
                     // comes after the load, so this bucket waits for its next change or run.

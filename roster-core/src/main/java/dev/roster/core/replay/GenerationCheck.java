@@ -8,6 +8,7 @@ import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The lease holder's check of the stored generation, once per poll: adopts it when it was made for
@@ -56,7 +57,8 @@ final class GenerationCheck {
                     "the projection's store changed (now " + origin.current() + ", generation stamped on "
                             + origin.stamped() + "): full rebuild under a new generation");
             rebuildPending = true;
-            rebuilder.requestNewGeneration("store_changed").whenComplete((v, e) -> rebuilt(e));
+            // The outcome is handled in rebuilt; the stage whenComplete returns is not needed.
+            var unused = rebuilder.requestNewGeneration("store_changed").whenComplete((v, e) -> rebuilt(e));
             return;
         }
         if (matches) {
@@ -65,12 +67,12 @@ final class GenerationCheck {
         }
         generation.notCurrent();
         rebuildPending = true;
-        rebuilder
+        var unused = rebuilder
                 .request(stored.isEmpty() ? "generation_missing" : "generation_changed")
                 .whenComplete((v, e) -> rebuilt(e));
     }
 
-    private void rebuilt(Throwable e) {
+    private void rebuilt(@Nullable Throwable e) {
         if (e == null) {
             backoff.succeeded();
         } else {

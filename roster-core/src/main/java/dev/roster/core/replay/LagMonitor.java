@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Objects;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns pending/lag observations into full-rebuild requests with the seed's thresholds ({@code
@@ -35,9 +36,9 @@ public final class LagMonitor {
     private boolean warned;
     private boolean latched;
     private boolean running;
-    private String reason;
+    private @Nullable String reason;
     private int failures;
-    private Instant retryAt;
+    private @Nullable Instant retryAt;
     private long triggered;
     private long warnings;
 
@@ -105,10 +106,11 @@ public final class LagMonitor {
             LOG.log(Level.WARNING, "outbox " + want + " rebuild triggered: lag=" + lagSeconds + "s pending=" + pending);
         }
         String why = want;
-        rebuild.apply(why).whenComplete((v, e) -> done(why, e));
+        // The outcome is handled in done; the stage whenComplete returns is not needed.
+        var unused = rebuild.apply(why).whenComplete((v, e) -> done(why, e));
     }
 
-    private synchronized void done(String why, Throwable error) {
+    private synchronized void done(String why, @Nullable Throwable error) {
         running = false;
         if (!why.equals(reason)) {
             return;

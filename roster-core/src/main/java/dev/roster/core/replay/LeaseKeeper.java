@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Holds (or tries to obtain) the replayer lease {@link Projection#REPLAYER_LEASE}: acquires it when
@@ -22,8 +23,8 @@ public final class LeaseKeeper {
     private final InstantSource clock;
     private final Duration ttl;
     private final Duration renew;
-    private Lease lease;
-    private Instant renewedAt;
+    private @Nullable Lease lease;
+    private @Nullable Instant renewedAt;
     private long acquisitions;
     private boolean released;
 
@@ -44,7 +45,10 @@ public final class LeaseKeeper {
         }
         Instant now = clock.instant();
         try {
-            if (lease != null && !now.isBefore(renewedAt.plus(renew))) {
+            // renewedAt is set with every lease.
+            if (lease != null
+                    && !now.isBefore(
+                            Objects.requireNonNull(renewedAt, "renewedAt").plus(renew))) {
                 if (projection.renewLease(lease, ttl)) {
                     renewedAt = now;
                 } else {

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Publishes buckets from the replay thread's {@link PoolModel}: computes each dirty bucket in memory,
@@ -216,7 +217,8 @@ final class ModelPublisher {
      * Whether two bucket contents hold equal cards in the same order. The model keeps a card's instance
      * while its row does not change, so most elements are the same object and compare by identity.
      */
-    static boolean sameCards(List<AccountCard> a, List<AccountCard> b) {
+    @SuppressWarnings("ReferenceEquality") // identity first, on purpose: see above
+    static boolean sameCards(@Nullable List<AccountCard> a, @Nullable List<AccountCard> b) {
         if (a == b) {
             return true;
         }

@@ -37,6 +37,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The outbox replayer. Only the holder of the replayer lease replays; every call of {@link
@@ -91,13 +92,13 @@ public final class Replayer {
     private final BucketContents contents;
     private final ModelPublisher publisher;
     /** The pool in memory; thread-confined to the polling thread; null while not replaying. */
-    private PoolModel model;
+    private @Nullable PoolModel model;
     /** Cards of named accounts are written whether changed or not while the watermark is below this. */
     private long cardsUnverifiedBelow;
 
     private final AtomicReference<PreparedPool> offered = new AtomicReference<>();
-    private PreparedPool lastAdopted;
-    private volatile Thread pollingThread;
+    private @Nullable PreparedPool lastAdopted;
+    private volatile @Nullable Thread pollingThread;
     /** Whether this instance replays with a model now (a rebuild may hand it a new one). */
     private volatile boolean replaying;
     /** Full rebuilds asked for during a batch, requested after it (an inline one may adopt a model). */
@@ -112,11 +113,11 @@ public final class Replayer {
     private final Backoff batchBackoff;
     private final RowReader rows = new RowReader();
 
-    private OutboxCursor cursor;
+    private @Nullable OutboxCursor cursor;
     /** The cursor as other threads may see it (null when this instance does not replay). */
-    private volatile CursorState view;
+    private volatile @Nullable CursorState view;
     /** The cursor state last written to the projection, to write only changes. */
-    private CursorState published;
+    private @Nullable CursorState published;
 
     private long persistedWatermark = -1;
     private final AtomicLong fastForward = new AtomicLong(-1);
@@ -127,7 +128,7 @@ public final class Replayer {
     private int isolating;
 
     /** When {@link #sampleLag} last read the outbox statistics. */
-    private Instant lastLagSample;
+    private @Nullable Instant lastLagSample;
 
     private final AtomicLong applied = new AtomicLong();
     private final AtomicLong unknown = new AtomicLong();
@@ -139,6 +140,9 @@ public final class Replayer {
     private final AtomicLong modelLoads = new AtomicLong();
     private final AtomicLong adoptions = new AtomicLong();
 
+    // Public only for ServiceAssembly, in another package of this module: the internal Engine in the
+    // signature keeps every caller outside the module away, which is the point ("exports" lint).
+    @SuppressWarnings("exports")
     public Replayer(
             Engine engine,
             CurrentGeneration currentGeneration,
@@ -244,7 +248,7 @@ public final class Replayer {
         }
         OutboxCursor.Batch batch;
         try {
-            batch = isolating > 0 ? cursor.next(rows, 1) : cursor.next();
+            batch = isolating > 0 ? cursor().next(rows, 1) : cursor().next();
         } catch (SourceDefectException e) {
             return readRefused(lease, e, now);
         } catch (RuntimeException e) {
@@ -257,7 +261,7 @@ public final class Replayer {
         }
         if (batch.isEmpty()) {
             isolating = 0;
-            cursor.acknowledge(batch);
+            cursor().acknowledge(batch);
             lag.caughtUp();
             if (!persist(lease)) {
                 return ReplayStep.NOT_HOLDER;
@@ -268,7 +272,7 @@ public final class Replayer {
         return applyBatch(lease, batch, rows.last(), now);
     }
 
-    private ReplayStep applyBatch(Lease lease, OutboxCursor.Batch batch, BatchRead read, Instant now) {
+    private ReplayStep applyBatch(Lease lease, OutboxCursor.Batch batch, @Nullable BatchRead read, Instant now) {
         boolean ok;
         try {
             ok = apply(uncovered(batch.events()), read);
@@ -295,9 +299,9 @@ public final class Replayer {
             observeLag();
             return ReplayStep.FAILED;
         }
-        cursor.acknowledge(batch);
+        cursor().acknowledge(batch);
         attempts.acknowledged(batch.events());
-        attempts.passed(cursor.watermark());
+        attempts.passed(cursor().watermark());
         if (isolating > 0) {
             isolating = Math.max(0, isolating - batch.events().size());
         }
@@ -308,7 +312,7 @@ public final class Replayer {
         }
         publishCursor();
         sampleLag(now);
-        retention.run(now, cursor.watermark());
+        retention.run(now, cursor().watermark());
         return batch.full() ? ReplayStep.MORE : ReplayStep.CAUGHT_UP;
     }
 
@@ -330,7 +334,7 @@ public final class Replayer {
         }
         OutboxCursor.Batch alone;
         try {
-            alone = cursor.next(this::readEvents, 1);
+            alone = cursor().next(this::readEvents, 1);
         } catch (RuntimeException again) {
             if (interrupted(again)) {
                 return interrupted();
@@ -378,7 +382,7 @@ public final class Replayer {
     }
 
     /** The events of one read, without the rows they name (to find the event a defect belongs to). */
-    private OutboxRead readEvents(long watermark, Set<Long> excluded, OutboxPosition after, int limit) {
+    private OutboxRead readEvents(long watermark, Set<Long> excluded, @Nullable OutboxPosition after, int limit) {
         return outbox.read(watermark, withParked(excluded), after, limit);
     }
 
@@ -397,15 +401,16 @@ public final class Replayer {
      * where the source has it), leaving out the events given up on.
      */
     private final class RowReader implements OutboxCursor.Reader {
-        private BatchRead last;
+        private @Nullable BatchRead last;
 
         @Override
-        public OutboxRead read(long watermark, Set<Long> excluded, OutboxPosition after, int limit) {
+        public OutboxRead read(long watermark, Set<Long> excluded, @Nullable OutboxPosition after, int limit) {
             last = null;
             last = engine.source().readBatch(watermark, withParked(excluded), after, limit);
             return last.outbox();
         }
 
+        @Nullable
         BatchRead last() {
             return last;
         }
@@ -454,6 +459,16 @@ public final class Replayer {
         return ReplayStep.INTERRUPTED;
     }
 
+    /** The cursor, while this instance replays ({@link #openCursor} has run under the lease). */
+    private OutboxCursor cursor() {
+        return Objects.requireNonNull(cursor, "cursor");
+    }
+
+    /** The pool model, once loaded (before the cursor opens, or adopted from a rebuild). */
+    private PoolModel model() {
+        return Objects.requireNonNull(model, "model");
+    }
+
     private void openCursor() {
         if (cursor == null) {
             long start = engine.projection().watermark().value().orElse(0L);
@@ -487,7 +502,7 @@ public final class Replayer {
      * other instances through the projection (a failed write is retried after the next batch).
      */
     private void publishCursor() {
-        CursorState now = cursor.state();
+        CursorState now = cursor().state();
         view = now;
         if (now.equals(published)) {
             return;
@@ -515,7 +530,7 @@ public final class Replayer {
 
     /** Moves the stored watermark to the cursor's; false when the lease turned out to be lost. */
     private boolean persist(Lease lease) {
-        long w = cursor.watermark();
+        long w = cursor().watermark();
         if (w == persistedWatermark) {
             return true;
         }
@@ -554,7 +569,7 @@ public final class Replayer {
 
     private void observeLag() {
         try {
-            OutboxStats s = cursor.stats();
+            OutboxStats s = cursor().stats();
             lag.observe(s.pending(), s.lag());
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "outbox stats unavailable: " + e.getMessage());
@@ -568,8 +583,8 @@ public final class Replayer {
      * recomputed from it and published when their content changed, and the cards that changed are
      * written. True when every event is applied or parked in the dead-letter sink.
      */
-    private boolean apply(List<OutboxEvent> events, BatchRead rows) {
-        BatchPlan plan = new BatchPlan(model, engine.config().runMode(), engine.projection()::buckets);
+    private boolean apply(List<OutboxEvent> events, @Nullable BatchRead rows) {
+        BatchPlan plan = new BatchPlan(model(), engine.config().runMode(), engine.projection()::buckets);
         Map<Long, String> eventFailures = new LinkedHashMap<>();
         List<OutboxEvent> open = new ArrayList<>(events.size());
         for (OutboxEvent e : events) {
@@ -590,7 +605,7 @@ public final class Replayer {
             // it reads after this batch was read, so it covers it. Last-used values still move here.
             LOG.log(
                     Level.INFO,
-                    "a batch names " + accountIds.size() + " of " + model.accountCount()
+                    "a batch names " + accountIds.size() + " of " + model().accountCount()
                             + " accounts: full rebuild instead of applying its rows");
             for (OutboxEvent e : open) {
                 if (e instanceof OutboxEvent.AccountLastUsed) {
@@ -614,14 +629,14 @@ public final class Replayer {
             }
         }
         Map<Long, GroupInfo> groups = rows == null ? Map.of() : rows.groups();
-        List<PoolModel.AccountChange> changes = model.apply(accountIds, cards, groupIds, groups);
+        List<PoolModel.AccountChange> changes = model().apply(accountIds, cards, groupIds, groups);
         Set<Long> changed = new HashSet<>();
         Set<Bucket> touched = new LinkedHashSet<>();
         for (PoolModel.AccountChange c : changes) {
             changed.add(c.accountId());
             Set<Long> by = plan.eventsOfAccount.getOrDefault(c.accountId(), Set.of());
-            Set<Bucket> before = model.bucketsOf(c.before());
-            Set<Bucket> after = model.bucketsOf(c.after());
+            Set<Bucket> before = model().bucketsOf(c.before());
+            Set<Bucket> after = model().bucketsOf(c.after());
             plan.dirty(before, by);
             plan.dirty(after, by);
             touched.addAll(before);
@@ -631,14 +646,14 @@ public final class Replayer {
         // Right after a load nothing is known about the stored cards: the previous holder may not have
         // written the ones its last batches changed, so every named card is written until the cursor
         // passes the load's horizon. After that only cards that changed are.
-        if (Long.compareUnsigned(cursor.watermark(), cardsUnverifiedBelow) >= 0) {
+        if (Long.compareUnsigned(cursor().watermark(), cardsUnverifiedBelow) >= 0) {
             plan.put.keySet().retainAll(changed);
             plan.delete.retainAll(changed);
         }
         writeCards(plan, tracking);
         lastDirty = Set.copyOf(plan.dirty);
-        contents.watermark(cursor.watermark());
-        int n = publisher.publish(model, plan.dirty, !groupIds.isEmpty());
+        contents.watermark(cursor().watermark());
+        int n = publisher.publish(model(), plan.dirty, !groupIds.isEmpty());
         bucketRebuilds.addAndGet(n);
         publisher.failed().forEach((b, err) -> {
             LOG.log(Level.WARNING, "publishing " + b + " failed: " + err);
@@ -659,10 +674,10 @@ public final class Replayer {
 
     /** Whether a batch naming {@code accountIds} is better served by a full rebuild (decision E5). */
     private boolean bulk(Set<Long> accountIds) {
-        return accountIds.size() >= BULK_MIN && accountIds.size() * 2L >= model.accountCount();
+        return accountIds.size() >= BULK_MIN && accountIds.size() * 2L >= model().accountCount();
     }
 
-    private void writeCards(BatchPlan plan, RebuildTracking tracking) {
+    private void writeCards(BatchPlan plan, @Nullable RebuildTracking tracking) {
         if (plan.delete.isEmpty() && plan.put.isEmpty() && plan.lastUsed.isEmpty()) {
             return;
         }
@@ -776,7 +791,7 @@ public final class Replayer {
             // This read may be newer than both the rebuild's load and this thread's card writes, and
             // the adopted model will only write cards it sees change: so these cards are written now
             // (and the rebuild, which skips what this thread wrote, leaves them alone).
-            BatchPlan plan = new BatchPlan(model, engine.config().runMode(), engine.projection()::buckets);
+            BatchPlan plan = new BatchPlan(model(), engine.config().runMode(), engine.projection()::buckets);
             for (long id : accounts) {
                 AccountCard c = found.get(id);
                 if (c == null) {
@@ -920,7 +935,7 @@ public final class Replayer {
     }
 
     /** The time of the next retry of a failed batch, or {@code null}. */
-    public Instant retryAt() {
+    public @Nullable Instant retryAt() {
         return batchBackoff.retryAt();
     }
 

@@ -3,6 +3,7 @@ package dev.roster.core.replay;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * When a periodic job of the replay loop is due: every {@code period} of the application clock,
@@ -13,7 +14,7 @@ import java.util.Objects;
 final class Schedule {
     private final Duration period;
     private final boolean firstAtOnce;
-    private Instant next;
+    private @Nullable Instant next;
 
     /**
      * @param period how often the job runs

@@ -1,6 +1,7 @@
 package dev.roster.core.selection;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One account's shared state at one instant: live slots, live wait tickets and the latest cooldown
@@ -10,7 +11,8 @@ import java.time.Instant;
  * @param waiting wait tickets held and not expired
  * @param coolingUntil the latest cooldown deadline after now, or {@code null} when none applies
  */
-public record AccountLoad(int inFlight, int waiting, Instant coolingUntil) {
+public record AccountLoad(
+        int inFlight, int waiting, @Nullable Instant coolingUntil) {
     /** An account nobody uses. */
     public static final AccountLoad IDLE = new AccountLoad(0, 0, null);
 

@@ -4,6 +4,7 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.service.ListResult;
 import java.time.Duration;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where the selector reads candidates: a bucket's schedulable accounts, time filter applied, in the
@@ -20,7 +21,7 @@ public interface CandidateSource {
      * @param platform the request's platform
      * @param forcePlatform whether the route pins the platform
      */
-    ListResult list(Long groupId, String platform, boolean forcePlatform);
+    ListResult list(@Nullable Long groupId, String platform, boolean forcePlatform);
 
     /**
      * {@link #list(Long, String, boolean)} bounded by the caller's time budget (the database fallback
@@ -28,7 +29,7 @@ public interface CandidateSource {
      *
      * @param budget how long the listing may take, or {@code null} for the source's own bound
      */
-    default ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+    default ListResult list(@Nullable Long groupId, String platform, boolean forcePlatform, @Nullable Duration budget) {
         return list(groupId, platform, forcePlatform);
     }
 

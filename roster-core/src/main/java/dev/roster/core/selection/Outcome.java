@@ -3,6 +3,7 @@ package dev.roster.core.selection;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What an upstream call answered, as {@link Selector#report} needs it: the error class decides the
@@ -16,7 +17,11 @@ import java.util.Objects;
  *     Kind#MODEL_UNSUPPORTED}, optional for {@link Kind#SUCCESS} (it ends that model's failure streak too),
  *     ignored by the other kinds; {@code null} when none
  */
-public record Outcome(Kind kind, Instant resetAt, String message, String model) {
+public record Outcome(
+        Kind kind,
+        @Nullable Instant resetAt,
+        @Nullable String message,
+        @Nullable String model) {
 
     /** Classes of upstream answers and what each does to the account. */
     public enum Kind {
@@ -83,7 +88,7 @@ public record Outcome(Kind kind, Instant resetAt, String message, String model) 
     }
 
     /** An outcome without model. */
-    public Outcome(Kind kind, Instant resetAt, String message) {
+    public Outcome(Kind kind, @Nullable Instant resetAt, @Nullable String message) {
         this(kind, resetAt, message, null);
     }
 

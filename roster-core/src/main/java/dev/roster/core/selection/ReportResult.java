@@ -1,6 +1,7 @@
 package dev.roster.core.selection;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What {@link Selector#report} did.
@@ -17,10 +18,17 @@ import java.time.Instant;
  *     the first), else 0
  */
 public record ReportResult(
-        long accountId, Action action, CooldownKind kind, Instant until, boolean persisted, String model, int streak) {
+        long accountId,
+        Action action,
+        @Nullable CooldownKind kind,
+        @Nullable Instant until,
+        boolean persisted,
+        @Nullable String model,
+        int streak) {
 
     /** A result without model or streak. */
-    public ReportResult(long accountId, Action action, CooldownKind kind, Instant until, boolean persisted) {
+    public ReportResult(
+            long accountId, Action action, @Nullable CooldownKind kind, @Nullable Instant until, boolean persisted) {
         this(accountId, action, kind, until, persisted, null, 0);
     }
 

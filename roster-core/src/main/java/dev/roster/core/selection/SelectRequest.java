@@ -3,6 +3,7 @@ package dev.roster.core.selection;
 import dev.roster.core.Platforms;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one request asks of {@link Selector#select} (docs/upstream.md U-SEL-1).
@@ -21,14 +22,14 @@ import java.util.regex.Pattern;
  *     null}; it is handed back before selecting again, so a waiting request is counted once
  */
 public record SelectRequest(
-        Long groupId,
+        @Nullable Long groupId,
         String platform,
         boolean forcePlatform,
-        String sessionKey,
-        String model,
+        @Nullable String sessionKey,
+        @Nullable String model,
         Set<Long> excludedIds,
         boolean preferOAuth,
-        WaitTicket waitTicket) {
+        @Nullable WaitTicket waitTicket) {
 
     /** The longest session key accepted. */
     public static final int MAX_SESSION_KEY = 256;
@@ -62,7 +63,7 @@ public record SelectRequest(
      *
      * @throws IllegalArgumentException naming the model and what is wrong
      */
-    public static String requireModel(String model) {
+    public static @Nullable String requireModel(@Nullable String model) {
         if (model == null || model.isEmpty()) {
             return null;
         }
@@ -78,7 +79,7 @@ public record SelectRequest(
     }
 
     /** A request for {@code platform} in {@code groupId} with nothing else set. */
-    public static SelectRequest of(Long groupId, String platform) {
+    public static SelectRequest of(@Nullable Long groupId, String platform) {
         return new SelectRequest(groupId, platform, false, null, null, Set.of(), false, null);
     }
 
@@ -88,12 +89,12 @@ public record SelectRequest(
     }
 
     /** A copy with a session key. */
-    public SelectRequest withSession(String v) {
+    public SelectRequest withSession(@Nullable String v) {
         return new SelectRequest(groupId, platform, forcePlatform, v, model, excludedIds, preferOAuth, waitTicket);
     }
 
     /** A copy for a model. */
-    public SelectRequest withModel(String v) {
+    public SelectRequest withModel(@Nullable String v) {
         return new SelectRequest(groupId, platform, forcePlatform, sessionKey, v, excludedIds, preferOAuth, waitTicket);
     }
 

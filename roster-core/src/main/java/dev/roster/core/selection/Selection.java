@@ -4,6 +4,7 @@ import dev.roster.core.AccountCard;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The answer of {@link Selector#select}: {@link Acquired} (use this account now), {@link Wait} (queue on
@@ -91,7 +92,7 @@ public sealed interface Selection {
      * @param detail a sentence for a person, naming the bucket and the counts
      * @param until for {@link Reason#COOLING_DOWN}, when the first cooldown ends; else {@code null}
      */
-    record None(Reason reason, String detail, Instant until) implements Selection {
+    record None(Reason reason, String detail, @Nullable Instant until) implements Selection {
         public None {
             Objects.requireNonNull(reason, "reason");
             Objects.requireNonNull(detail, "detail");

@@ -7,6 +7,7 @@ import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The state selection shares between gateway instances: per-account concurrency slots and wait tickets
@@ -61,7 +62,7 @@ public interface SelectionStore extends AutoCloseable {
      *
      * @param model the request's model ({@link SelectRequest#requireModel}), or {@code null} for none
      */
-    SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token);
+    SlotAttempt tryAcquire(long accountId, @Nullable String model, int concurrency, Duration ttl, String token);
 
     /**
      * {@link #tryAcquire(long, int, Duration, String)} with a fresh random token: for callers that do not
@@ -110,7 +111,7 @@ public interface SelectionStore extends AutoCloseable {
      *
      * @param bindingKey the session's binding key, or {@code null} for a request without a session
      */
-    default Reading read(Collection<Long> accountIds, String bindingKey) {
+    default Reading read(Collection<Long> accountIds, @Nullable String bindingKey) {
         return read(accountIds, bindingKey, null);
     }
 
@@ -121,7 +122,7 @@ public interface SelectionStore extends AutoCloseable {
      *
      * @param model the request's model, or {@code null} for none (then as {@link #read(Collection, String)})
      */
-    Reading read(Collection<Long> accountIds, String bindingKey, String model);
+    Reading read(Collection<Long> accountIds, @Nullable String bindingKey, @Nullable String model);
 
     /**
      * The result of {@link #read}.

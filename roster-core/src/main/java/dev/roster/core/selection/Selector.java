@@ -21,6 +21,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Picks the account for one request, holds a concurrency slot on it, and turns upstream outcomes into
@@ -111,7 +112,7 @@ public final class Selector {
      *
      * @param budget bound of the listing, or {@code null} for the source's own bound
      */
-    public Selection select(SelectRequest r, Duration budget) {
+    public Selection select(SelectRequest r, @Nullable Duration budget) {
         Objects.requireNonNull(r, "request");
         if (r.waitTicket() != null) {
             // The retrying request was counted in a queue; hand that place back first so it is counted once.
@@ -153,11 +154,11 @@ public final class Selector {
         }
         List<Long> ids = serving.stream().map(AccountCard::id).toList();
         seen.addAll(ids);
-        String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
+        @Nullable String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
         // Loads and the session's binding in one read (one round trip on Redis, SEL16).
         SelectionStore.Reading reading = store.read(ids, binding, r.model());
         Map<Long, AccountLoad> loads = reading.loads();
-        Instant firstFree = null;
+        @Nullable Instant firstFree = null;
         List<AccountCard> candidates = new ArrayList<>(serving.size());
         for (AccountCard c : serving) {
             Instant until = load(loads, c).coolingUntil();
@@ -352,54 +353,53 @@ public final class Selector {
         AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
         Instant now = clock.instant();
         CooldownPolicy policy = config.cooldowns();
-        switch (outcome.kind()) {
+        return switch (outcome.kind()) {
             case SUCCESS -> {
                 store.clearFailures(
                         accountId,
                         outcome.model() == null
                                 ? List.of(STREAK_RATE_LIMITED, STREAK_OVERLOADED)
                                 : List.of(STREAK_RATE_LIMITED, STREAK_OVERLOADED, modelStreak(outcome.model())));
-                return new ReportResult(accountId, ReportResult.Action.NONE, null, null, true);
+                yield new ReportResult(accountId, ReportResult.Action.NONE, null, null, true);
             }
             case RATE_LIMITED -> {
                 Instant reset = outcome.resetAt();
                 if (reset != null && reset.isAfter(now)) {
-                    return cooldown(accountId, CooldownKind.RATE_LIMITED, capped(reset, now, policy.rateLimitMax()), 0);
+                    yield cooldown(accountId, CooldownKind.RATE_LIMITED, capped(reset, now, policy.rateLimitMax()), 0);
                 }
                 int n = store.recordFailure(accountId, STREAK_RATE_LIMITED, policy.streakWindow());
                 Instant until = now.plus(CooldownPolicy.step(policy.rateLimitSteps(), n));
-                return cooldown(accountId, CooldownKind.RATE_LIMITED, until, n);
+                yield cooldown(accountId, CooldownKind.RATE_LIMITED, until, n);
             }
             case QUOTA_EXHAUSTED -> {
                 Instant reset = outcome.resetAt();
                 Instant until = reset != null && reset.isAfter(now)
                         ? capped(reset, now, policy.quotaMax())
                         : now.plus(policy.quotaDefault());
-                return cooldown(accountId, CooldownKind.RATE_LIMITED, until, 0);
+                yield cooldown(accountId, CooldownKind.RATE_LIMITED, until, 0);
             }
             case OVERLOADED -> {
                 int n = store.recordFailure(accountId, STREAK_OVERLOADED, policy.streakWindow());
                 Instant until = now.plus(CooldownPolicy.step(policy.overloadSteps(), n));
-                return cooldown(accountId, CooldownKind.OVERLOADED, until, n);
+                yield cooldown(accountId, CooldownKind.OVERLOADED, until, n);
             }
             case UNAUTHORIZED -> {
                 String type = card.type();
                 if (type == null || "oauth".equals(type) || "setup-token".equals(type)) {
-                    return cooldown(
+                    yield cooldown(
                             accountId, CooldownKind.TEMP_UNSCHEDULABLE, now.plus(config.authFailureCooldown()), 0);
                 }
-                return error(accountId, now, message(outcome, "Authentication failed (401)"));
+                yield error(accountId, now, message(outcome, "Authentication failed (401)"));
             }
-            case FORBIDDEN -> {
-                return error(accountId, now, message(outcome, "Access forbidden (403)"));
-            }
+            case FORBIDDEN -> error(accountId, now, message(outcome, "Access forbidden (403)"));
             case MODEL_UNSUPPORTED -> {
-                String model = outcome.model();
+                // Outcome refuses MODEL_UNSUPPORTED without a model.
+                String model = Objects.requireNonNull(outcome.model(), "model");
                 int n = store.recordFailure(accountId, modelStreak(model), policy.streakWindow());
                 Instant effective = store.extendModelCooldown(
                         accountId, model, now.plus(CooldownPolicy.step(policy.modelUnsupportedSteps(), n)));
                 metrics.cooldownSet(CooldownKind.MODEL_UNSUPPORTED);
-                return new ReportResult(
+                yield new ReportResult(
                         accountId,
                         ReportResult.Action.COOLDOWN,
                         CooldownKind.MODEL_UNSUPPORTED,
@@ -408,10 +408,8 @@ public final class Selector {
                         model,
                         n);
             }
-            default -> {
-                return new ReportResult(accountId, ReportResult.Action.NONE, null, null, true);
-            }
-        }
+            default -> new ReportResult(accountId, ReportResult.Action.NONE, null, null, true);
+        };
     }
 
     /**
@@ -432,7 +430,12 @@ public final class Selector {
     // ---- internals ---------------------------------------------------------------------------
 
     private Selection acquired(
-            AccountCard card, SlotLease lease, boolean sticky, Selection.Layer layer, String binding, Instant now) {
+            AccountCard card,
+            SlotLease lease,
+            boolean sticky,
+            Selection.Layer layer,
+            @Nullable String binding,
+            Instant now) {
         try {
             if (binding != null) {
                 store.bindSticky(binding, card.id(), config.stickyTtl());
@@ -459,7 +462,7 @@ public final class Selector {
      * best effort, so a slot the lost call took does not block the account until its lease ends, and the
      * error propagates.
      */
-    private SlotAttempt acquire(AccountCard card, String model) {
+    private SlotAttempt acquire(AccountCard card, @Nullable String model) {
         String token = Tokens.random();
         try {
             return store.tryAcquire(card.id(), model, card.concurrency(), config.slotLeaseTtl(), token);
@@ -479,7 +482,7 @@ public final class Selector {
         }
     }
 
-    private Selection.Wait queue(AccountCard card, int maxWaiting, Duration timeout, boolean sticky) {
+    private Selection.@Nullable Wait queue(AccountCard card, int maxWaiting, Duration timeout, boolean sticky) {
         if (timeout.isZero()) {
             return null;
         }
@@ -497,7 +500,7 @@ public final class Selector {
         metrics.stickyDrop();
     }
 
-    private Selection coolingDown(int count, String bucket, Instant firstFree) {
+    private Selection coolingDown(int count, String bucket, @Nullable Instant firstFree) {
         return none(
                 Selection.Reason.COOLING_DOWN,
                 "all " + count + " remaining accounts of bucket " + bucket + " are cooling down; the first is free at "
@@ -505,7 +508,7 @@ public final class Selector {
                 firstFree);
     }
 
-    private Selection none(Selection.Reason reason, String detail, Instant until) {
+    private Selection none(Selection.Reason reason, String detail, @Nullable Instant until) {
         metrics.none(reason);
         return new Selection.None(reason, detail, until);
     }
@@ -597,7 +600,7 @@ public final class Selector {
         return loads.getOrDefault(c.id(), AccountLoad.IDLE);
     }
 
-    private static AccountCard find(List<AccountCard> cards, long id) {
+    private static @Nullable AccountCard find(List<AccountCard> cards, long id) {
         for (AccountCard c : cards) {
             if (c.id() == id) {
                 return c;
@@ -616,15 +619,15 @@ public final class Selector {
         return out;
     }
 
-    private static Instant earlier(Instant a, Instant b) {
+    private static Instant earlier(@Nullable Instant a, Instant b) {
         return a == null || b.isBefore(a) ? b : a;
     }
 
     /** Builds a {@link Selector}. */
     public static final class Builder {
-        private CandidateSource source;
-        private SelectionStore store;
-        private UsageLedger usage;
+        private @Nullable CandidateSource source;
+        private @Nullable SelectionStore store;
+        private @Nullable UsageLedger usage;
         private CooldownSink sink = CooldownSink.NONE;
         private SchedulingConfig scheduling = SchedulingConfig.DEFAULTS;
         private SelectionConfig selection = SelectionConfig.DEFAULTS;

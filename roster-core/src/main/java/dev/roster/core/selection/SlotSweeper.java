@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs {@link Selector#sweepExpired()} every {@code slot_cleanup_interval} on a daemon thread of its own
@@ -15,9 +16,9 @@ import java.util.concurrent.TimeUnit;
 public final class SlotSweeper implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SlotSweeper.class.getName());
 
-    private final ScheduledExecutorService executor;
+    private final @Nullable ScheduledExecutorService executor;
 
-    private SlotSweeper(ScheduledExecutorService executor) {
+    private SlotSweeper(@Nullable ScheduledExecutorService executor) {
         this.executor = executor;
     }
 
@@ -36,7 +37,8 @@ public final class SlotSweeper implements AutoCloseable {
             return t;
         });
         long ms = interval.toMillis();
-        ex.scheduleWithFixedDelay(
+        // No handle needed: the sweeper stops the schedule by shutting the executor down.
+        var unused = ex.scheduleWithFixedDelay(
                 () -> {
                     try {
                         int n = selector.sweepExpired();

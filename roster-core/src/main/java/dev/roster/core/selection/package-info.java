@@ -8,4 +8,7 @@
  * service is assembled. {@code roster-redis} holds the shared store; in-memory fakes of every port, for
  * tests, live in {@code roster-testkit} ({@code dev.roster.testkit.fake}).
  */
+@NullMarked
 package dev.roster.core.selection;
+
+import org.jspecify.annotations.NullMarked;

@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The guarded database path behind the projection: what the hot path answers when the projection has
@@ -103,7 +104,7 @@ final class DatabaseFallback {
      *
      * @param budget how long the caller can wait, or {@code null} for no limit of its own
      */
-    Loaded bucket(Bucket bucket, Duration budget) {
+    Loaded bucket(Bucket bucket, @Nullable Duration budget) {
         String what = "bucket " + bucket;
         CompletableFuture<Loaded> f;
         CompletableFuture<Loaded> mine = null;
@@ -130,7 +131,7 @@ final class DatabaseFallback {
     }
 
     /** One account's card read from the database (no single flight: a card read is one row). */
-    Optional<AccountCard> account(long accountId, Duration budget) {
+    Optional<AccountCard> account(long accountId, @Nullable Duration budget) {
         String what = "account " + accountId;
         guard(what);
         queries.incrementAndGet();
@@ -191,7 +192,7 @@ final class DatabaseFallback {
         }
     }
 
-    private <T> T await(CompletableFuture<T> f, String what, Duration budget) {
+    private <T> T await(CompletableFuture<T> f, String what, @Nullable Duration budget) {
         Duration limit = null;
         int seconds = scheduling.dbFallbackTimeoutSeconds();
         if (seconds > 0) {
@@ -205,7 +206,8 @@ final class DatabaseFallback {
         } catch (TimeoutException e) {
             throw new FallbackTimeoutException(what, limit);
         } catch (ExecutionException e) {
-            Throwable c = e.getCause();
+            // An ExecutionException always carries the failure that ended the task.
+            Throwable c = Objects.requireNonNull(e.getCause(), "cause");
             if (c instanceof SchedulerException se) {
                 throw se;
             }

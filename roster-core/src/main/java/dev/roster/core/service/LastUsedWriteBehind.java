@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The last-used times of accounts: a local view and the projection's value move forward at once on
@@ -27,7 +28,7 @@ final class LastUsedWriteBehind {
     private static final System.Logger LOG = System.getLogger(LastUsedWriteBehind.class.getName());
 
     private final Projection projection;
-    private final LastUsedWriter writer;
+    private final @Nullable LastUsedWriter writer;
     private final ConcurrentHashMap<Long, Instant> local = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Instant> pending = new ConcurrentHashMap<>();
     private final AtomicLong flushes = new AtomicLong();
@@ -35,7 +36,7 @@ final class LastUsedWriteBehind {
     private final Object flushLock = new Object();
 
     /** @param writer where values are written behind, or {@code null} for none (nothing is queued) */
-    LastUsedWriteBehind(Projection projection, LastUsedWriter writer) {
+    LastUsedWriteBehind(Projection projection, @Nullable LastUsedWriter writer) {
         this.projection = Objects.requireNonNull(projection, "projection");
         this.writer = writer;
     }

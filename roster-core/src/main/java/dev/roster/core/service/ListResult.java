@@ -6,6 +6,7 @@ import dev.roster.core.TimeFilter;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The answer of {@link SnapshotService#list}: the bucket's schedulable accounts at the read instant in
@@ -31,8 +32,8 @@ public record ListResult(
         String generation,
         long version,
         Source source,
-        Instant validFrom,
-        Instant validUntil) {
+        @Nullable Instant validFrom,
+        @Nullable Instant validUntil) {
 
     public ListResult {
         Objects.requireNonNull(bucket, "bucket");

@@ -9,6 +9,7 @@ import java.time.InstantSource;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The near-cache hit path's memo: per bucket, the last {@link ListResult} built from a near-cached
@@ -24,6 +25,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Thread-safe; lookups take no lock.
  */
+// Arrays indexed by Mode.ordinal() (sized by Mode.values()) are the lock-free lookup; ordinals are never
+// stored or sent anywhere, which is what the check is about.
+@SuppressWarnings("EnumOrdinal")
 final class ServedAnswers {
     private final InstantSource clock;
     private final int capacity;
@@ -43,7 +47,7 @@ final class ServedAnswers {
     static final class Slot {
         final Bucket bucket;
         final boolean useMixed;
-        volatile Answer answer;
+        volatile @Nullable Answer answer;
 
         Slot(Bucket bucket, boolean useMixed) {
             this.bucket = bucket;
@@ -56,12 +60,15 @@ final class ServedAnswers {
      * is rounded up and {@code untilMillis} down, so a clock read in whole milliseconds never lands on
      * an instant the window does not contain (the sub-millisecond edges take the exact path).
      */
-    private record Answer(Snapshot snapshot, ListResult result, long fromMillis, long untilMillis) {}
+    record Answer(Snapshot snapshot, ListResult result, long fromMillis, long untilMillis) {}
 
     /** Group ids of one (platform, mode), sorted, with their slots; replaced whole on insert. */
+    // Never compared or hashed (the arrays' identity equality does not matter): a private pair.
+    @SuppressWarnings("ArrayRecordComponent")
     private record Groups(long[] ids, Slot[] slots) {
         static final Groups EMPTY = new Groups(new long[0], new Slot[0]);
 
+        @Nullable
         Slot get(long group) {
             int i = Arrays.binarySearch(ids, group);
             return i >= 0 ? slots[i] : null;
@@ -69,6 +76,7 @@ final class ServedAnswers {
     }
 
     /** The remembered slot of (normalised group, platform, mode), or {@code null}. No lock, no allocation. */
+    @Nullable
     Slot find(long group, String platform, Mode mode) {
         Groups[] modes = byPlatform.get(platform);
         if (modes == null) {
@@ -79,6 +87,7 @@ final class ServedAnswers {
     }
 
     /** The slot for {@code bucket}, created if there is room; {@code null} when full. */
+    @Nullable
     Slot remember(Bucket bucket, boolean useMixed) {
         Slot s = find(bucket.groupId(), bucket.platform(), bucket.mode());
         if (s != null) {
@@ -121,6 +130,8 @@ final class ServedAnswers {
      * is still valid, else a new one (time filter and window at the clock's instant) that later calls
      * reuse.
      */
+    // The memo is for the snapshot instance it was built from: identity is the test, by design.
+    @SuppressWarnings("ReferenceEquality")
     ListResult answer(Slot slot, Snapshot snapshot) {
         Answer a = slot.answer;
         if (a != null && a.snapshot == snapshot) {
@@ -146,7 +157,7 @@ final class ServedAnswers {
 
     private static final long MAX_SECONDS = Long.MAX_VALUE / 1000 - 1;
 
-    private static long ceilMillis(Instant t) {
+    private static long ceilMillis(@Nullable Instant t) {
         if (t == null || t.getEpochSecond() < -MAX_SECONDS) {
             return Long.MIN_VALUE;
         }
@@ -158,7 +169,7 @@ final class ServedAnswers {
         return t.getNano() % 1_000_000 == 0 ? ms : ms + 1;
     }
 
-    private static long floorMillis(Instant t) {
+    private static long floorMillis(@Nullable Instant t) {
         if (t == null || t.getEpochSecond() > MAX_SECONDS) {
             return Long.MAX_VALUE;
         }

@@ -15,6 +15,7 @@ import dev.roster.core.source.SchedulingSource;
 import java.lang.System.Logger.Level;
 import java.time.InstantSource;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The composition root of one snapshot service: builds every part from the builder's inputs and wires
@@ -49,8 +50,8 @@ final class ServiceAssembly {
             Projection projection,
             ServiceConfig config,
             InstantSource clock,
-            DeadLetterSink deadLetters,
-            LastUsedWriter lastUsedWriter,
+            @Nullable DeadLetterSink deadLetters,
+            @Nullable LastUsedWriter lastUsedWriter,
             boolean inlineRebuilds) {
         this.source = Objects.requireNonNull(source, "source");
         this.projection = Objects.requireNonNull(projection, "projection");

@@ -14,6 +14,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Every thread and executor of one snapshot service, and the order in which they start and stop.
@@ -25,7 +26,7 @@ import java.util.function.Supplier;
  * there is more), the lease-renewal timer, the near cache with its threads, the serving-digest timer
  * (with a near cache) and the last-used flush timer (with a writer).
  *
- * <p>Contract of {@link #close()}: idempotent; stops the replay thread first (no batch starts after
+ * <p>Contract of {@link #close(Runnable, Runnable)}: idempotent; stops the replay thread first (no batch starts after
  * it), then the serving timer, the near cache and the flush timer, runs the final last-used flush, stops
  * the lease timer, lets a running full rebuild and bucket rebuilds end, and releases the replayer lease
  * last so another instance takes over at once. Each wait is bounded (30 s).
@@ -51,7 +52,7 @@ final class ServiceThreads {
             Runnable renewLease,
             Supplier<NearCache> openNearCache,
             Runnable publishServing,
-            Runnable flushLastUsed) {
+            @Nullable Runnable flushLastUsed) {
         Work {
             Objects.requireNonNull(beforeStart, "beforeStart");
             Objects.requireNonNull(replayStep, "replayStep");
@@ -73,15 +74,15 @@ final class ServiceThreads {
 
     private final ExecutorService bucketPool;
     private final ExecutorService fallbackPool;
-    private final ExecutorService rebuildThread;
+    private final @Nullable ExecutorService rebuildThread;
     private final Executor rebuildExecutor;
     private final Semaphore wakeups = new Semaphore(0);
     private final Object lifecycle = new Object();
-    private Thread replayThread;
-    private ScheduledExecutorService leaseTimer;
-    private ScheduledExecutorService servingTimer;
-    private ScheduledExecutorService flushTimer;
-    private volatile NearCache nearCache;
+    private @Nullable Thread replayThread;
+    private @Nullable ScheduledExecutorService leaseTimer;
+    private @Nullable ScheduledExecutorService servingTimer;
+    private @Nullable ScheduledExecutorService flushTimer;
+    private volatile @Nullable NearCache nearCache;
     private volatile boolean closed;
 
     /** @param inlineRebuilds run full rebuilds on the requesting thread (step-driven tests) */
@@ -113,6 +114,7 @@ final class ServiceThreads {
     }
 
     /** The started near cache, or {@code null} before {@link #start} or when it is disabled. */
+    @Nullable
     NearCache nearCache() {
         return nearCache;
     }
@@ -149,7 +151,8 @@ final class ServiceThreads {
 
     private static void every(ScheduledExecutorService timer, Duration period, Runnable r) {
         long ms = period.toMillis();
-        timer.scheduleWithFixedDelay(r, ms, ms, TimeUnit.MILLISECONDS);
+        // No handle needed: close() stops the schedule by shutting the timer down.
+        var unused = timer.scheduleWithFixedDelay(r, ms, ms, TimeUnit.MILLISECONDS);
     }
 
     private void replayLoop(Supplier<ReplayStep> step, long pollMs) {
@@ -216,7 +219,7 @@ final class ServiceThreads {
         releaseLease.run();
     }
 
-    private static void stop(ScheduledExecutorService timer) {
+    private static void stop(@Nullable ScheduledExecutorService timer) {
         if (timer != null) {
             timer.shutdownNow();
             awaitTermination(timer);

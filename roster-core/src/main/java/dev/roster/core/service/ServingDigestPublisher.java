@@ -59,6 +59,8 @@ final class ServingDigestPublisher {
     }
 
     /** See {@link SnapshotService#servingDigest()}. */
+    // A checksum memo is for the snapshot instance it was computed from: identity is the test.
+    @SuppressWarnings("ReferenceEquality")
     ServingDigest digest() {
         Map<Bucket, ServingDigest.Served> out = new HashMap<>();
         NearCache nc = nearCache.get();

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The hot path: a request's bucket and an account's card, from the near cache, else the projection,
@@ -71,7 +72,7 @@ final class SnapshotReader {
     }
 
     /** See {@link SnapshotService#list(Long, String, boolean, Duration)}. */
-    ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+    ListResult list(@Nullable Long groupId, String platform, boolean forcePlatform, @Nullable Duration budget) {
         NearCache nc = nearCache.get();
         long group = Universe.normalizeGroup(groupId, runMode);
         if (nc != null && platform != null) {
@@ -113,7 +114,7 @@ final class SnapshotReader {
     }
 
     /** A near-cache miss: the projection through the cache's single-flight load, else the database. */
-    private ListResult loadNear(NearCache nc, Bucket bucket, boolean useMixed, Duration budget) {
+    private ListResult loadNear(NearCache nc, Bucket bucket, boolean useMixed, @Nullable Duration budget) {
         try {
             NearCache.Entry e = nc.load(bucket);
             if (e != null) {
@@ -164,7 +165,7 @@ final class SnapshotReader {
     }
 
     /** See {@link SnapshotService#getAccount(long, Duration)}. */
-    Optional<AccountCard> account(long accountId, Duration budget) {
+    Optional<AccountCard> account(long accountId, @Nullable Duration budget) {
         if (accountId <= 0) {
             return Optional.empty();
         }

@@ -30,6 +30,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The scheduler snapshot service: sub2api's {@code SchedulerSnapshotService} re-implemented over a
@@ -70,7 +71,13 @@ public final class SnapshotService implements AutoCloseable {
 
     private SnapshotService(Builder b) {
         this.parts = new ServiceAssembly(
-                b.source, b.projection, b.config, b.clock, b.deadLetters, b.lastUsedWriter, b.inlineRebuilds);
+                Objects.requireNonNull(b.source, "source"),
+                Objects.requireNonNull(b.projection, "projection"),
+                b.config,
+                b.clock,
+                b.deadLetters,
+                b.lastUsedWriter,
+                b.inlineRebuilds);
     }
 
     /** A new builder. */
@@ -185,7 +192,7 @@ public final class SnapshotService implements AutoCloseable {
     // ---- hot path -----------------------------------------------------------------------------
 
     /** {@link #list(Long, String, boolean, Duration)} without a caller deadline. */
-    public ListResult list(Long groupId, String platform, boolean forcePlatform) {
+    public ListResult list(@Nullable Long groupId, String platform, boolean forcePlatform) {
         return list(groupId, platform, forcePlatform, null);
     }
 
@@ -204,7 +211,7 @@ public final class SnapshotService implements AutoCloseable {
      * @throws FallbackTimeoutException when the fallback did not answer in time
      * @throws StoreUnavailableException when the fallback failed
      */
-    public ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+    public ListResult list(@Nullable Long groupId, String platform, boolean forcePlatform, @Nullable Duration budget) {
         return parts.reader.list(groupId, platform, forcePlatform, budget);
     }
 
@@ -217,7 +224,7 @@ public final class SnapshotService implements AutoCloseable {
      * The card of an account (whatever its schedulability), from the projection or, on a miss, from
      * the database under the same guards as {@link #list}. Empty for ids &le; 0 and absent accounts.
      */
-    public Optional<AccountCard> getAccount(long accountId, Duration budget) {
+    public Optional<AccountCard> getAccount(long accountId, @Nullable Duration budget) {
         return parts.reader.account(accountId, budget);
     }
 
@@ -324,12 +331,12 @@ public final class SnapshotService implements AutoCloseable {
      * ServiceConfig#DEFAULTS}, the system clock, dead letters only logged, rebuilds on their own thread.
      */
     public static final class Builder {
-        private SchedulingSource source;
-        private Projection projection;
+        private @Nullable SchedulingSource source;
+        private @Nullable Projection projection;
         private ServiceConfig config = ServiceConfig.DEFAULTS;
         private InstantSource clock = InstantSource.system();
-        private DeadLetterSink deadLetters;
-        private LastUsedWriter lastUsedWriter;
+        private @Nullable DeadLetterSink deadLetters;
+        private @Nullable LastUsedWriter lastUsedWriter;
         private boolean inlineRebuilds;
 
         private Builder() {}

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The source of truth as the snapshot service reads it. Cards never carry credentials. Every method
@@ -68,9 +69,7 @@ public interface SchedulingSource {
      */
     default long loadPool(PoolSink sink) {
         long horizon = outbox().read(Long.MAX_VALUE, Set.of(), null, 1).horizon();
-        Set<Long> active = new TreeSet<>();
         for (GroupInfo g : activeGroups()) {
-            active.add(g.id());
             sink.group(g);
         }
         loadAllCards(sink::account);
@@ -88,7 +87,7 @@ public interface SchedulingSource {
      * than the events, which is still safe: a newer row's own event comes later and is applied again);
      * database sources override it with one snapshot.
      */
-    default BatchRead readBatch(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit) {
+    default BatchRead readBatch(long watermark, Set<Long> excludedIds, @Nullable OutboxPosition after, int limit) {
         OutboxRead read = outbox().read(watermark, excludedIds, after, limit);
         Set<Long> accounts = namedAccounts(read.events());
         Set<Long> groups = namedGroups(read.events());

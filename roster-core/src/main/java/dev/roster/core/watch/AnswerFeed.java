@@ -24,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Tells watchers when the answer of {@link SnapshotService#list} changes for the buckets they watch: a new
@@ -61,12 +62,14 @@ public final class AnswerFeed implements AutoCloseable {
     private final Map<Bucket, Tracked> tracked = new HashMap<>();
     private final Consumer<Bucket> onNearCacheChange = this::mark;
     private final Thread thread;
-    private volatile NearCache attached;
+    private volatile @Nullable NearCache attached;
     private volatile int trackedCount;
     private volatile boolean closed;
 
     private static final class Tracked {
         final List<Registration> watchers = new ArrayList<>();
+
+        @Nullable
         AnswerState state;
     }
 
@@ -297,7 +300,7 @@ public final class AnswerFeed implements AutoCloseable {
     }
 
     /** What {@code list} answers for {@code b} now, or {@code null} when it cannot answer (tried again later). */
-    private AnswerState read(Bucket b) {
+    private @Nullable AnswerState read(Bucket b) {
         NearCache nc = attached;
         NearCache.Entry e = nc == null ? null : nc.get(b);
         if (e == null) {

@@ -5,6 +5,7 @@ import dev.roster.core.Bucket;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What {@code list} answers for one bucket at one moment, as far as a watcher needs it: the (generation,
@@ -23,7 +24,12 @@ import java.util.Objects;
  * @param validUntil the next instant the time filter changes this answer, or {@code null} when none is
  *     known (no card's block ends or starts, or the answer did not come from a snapshot in memory)
  */
-public record AnswerState(Bucket bucket, String generation, long version, long fingerprint, Instant validUntil) {
+public record AnswerState(
+        Bucket bucket,
+        String generation,
+        long version,
+        long fingerprint,
+        @Nullable Instant validUntil) {
 
     public AnswerState {
         Objects.requireNonNull(bucket, "bucket");
@@ -31,7 +37,8 @@ public record AnswerState(Bucket bucket, String generation, long version, long f
     }
 
     /** The state of an answer made of {@code served} (the time-filtered cards) under (generation, version). */
-    static AnswerState of(Bucket bucket, String generation, long version, List<AccountCard> served, Instant until) {
+    static AnswerState of(
+            Bucket bucket, String generation, long version, List<AccountCard> served, @Nullable Instant until) {
         return new AnswerState(bucket, generation, version, fingerprint(generation, version, served), until);
     }
 

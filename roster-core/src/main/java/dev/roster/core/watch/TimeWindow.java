@@ -3,6 +3,7 @@ package dev.roster.core.watch;
 import dev.roster.core.AccountCard;
 import java.time.Instant;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * When the time filter's answer over a fixed list of durable cards next changes. Within one (generation,
@@ -18,7 +19,7 @@ public final class TimeWindow {
      * The first instant after {@code now} at which some card of {@code durable} starts or stops passing
      * the time filter, or {@code null} when none ever will (without a new version).
      */
-    public static Instant nextChange(List<AccountCard> durable, Instant now) {
+    public static @Nullable Instant nextChange(List<AccountCard> durable, Instant now) {
         Instant next = null;
         for (int i = 0, n = durable.size(); i < n; i++) {
             Instant t = nextChange(durable.get(i), now);
@@ -34,7 +35,7 @@ public final class TimeWindow {
      * latest block (blocks end at their instant), {@code until} its expiry when auto-pause is on. It
      * changes at whichever of the two lies after {@code now}, if that interval is not empty.
      */
-    static Instant nextChange(AccountCard c, Instant now) {
+    static @Nullable Instant nextChange(AccountCard c, Instant now) {
         Instant from = latest(latest(c.rateLimitResetAt(), c.overloadUntil()), c.tempUnschedulableUntil());
         Instant until = c.autoPauseOnExpired() ? c.expiresAt() : null;
         if (from != null && until != null && !from.isBefore(until)) {
@@ -50,7 +51,7 @@ public final class TimeWindow {
         return null;
     }
 
-    private static Instant latest(Instant a, Instant b) {
+    private static @Nullable Instant latest(@Nullable Instant a, @Nullable Instant b) {
         if (a == null) {
             return b;
         }

@@ -4,4 +4,7 @@
  * caller can keep its own copy without polling. The HTTP watch stream ({@code GET /v1/watch}) is built on
  * it; see docs/architecture.md and decisions W1-W8 in docs/decisions.md.
  */
+@NullMarked
 package dev.roster.core.watch;
+
+import org.jspecify.annotations.NullMarked;

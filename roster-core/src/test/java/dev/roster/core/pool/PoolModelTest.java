@@ -191,7 +191,7 @@ class PoolModelTest {
                 universe.addAll(Universe.canonical(g, platforms));
             }
             Map<Bucket, List<AccountCard>> before = new HashMap<>(m.buckets(universe));
-            long target = 1 + rnd.nextInt(12);
+            long target = 1L + rnd.nextInt(12);
             AccountCard old = m.card(target);
             AccountCard now = rnd.nextInt(5) == 0 ? null : randomCard(rnd, target, platforms);
             if (now == null) {
@@ -247,9 +247,9 @@ class PoolModelTest {
                 int changes = 1 + rnd.nextInt(3);
                 for (int k = 0; k < changes; k++) {
                     int what = rnd.nextInt(10);
-                    long id = 1 + rnd.nextInt(45);
+                    long id = 1L + rnd.nextInt(45);
                     if (what == 0) {
-                        long g = 1 + rnd.nextInt(5);
+                        long g = 1L + rnd.nextInt(5);
                         if (rnd.nextInt(3) == 0) {
                             m.removeGroup(g);
                             groupStatus.remove(g);

@@ -3,4 +3,7 @@
  * {@code demo}, {@code bench}, {@code migrate}, {@code rebuild}, {@code outbox}, {@code buckets},
  * {@code audit}), with the configuration loading they share ({@code StoreCommand}).
  */
+@NullMarked
 package dev.roster.server.cli;
+
+import org.jspecify.annotations.NullMarked;

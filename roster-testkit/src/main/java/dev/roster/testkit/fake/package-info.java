@@ -4,4 +4,7 @@
  * module. The projection and selection-store fakes pass the same contract suites as the Redis
  * implementations.
  */
+@NullMarked
 package dev.roster.testkit.fake;
+
+import org.jspecify.annotations.NullMarked;

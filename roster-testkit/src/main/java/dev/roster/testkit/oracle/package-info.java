@@ -6,4 +6,7 @@
  * {@code Universe}, {@code TimeFilter} or the card mapper, so a wrong filter, join, order, mixed rule or
  * card attribute there shows up as a difference here.
  */
+@NullMarked
 package dev.roster.testkit.oracle;
+
+import org.jspecify.annotations.NullMarked;
