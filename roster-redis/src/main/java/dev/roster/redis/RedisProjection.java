@@ -25,6 +25,7 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -73,6 +74,9 @@ public final class RedisProjection implements Projection {
     // platform-wide bucket can be megabytes). Well under the default request queue of 10,000.
     private static final int PIPELINE = 256;
     private static final long PIPELINE_BYTES = 8L << 20;
+    /** Pipelines of at least this many commands go on the connector's second connection (decision E17). */
+    private static final int BULK_PIPELINE = 32;
+
     private static final String GENERATION_FORMAT = "1";
     // The second word of a retire notice on the channel: "<bucket> retired". Generation ids cannot
     // collide with it, since an activation notice always has three words.
@@ -569,11 +573,12 @@ public final class RedisProjection implements Projection {
             List<Bucket> chunk = list.subList(from, Math.min(list.size(), from + PIPELINE));
             List<byte[]> ks = new ArrayList<>(chunk.size());
             List<RedisFuture<byte[]>> futures = new ArrayList<>(chunk.size());
+            RedisClusterAsyncCommands<byte[], byte[]> pipeline = pipeline(chunk.size());
             for (Bucket b : chunk) {
                 byte[] k = snapshotKeys.computeIfAbsent(b, x -> bytes(keys.snapshot(x)));
                 int length = ProjectionCodec.snapshotHeaderLength(b);
                 ks.add(k);
-                futures.add(issue("GETRANGE", k, () -> connector.async().getrange(k, 0, length - 1)));
+                futures.add(issue("GETRANGE", k, () -> pipeline.getrange(k, 0, length - 1)));
             }
             for (int i = 0; i < chunk.size(); i++) {
                 byte[] prefix;
@@ -1112,10 +1117,10 @@ public final class RedisProjection implements Projection {
      */
     private <T> List<T> evalAll(LuaScript script, ScriptOutputType type, List<ScriptCall> calls) {
         String op = "EVALSHA " + script.name();
+        RedisClusterAsyncCommands<byte[], byte[]> pipeline = pipeline(calls.size());
         List<RedisFuture<T>> futures = new ArrayList<>(calls.size());
         for (ScriptCall c : calls) {
-            futures.add(
-                    issue(op, c.keys()[0], () -> connector.async().evalsha(script.sha(), type, c.keys(), c.args())));
+            futures.add(issue(op, c.keys()[0], () -> pipeline.evalsha(script.sha(), type, c.keys(), c.args())));
         }
         List<T> out = new ArrayList<>(calls.size());
         List<Integer> missing = new ArrayList<>();
@@ -1132,8 +1137,7 @@ public final class RedisProjection implements Projection {
             List<RedisFuture<T>> again = new ArrayList<>(missing.size());
             for (int i : missing) {
                 ScriptCall c = calls.get(i);
-                again.add(issue(
-                        reload, c.keys()[0], () -> connector.async().eval(script.source(), type, c.keys(), c.args())));
+                again.add(issue(reload, c.keys()[0], () -> pipeline.eval(script.source(), type, c.keys(), c.args())));
             }
             for (int j = 0; j < missing.size(); j++) {
                 int i = missing.get(j);
@@ -1141,6 +1145,14 @@ public final class RedisProjection implements Projection {
             }
         }
         return out;
+    }
+
+    /**
+     * The connection for a pipeline of {@code commands}: large ones on the second connection, so that
+     * the small commands of the hot path and of a live batch never queue behind them (decision E17).
+     */
+    private RedisClusterAsyncCommands<byte[], byte[]> pipeline(int commands) {
+        return commands >= BULK_PIPELINE ? connector.bulkAsync() : connector.async();
     }
 
     private <T> RedisFuture<T> issue(String op, byte[] key, Supplier<RedisFuture<T>> command) {
