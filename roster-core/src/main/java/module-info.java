@@ -4,6 +4,8 @@
  * dev.roster.core.internal} is not exported: it is the wiring between those packages, not an API.
  */
 module roster.core {
+    requires org.slf4j;
+
     exports dev.roster.core;
     exports dev.roster.core.audit;
     exports dev.roster.core.config;

@@ -29,7 +29,6 @@ import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
-import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -52,6 +51,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link Projection} on Redis (standalone, Sentinel or Cluster) through Lettuce. Key layout in
@@ -66,7 +67,7 @@ import java.util.function.Supplier;
  * Reads decode outside Redis and report undecodable values as {@link Lookup.Corrupt} with the key.
  */
 public final class RedisProjection implements Projection {
-    private static final System.Logger LOG = System.getLogger(RedisProjection.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(RedisProjection.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int BATCH = 256;
     // Batch forms: script calls in flight at once, and encoded snapshot bytes in flight at once (a
@@ -575,7 +576,7 @@ public final class RedisProjection implements Projection {
                 try {
                     prefix = await("GETRANGE", ks.get(i), futures.get(i));
                 } catch (CorruptValueException e) {
-                    LOG.log(Level.WARNING, e.getMessage());
+                    LOG.warn("{}", e.getMessage());
                     out.add(chunk.get(i));
                     continue;
                 }
@@ -639,7 +640,7 @@ public final class RedisProjection implements Projection {
         try {
             members = call("SMEMBERS", registry, () -> redis.smembers(registry));
         } catch (CorruptValueException e) {
-            LOG.log(Level.WARNING, e.getMessage());
+            LOG.warn("{}", e.getMessage());
             return Set.of();
         }
         Set<Bucket> out = new LinkedHashSet<>();
@@ -647,7 +648,7 @@ public final class RedisProjection implements Projection {
             try {
                 out.add(Bucket.parse(str(m)));
             } catch (IllegalArgumentException e) {
-                LOG.log(Level.WARNING, "skipping registry entry of " + keys.registry() + ": " + e.getMessage());
+                LOG.warn("skipping registry entry of {}: {}", keys.registry(), e.getMessage());
             }
         }
         return Set.copyOf(out);
@@ -724,7 +725,7 @@ public final class RedisProjection implements Projection {
                 try {
                     out.add(Long.parseLong(id));
                 } catch (NumberFormatException e) {
-                    LOG.log(Level.WARNING, "skipping card key with a malformed account id: " + key);
+                    LOG.warn("skipping card key with a malformed account id: {}", key);
                 }
             }
             if (cursor.isFinished()) {
@@ -809,9 +810,7 @@ public final class RedisProjection implements Projection {
                         out.put(chunk.get(i), Instant.ofEpochMilli(Long.parseLong(str(kv.getValue()))));
                     } catch (NumberFormatException e) {
                         // Not worth failing a read for: the next markUsed cannot fix it either, so report.
-                        LOG.log(
-                                Level.WARNING,
-                                new CorruptValueException(str(ks[i]), "not a millisecond count").getMessage());
+                        LOG.warn("{}", new CorruptValueException(str(ks[i]), "not a millisecond count").getMessage());
                     }
                 }
             }
@@ -972,7 +971,7 @@ public final class RedisProjection implements Projection {
                 out.add(ServingDigest.decode(text(o)));
             } catch (RuntimeException e) {
                 // One instance's unreadable digest (another Roster version) must not hide the others.
-                LOG.log(Level.WARNING, "skipping an unreadable serving digest: " + e.getMessage());
+                LOG.warn("skipping an unreadable serving digest: {}", e.getMessage());
             }
         }
         return out;
@@ -1067,17 +1066,18 @@ public final class RedisProjection implements Projection {
                 throw new IllegalArgumentException("expected '<bucket> <generation> <version>' or '<bucket> retired'");
             }
         } catch (IllegalArgumentException e) {
-            LOG.log(
-                    Level.WARNING,
-                    "ignoring malformed invalidation on " + keys.channel() + ": '" + abbreviate(message) + "': "
-                            + e.getMessage());
+            LOG.warn(
+                    "ignoring malformed invalidation on {}: '{}': {}",
+                    keys.channel(),
+                    abbreviate(message),
+                    e.getMessage());
             return;
         }
         for (Consumer<Invalidation> l : listeners) {
             try {
                 l.accept(inv);
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "invalidation listener failed for " + inv, e);
+                LOG.warn("invalidation listener failed for {}", inv, e);
             }
         }
     }
@@ -1162,7 +1162,7 @@ public final class RedisProjection implements Projection {
     }
 
     private static <T> Lookup<T> corrupt(CorruptValueException e) {
-        LOG.log(Level.WARNING, e.getMessage());
+        LOG.warn("{}", e.getMessage());
         return Lookup.corrupt(e);
     }
 

@@ -42,7 +42,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * undo a retire or reopen the replayer applied from a newer one.
  */
 public final class Engine {
-    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
     private final SchedulingSource source;
     private final Projection projection;
@@ -267,9 +266,5 @@ public final class Engine {
             }
         }
         return false;
-    }
-
-    static void log(System.Logger.Level level, String msg, Throwable t) {
-        LOG.log(level, msg, t);
     }
 }

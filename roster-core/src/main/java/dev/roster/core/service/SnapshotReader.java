@@ -13,7 +13,6 @@ import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
 import dev.roster.core.projection.Snapshot;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -21,6 +20,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The hot path: a request's bucket and an account's card, from the near cache, else the projection,
@@ -39,7 +40,7 @@ import java.util.function.Supplier;
  * <p>Thread-safe.
  */
 final class SnapshotReader {
-    private static final System.Logger LOG = System.getLogger(SnapshotReader.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotReader.class);
 
     private final Projection projection;
     private final RunMode runMode;
@@ -107,7 +108,7 @@ final class SnapshotReader {
                 return served(bucket, hit.found(), useMixed, ListResult.Source.PROJECTION);
             }
         } catch (ProjectionException e) {
-            LOG.log(Level.DEBUG, "snapshot read failed for " + bucket + ": " + e.getMessage());
+            LOG.debug("snapshot read failed for {}: {}", bucket, e.getMessage());
         }
         return fromDatabase(bucket, fallback.bucket(bucket, budget), useMixed);
     }
@@ -120,7 +121,7 @@ final class SnapshotReader {
                 return served(bucket, e.snapshot(), useMixed, ListResult.Source.PROJECTION);
             }
         } catch (ProjectionException ex) {
-            LOG.log(Level.DEBUG, "snapshot read failed for " + bucket + ": " + ex.getMessage());
+            LOG.debug("snapshot read failed for {}: {}", bucket, ex.getMessage());
         }
         DatabaseFallback.Loaded loaded = fallback.bucket(bucket, budget);
         if (loaded.version() > 0) {
@@ -174,7 +175,7 @@ final class SnapshotReader {
                 return c;
             }
         } catch (ProjectionException e) {
-            LOG.log(Level.DEBUG, "card read failed for account " + accountId + ": " + e.getMessage());
+            LOG.debug("card read failed for account {}: {}", accountId, e.getMessage());
         }
         return fallback.account(accountId, budget);
     }
