@@ -50,6 +50,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -830,48 +831,30 @@ public final class RedisProjection implements Projection {
 
     @Override
     public Lookup<CursorState> replayCursor() {
-        byte[] k = bytes(keys.replayCursor());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String s = str(v);
-        try {
-            return Lookup.hit(ReplayCursorCodec.decode(s));
-        } catch (IllegalArgumentException e) {
-            return corrupt(new CorruptValueException(
-                    keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'"));
-        }
+        return readText(keys.replayCursor(), s -> {
+            try {
+                return ReplayCursorCodec.decode(s);
+            } catch (IllegalArgumentException e) {
+                throw new CorruptValueException(
+                        keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'");
+            }
+        });
     }
 
     @Override
     public Lookup<Long> watermark() {
-        byte[] k = bytes(keys.watermark());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String s = str(v);
-        try {
-            long w = Long.parseLong(s);
-            if (w < 0) {
-                return corrupt(new CorruptValueException(keys.watermark(), "negative watermark " + w));
+        return readText(keys.watermark(), s -> {
+            long w;
+            try {
+                w = Long.parseLong(s);
+            } catch (NumberFormatException e) {
+                throw new CorruptValueException(keys.watermark(), "not a decimal number: '" + abbreviate(s) + "'");
             }
-            return Lookup.hit(w);
-        } catch (NumberFormatException e) {
-            return corrupt(
-                    new CorruptValueException(keys.watermark(), "not a decimal number: '" + abbreviate(s) + "'"));
-        }
+            if (w < 0) {
+                throw new CorruptValueException(keys.watermark(), "negative watermark " + w);
+            }
+            return w;
+        });
     }
 
     @Override
@@ -895,29 +878,21 @@ public final class RedisProjection implements Projection {
 
     @Override
     public Lookup<Generation> generation() {
-        byte[] k = bytes(keys.generation());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String[] parts = str(v).split("\\|", -1);
-        if (parts.length != 3 || !GENERATION_FORMAT.equals(parts[0])) {
-            return corrupt(new CorruptValueException(
-                    keys.generation(),
-                    parts.length == 3
-                            ? "format version " + parts[0] + ", this reader understands " + GENERATION_FORMAT
-                            : "not a generation value"));
-        }
-        try {
-            return Lookup.hit(new Generation(parts[1], parts[2]));
-        } catch (IllegalArgumentException e) {
-            return corrupt(new CorruptValueException(keys.generation(), e.getMessage(), e));
-        }
+        return readText(keys.generation(), s -> {
+            String[] parts = s.split("\\|", -1);
+            if (parts.length != 3 || !GENERATION_FORMAT.equals(parts[0])) {
+                throw new CorruptValueException(
+                        keys.generation(),
+                        parts.length == 3
+                                ? "format version " + parts[0] + ", this reader understands " + GENERATION_FORMAT
+                                : "not a generation value");
+            }
+            try {
+                return new Generation(parts[1], parts[2]);
+            } catch (IllegalArgumentException e) {
+                throw new CorruptValueException(keys.generation(), e.getMessage(), e);
+            }
+        });
     }
 
     @Override
@@ -1159,6 +1134,20 @@ public final class RedisProjection implements Projection {
 
     private <T> T await(String op, byte[] key, RedisFuture<T> future) {
         return calls.await(op, key, future);
+    }
+
+    /**
+     * Reads the text value of {@code key}: a miss when absent, corrupt when the reply is of another type
+     * or {@code decode} refuses the text (it throws {@link CorruptValueException} naming what is wrong).
+     */
+    private <T> Lookup<T> readText(String key, Function<String, T> decode) {
+        byte[] k = bytes(key);
+        try {
+            byte[] v = call("GET", k, () -> redis.get(k));
+            return v == null ? Lookup.miss() : Lookup.hit(decode.apply(str(v)));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
     }
 
     private static <T> Lookup<T> corrupt(CorruptValueException e) {
