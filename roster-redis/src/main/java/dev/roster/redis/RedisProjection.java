@@ -30,7 +30,6 @@ import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
-import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -52,7 +51,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link Projection} on Redis (standalone, Sentinel or Cluster) through Lettuce. Key layout in
@@ -67,7 +69,7 @@ import java.util.function.Supplier;
  * Reads decode outside Redis and report undecodable values as {@link Lookup.Corrupt} with the key.
  */
 public final class RedisProjection implements Projection {
-    private static final System.Logger LOG = System.getLogger(RedisProjection.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(RedisProjection.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int BATCH = 256;
     // Batch forms: script calls in flight at once, and encoded snapshot bytes in flight at once (a
@@ -585,7 +587,7 @@ public final class RedisProjection implements Projection {
                 try {
                     prefix = await("GETRANGE", ks.get(i), futures.get(i));
                 } catch (CorruptValueException e) {
-                    LOG.log(Level.WARNING, e.getMessage());
+                    LOG.warn("{}", e.getMessage());
                     out.add(chunk.get(i));
                     continue;
                 }
@@ -650,7 +652,7 @@ public final class RedisProjection implements Projection {
         try {
             members = call("SMEMBERS", registry, () -> redis.smembers(registry));
         } catch (CorruptValueException e) {
-            LOG.log(Level.WARNING, e.getMessage());
+            LOG.warn("{}", e.getMessage());
             return Set.of();
         }
         Set<Bucket> out = new LinkedHashSet<>();
@@ -658,7 +660,7 @@ public final class RedisProjection implements Projection {
             try {
                 out.add(Bucket.parse(str(m)));
             } catch (IllegalArgumentException e) {
-                LOG.log(Level.WARNING, "skipping registry entry of " + keys.registry() + ": " + e.getMessage());
+                LOG.warn("skipping registry entry of {}: {}", keys.registry(), e.getMessage());
             }
         }
         return Set.copyOf(out);
@@ -735,7 +737,7 @@ public final class RedisProjection implements Projection {
                 try {
                     out.add(Long.parseLong(id));
                 } catch (NumberFormatException e) {
-                    LOG.log(Level.WARNING, "skipping card key with a malformed account id: " + key);
+                    LOG.warn("skipping card key with a malformed account id: {}", key);
                 }
             }
             if (cursor.isFinished()) {
@@ -820,9 +822,7 @@ public final class RedisProjection implements Projection {
                         out.put(chunk.get(i), Instant.ofEpochMilli(Long.parseLong(str(kv.getValue()))));
                     } catch (NumberFormatException e) {
                         // Not worth failing a read for: the next markUsed cannot fix it either, so report.
-                        LOG.log(
-                                Level.WARNING,
-                                new CorruptValueException(str(ks[i]), "not a millisecond count").getMessage());
+                        LOG.warn("{}", new CorruptValueException(str(ks[i]), "not a millisecond count").getMessage());
                     }
                 }
             }
@@ -842,48 +842,30 @@ public final class RedisProjection implements Projection {
 
     @Override
     public Lookup<CursorState> replayCursor() {
-        byte[] k = bytes(keys.replayCursor());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String s = str(v);
-        try {
-            return Lookup.hit(ReplayCursorCodec.decode(s));
-        } catch (IllegalArgumentException e) {
-            return corrupt(new CorruptValueException(
-                    keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'"));
-        }
+        return readText(keys.replayCursor(), s -> {
+            try {
+                return ReplayCursorCodec.decode(s);
+            } catch (IllegalArgumentException e) {
+                throw new CorruptValueException(
+                        keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'");
+            }
+        });
     }
 
     @Override
     public Lookup<Long> watermark() {
-        byte[] k = bytes(keys.watermark());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String s = str(v);
-        try {
-            long w = Long.parseLong(s);
-            if (w < 0) {
-                return corrupt(new CorruptValueException(keys.watermark(), "negative watermark " + w));
+        return readText(keys.watermark(), s -> {
+            long w;
+            try {
+                w = Long.parseLong(s);
+            } catch (NumberFormatException e) {
+                throw new CorruptValueException(keys.watermark(), "not a decimal number: '" + abbreviate(s) + "'");
             }
-            return Lookup.hit(w);
-        } catch (NumberFormatException e) {
-            return corrupt(
-                    new CorruptValueException(keys.watermark(), "not a decimal number: '" + abbreviate(s) + "'"));
-        }
+            if (w < 0) {
+                throw new CorruptValueException(keys.watermark(), "negative watermark " + w);
+            }
+            return w;
+        });
     }
 
     @Override
@@ -907,29 +889,21 @@ public final class RedisProjection implements Projection {
 
     @Override
     public Lookup<Generation> generation() {
-        byte[] k = bytes(keys.generation());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String[] parts = str(v).split("\\|", -1);
-        if (parts.length != 3 || !GENERATION_FORMAT.equals(parts[0])) {
-            return corrupt(new CorruptValueException(
-                    keys.generation(),
-                    parts.length == 3
-                            ? "format version " + parts[0] + ", this reader understands " + GENERATION_FORMAT
-                            : "not a generation value"));
-        }
-        try {
-            return Lookup.hit(new Generation(parts[1], parts[2]));
-        } catch (IllegalArgumentException e) {
-            return corrupt(new CorruptValueException(keys.generation(), e.getMessage(), e));
-        }
+        return readText(keys.generation(), s -> {
+            String[] parts = s.split("\\|", -1);
+            if (parts.length != 3 || !GENERATION_FORMAT.equals(parts[0])) {
+                throw new CorruptValueException(
+                        keys.generation(),
+                        parts.length == 3
+                                ? "format version " + parts[0] + ", this reader understands " + GENERATION_FORMAT
+                                : "not a generation value");
+            }
+            try {
+                return new Generation(parts[1], parts[2]);
+            } catch (IllegalArgumentException e) {
+                throw new CorruptValueException(keys.generation(), e.getMessage(), e);
+            }
+        });
     }
 
     @Override
@@ -983,7 +957,7 @@ public final class RedisProjection implements Projection {
                 out.add(ServingDigest.decode(text(o)));
             } catch (RuntimeException e) {
                 // One instance's unreadable digest (another Roster version) must not hide the others.
-                LOG.log(Level.WARNING, "skipping an unreadable serving digest: " + e.getMessage());
+                LOG.warn("skipping an unreadable serving digest: {}", e.getMessage());
             }
         }
         return out;
@@ -1078,17 +1052,18 @@ public final class RedisProjection implements Projection {
                 throw new IllegalArgumentException("expected '<bucket> <generation> <version>' or '<bucket> retired'");
             }
         } catch (IllegalArgumentException e) {
-            LOG.log(
-                    Level.WARNING,
-                    "ignoring malformed invalidation on " + keys.channel() + ": '" + abbreviate(message) + "': "
-                            + e.getMessage());
+            LOG.warn(
+                    "ignoring malformed invalidation on {}: '{}': {}",
+                    keys.channel(),
+                    abbreviate(message),
+                    e.getMessage());
             return;
         }
         for (Consumer<Invalidation> l : listeners) {
             try {
                 l.accept(inv);
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "invalidation listener failed for " + inv, e);
+                LOG.warn("invalidation listener failed for {}", inv, e);
             }
         }
     }
@@ -1179,8 +1154,22 @@ public final class RedisProjection implements Projection {
         return calls.await(op, key, future);
     }
 
+    /**
+     * Reads the text value of {@code key}: a miss when absent, corrupt when the reply is of another type
+     * or {@code decode} refuses the text (it throws {@link CorruptValueException} naming what is wrong).
+     */
+    private <T> Lookup<T> readText(String key, Function<String, T> decode) {
+        byte[] k = bytes(key);
+        try {
+            byte[] v = call("GET", k, () -> redis.get(k));
+            return v == null ? Lookup.miss() : Lookup.hit(decode.apply(str(v)));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+    }
+
     private static <T> Lookup<T> corrupt(CorruptValueException e) {
-        LOG.log(Level.WARNING, e.getMessage());
+        LOG.warn("{}", e.getMessage());
         return Lookup.corrupt(e);
     }
 

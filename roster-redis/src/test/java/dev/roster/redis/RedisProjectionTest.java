@@ -261,6 +261,37 @@ class RedisProjectionTest {
         assertThat(projection.buckets()).containsExactly(Bucket.of(1, "openai", Mode.SINGLE));
     }
 
+    @Test
+    void singleValueKeys_readAsMissWhenAbsentAndCorruptNamingWhatIsWrong() {
+        assertThat(projection.watermark()).isEqualTo(Lookup.miss());
+        assertThat(projection.replayCursor()).isEqualTo(Lookup.miss());
+        assertThat(projection.generation()).isEqualTo(Lookup.miss());
+
+        REDIS.command("SET", projection.keys().watermark(), "-5");
+        assertThat(reason(projection.watermark())).contains("negative watermark -5");
+        REDIS.command("SET", projection.keys().watermark(), "12abc");
+        assertThat(reason(projection.watermark())).contains("not a decimal number: '12abc'");
+        REDIS.command("SET", projection.keys().watermark(), "42");
+        assertThat(projection.watermark()).isEqualTo(Lookup.hit(42L));
+
+        REDIS.command("SET", projection.keys().replayCursor(), "garbage");
+        assertThat(reason(projection.replayCursor()))
+                .contains("not a replay cursor")
+                .contains("'garbage'");
+        REDIS.command("SET", projection.keys().generation(), "1|only-two");
+        assertThat(reason(projection.generation())).contains("not a generation value");
+
+        REDIS.command("DEL", projection.keys().watermark());
+        REDIS.command("HSET", projection.keys().watermark(), "f", "v");
+        assertThat(projection.watermark()).as("another Redis type").isInstanceOf(Lookup.Corrupt.class);
+        REDIS.command("DEL", projection.keys().watermark());
+    }
+
+    private static String reason(Lookup<?> lookup) {
+        assertThat(lookup).isInstanceOf(Lookup.Corrupt.class);
+        return ((Lookup.Corrupt<?>) lookup).error().reason();
+    }
+
     // ---- secrets ---------------------------------------------------------------------------
 
     /**
