@@ -349,11 +349,11 @@ public final class FullRebuilder {
             }
             // Set by the hand-over branch when it was adopted, else by the branch just above.
             PreparedPool pool = Objects.requireNonNull(prepared, "prepared");
-            Set<Long> active = model.activeGroupIds();
             try {
+                // An adopted model belongs to the replay thread from the hand-over on: not read here.
                 Set<Bucket> live = adopted
                         ? publishFromView(projection, target.id(), pool.contents, poolAccounts)
-                        : publishOwn(projection, target.id(), early, contents0, active);
+                        : publishOwn(projection, target.id(), early, contents0, model.activeGroupIds());
                 if (!adopted) {
                     // No replay thread here to tell which cards it wrote since the load: the holder is
                     // elsewhere, so the cards are read again right before they are written, keeping the
