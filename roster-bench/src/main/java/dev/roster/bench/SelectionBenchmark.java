@@ -49,8 +49,15 @@ import org.openjdk.jmh.annotations.Warmup;
  *       baseline).
  * </ul>
  *
- * <p>Run: {@code java -jar roster-bench/target/benchmarks.jar SelectionBenchmark}. Results are in
- * {@code docs/performance.md}.
+ * <p>Before the measurement, the trial counts the Redis commands one select costs: Redis {@code INFO
+ * commandstats} before and after {@value #COUNTED} selects of each kind, divided by their number, printed
+ * per command (lines starting {@code round trips per select}). Background work of the library (near-cache
+ * checks, serving digests) runs meanwhile and is included, so the figure is an upper bound; a select
+ * that pipelines several commands counts each one.
+ *
+ * <p>Run: {@code java -jar roster-bench/target/benchmarks.jar SelectionBenchmark}; the counts alone:
+ * {@code ... SelectionBenchmark.redisGet -f 0 -wi 0 -i 1 -r 1s}. Results are in {@code
+ * docs/performance.md}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -62,6 +69,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 4)
 public class SelectionBenchmark {
     static final int ACCOUNTS = 20;
+    /** Selects per kind whose Redis commands the trial counts. */
+    static final int COUNTED = 200;
+
     private static final SelectRequest PLAIN = SelectRequest.of(null, "openai");
     private static final SelectRequest STICKY = PLAIN.withSession("bench-session");
     private static final byte[] KEY = "bench:get".getBytes(StandardCharsets.UTF_8);
@@ -111,6 +121,69 @@ public class SelectionBenchmark {
             throw new IllegalStateException("select did not acquire");
         }
         roster.release(a.lease());
+        countCommands("select", () -> roster.release(((Selection.Acquired) roster.select(PLAIN)).lease()), true);
+        countCommands("selectSticky", () -> roster.release(((Selection.Acquired) roster.select(STICKY)).lease()), true);
+        countCommands(
+                "selectAndRelease", () -> roster.release(((Selection.Acquired) roster.select(PLAIN)).lease()), false);
+    }
+
+    /**
+     * Prints the Redis commands per call of {@code run}, from {@code INFO commandstats} around {@value
+     * #COUNTED} calls. With {@code minusRelease}, the commands of as many releases (counted alone) are taken
+     * off, so the figure is the select's.
+     */
+    private void countCommands(String kind, Runnable run, boolean minusRelease) {
+        java.util.Map<String, Long> release = java.util.Map.of();
+        if (minusRelease) {
+            java.util.List<Selection.Acquired> heldNow = new java.util.ArrayList<>();
+            for (int i = 0; i < COUNTED; i++) {
+                heldNow.add((Selection.Acquired) roster.select(PLAIN));
+            }
+            java.util.Map<String, Long> before = commandStats();
+            heldNow.forEach(h -> roster.release(h.lease()));
+            release = minus(commandStats(), before);
+        }
+        java.util.Map<String, Long> before = commandStats();
+        for (int i = 0; i < COUNTED; i++) {
+            run.run();
+        }
+        java.util.Map<String, Long> used = minus(commandStats(), before);
+        long total = 0;
+        StringBuilder per = new StringBuilder();
+        for (java.util.Map.Entry<String, Long> e : new java.util.TreeMap<>(used).entrySet()) {
+            long n = e.getValue() - release.getOrDefault(e.getKey(), 0L);
+            if (n > 0) {
+                total += n;
+                per.append(' ').append(e.getKey()).append('=').append(String.format("%.2f", n / (double) COUNTED));
+            }
+        }
+        System.out.printf(
+                "round trips per select (%s): %.2f Redis commands per call over %d calls:%s%n",
+                kind, total / (double) COUNTED, COUNTED, per);
+    }
+
+    /** Calls per command from {@code INFO commandstats}, without the INFO calls themselves. */
+    private java.util.Map<String, Long> commandStats() {
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        for (String line : commands.info("commandstats").split("\r?\n")) {
+            if (!line.startsWith("cmdstat_")) {
+                continue;
+            }
+            String name = line.substring("cmdstat_".length(), line.indexOf(':'));
+            int at = line.indexOf("calls=") + "calls=".length();
+            int end = line.indexOf(',', at);
+            if (!name.equals("info")) {
+                out.put(name, Long.parseLong(line.substring(at, end < 0 ? line.length() : end)));
+            }
+        }
+        return out;
+    }
+
+    private static java.util.Map<String, Long> minus(
+            java.util.Map<String, Long> after, java.util.Map<String, Long> before) {
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        after.forEach((k, v) -> out.put(k, v - before.getOrDefault(k, 0L)));
+        return out;
     }
 
     @TearDown(Level.Invocation)
