@@ -49,9 +49,12 @@ import org.openjdk.jmh.annotations.Warmup;
  *       baseline).
  * </ul>
  *
- * <p>Before the measurement, the trial counts the Redis commands one select costs: Redis {@code INFO
- * commandstats} before and after {@value #COUNTED} selects of each kind, divided by their number, printed
- * per command (lines starting {@code round trips per select}). Background work of the library (near-cache
+ * <p>Before the measurement, the trial counts the Redis commands one select costs, over {@value #COUNTED}
+ * selects of each kind (lines starting {@code round trips per select}): the commands the Roster sent, by
+ * a listener on its own Lettuce client (a script is one command, so this is the round trips when nothing
+ * is pipelined; the sent-by-command line splits them, and a sticky select's binding refresh is one of
+ * them), and every command Redis ran by name, scripts' inner ones included ({@code INFO commandstats}
+ * before and after). Background work of the library (near-cache
  * checks, serving digests) runs meanwhile and is included, so the figure is an upper bound; a select
  * that pipelines several commands counts each one.
  *
@@ -81,6 +84,11 @@ public class SelectionBenchmark {
     private EmbeddedRedis redis;
     private Roster roster;
     private RedisClient client;
+    /** The Roster's own Lettuce client, whose listener counts the commands the Roster sends. */
+    private RedisClient rosterClient;
+
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> sent =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private StatefulRedisConnection<byte[], byte[]> connection;
     private RedisCommands<byte[], byte[]> commands;
     private Selection.Acquired held;
@@ -93,9 +101,19 @@ public class SelectionBenchmark {
         redis = EmbeddedRedis.builder().dataDir(dataDir.resolve("redis")).build();
         redis.start();
         String url = pg.jdbcUrl("postgres");
+        rosterClient = RedisClient.create();
+        rosterClient.addListener(new io.lettuce.core.event.command.CommandListener() {
+            @Override
+            public void commandStarted(io.lettuce.core.event.command.CommandStartedEvent event) {
+                sent.computeIfAbsent(
+                                event.getCommand().getType().toString(),
+                                k -> new java.util.concurrent.atomic.LongAdder())
+                        .increment();
+            }
+        });
         roster = Roster.builder()
                 .jdbc(url, pg.user(), "")
-                .redisUri(redis.uri())
+                .redisClient(rosterClient, redis.uri())
                 .keyPrefix("bench:")
                 .build();
         try (Connection c = DriverManager.getConnection(url, pg.user(), "");
@@ -143,6 +161,35 @@ public class SelectionBenchmark {
             heldNow.forEach(h -> roster.release(h.lease()));
             release = minus(commandStats(), before);
         }
+        double releaseCalls = 0;
+        if (minusRelease) {
+            java.util.List<Selection.Acquired> heldNow = new java.util.ArrayList<>();
+            for (int i = 0; i < COUNTED; i++) {
+                heldNow.add((Selection.Acquired) roster.select(PLAIN));
+            }
+            long r0 = sentTotal();
+            heldNow.forEach(h -> roster.release(h.lease()));
+            releaseCalls = (sentTotal() - r0) / (double) COUNTED;
+        }
+        // Commands the Roster sent (its client's listener; a script is one command): the round trips when
+        // nothing is pipelined.
+        java.util.Map<String, Long> sent0 = sentByType();
+        for (int i = 0; i < COUNTED; i++) {
+            run.run();
+        }
+        java.util.Map<String, Long> sentNow = minus(sentByType(), sent0);
+        double clientCalls =
+                sentNow.values().stream().mapToLong(Long::longValue).sum() / (double) COUNTED - releaseCalls;
+        StringBuilder sentPer = new StringBuilder();
+        for (java.util.Map.Entry<String, Long> e : new java.util.TreeMap<>(sentNow).entrySet()) {
+            if (e.getValue() > 0) {
+                sentPer.append(' ')
+                        .append(e.getKey().toLowerCase(java.util.Locale.ROOT))
+                        .append('=')
+                        .append(String.format("%.2f", e.getValue() / (double) COUNTED));
+            }
+        }
+        // Every command run, also inside scripts, by name (INFO commandstats around another series).
         java.util.Map<String, Long> before = commandStats();
         for (int i = 0; i < COUNTED; i++) {
             run.run();
@@ -158,14 +205,35 @@ public class SelectionBenchmark {
             }
         }
         System.out.printf(
-                "round trips per select (%s): %.2f Redis commands per call over %d calls:%s%n",
-                kind, total / (double) COUNTED, COUNTED, per);
+                "round trips per select (%s): %.2f commands sent per call over %d calls (%s);"
+                        + " INFO commandstats: %.2f commands run per call, scripts' inner ones included:%s%n",
+                kind,
+                clientCalls,
+                COUNTED,
+                minusRelease ? "releases counted apart and taken off" : "release included",
+                total / (double) COUNTED,
+                per);
+        System.out.printf(
+                "round trips per select (%s), sent by command%s:%s%n",
+                kind, minusRelease ? " (the releases of that series included)" : "", sentPer);
+    }
+
+    private long sentTotal() {
+        return sent.values().stream()
+                .mapToLong(java.util.concurrent.atomic.LongAdder::sum)
+                .sum();
+    }
+
+    private java.util.Map<String, Long> sentByType() {
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        sent.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
     }
 
     /** Calls per command from {@code INFO commandstats}, without the INFO calls themselves. */
     private java.util.Map<String, Long> commandStats() {
         java.util.Map<String, Long> out = new java.util.HashMap<>();
-        for (String line : commands.info("commandstats").split("\r?\n")) {
+        for (String line : commands.info("commandstats").split("\\r?\\n")) {
             if (!line.startsWith("cmdstat_")) {
                 continue;
             }
@@ -197,6 +265,7 @@ public class SelectionBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         roster.close();
+        rosterClient.shutdown(0, 1, TimeUnit.SECONDS);
         connection.close();
         client.shutdown(0, 1, TimeUnit.SECONDS);
         redis.kill();
