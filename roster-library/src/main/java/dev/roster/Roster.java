@@ -748,6 +748,11 @@ public final class Roster implements AutoCloseable {
                 public void markUsed(Map<Long, Instant> lastUsed) {
                     lastUsed.forEach(service::markUsed);
                 }
+
+                @Override
+                public void noteUsed(Map<Long, Instant> lastUsed) {
+                    lastUsed.forEach(service::noteUsed);
+                }
             };
         }
 

@@ -49,8 +49,18 @@ import org.openjdk.jmh.annotations.Warmup;
  *       baseline).
  * </ul>
  *
- * <p>Run: {@code java -jar roster-bench/target/benchmarks.jar SelectionBenchmark}. Results are in
- * {@code docs/performance.md}.
+ * <p>Before the measurement, the trial counts the Redis commands one select costs, over {@value #COUNTED}
+ * selects of each kind (lines starting {@code round trips per select}): the commands the Roster sent, by
+ * a listener on its own Lettuce client (a script is one command, so this is the round trips when nothing
+ * is pipelined; the sent-by-command line splits them, and a sticky select's binding refresh is one of
+ * them), and every command Redis ran by name, scripts' inner ones included ({@code INFO commandstats}
+ * before and after). Background work of the library (near-cache
+ * checks, serving digests) runs meanwhile and is included, so the figure is an upper bound; a select
+ * that pipelines several commands counts each one.
+ *
+ * <p>Run: {@code java -jar roster-bench/target/benchmarks.jar SelectionBenchmark}; the counts alone:
+ * {@code ... SelectionBenchmark.redisGet -f 0 -wi 0 -i 1 -r 1s}. Results are in {@code
+ * docs/performance.md}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -62,6 +72,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 4)
 public class SelectionBenchmark {
     static final int ACCOUNTS = 20;
+    /** Selects per kind whose Redis commands the trial counts. */
+    static final int COUNTED = 200;
+
     private static final SelectRequest PLAIN = SelectRequest.of(null, "openai");
     private static final SelectRequest STICKY = PLAIN.withSession("bench-session");
     private static final byte[] KEY = "bench:get".getBytes(StandardCharsets.UTF_8);
@@ -71,6 +84,11 @@ public class SelectionBenchmark {
     private EmbeddedRedis redis;
     private Roster roster;
     private RedisClient client;
+    /** The Roster's own Lettuce client, whose listener counts the commands the Roster sends. */
+    private RedisClient rosterClient;
+
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> sent =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private StatefulRedisConnection<byte[], byte[]> connection;
     private RedisCommands<byte[], byte[]> commands;
     private Selection.Acquired held;
@@ -83,9 +101,19 @@ public class SelectionBenchmark {
         redis = EmbeddedRedis.builder().dataDir(dataDir.resolve("redis")).build();
         redis.start();
         String url = pg.jdbcUrl("postgres");
+        rosterClient = RedisClient.create();
+        rosterClient.addListener(new io.lettuce.core.event.command.CommandListener() {
+            @Override
+            public void commandStarted(io.lettuce.core.event.command.CommandStartedEvent event) {
+                sent.computeIfAbsent(
+                                event.getCommand().getType().toString(),
+                                k -> new java.util.concurrent.atomic.LongAdder())
+                        .increment();
+            }
+        });
         roster = Roster.builder()
                 .jdbc(url, pg.user(), "")
-                .redisUri(redis.uri())
+                .redisClient(rosterClient, redis.uri())
                 .keyPrefix("bench:")
                 .build();
         try (Connection c = DriverManager.getConnection(url, pg.user(), "");
@@ -111,6 +139,119 @@ public class SelectionBenchmark {
             throw new IllegalStateException("select did not acquire");
         }
         roster.release(a.lease());
+        countCommands("select", () -> roster.release(((Selection.Acquired) roster.select(PLAIN)).lease()), true);
+        countCommands("selectSticky", () -> roster.release(((Selection.Acquired) roster.select(STICKY)).lease()), true);
+        countCommands(
+                "selectAndRelease", () -> roster.release(((Selection.Acquired) roster.select(PLAIN)).lease()), false);
+    }
+
+    /**
+     * Prints the Redis commands per call of {@code run}, from {@code INFO commandstats} around {@value
+     * #COUNTED} calls. With {@code minusRelease}, the commands of as many releases (counted alone) are taken
+     * off, so the figure is the select's.
+     */
+    private void countCommands(String kind, Runnable run, boolean minusRelease) {
+        java.util.Map<String, Long> release = java.util.Map.of();
+        if (minusRelease) {
+            java.util.List<Selection.Acquired> heldNow = new java.util.ArrayList<>();
+            for (int i = 0; i < COUNTED; i++) {
+                heldNow.add((Selection.Acquired) roster.select(PLAIN));
+            }
+            java.util.Map<String, Long> before = commandStats();
+            heldNow.forEach(h -> roster.release(h.lease()));
+            release = minus(commandStats(), before);
+        }
+        double releaseCalls = 0;
+        if (minusRelease) {
+            java.util.List<Selection.Acquired> heldNow = new java.util.ArrayList<>();
+            for (int i = 0; i < COUNTED; i++) {
+                heldNow.add((Selection.Acquired) roster.select(PLAIN));
+            }
+            long r0 = sentTotal();
+            heldNow.forEach(h -> roster.release(h.lease()));
+            releaseCalls = (sentTotal() - r0) / (double) COUNTED;
+        }
+        // Commands the Roster sent (its client's listener; a script is one command): the round trips when
+        // nothing is pipelined.
+        java.util.Map<String, Long> sent0 = sentByType();
+        for (int i = 0; i < COUNTED; i++) {
+            run.run();
+        }
+        java.util.Map<String, Long> sentNow = minus(sentByType(), sent0);
+        double clientCalls =
+                sentNow.values().stream().mapToLong(Long::longValue).sum() / (double) COUNTED - releaseCalls;
+        StringBuilder sentPer = new StringBuilder();
+        for (java.util.Map.Entry<String, Long> e : new java.util.TreeMap<>(sentNow).entrySet()) {
+            if (e.getValue() > 0) {
+                sentPer.append(' ')
+                        .append(e.getKey().toLowerCase(java.util.Locale.ROOT))
+                        .append('=')
+                        .append(String.format("%.2f", e.getValue() / (double) COUNTED));
+            }
+        }
+        // Every command run, also inside scripts, by name (INFO commandstats around another series).
+        java.util.Map<String, Long> before = commandStats();
+        for (int i = 0; i < COUNTED; i++) {
+            run.run();
+        }
+        java.util.Map<String, Long> used = minus(commandStats(), before);
+        long total = 0;
+        StringBuilder per = new StringBuilder();
+        for (java.util.Map.Entry<String, Long> e : new java.util.TreeMap<>(used).entrySet()) {
+            long n = e.getValue() - release.getOrDefault(e.getKey(), 0L);
+            if (n > 0) {
+                total += n;
+                per.append(' ').append(e.getKey()).append('=').append(String.format("%.2f", n / (double) COUNTED));
+            }
+        }
+        System.out.printf(
+                "round trips per select (%s): %.2f commands sent per call over %d calls (%s);"
+                        + " INFO commandstats: %.2f commands run per call, scripts' inner ones included:%s%n",
+                kind,
+                clientCalls,
+                COUNTED,
+                minusRelease ? "releases counted apart and taken off" : "release included",
+                total / (double) COUNTED,
+                per);
+        System.out.printf(
+                "round trips per select (%s), sent by command%s:%s%n",
+                kind, minusRelease ? " (the releases of that series included)" : "", sentPer);
+    }
+
+    private long sentTotal() {
+        return sent.values().stream()
+                .mapToLong(java.util.concurrent.atomic.LongAdder::sum)
+                .sum();
+    }
+
+    private java.util.Map<String, Long> sentByType() {
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        sent.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
+    }
+
+    /** Calls per command from {@code INFO commandstats}, without the INFO calls themselves. */
+    private java.util.Map<String, Long> commandStats() {
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        for (String line : commands.info("commandstats").split("\\r?\\n")) {
+            if (!line.startsWith("cmdstat_")) {
+                continue;
+            }
+            String name = line.substring("cmdstat_".length(), line.indexOf(':'));
+            int at = line.indexOf("calls=") + "calls=".length();
+            int end = line.indexOf(',', at);
+            if (!name.equals("info")) {
+                out.put(name, Long.parseLong(line.substring(at, end < 0 ? line.length() : end)));
+            }
+        }
+        return out;
+    }
+
+    private static java.util.Map<String, Long> minus(
+            java.util.Map<String, Long> after, java.util.Map<String, Long> before) {
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        after.forEach((k, v) -> out.put(k, v - before.getOrDefault(k, 0L)));
+        return out;
     }
 
     @TearDown(Level.Invocation)
@@ -124,6 +265,7 @@ public class SelectionBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         roster.close();
+        rosterClient.shutdown(0, 1, TimeUnit.SECONDS);
         connection.close();
         client.shutdown(0, 1, TimeUnit.SECONDS);
         redis.kill();

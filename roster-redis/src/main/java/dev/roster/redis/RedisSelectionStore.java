@@ -43,6 +43,8 @@ import java.util.function.Supplier;
  * &lt;p&gt;{&lt;id&gt;}:mcool    HASH model → deadline (ms) of a model the account refused; only ever raised,
  *                    passed deadlines dropped, the key lives until the latest one (plus the margin)
  * &lt;p&gt;{&lt;id&gt;}:fails    HASH streak → "&lt;count&gt; &lt;last failure ms&gt;" (cooldown escalation)
+ * &lt;p&gt;{&lt;id&gt;}:rpm      ZSET slot token → grant time (ms): the acquisitions of the last 60 s (rpm_limit)
+ * &lt;p&gt;{&lt;id&gt;}:lu       the projection's last-used value, moved by each grant (decision S5)
  * &lt;p&gt;{sticky:&lt;h&gt;}:sticky   "&lt;account id&gt; &lt;expiry ms&gt;", h = SHA-256 of the binding key (128 bits, hex)
  * </pre>
  *
@@ -143,9 +145,31 @@ public final class RedisSelectionStore implements SelectionStore {
 
     // ---- slots -----------------------------------------------------------------------------
 
+    String rpmKey(long id) {
+        return prefix + "{" + id + "}:rpm";
+    }
+
+    String lastUsedKey(long id) {
+        return prefix + "{" + id + "}:lu";
+    }
+
     @Override
     public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
+        return tryAcquire(accountId, model, concurrency, 0, ttl, token);
+    }
+
+    @Override
+    public boolean recordsLastUsed() {
+        return true;
+    }
+
+    @Override
+    public SlotAttempt tryAcquire(
+            long accountId, String model, int concurrency, int rpmLimit, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
+        if (rpmLimit < 0) {
+            throw new IllegalArgumentException("rpm limit must not be negative, got " + rpmLimit);
+        }
         String m = SelectRequest.requireModel(model);
         SelectionStore.requirePositive(ttl, "slot ttl");
         Tokens.require(token, "slot token");
@@ -154,20 +178,31 @@ public final class RedisSelectionStore implements SelectionStore {
         List<Object> r = eval(
                 SelectionScripts.ACQUIRE,
                 ScriptOutputType.MULTI,
-                keys(slotsKey(accountId), coolKey(accountId), modelCoolKey(accountId)),
+                keys(
+                        slotsKey(accountId),
+                        coolKey(accountId),
+                        modelCoolKey(accountId),
+                        rpmKey(accountId),
+                        lastUsedKey(accountId)),
                 bytes(token),
                 bytes(Integer.toString(concurrency)),
                 bytes(Long.toString(now)),
                 bytes(Long.toString(expiry)),
                 bytes(Long.toString(KEY_MARGIN_MS)),
-                bytes(m == null ? "" : m));
+                bytes(m == null ? "" : m),
+                bytes(Integer.toString(rpmLimit)),
+                bytes(Long.toString(RPM_WINDOW.toMillis())));
         long code = (Long) r.get(0);
         long value = (Long) r.get(1);
         if (code == 1) {
-            return new SlotAttempt.Granted(new SlotLease(accountId, token, Instant.ofEpochMilli(value)));
+            return new SlotAttempt.Granted(
+                    new SlotLease(accountId, token, Instant.ofEpochMilli(value)), (int) (long) (Long) r.get(2));
         }
         if (code == 2) {
             return new SlotAttempt.CoolingDown(Instant.ofEpochMilli(value));
+        }
+        if (code == 3) {
+            return new SlotAttempt.RpmFull(Instant.ofEpochMilli(value));
         }
         return new SlotAttempt.Full((int) value);
     }
@@ -251,18 +286,19 @@ public final class RedisSelectionStore implements SelectionStore {
         byte[] nowArg = bytes(Long.toString(now));
         if (!connector.isCluster()) {
             if (ids.isEmpty() && sticky == null) {
-                return new Reading(out, OptionalLong.empty());
+                return new Reading(out, OptionalLong.empty(), Map.of());
             }
             // One read-only script over every candidate (and the binding): one command and one reply for
             // the whole batch, where three commands per account cost a command object, a future and a reply
             // each, and the binding another round trip (SEL13, SEL16).
-            byte[][] ks = new byte[ids.size() * 4 + (sticky == null ? 0 : 1)][];
+            byte[][] ks = new byte[ids.size() * 5 + (sticky == null ? 0 : 1)][];
             for (int i = 0; i < ids.size(); i++) {
                 long id = ids.get(i);
-                ks[4 * i] = bytes(slotsKey(id));
-                ks[4 * i + 1] = bytes(waitKey(id));
-                ks[4 * i + 2] = bytes(coolKey(id));
-                ks[4 * i + 3] = bytes(modelCoolKey(id));
+                ks[5 * i] = bytes(slotsKey(id));
+                ks[5 * i + 1] = bytes(waitKey(id));
+                ks[5 * i + 2] = bytes(coolKey(id));
+                ks[5 * i + 3] = bytes(modelCoolKey(id));
+                ks[5 * i + 4] = bytes(lastUsedKey(id));
             }
             if (sticky != null) {
                 ks[ks.length - 1] = bytes(sticky);
@@ -274,22 +310,25 @@ public final class RedisSelectionStore implements SelectionStore {
                     nowArg,
                     bytes(sticky == null ? "0" : "1"),
                     modelArg);
+            Map<Long, Instant> used = new LinkedHashMap<>();
             for (int i = 0; i < ids.size(); i++) {
-                out.put(ids.get(i), load(r, 3 * i));
+                out.put(ids.get(i), load(r, 4 * i));
+                lastUsed(used, ids.get(i), r, 4 * i);
             }
             OptionalLong bound = OptionalLong.empty();
             if (sticky != null) {
-                byte[] v = (byte[]) r.get(3 * ids.size());
+                byte[] v = (byte[]) r.get(4 * ids.size());
                 bound = binding(sticky, v.length == 0 ? null : v, now);
             }
-            return new Reading(out, bound);
+            return new Reading(out, bound, used);
         }
         // Cluster: the accounts' keys and the binding live in different slots, so one script per account
         // and a GET of the binding, all in flight at once (one round trip per node).
         byte[] zero = bytes("0");
+        Map<Long, Instant> used = new LinkedHashMap<>();
         List<RedisFuture<List<Object>>> fs = new ArrayList<>(ids.size());
         for (long id : ids) {
-            byte[][] ks = keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id));
+            byte[][] ks = keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id), lastUsedKey(id));
             fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg, zero, modelArg));
         }
         RedisFuture<byte[]> stickyValue = sticky == null ? null : async.get(bytes(sticky));
@@ -302,16 +341,24 @@ public final class RedisSelectionStore implements SelectionStore {
                 r = eval(
                         SelectionScripts.LOADS,
                         ScriptOutputType.MULTI,
-                        keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id)),
+                        keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id), lastUsedKey(id)),
                         nowArg,
                         zero,
                         modelArg);
             }
             out.put(id, load(r, 0));
+            lastUsed(used, id, r, 0);
         }
         OptionalLong bound =
                 sticky == null ? OptionalLong.empty() : binding(sticky, await("GET", sticky, stickyValue), now);
-        return new Reading(out, bound);
+        return new Reading(out, bound, used);
+    }
+
+    private static void lastUsed(Map<Long, Instant> into, long id, List<Object> r, int at) {
+        long ms = (Long) r.get(at + 3);
+        if (ms > 0) {
+            into.put(id, Instant.ofEpochMilli(ms));
+        }
     }
 
     private static AccountLoad load(List<Object> r, int at) {

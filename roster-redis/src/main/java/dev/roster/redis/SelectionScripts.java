@@ -11,11 +11,16 @@ final class SelectionScripts {
     private SelectionScripts() {}
 
     /**
-     * KEYS: slots, cooldowns, model cooldowns. ARGV: token, concurrency, nowMs, expiryMs, marginMs, model
-     * ("" for none). Returns {2, until} when a cooldown applies (the account's, or the model's on the
-     * account), {0, inFlight} when full, {1, expiryMs} when granted. A live slot already named {@code
-     * token} is granted again with the new expiry, before the cooldown and concurrency checks: the call is
-     * a repeat of one whose reply was lost, and it must not take a second slot.
+     * The one script of an acquisition (decisions S4, S5 under "One-round-trip selection and new card
+     * fields"). KEYS: slots, cooldowns, model cooldowns, RPM window, last-used (one account's hash tag, so
+     * one Cluster slot). ARGV: token, concurrency, nowMs, expiryMs, marginMs, model ("" for none), rpmLimit
+     * (0 for none), windowMs. Returns {2, until} when a cooldown applies (the account's, or the model's on
+     * the account), {0, inFlight} when full, {3, until} when the RPM window is full (until: when its
+     * oldest entry leaves it), {1, expiryMs, inFlight} when granted. A grant adds the token to the RPM
+     * window (scored now; entries at or before now - window are dropped first, so the window is (now -
+     * window, now] and never holds more than the limit) and moves last-used to now, never backwards. A
+     * live slot already named {@code token} is granted again with the new expiry, before every check and
+     * without a second RPM entry: the call is a repeat of one whose reply was lost.
      */
     static final LuaScript ACQUIRE = LuaScript.of("selectionAcquire", """
             local now = tonumber(ARGV[3])
@@ -36,19 +41,33 @@ final class SelectionScripts {
               local n = redis.call('ZCARD', KEYS[1])
               local conc = tonumber(ARGV[2])
               if conc > 0 and n >= conc then return {0, n} end
+              local limit = tonumber(ARGV[7])
+              if limit > 0 then
+                local window = tonumber(ARGV[8])
+                redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+                if redis.call('ZCARD', KEYS[4]) >= limit then
+                  local oldest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+                  return {3, tonumber(oldest[2]) + window}
+                end
+                redis.call('ZADD', KEYS[4], now, ARGV[1])
+                redis.call('PEXPIRE', KEYS[4], window + tonumber(ARGV[5]))
+              end
             end
             redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
             local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
             redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(top[2]) - now + tonumber(ARGV[5])))
-            return {1, tonumber(ARGV[4])}
+            local used = redis.call('GET', KEYS[5])
+            if not used or tonumber(used) < now then redis.call('SET', KEYS[5], ARGV[3]) end
+            return {1, tonumber(ARGV[4]), redis.call('ZCARD', KEYS[1])}
             """);
 
     /**
-     * The load read of select (decisions SEL13, SEL16, CD2): KEYS: slots, queue, cooldowns, model cooldowns
-     * of each account in turn (4 per account), then optionally the session's sticky key. ARGV: nowMs, "1"
-     * when the last key is the sticky key else "0", the request's model ("" for none). Returns, per
-     * account, {inFlight, waiting, latest cooldown deadline after now or 0} (the model's deadline on the
-     * account counts), then with a sticky key its value ("" when unset). Read-only. On standalone and
+     * The load read of select (decisions SEL13, SEL16, CD2, S5): KEYS: slots, queue, cooldowns, model
+     * cooldowns, last-used of each account in turn (5 per account), then optionally the session's sticky
+     * key. ARGV: nowMs, "1" when the last key is the sticky key else "0", the request's model ("" for
+     * none). Returns, per account, {inFlight, waiting, latest cooldown deadline after now or 0, last-used ms
+     * or 0} (the model's deadline on the account counts), then with a sticky key its value ("" when unset).
+     * Read-only. On standalone and
      * Sentinel one call carries every candidate (one command instead of four per account); on Cluster the
      * store calls it once per account (one hash tag, so one slot), all pipelined.
      */
@@ -57,7 +76,7 @@ final class SelectionScripts {
             local out = {}
             local last = #KEYS
             if ARGV[2] == '1' then last = last - 1 end
-            for i = 1, last, 4 do
+            for i = 1, last, 5 do
               local n = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf')
               local w = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1], '+inf')
               local latest = 0
@@ -73,6 +92,7 @@ final class SelectionScripts {
               out[#out + 1] = n
               out[#out + 1] = w
               out[#out + 1] = latest
+              out[#out + 1] = tonumber(redis.call('GET', KEYS[i + 4]) or '0') or 0
             end
             if ARGV[2] == '1' then
               out[#out + 1] = redis.call('GET', KEYS[#KEYS]) or ''

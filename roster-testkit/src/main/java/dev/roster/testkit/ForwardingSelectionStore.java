@@ -33,6 +33,21 @@ public abstract class ForwardingSelectionStore implements SelectionStore {
     }
 
     @Override
+    public SlotAttempt tryAcquire(
+            long accountId, String model, int concurrency, int rpmLimit, Duration ttl, String token) {
+        // Without a limit through the five-argument form, so a subclass that intercepts that one sees
+        // every acquisition of a card without rpm_limit.
+        return rpmLimit == 0
+                ? tryAcquire(accountId, model, concurrency, ttl, token)
+                : delegate.tryAcquire(accountId, model, concurrency, rpmLimit, ttl, token);
+    }
+
+    @Override
+    public boolean recordsLastUsed() {
+        return delegate.recordsLastUsed();
+    }
+
+    @Override
     public boolean renew(SlotLease lease, Duration ttl) {
         return delegate.renew(lease, ttl);
     }

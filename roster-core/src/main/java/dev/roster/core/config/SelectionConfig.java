@@ -18,13 +18,20 @@ import java.util.Objects;
  *     CooldownPolicy#DEFAULTS})
  * @param quota {@code selection.quota.*}: default used-% thresholds of the quota windows (default {@link
  *     QuotaThresholds#DEFAULTS})
+ * @param loadViewMaxAge {@code selection.load_view_max_age}: how long a selector orders candidates by the
+ *     loads it last read instead of reading them again, 0..10 s, 0 to read on every select (default {@value
+ *     #DEFAULT_LOAD_VIEW_MAX_AGE_MS} ms; decision S5 under "One-round-trip selection and new card fields")
  */
 public record SelectionConfig(
         Duration slotLeaseTtl,
         Duration stickyTtl,
         Duration authFailureCooldown,
         CooldownPolicy cooldowns,
-        QuotaThresholds quota) {
+        QuotaThresholds quota,
+        Duration loadViewMaxAge) {
+
+    /** The default of {@code selection.load_view_max_age}, in milliseconds. */
+    public static final long DEFAULT_LOAD_VIEW_MAX_AGE_MS = 250;
 
     private static final String P = "selection.";
 
@@ -34,7 +41,8 @@ public record SelectionConfig(
             Duration.ofHours(1),
             Duration.ofMinutes(10),
             CooldownPolicy.DEFAULTS,
-            QuotaThresholds.DEFAULTS);
+            QuotaThresholds.DEFAULTS,
+            Duration.ofMillis(DEFAULT_LOAD_VIEW_MAX_AGE_MS));
 
     public SelectionConfig {
         between("slot_lease_ttl", slotLeaseTtl, Duration.ofSeconds(1), Duration.ofHours(24));
@@ -42,6 +50,28 @@ public record SelectionConfig(
         between("auth_failure_cooldown", authFailureCooldown, Duration.ofMillis(1), Duration.ofDays(30));
         Objects.requireNonNull(cooldowns, "cooldowns");
         Objects.requireNonNull(quota, "quota");
+        if (loadViewMaxAge == null
+                || loadViewMaxAge.isNegative()
+                || loadViewMaxAge.compareTo(Duration.ofSeconds(10)) > 0) {
+            throw new ConfigException(
+                    P + "load_view_max_age", loadViewMaxAge, "a duration between 0s and 10s such as 250ms");
+        }
+    }
+
+    /** The given values with the default load view. */
+    public SelectionConfig(
+            Duration slotLeaseTtl,
+            Duration stickyTtl,
+            Duration authFailureCooldown,
+            CooldownPolicy cooldowns,
+            QuotaThresholds quota) {
+        this(
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                Duration.ofMillis(DEFAULT_LOAD_VIEW_MAX_AGE_MS));
     }
 
     /** The given values with {@link QuotaThresholds#DEFAULTS}. */
@@ -71,22 +101,27 @@ public record SelectionConfig(
 
     /** A copy with another slot lease TTL. */
     public SelectionConfig withSlotLeaseTtl(Duration v) {
-        return new SelectionConfig(v, stickyTtl, authFailureCooldown, cooldowns, quota);
+        return new SelectionConfig(v, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge);
     }
 
     /** A copy with another sticky TTL. */
     public SelectionConfig withStickyTtl(Duration v) {
-        return new SelectionConfig(slotLeaseTtl, v, authFailureCooldown, cooldowns, quota);
+        return new SelectionConfig(slotLeaseTtl, v, authFailureCooldown, cooldowns, quota, loadViewMaxAge);
     }
 
     /** A copy with another cooldown policy. */
     public SelectionConfig withCooldowns(CooldownPolicy v) {
-        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, v, quota);
+        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, v, quota, loadViewMaxAge);
     }
 
     /** A copy with other default quota thresholds. */
     public SelectionConfig withQuota(QuotaThresholds v) {
-        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, v);
+        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, v, loadViewMaxAge);
+    }
+
+    /** A copy with another load view max age (0 reads the loads on every select). */
+    public SelectionConfig withLoadViewMaxAge(Duration v) {
+        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, v);
     }
 
     private static Duration positive(String key, Duration d) {

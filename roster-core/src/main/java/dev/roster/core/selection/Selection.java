@@ -3,6 +3,8 @@ package dev.roster.core.selection;
 import dev.roster.core.AccountCard;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -36,7 +38,13 @@ public sealed interface Selection {
         /** Every remaining account is inside a cooldown; {@link None#until()} says when the first ends. */
         COOLING_DOWN,
         /** Every remaining account is at its concurrency and every wait queue is full. */
-        SATURATED
+        SATURATED,
+        /**
+         * Every remaining account has used its requests-per-minute limit ({@code rpm_limit}); {@link
+         * None#until()} says when the first frees a place. Also the reason an {@link Acquired} result
+         * names for an account it skipped for that.
+         */
+        RPM_FULL
     }
 
     /**
@@ -46,12 +54,22 @@ public sealed interface Selection {
      * @param lease the slot
      * @param sticky whether the account came from the session's binding
      * @param layer the layer that chose it
+     * @param skipped the accounts tried before this one whose store refused a slot, with why ({@link
+     *     Reason#COOLING_DOWN}, {@link Reason#SATURATED} for a full account, {@link Reason#RPM_FULL}), in the
+     *     order they were tried
      */
-    record Acquired(AccountCard card, SlotLease lease, boolean sticky, Layer layer) implements Selection {
+    record Acquired(AccountCard card, SlotLease lease, boolean sticky, Layer layer, Map<Long, Reason> skipped)
+            implements Selection {
         public Acquired {
             Objects.requireNonNull(card, "card");
             Objects.requireNonNull(lease, "lease");
             Objects.requireNonNull(layer, "layer");
+            skipped = skipped == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(skipped));
+        }
+
+        /** An acquisition that skipped nothing. */
+        public Acquired(AccountCard card, SlotLease lease, boolean sticky, Layer layer) {
+            this(card, lease, sticky, layer, Map.of());
         }
     }
 

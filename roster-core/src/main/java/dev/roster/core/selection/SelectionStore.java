@@ -64,6 +64,36 @@ public interface SelectionStore extends AutoCloseable {
      */
     SlotAttempt tryAcquire(long accountId, @Nullable String model, int concurrency, Duration ttl, String token);
 
+    /** The length of the sliding window of {@code rpm_limit}. */
+    Duration RPM_WINDOW = Duration.ofMinutes(1);
+
+    /**
+     * {@link #tryAcquire(long, String, int, Duration, String)} that also enforces the account's
+     * requests-per-minute limit in the same atomic step: refused ({@link SlotAttempt.RpmFull}) when the
+     * acquisitions granted in the last {@link #RPM_WINDOW} (the store's clock; the window is {@code (now -
+     * 60 s, now]}) already number {@code rpmLimit}; a grant counts in the window. A repeat with the same
+     * token counts once. Checked after the cooldowns and the concurrency. Stores that also keep last-used
+     * ({@link #recordsLastUsed()}) move the account's last-used to now with a grant, in the same step.
+     *
+     * @param rpmLimit the limit, 0 for none
+     */
+    default SlotAttempt tryAcquire(
+            long accountId, @Nullable String model, int concurrency, int rpmLimit, Duration ttl, String token) {
+        if (rpmLimit > 0) {
+            throw new UnsupportedOperationException(getClass().getName() + " does not enforce an RPM limit");
+        }
+        return tryAcquire(accountId, model, concurrency, ttl, token);
+    }
+
+    /**
+     * Whether a grant of {@link #tryAcquire(long, String, int, int, Duration, String)} also moves the
+     * account's shared last-used (so the selector moves only its local copy) and {@link #read} reports
+     * last-used ({@link Reading#lastUsed}). Default {@code false}.
+     */
+    default boolean recordsLastUsed() {
+        return false;
+    }
+
     /**
      * {@link #tryAcquire(long, int, Duration, String)} with a fresh random token: for callers that do not
      * retry a failed acquisition.
@@ -129,8 +159,18 @@ public interface SelectionStore extends AutoCloseable {
      *
      * @param loads as {@link #loads}
      * @param sticky as {@link #sticky}; empty without a binding key
+     * @param lastUsed the shared last-used of the accounts that have one, read in the same step, or {@code
+     *     null} when the store does not keep last-used ({@link #recordsLastUsed()})
      */
-    record Reading(Map<Long, AccountLoad> loads, OptionalLong sticky) {}
+    record Reading(
+            Map<Long, AccountLoad> loads,
+            OptionalLong sticky,
+            @Nullable Map<Long, Instant> lastUsed) {
+        /** A reading without last-used. */
+        public Reading(Map<Long, AccountLoad> loads, OptionalLong sticky) {
+            this(loads, sticky, null);
+        }
+    }
 
     /**
      * Moves the account's {@code kind} deadline to {@code until} unless the stored one is later.

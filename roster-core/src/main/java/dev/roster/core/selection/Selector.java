@@ -13,6 +13,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -79,6 +80,7 @@ public final class Selector {
     private final InstantSource clock;
     private final SelectionMetrics metrics;
     private final Set<Long> seen = ConcurrentHashMap.newKeySet();
+    private final LoadView view;
 
     private Selector(Builder b) {
         this.source = Objects.requireNonNull(b.source, "source");
@@ -89,6 +91,7 @@ public final class Selector {
         this.config = b.selection;
         this.clock = b.clock;
         this.metrics = b.metrics;
+        this.view = new LoadView(b.clock, b.selection.loadViewMaxAge());
     }
 
     /** A builder; source, store and usage ledger are required. */
@@ -117,7 +120,9 @@ public final class Selector {
         Objects.requireNonNull(r, "request");
         if (r.waitTicket() != null) {
             // The retrying request was counted in a queue; hand that place back first so it is counted once.
-            store.leave(r.waitTicket().accountId(), r.waitTicket().token());
+            if (store.leave(r.waitTicket().accountId(), r.waitTicket().token())) {
+                view.left(r.waitTicket().accountId());
+            }
         }
         ListResult listed = source.list(r.groupId(), r.platform(), r.forcePlatform(), budget);
         Instant now = clock.instant();
@@ -156,9 +161,24 @@ public final class Selector {
         List<Long> ids = serving.stream().map(AccountCard::id).toList();
         seen.addAll(ids);
         @Nullable String binding = r.sessionKey() == null ? null : bindingKey(listed, r.platform(), r.sessionKey());
-        // Loads and the session's binding in one read (one round trip on Redis, SEL16).
-        SelectionStore.Reading reading = store.read(ids, binding, r.model());
-        Map<Long, AccountLoad> loads = reading.loads();
+        // The loads this instance holds when they are fresh enough (decision S5), else the loads and the
+        // session's binding in one read (one round trip on Redis, SEL16).
+        @Nullable Map<Long, AccountLoad> held = view.fresh(ids, r.model());
+        boolean fromView = held != null;
+        Map<Long, AccountLoad> loads;
+        OptionalLong stickyBound;
+        @Nullable Map<Long, Instant> sharedLastUsed;
+        if (held != null) {
+            loads = held;
+            stickyBound = binding == null ? OptionalLong.empty() : store.sticky(binding);
+            sharedLastUsed = store.recordsLastUsed() ? view.lastUsed(ids) : null;
+        } else {
+            SelectionStore.Reading reading = store.read(ids, binding, r.model());
+            loads = reading.loads();
+            stickyBound = reading.sticky();
+            sharedLastUsed = reading.lastUsed();
+            view.put(loads, sharedLastUsed, r.model());
+        }
         @Nullable Instant firstFree = null;
         List<AccountCard> candidates = new ArrayList<>(serving.size());
         for (AccountCard c : serving) {
@@ -172,13 +192,16 @@ public final class Selector {
         if (candidates.isEmpty()) {
             return coolingDown(serving.size(), bucket, firstFree);
         }
-        Map<Long, Instant> lastUsed =
-                usage.lastUsed(candidates.stream().map(AccountCard::id).toList());
+        // A store that keeps last-used reported it with the loads; only other stores need the ledger's read.
+        Map<Long, Instant> lastUsed = sharedLastUsed != null
+                ? sharedLastUsed
+                : usage.lastUsed(candidates.stream().map(AccountCard::id).toList());
         Set<Long> cooling = new HashSet<>();
+        Skips skips = new Skips();
 
         // Layer 1: the session's account.
         if (binding != null) {
-            OptionalLong bound = reading.sticky();
+            OptionalLong bound = stickyBound;
             if (bound.isEmpty() || r.excludedIds().contains(bound.getAsLong())) {
                 metrics.stickyMiss();
             } else {
@@ -188,15 +211,20 @@ public final class Selector {
                     drop(binding, id);
                 } else {
                     SlotAttempt a = acquire(card, r.model());
+                    skips.note(card.id(), a);
                     switch (a) {
                         case SlotAttempt.Granted g -> {
                             metrics.stickyHit();
-                            return acquired(card, g.lease(), true, Selection.Layer.STICKY, binding, now);
+                            return acquired(card, g, true, Selection.Layer.STICKY, binding, now, skips);
                         }
                         case SlotAttempt.CoolingDown cd -> {
                             drop(binding, id);
                             cooling.add(id);
                             firstFree = earlier(firstFree, cd.until());
+                        }
+                        case SlotAttempt.RpmFull rf -> {
+                            // The binding stays: the window frees within a minute.
+                            metrics.stickyMiss();
                         }
                         case SlotAttempt.Full f -> {
                             metrics.saturated();
@@ -223,14 +251,16 @@ public final class Selector {
             AccountCard card = find(candidates, ticket.accountId());
             if (card != null) {
                 SlotAttempt a = acquire(card, r.model());
+                skips.note(card.id(), a);
                 switch (a) {
                     case SlotAttempt.Granted g -> {
-                        return acquired(card, g.lease(), false, Selection.Layer.FALLBACK, binding, now);
+                        return acquired(card, g, false, Selection.Layer.FALLBACK, binding, now, skips);
                     }
                     case SlotAttempt.CoolingDown cd -> {
                         cooling.add(card.id());
                         firstFree = earlier(firstFree, cd.until());
                     }
+                    case SlotAttempt.RpmFull rf -> {}
                     case SlotAttempt.Full f -> metrics.saturated();
                 }
             }
@@ -240,44 +270,89 @@ public final class Selector {
         List<AccountCard> pool = keep(candidates, c -> !cooling.contains(c.id()));
         Comparator<AccountCard> lru = leastRecentlyUsed(lastUsed, r.preferOAuth());
         if (scheduling.loadBatchEnabled()) {
-            List<AccountCard> order = keep(pool, c -> load(loads, c).loadRate(c.concurrency()) < 100);
-            order.sort(Comparator.comparingInt(AccountCard::priority)
-                    .thenComparingInt(c -> load(loads, c).loadRate(c.concurrency()))
-                    .thenComparing(lru));
-            for (AccountCard c : order) {
-                SlotAttempt a = acquire(c, r.model());
-                switch (a) {
-                    case SlotAttempt.Granted g -> {
-                        return acquired(c, g.lease(), false, Selection.Layer.LOAD_AWARE, binding, now);
+            // On the view's loads, an account the view counts as saturated must not lose its priority to a
+            // worse one: the view may be older than another instance's release. So before the first attempt
+            // on a worse priority than such an account, and before giving up, the loads are read again
+            // once and the order rebuilt (decision S5); the acquisition script stays the judge of full.
+            boolean again = true;
+            while (again) {
+                again = false;
+                Map<Long, AccountLoad> passLoads = loads;
+                List<AccountCard> order = keep(
+                        pool,
+                        c -> !cooling.contains(c.id())
+                                && !skips.rpmFull(c.id())
+                                && load(passLoads, c).loadRate(c.concurrency()) < 100);
+                order.sort(Comparator.comparingInt(AccountCard::priority)
+                        .thenComparingInt(c -> load(passLoads, c).loadRate(c.concurrency()))
+                        .thenComparing(lru));
+                int hidden = fromView ? bestHidden(pool, passLoads, cooling, skips) : Integer.MAX_VALUE;
+                for (AccountCard c : order) {
+                    if (c.priority() > hidden) {
+                        again = true;
+                        break;
                     }
-                    case SlotAttempt.CoolingDown cd -> {
-                        cooling.add(c.id());
-                        firstFree = earlier(firstFree, cd.until());
+                    SlotAttempt a = acquire(c, r.model());
+                    skips.note(c.id(), a);
+                    switch (a) {
+                        case SlotAttempt.Granted g -> {
+                            return acquired(c, g, false, Selection.Layer.LOAD_AWARE, binding, now, skips);
+                        }
+                        case SlotAttempt.CoolingDown cd -> {
+                            cooling.add(c.id());
+                            firstFree = earlier(firstFree, cd.until());
+                        }
+                        case SlotAttempt.RpmFull rf -> {}
+                        case SlotAttempt.Full f -> metrics.saturated();
                     }
-                    case SlotAttempt.Full f -> metrics.saturated();
+                }
+                if (hidden != Integer.MAX_VALUE) {
+                    again = true;
+                }
+                if (again) {
+                    loads = reread(ids, r.model(), pool, cooling, now);
+                    firstFree = earlier(firstFree, firstCooling(loads, pool, now));
+                    fromView = false;
                 }
             }
-        } else if (!pool.isEmpty()) {
+        }
+        if (!scheduling.loadBatchEnabled() && !pool.isEmpty()) {
             AccountCard best = pool.stream()
                     .sorted(Comparator.comparingInt(AccountCard::priority).thenComparing(lru))
                     .findFirst()
                     .orElseThrow();
             SlotAttempt a = acquire(best, r.model());
+            skips.note(best.id(), a);
             switch (a) {
                 case SlotAttempt.Granted g -> {
-                    return acquired(best, g.lease(), false, Selection.Layer.LEGACY, binding, now);
+                    return acquired(best, g, false, Selection.Layer.LEGACY, binding, now, skips);
                 }
                 case SlotAttempt.CoolingDown cd -> {
                     cooling.add(best.id());
                     firstFree = earlier(firstFree, cd.until());
                 }
+                case SlotAttempt.RpmFull rf -> {}
                 case SlotAttempt.Full f -> metrics.saturated();
             }
         }
 
         // Layer 3: a wait plan on the best account whose queue has room.
-        List<AccountCard> fallback = keep(pool, c -> !cooling.contains(c.id()));
+        if (fromView) {
+            // No wait plan on the view's word: a cooldown another instance set since the view was read
+            // must keep its account out of the queue, as a fresh read would.
+            loads = reread(ids, r.model(), pool, cooling, now);
+            firstFree = earlier(firstFree, firstCooling(loads, pool, now));
+        }
+        // An account whose RPM window is full gets no wait plan: a slot would not help it.
+        List<AccountCard> fallback = keep(pool, c -> !cooling.contains(c.id()) && !skips.rpmFull(c.id()));
         if (fallback.isEmpty()) {
+            if (skips.firstRpmFree() != null) {
+                return none(
+                        Selection.Reason.RPM_FULL,
+                        "the remaining accounts of bucket " + bucket + " are cooling down or have used their"
+                                + " requests-per-minute limit; the first frees a place at " + skips.firstRpmFree(),
+                        skips.firstRpmFree());
+            }
             return coolingDown(serving.size(), bucket, firstFree);
         }
         fallback.sort(Comparator.comparingInt(AccountCard::priority).thenComparing(lru));
@@ -301,18 +376,30 @@ public final class Selector {
     /** Frees a slot (idempotent); returns whether it was still held. */
     public boolean release(SlotLease lease) {
         Objects.requireNonNull(lease, "lease");
-        return store.release(lease.accountId(), lease.token());
+        boolean held = store.release(lease.accountId(), lease.token());
+        if (held) {
+            view.released(lease.accountId());
+        }
+        return held;
     }
 
     /** Frees the slot {@code token} of the account (idempotent); for callers that kept only the two values. */
     public boolean release(long accountId, String token) {
-        return store.release(SelectionStore.requireAccount(accountId), Tokens.require(token, "slot token"));
+        boolean held = store.release(SelectionStore.requireAccount(accountId), Tokens.require(token, "slot token"));
+        if (held) {
+            view.released(accountId);
+        }
+        return held;
     }
 
     /** Hands a wait ticket back (idempotent); returns whether it was still live. */
     public boolean release(WaitTicket ticket) {
         Objects.requireNonNull(ticket, "ticket");
-        return store.leave(ticket.accountId(), ticket.token());
+        boolean live = store.leave(ticket.accountId(), ticket.token());
+        if (live) {
+            view.left(ticket.accountId());
+        }
+        return live;
     }
 
     /**
@@ -432,16 +519,24 @@ public final class Selector {
 
     private Selection acquired(
             AccountCard card,
-            SlotLease lease,
+            SlotAttempt.Granted granted,
             boolean sticky,
             Selection.Layer layer,
             @Nullable String binding,
-            Instant now) {
+            Instant now,
+            Skips skips) {
+        SlotLease lease = granted.lease();
+        view.granted(card.id(), granted.inFlight(), now);
         try {
             if (binding != null) {
                 store.bindSticky(binding, card.id(), config.stickyTtl());
             }
-            usage.markUsed(Map.of(card.id(), now));
+            if (store.recordsLastUsed()) {
+                // The acquisition moved the shared last-used in the same step (decision S5).
+                usage.noteUsed(Map.of(card.id(), now));
+            } else {
+                usage.markUsed(Map.of(card.id(), now));
+            }
         } catch (RuntimeException e) {
             // Never leak a slot the caller will not learn about (upstream SEL-02, docs/upstream.md).
             try {
@@ -452,7 +547,7 @@ public final class Selector {
             throw e;
         }
         metrics.acquired(layer);
-        return new Selection.Acquired(card, lease, sticky, layer);
+        return new Selection.Acquired(card, lease, sticky, layer, skips.reasons);
     }
 
     /**
@@ -464,12 +559,24 @@ public final class Selector {
      * error propagates.
      */
     private SlotAttempt acquire(AccountCard card, @Nullable String model) {
+        SlotAttempt a = acquireOnce(card, model);
+        switch (a) {
+            case SlotAttempt.Full f -> view.full(card.id(), f.inFlight());
+            case SlotAttempt.CoolingDown cd -> view.cooling(card.id(), model, cd.until());
+            default -> {}
+        }
+        return a;
+    }
+
+    private SlotAttempt acquireOnce(AccountCard card, @Nullable String model) {
         String token = Tokens.random();
         try {
-            return store.tryAcquire(card.id(), model, card.concurrency(), config.slotLeaseTtl(), token);
+            return store.tryAcquire(
+                    card.id(), model, card.concurrency(), card.rpmLimit(), config.slotLeaseTtl(), token);
         } catch (ProjectionUnavailableException first) {
             try {
-                return store.tryAcquire(card.id(), model, card.concurrency(), config.slotLeaseTtl(), token);
+                return store.tryAcquire(
+                        card.id(), model, card.concurrency(), card.rpmLimit(), config.slotLeaseTtl(), token);
             } catch (ProjectionUnavailableException second) {
                 second.addSuppressed(first);
                 try {
@@ -483,12 +590,85 @@ public final class Selector {
         }
     }
 
+    /**
+     * Reads the loads again (the view was used and found no slot), stores them in the view, and adds the
+     * accounts of {@code pool} now cooling down to {@code cooling}.
+     */
+    private Map<Long, AccountLoad> reread(
+            List<Long> ids, @Nullable String model, List<AccountCard> pool, Set<Long> cooling, Instant now) {
+        SelectionStore.Reading fresh = store.read(ids, null, model);
+        view.put(fresh.loads(), fresh.lastUsed(), model);
+        for (AccountCard c : pool) {
+            Instant until = load(fresh.loads(), c).coolingUntil();
+            if (until != null && until.isAfter(now)) {
+                cooling.add(c.id());
+            }
+        }
+        return fresh.loads();
+    }
+
+    /**
+     * The best priority among the accounts of {@code pool} that the loads count as saturated (and that are
+     * neither cooling nor RPM-full), or {@link Integer#MAX_VALUE} when there is none.
+     */
+    private static int bestHidden(
+            List<AccountCard> pool, Map<Long, AccountLoad> loads, Set<Long> cooling, Skips skips) {
+        int best = Integer.MAX_VALUE;
+        for (AccountCard c : pool) {
+            if (!cooling.contains(c.id())
+                    && !skips.rpmFull(c.id())
+                    && load(loads, c).loadRate(c.concurrency()) >= 100) {
+                best = Math.min(best, c.priority());
+            }
+        }
+        return best;
+    }
+
+    private static @Nullable Instant firstCooling(Map<Long, AccountLoad> loads, List<AccountCard> pool, Instant now) {
+        @Nullable Instant first = null;
+        for (AccountCard c : pool) {
+            Instant until = load(loads, c).coolingUntil();
+            if (until != null && until.isAfter(now)) {
+                first = earlier(first, until);
+            }
+        }
+        return first;
+    }
+
+    /** What the store refused while one select tried accounts, for {@link Selection.Acquired#skipped()}. */
+    private static final class Skips {
+        final Map<Long, Selection.Reason> reasons = new LinkedHashMap<>();
+        private @Nullable Instant firstRpmFree;
+
+        void note(long id, SlotAttempt a) {
+            switch (a) {
+                case SlotAttempt.Granted g -> {}
+                case SlotAttempt.Full f -> reasons.putIfAbsent(id, Selection.Reason.SATURATED);
+                case SlotAttempt.CoolingDown cd -> reasons.put(id, Selection.Reason.COOLING_DOWN);
+                case SlotAttempt.RpmFull rf -> {
+                    reasons.put(id, Selection.Reason.RPM_FULL);
+                    firstRpmFree = earlier(firstRpmFree, rf.until());
+                }
+            }
+        }
+
+        boolean rpmFull(long id) {
+            return reasons.get(id) == Selection.Reason.RPM_FULL;
+        }
+
+        @Nullable
+        Instant firstRpmFree() {
+            return firstRpmFree;
+        }
+    }
+
     private Selection.@Nullable Wait queue(AccountCard card, int maxWaiting, Duration timeout, boolean sticky) {
         if (timeout.isZero()) {
             return null;
         }
         return store.tryEnqueue(card.id(), maxWaiting, timeout)
                 .map(t -> {
+                    view.enqueued(card.id());
                     Selection.Wait w = new Selection.Wait(card, timeout, maxWaiting, sticky, t);
                     metrics.waitPlanned(w.layer());
                     return w;
@@ -621,7 +801,10 @@ public final class Selector {
         return out;
     }
 
-    private static Instant earlier(@Nullable Instant a, Instant b) {
+    private static @Nullable Instant earlier(@Nullable Instant a, @Nullable Instant b) {
+        if (b == null) {
+            return a;
+        }
         return a == null || b.isBefore(a) ? b : a;
     }
 

@@ -16,4 +16,13 @@ public interface UsageLedger {
 
     /** Moves each account's last-used forward to the given instant (never backwards). */
     void markUsed(Map<Long, Instant> lastUsed);
+
+    /**
+     * {@link #markUsed} for uses the {@link SelectionStore} already recorded in the shared last-used
+     * ({@link SelectionStore#recordsLastUsed()}): a ledger that writes the same shared value may keep only
+     * its local copy (and its write-behind). The default moves everything as {@link #markUsed} does.
+     */
+    default void noteUsed(Map<Long, Instant> lastUsed) {
+        markUsed(lastUsed);
+    }
 }

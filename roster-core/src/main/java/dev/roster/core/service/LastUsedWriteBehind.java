@@ -49,6 +49,11 @@ final class LastUsedWriteBehind {
 
     /** See {@link SnapshotService#markUsed}. */
     void markUsed(long accountId, Instant at) {
+        markUsed(accountId, at, true);
+    }
+
+    /** See {@link SnapshotService#markUsed} and, without the projection write, {@link SnapshotService#noteUsed}. */
+    void markUsed(long accountId, Instant at, boolean writeProjection) {
         if (accountId <= 0) {
             throw new IllegalArgumentException("account id must be > 0, got " + accountId);
         }
@@ -56,6 +61,9 @@ final class LastUsedWriteBehind {
         local.merge(accountId, at, LastUsedWriteBehind::later);
         if (writer != null) {
             pending.merge(accountId, at, LastUsedWriteBehind::later);
+        }
+        if (!writeProjection) {
+            return;
         }
         try {
             projection.markUsed(Map.of(accountId, at));

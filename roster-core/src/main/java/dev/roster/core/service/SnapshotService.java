@@ -244,6 +244,18 @@ public final class SnapshotService implements AutoCloseable {
     }
 
     /**
+     * {@link #markUsed} for a use whose projection value was already moved by whoever reports it (the
+     * selection store's acquisition moves it in the same atomic step, decision S5 under "One-round-trip
+     * selection and new card fields"): only the local view moves and the value is queued for the batched
+     * write, with no call to the projection.
+     *
+     * @throws IllegalArgumentException when {@code accountId <= 0}
+     */
+    public void noteUsed(long accountId, Instant at) {
+        parts.lastUsed.markUsed(accountId, at, false);
+    }
+
+    /**
      * The last-used times of {@code accountIds} that have one: the projection's values merged with
      * this instance's local view (the later wins); only the local view when the projection fails.
      */

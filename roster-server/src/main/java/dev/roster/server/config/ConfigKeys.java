@@ -220,6 +220,11 @@ public final class ConfigKeys {
                 "selection.cooldowns.streak_window",
                 "10m",
                 "a failure this long after the previous one of its class starts its escalation again"));
+        k.add(
+                dur(
+                        "selection.load_view_max_age",
+                        "250ms",
+                        "how long a selector orders candidates by the loads it last read before reading them again (0s: every select reads them; 0s..10s)"));
         // selection.quota: default used-% thresholds of the quota windows; a card's own threshold wins
         k.add(i(
                 "selection.quota.threshold_5h",

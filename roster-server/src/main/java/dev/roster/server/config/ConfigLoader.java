@@ -392,7 +392,8 @@ public final class ConfigLoader {
                 v.duration("selection.sticky_ttl"),
                 v.duration("selection.auth_failure_cooldown"),
                 cooldowns,
-                quota));
+                quota,
+                v.duration("selection.load_view_max_age")));
         ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, selection);
 
         RosterConfig.Database database = database(v);

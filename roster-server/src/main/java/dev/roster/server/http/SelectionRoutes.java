@@ -49,8 +49,10 @@ final class SelectionRoutes {
                 "POST",
                 "/v1/select",
                 Access.API,
-                "Picks the account for one request and holds a concurrency slot on it: result acquired (lease),"
-                        + " wait (wait_ticket; retry with it) or none (reason)",
+                "Picks the account for one request and holds a concurrency slot on it: result acquired (lease;"
+                        + " skipped lists the accounts tried first with why: saturated, cooling_down, rpm_full),"
+                        + " wait (wait_ticket; retry with it) or none (reason, e.g. rpm_full when every remaining"
+                        + " account used its rpm_limit, with until)",
                 List.of(),
                 "{platform, group?, force?, session_key?, model?, excluded_ids?: [id], prefer_oauth?, wait_ticket?}",
                 this::select));
@@ -124,8 +126,12 @@ final class SelectionRoutes {
     /** The slot of an acquired selection. */
     record Lease(long accountId, String token, Instant expiresAt) {}
 
+    /** An account a select tried before the one it acquired, and why its store refused a slot. */
+    record Skipped(long accountId, String reason) {}
+
     /** {@code result: acquired}. */
-    record Acquired(String result, Dto.Card account, Lease lease, boolean sticky, String layer) {}
+    record Acquired(
+            String result, Dto.Card account, Lease lease, boolean sticky, String layer, List<Skipped> skipped) {}
 
     /** {@code result: wait}: queue on {@code account_id}, retry select with {@code wait_ticket}. */
     record Wait(
@@ -169,7 +175,10 @@ final class SelectionRoutes {
                                 a.lease().token(),
                                 a.lease().expiresAt()),
                         a.sticky(),
-                        name(a.layer()));
+                        name(a.layer()),
+                        a.skipped().entrySet().stream()
+                                .map(e -> new Skipped(e.getKey(), name(e.getValue())))
+                                .toList());
             }
             case Selection.Wait w ->
                 new Wait(

@@ -33,6 +33,7 @@ public final class InMemorySelectionStore implements SelectionStore {
     private final Map<Long, Map<String, Instant>> modelCooldowns = new HashMap<>();
     private final Map<Long, Map<String, Streak>> streaks = new HashMap<>();
     private final Map<String, Binding> sticky = new HashMap<>();
+    private final Map<Long, Map<String, Instant>> rpm = new HashMap<>();
 
     private record Binding(long accountId, Instant expiresAt) {}
 
@@ -44,9 +45,17 @@ public final class InMemorySelectionStore implements SelectionStore {
     }
 
     @Override
+    public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
+        return tryAcquire(accountId, model, concurrency, 0, ttl, token);
+    }
+
+    @Override
     public synchronized SlotAttempt tryAcquire(
-            long accountId, String model, int concurrency, Duration ttl, String token) {
+            long accountId, String model, int concurrency, int rpmLimit, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
+        if (rpmLimit < 0) {
+            throw new IllegalArgumentException("rpm limit must not be negative, got " + rpmLimit);
+        }
         model = SelectRequest.requireModel(model);
         SelectionStore.requirePositive(ttl, "slot ttl");
         Tokens.require(token, "slot token");
@@ -56,7 +65,7 @@ public final class InMemorySelectionStore implements SelectionStore {
             // A repeat of an acquisition that already took this slot: refresh it, never take a second.
             SlotLease lease = new SlotLease(accountId, token, now.plus(ttl));
             held.put(token, lease.expiresAt());
-            return new SlotAttempt.Granted(lease);
+            return new SlotAttempt.Granted(lease, held.size());
         }
         Instant cool = coolingUntil(accountId, model, now);
         if (cool != null) {
@@ -65,9 +74,21 @@ public final class InMemorySelectionStore implements SelectionStore {
         if (concurrency > 0 && held.size() >= concurrency) {
             return new SlotAttempt.Full(held.size());
         }
+        if (rpmLimit > 0) {
+            // The window is (now - 60 s, now], as in the Redis store's script.
+            Instant windowStart = now.minus(RPM_WINDOW);
+            Map<String, Instant> window = rpm.computeIfAbsent(accountId, k -> new LinkedHashMap<>());
+            window.values().removeIf(t -> !t.isAfter(windowStart));
+            if (window.size() >= rpmLimit) {
+                Instant oldest =
+                        window.values().stream().min(Instant::compareTo).orElseThrow();
+                return new SlotAttempt.RpmFull(oldest.plus(RPM_WINDOW));
+            }
+            window.put(token, now);
+        }
         SlotLease lease = new SlotLease(accountId, token, now.plus(ttl));
         held.put(lease.token(), lease.expiresAt());
-        return new SlotAttempt.Granted(lease);
+        return new SlotAttempt.Granted(lease, held.size());
     }
 
     @Override
