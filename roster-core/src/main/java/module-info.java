@@ -5,6 +5,7 @@
  */
 module roster.core {
     requires transitive org.jspecify;
+    requires org.slf4j;
 
     exports dev.roster.core;
     exports dev.roster.core.audit;

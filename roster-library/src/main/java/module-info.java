@@ -3,6 +3,7 @@ module roster.library {
     requires transitive roster.core;
     requires transitive roster.postgres;
     requires transitive roster.redis;
+    requires org.slf4j;
 
     exports dev.roster;
 }

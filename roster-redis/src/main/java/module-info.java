@@ -6,6 +6,7 @@
 module roster.redis {
     requires transitive roster.core;
     requires transitive lettuce.core;
+    requires org.slf4j;
 
     exports dev.roster.redis;
 }

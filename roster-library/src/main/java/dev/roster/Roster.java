@@ -54,6 +54,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Roster embedded in a JVM gateway: the schedulable accounts of a request's bucket in the group's
@@ -111,7 +113,7 @@ import javax.sql.DataSource;
  * <p>Thread-safe.
  */
 public final class Roster implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(Roster.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Roster.class);
 
     private final SnapshotService service;
     private final RedisProjection projection;
@@ -461,9 +463,7 @@ public final class Roster implements AutoCloseable {
             try {
                 c.close();
             } catch (Exception e) {
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        "closing " + c.getClass().getSimpleName() + " failed: " + e.getMessage());
+                LOG.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.getMessage());
             }
         }
     }

@@ -182,14 +182,11 @@ class RosterSelectionSimulationTest {
                         long pickedNanos = System.nanoTime();
                         Instant picked = Instant.now();
                         placements.add(new Placement(id, model, a.layer(), beginNanos, pickedNanos, begin, picked));
-                        upstream.enter(id);
                         if (session != null) {
                             sessions.computeIfAbsent(session, k -> new CopyOnWriteArrayList<>())
                                     .add(new Use(id, begin, picked));
                         }
-                        LockSupport.parkNanos(200_000 + rnd.nextInt(1_500_000)); // the upstream call
-                        int roll = rnd.nextInt(100);
-                        upstream.leave(id);
+                        int roll = upstream.call(id, rnd);
                         if (roll < 6) {
                             Instant reportStart = Instant.now();
                             ReportResult rr = roster.report(

@@ -65,6 +65,8 @@ public final class AccountAdmin {
             + " ARRAY(SELECT l.priority FROM account_groups l WHERE l.account_id = a.id ORDER BY l.priority, l.group_id),"
             + " nullif(a.rpm_limit, 0), a.weight, a.quota_threshold_5h, a.quota_threshold_7d";
     private static final String MODEL_MAPPING = "model_mapping";
+    private static final ViewQuery<AccountView> VIEWS =
+            new ViewQuery<>(COLUMNS, "accounts a", "a", " FOR UPDATE", AccountAdmin::view);
 
     private final DataSource dataSource;
 
@@ -75,21 +77,7 @@ public final class AccountAdmin {
 
     /** Up to {@code limit} accounts with ids above {@code after}, by id. */
     public List<AccountView> page(long after, int limit, boolean includeDeleted) {
-        String sql = "SELECT " + COLUMNS + " FROM accounts a WHERE a.id > ?"
-                + (includeDeleted ? "" : " AND a.deleted_at IS NULL") + " ORDER BY a.id LIMIT ?";
-        return Jdbc.inTransaction(dataSource, "listing accounts", c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setLong(1, after);
-                ps.setInt(2, limit);
-                List<AccountView> out = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        out.add(view(rs));
-                    }
-                }
-                return out;
-            }
-        });
+        return Jdbc.inTransaction(dataSource, "listing accounts", c -> VIEWS.page(c, after, limit, includeDeleted));
     }
 
     /** Account {@code id}, deleted ones too; empty when unknown. */
@@ -235,13 +223,7 @@ public final class AccountAdmin {
     }
 
     private static Optional<AccountView> read(Connection c, long id, boolean lock) throws SQLException {
-        String sql = "SELECT " + COLUMNS + " FROM accounts a WHERE a.id = ?" + (lock ? " FOR UPDATE" : "");
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setLong(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(view(rs)) : Optional.empty();
-            }
-        }
+        return VIEWS.byId(c, id, lock);
     }
 
     private static AccountView view(ResultSet rs) throws SQLException {

@@ -7,7 +7,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +34,8 @@ public final class GroupAdmin {
     private static final String COLUMNS = "g.id, g.name, g.platform, g.status, (SELECT count(*) FROM account_groups l"
             + " JOIN accounts a ON a.id = l.account_id AND a.deleted_at IS NULL WHERE l.group_id = g.id),"
             + " g.created_at, g.updated_at, g.deleted_at";
+    private static final ViewQuery<GroupView> VIEWS =
+            new ViewQuery<>(COLUMNS, "groups g", "g", " FOR UPDATE OF g", GroupAdmin::view);
 
     private final DataSource dataSource;
 
@@ -45,21 +46,7 @@ public final class GroupAdmin {
 
     /** Up to {@code limit} groups with ids above {@code after}, by id. */
     public List<GroupView> page(long after, int limit, boolean includeDeleted) {
-        String sql = "SELECT " + COLUMNS + " FROM groups g WHERE g.id > ?"
-                + (includeDeleted ? "" : " AND g.deleted_at IS NULL") + " ORDER BY g.id LIMIT ?";
-        return Jdbc.inTransaction(dataSource, "listing groups", c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.setLong(1, after);
-                ps.setInt(2, limit);
-                List<GroupView> out = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        out.add(view(rs));
-                    }
-                }
-                return out;
-            }
-        });
+        return Jdbc.inTransaction(dataSource, "listing groups", c -> VIEWS.page(c, after, limit, includeDeleted));
     }
 
     /** Group {@code id}, deleted ones too; empty when unknown. */
@@ -175,13 +162,7 @@ public final class GroupAdmin {
     }
 
     private static Optional<GroupView> read(Connection c, long id, boolean lock) throws SQLException {
-        String sql = "SELECT " + COLUMNS + " FROM groups g WHERE g.id = ?" + (lock ? " FOR UPDATE OF g" : "");
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setLong(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(view(rs)) : Optional.empty();
-            }
-        }
+        return VIEWS.byId(c, id, lock);
     }
 
     private static GroupView view(ResultSet rs) throws SQLException {

@@ -2,12 +2,13 @@ package dev.roster.postgres;
 
 import dev.roster.core.selection.CooldownKind;
 import dev.roster.core.selection.CooldownSink;
-import java.lang.System.Logger.Level;
 import java.sql.PreparedStatement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.Objects;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Persists the selector's cooldowns to {@code accounts}, so capture and replay bring them into snapshots.
@@ -16,7 +17,7 @@ import javax.sql.DataSource;
  * deleted account is ignored (the cooldown in the shared store still applies).
  */
 public final class PostgresCooldownSink implements CooldownSink {
-    private static final System.Logger LOG = System.getLogger(PostgresCooldownSink.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresCooldownSink.class);
 
     private final DataSource dataSource;
 
@@ -60,7 +61,7 @@ public final class PostgresCooldownSink implements CooldownSink {
         });
         if (n == 1) {
             // The schema has no error-message column; the operator finds the reason here.
-            LOG.log(Level.WARNING, "account " + accountId + " set to error status: " + message);
+            LOG.warn("account {} set to error status: {}", accountId, message);
         }
     }
 }

@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One long-lived Lettuce client and connection to Redis standalone, Sentinel or Cluster, shared by any
@@ -73,15 +74,7 @@ public final class RedisConnector implements AutoCloseable {
                 this.client = c;
                 StatefulRedisClusterConnection<byte[], byte[]> conn;
                 try {
-                    conn = c.connect(ByteArrayCodec.INSTANCE);
-                    // Node connections open lazily, and a command routed to a node whose connection is
-                    // still opening would be rejected (REJECT_COMMANDS): open them all now.
-                    for (RedisClusterNode node : conn.getPartitions()) {
-                        if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-                            conn.getConnection(
-                                    node.getUri().getHost(), node.getUri().getPort());
-                        }
-                    }
+                    conn = connectCluster(c);
                 } catch (RuntimeException e) {
                     shutdown(c, resources == null);
                     throw e;
@@ -119,6 +112,9 @@ public final class RedisConnector implements AutoCloseable {
 
     private final boolean ownsResources;
     private final boolean ownsClient;
+    private final Object bulkLock = new Object();
+    private volatile @Nullable StatefulConnection<byte[], byte[]> bulkConnection;
+    private volatile @Nullable RedisClusterAsyncCommands<byte[], byte[]> bulkAsync;
 
     private RedisConnector(RedisConnectionOptions options, AbstractRedisClient existing) {
         this.options = options;
@@ -209,6 +205,56 @@ public final class RedisConnector implements AutoCloseable {
     }
 
     /**
+     * Asynchronous commands on a second connection of the same client, for large pipelines (a full
+     * rebuild's chunks, a storm's batches). Commands on one connection are written and answered in
+     * order, so a small command issued behind megabytes of pipelined writes waits for all of them: the
+     * hot path's reads and the replayer's small publishes would wait out every chunk of a rebuild.
+     * Opened on first use; closed with this connector.
+     *
+     * @throws ProjectionUnavailableException when Redis cannot be reached
+     */
+    public RedisClusterAsyncCommands<byte[], byte[]> bulkAsync() {
+        RedisClusterAsyncCommands<byte[], byte[]> a = bulkAsync;
+        if (a != null) {
+            return a;
+        }
+        synchronized (bulkLock) {
+            a = bulkAsync;
+            if (a == null) {
+                try {
+                    if (client instanceof RedisClusterClient c) {
+                        StatefulRedisClusterConnection<byte[], byte[]> conn = connectCluster(c);
+                        bulkConnection = conn;
+                        a = conn.async();
+                    } else {
+                        StatefulRedisConnection<byte[], byte[]> conn =
+                                ((RedisClient) client).connect(ByteArrayCodec.INSTANCE, standaloneOrSentinelUri());
+                        bulkConnection = conn;
+                        a = conn.async();
+                    }
+                } catch (RedisException e) {
+                    throw new ProjectionUnavailableException(
+                            "cannot open a second connection to " + endpoint + ": " + e.getMessage(), e);
+                }
+                bulkAsync = a;
+            }
+            return a;
+        }
+    }
+
+    private static StatefulRedisClusterConnection<byte[], byte[]> connectCluster(RedisClusterClient c) {
+        StatefulRedisClusterConnection<byte[], byte[]> conn = c.connect(ByteArrayCodec.INSTANCE);
+        // Node connections open lazily, and a command routed to a node whose connection is still
+        // opening would be rejected (REJECT_COMMANDS): open them all now.
+        for (RedisClusterNode node : conn.getPartitions()) {
+            if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                conn.getConnection(node.getUri().getHost(), node.getUri().getPort());
+            }
+        }
+        return conn;
+    }
+
+    /**
      * Opens a new Pub/Sub connection (string codec), which the caller closes. On Cluster it subscribes
      * through one node; Redis propagates PUBLISH to every node.
      */
@@ -225,6 +271,12 @@ public final class RedisConnector implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (bulkLock) {
+            StatefulConnection<byte[], byte[]> bulk = bulkConnection;
+            if (bulk != null) {
+                bulk.close();
+            }
+        }
         connection.close();
         if (ownsClient) {
             shutdown(client, ownsResources);

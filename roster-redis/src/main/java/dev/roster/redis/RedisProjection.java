@@ -25,11 +25,11 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
-import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -51,7 +51,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link Projection} on Redis (standalone, Sentinel or Cluster) through Lettuce. Key layout in
@@ -66,13 +69,16 @@ import java.util.function.Supplier;
  * Reads decode outside Redis and report undecodable values as {@link Lookup.Corrupt} with the key.
  */
 public final class RedisProjection implements Projection {
-    private static final System.Logger LOG = System.getLogger(RedisProjection.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(RedisProjection.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int BATCH = 256;
     // Batch forms: script calls in flight at once, and encoded snapshot bytes in flight at once (a
     // platform-wide bucket can be megabytes). Well under the default request queue of 10,000.
     private static final int PIPELINE = 256;
     private static final long PIPELINE_BYTES = 8L << 20;
+    /** Pipelines of at least this many commands go on the connector's second connection (decision E17). */
+    private static final int BULK_PIPELINE = 32;
+
     private static final String GENERATION_FORMAT = "1";
     // The second word of a retire notice on the channel: "<bucket> retired". Generation ids cannot
     // collide with it, since an activation notice always has three words.
@@ -569,18 +575,19 @@ public final class RedisProjection implements Projection {
             List<Bucket> chunk = list.subList(from, Math.min(list.size(), from + PIPELINE));
             List<byte[]> ks = new ArrayList<>(chunk.size());
             List<RedisFuture<byte[]>> futures = new ArrayList<>(chunk.size());
+            RedisClusterAsyncCommands<byte[], byte[]> pipeline = pipeline(chunk.size());
             for (Bucket b : chunk) {
                 byte[] k = snapshotKeys.computeIfAbsent(b, x -> bytes(keys.snapshot(x)));
                 int length = ProjectionCodec.snapshotHeaderLength(b);
                 ks.add(k);
-                futures.add(issue("GETRANGE", k, () -> connector.async().getrange(k, 0, length - 1)));
+                futures.add(issue("GETRANGE", k, () -> pipeline.getrange(k, 0, length - 1)));
             }
             for (int i = 0; i < chunk.size(); i++) {
                 byte[] prefix;
                 try {
                     prefix = await("GETRANGE", ks.get(i), futures.get(i));
                 } catch (CorruptValueException e) {
-                    LOG.log(Level.WARNING, e.getMessage());
+                    LOG.warn("{}", e.getMessage());
                     out.add(chunk.get(i));
                     continue;
                 }
@@ -645,7 +652,7 @@ public final class RedisProjection implements Projection {
         try {
             members = call("SMEMBERS", registry, () -> redis.smembers(registry));
         } catch (CorruptValueException e) {
-            LOG.log(Level.WARNING, e.getMessage());
+            LOG.warn("{}", e.getMessage());
             return Set.of();
         }
         Set<Bucket> out = new LinkedHashSet<>();
@@ -653,7 +660,7 @@ public final class RedisProjection implements Projection {
             try {
                 out.add(Bucket.parse(str(m)));
             } catch (IllegalArgumentException e) {
-                LOG.log(Level.WARNING, "skipping registry entry of " + keys.registry() + ": " + e.getMessage());
+                LOG.warn("skipping registry entry of {}: {}", keys.registry(), e.getMessage());
             }
         }
         return Set.copyOf(out);
@@ -730,7 +737,7 @@ public final class RedisProjection implements Projection {
                 try {
                     out.add(Long.parseLong(id));
                 } catch (NumberFormatException e) {
-                    LOG.log(Level.WARNING, "skipping card key with a malformed account id: " + key);
+                    LOG.warn("skipping card key with a malformed account id: {}", key);
                 }
             }
             if (cursor.isFinished()) {
@@ -815,9 +822,7 @@ public final class RedisProjection implements Projection {
                         out.put(chunk.get(i), Instant.ofEpochMilli(Long.parseLong(str(kv.getValue()))));
                     } catch (NumberFormatException e) {
                         // Not worth failing a read for: the next markUsed cannot fix it either, so report.
-                        LOG.log(
-                                Level.WARNING,
-                                new CorruptValueException(str(ks[i]), "not a millisecond count").getMessage());
+                        LOG.warn("{}", new CorruptValueException(str(ks[i]), "not a millisecond count").getMessage());
                     }
                 }
             }
@@ -837,48 +842,30 @@ public final class RedisProjection implements Projection {
 
     @Override
     public Lookup<CursorState> replayCursor() {
-        byte[] k = bytes(keys.replayCursor());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String s = str(v);
-        try {
-            return Lookup.hit(ReplayCursorCodec.decode(s));
-        } catch (IllegalArgumentException e) {
-            return corrupt(new CorruptValueException(
-                    keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'"));
-        }
+        return readText(keys.replayCursor(), s -> {
+            try {
+                return ReplayCursorCodec.decode(s);
+            } catch (IllegalArgumentException e) {
+                throw new CorruptValueException(
+                        keys.replayCursor(), "not a replay cursor (" + e.getMessage() + "): '" + abbreviate(s) + "'");
+            }
+        });
     }
 
     @Override
     public Lookup<Long> watermark() {
-        byte[] k = bytes(keys.watermark());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String s = str(v);
-        try {
-            long w = Long.parseLong(s);
-            if (w < 0) {
-                return corrupt(new CorruptValueException(keys.watermark(), "negative watermark " + w));
+        return readText(keys.watermark(), s -> {
+            long w;
+            try {
+                w = Long.parseLong(s);
+            } catch (NumberFormatException e) {
+                throw new CorruptValueException(keys.watermark(), "not a decimal number: '" + abbreviate(s) + "'");
             }
-            return Lookup.hit(w);
-        } catch (NumberFormatException e) {
-            return corrupt(
-                    new CorruptValueException(keys.watermark(), "not a decimal number: '" + abbreviate(s) + "'"));
-        }
+            if (w < 0) {
+                throw new CorruptValueException(keys.watermark(), "negative watermark " + w);
+            }
+            return w;
+        });
     }
 
     @Override
@@ -902,29 +889,21 @@ public final class RedisProjection implements Projection {
 
     @Override
     public Lookup<Generation> generation() {
-        byte[] k = bytes(keys.generation());
-        byte[] v;
-        try {
-            v = call("GET", k, () -> redis.get(k));
-        } catch (CorruptValueException e) {
-            return corrupt(e);
-        }
-        if (v == null) {
-            return Lookup.miss();
-        }
-        String[] parts = str(v).split("\\|", -1);
-        if (parts.length != 3 || !GENERATION_FORMAT.equals(parts[0])) {
-            return corrupt(new CorruptValueException(
-                    keys.generation(),
-                    parts.length == 3
-                            ? "format version " + parts[0] + ", this reader understands " + GENERATION_FORMAT
-                            : "not a generation value"));
-        }
-        try {
-            return Lookup.hit(new Generation(parts[1], parts[2]));
-        } catch (IllegalArgumentException e) {
-            return corrupt(new CorruptValueException(keys.generation(), e.getMessage(), e));
-        }
+        return readText(keys.generation(), s -> {
+            String[] parts = s.split("\\|", -1);
+            if (parts.length != 3 || !GENERATION_FORMAT.equals(parts[0])) {
+                throw new CorruptValueException(
+                        keys.generation(),
+                        parts.length == 3
+                                ? "format version " + parts[0] + ", this reader understands " + GENERATION_FORMAT
+                                : "not a generation value");
+            }
+            try {
+                return new Generation(parts[1], parts[2]);
+            } catch (IllegalArgumentException e) {
+                throw new CorruptValueException(keys.generation(), e.getMessage(), e);
+            }
+        });
     }
 
     @Override
@@ -978,7 +957,7 @@ public final class RedisProjection implements Projection {
                 out.add(ServingDigest.decode(text(o)));
             } catch (RuntimeException e) {
                 // One instance's unreadable digest (another Roster version) must not hide the others.
-                LOG.log(Level.WARNING, "skipping an unreadable serving digest: " + e.getMessage());
+                LOG.warn("skipping an unreadable serving digest: {}", e.getMessage());
             }
         }
         return out;
@@ -1073,17 +1052,18 @@ public final class RedisProjection implements Projection {
                 throw new IllegalArgumentException("expected '<bucket> <generation> <version>' or '<bucket> retired'");
             }
         } catch (IllegalArgumentException e) {
-            LOG.log(
-                    Level.WARNING,
-                    "ignoring malformed invalidation on " + keys.channel() + ": '" + abbreviate(message) + "': "
-                            + e.getMessage());
+            LOG.warn(
+                    "ignoring malformed invalidation on {}: '{}': {}",
+                    keys.channel(),
+                    abbreviate(message),
+                    e.getMessage());
             return;
         }
         for (Consumer<Invalidation> l : listeners) {
             try {
                 l.accept(inv);
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "invalidation listener failed for " + inv, e);
+                LOG.warn("invalidation listener failed for {}", inv, e);
             }
         }
     }
@@ -1112,10 +1092,10 @@ public final class RedisProjection implements Projection {
      */
     private <T> List<T> evalAll(LuaScript script, ScriptOutputType type, List<ScriptCall> calls) {
         String op = "EVALSHA " + script.name();
+        RedisClusterAsyncCommands<byte[], byte[]> pipeline = pipeline(calls.size());
         List<RedisFuture<T>> futures = new ArrayList<>(calls.size());
         for (ScriptCall c : calls) {
-            futures.add(
-                    issue(op, c.keys()[0], () -> connector.async().evalsha(script.sha(), type, c.keys(), c.args())));
+            futures.add(issue(op, c.keys()[0], () -> pipeline.evalsha(script.sha(), type, c.keys(), c.args())));
         }
         List<T> out = new ArrayList<>(calls.size());
         List<Integer> missing = new ArrayList<>();
@@ -1132,8 +1112,7 @@ public final class RedisProjection implements Projection {
             List<RedisFuture<T>> again = new ArrayList<>(missing.size());
             for (int i : missing) {
                 ScriptCall c = calls.get(i);
-                again.add(issue(
-                        reload, c.keys()[0], () -> connector.async().eval(script.source(), type, c.keys(), c.args())));
+                again.add(issue(reload, c.keys()[0], () -> pipeline.eval(script.source(), type, c.keys(), c.args())));
             }
             for (int j = 0; j < missing.size(); j++) {
                 int i = missing.get(j);
@@ -1141,6 +1120,14 @@ public final class RedisProjection implements Projection {
             }
         }
         return out;
+    }
+
+    /**
+     * The connection for a pipeline of {@code commands}: large ones on the second connection, so that
+     * the small commands of the hot path and of a live batch never queue behind them (decision E17).
+     */
+    private RedisClusterAsyncCommands<byte[], byte[]> pipeline(int commands) {
+        return commands >= BULK_PIPELINE ? connector.bulkAsync() : connector.async();
     }
 
     private <T> RedisFuture<T> issue(String op, byte[] key, Supplier<RedisFuture<T>> command) {
@@ -1167,8 +1154,22 @@ public final class RedisProjection implements Projection {
         return calls.await(op, key, future);
     }
 
+    /**
+     * Reads the text value of {@code key}: a miss when absent, corrupt when the reply is of another type
+     * or {@code decode} refuses the text (it throws {@link CorruptValueException} naming what is wrong).
+     */
+    private <T> Lookup<T> readText(String key, Function<String, T> decode) {
+        byte[] k = bytes(key);
+        try {
+            byte[] v = call("GET", k, () -> redis.get(k));
+            return v == null ? Lookup.miss() : Lookup.hit(decode.apply(str(v)));
+        } catch (CorruptValueException e) {
+            return corrupt(e);
+        }
+    }
+
     private static <T> Lookup<T> corrupt(CorruptValueException e) {
-        LOG.log(Level.WARNING, e.getMessage());
+        LOG.warn("{}", e.getMessage());
         return Lookup.corrupt(e);
     }
 

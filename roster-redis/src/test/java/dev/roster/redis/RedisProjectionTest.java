@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +36,21 @@ class RedisProjectionTest {
 
     private String prefix;
     private RedisProjection projection;
+
+    /**
+     * The class's short timeout also bounds each connection's handshake; the first connection of the
+     * JVM loads and initialises Lettuce and Netty within it, which a loaded machine does not always
+     * finish in 500 ms. Warm them once with a generous timeout, so the tests time what they mean to.
+     */
+    @BeforeAll
+    static void warmUp() {
+        RedisProjection.connect(
+                        RedisConnectionOptions.of(REDIS.uri()).withCommandTimeout(Duration.ofSeconds(30)),
+                        TestRedis.RESOURCES,
+                        REDIS.keyPrefix(RedisProjectionTest.class),
+                        Duration.ofSeconds(60))
+                .close();
+    }
 
     @BeforeEach
     void open() {
@@ -56,6 +72,64 @@ class RedisProjectionTest {
     private void publish(Bucket b, List<AccountCard> cards) {
         assertThat(projection.publish(projection.allocateVersion(b).orElseThrow(), "gen", cards))
                 .isEqualTo(PublishOutcome.ACTIVATED);
+    }
+
+    // ---- connections -----------------------------------------------------------------------
+
+    /**
+     * Decision E17: a pipeline of many commands runs on a second connection, so small commands never
+     * queue behind it; small ones stay on the first. Told apart by the server's own client list: the
+     * connections that appear, and the last command each ran.
+     */
+    @Test
+    void largePipelines_runOnASecondConnection_smallCommandsOnTheFirst() {
+        publish(B, Fixtures.cards(1, 2));
+        Map<String, String> before = clients();
+        Map<VersionTicket, List<AccountCard>> many = new LinkedHashMap<>();
+        List<Bucket> buckets = new ArrayList<>();
+        for (long g = 100; g < 140; g++) {
+            buckets.add(Bucket.of(g, "openai", Mode.SINGLE));
+        }
+        projection.allocateVersions(buckets).forEach((b, t) -> many.put(t.orElseThrow(), Fixtures.cards(g(b), 3)));
+        assertThat(projection.publishAll("gen", many).values()).containsOnly(PublishOutcome.ACTIVATED);
+        Map<String, String> after = clients();
+        after.keySet().removeAll(before.keySet());
+        assertThat(after).as("connections opened by the large pipelines").hasSize(1);
+        assertThat(after.values()).containsExactly("evalsha");
+
+        String second = after.keySet().iterator().next();
+        projection.putCards(Fixtures.cards(1, 1));
+        Map<String, String> last = clients();
+        assertThat(last.get(second))
+                .as("a small command does not use the second connection")
+                .isEqualTo("evalsha");
+        assertThat(last.values()).as("it ran on the first").contains("mset");
+    }
+
+    private static long g(Bucket b) {
+        return b.groupId() * 10;
+    }
+
+    /** The server's clients: id to the last command each ran. */
+    private static Map<String, String> clients() {
+        Map<String, String> out = new LinkedHashMap<>();
+        try (RespConnection c = REDIS.connect()) {
+            for (String line : String.valueOf(c.command("CLIENT", "LIST")).split("\n")) {
+                String id = null;
+                String cmd = null;
+                for (String field : line.trim().split(" ")) {
+                    if (field.startsWith("id=")) {
+                        id = field.substring(3);
+                    } else if (field.startsWith("cmd=")) {
+                        cmd = field.substring(4);
+                    }
+                }
+                if (id != null && cmd != null && !cmd.startsWith("client")) {
+                    out.put(id, cmd);
+                }
+            }
+        }
+        return out;
     }
 
     // ---- corrupt values --------------------------------------------------------------------
@@ -185,6 +259,37 @@ class RedisProjectionTest {
                         Lookup.Corrupt.class,
                         c -> assertThat(c.error().reason()).contains("format version 2"));
         assertThat(projection.buckets()).containsExactly(Bucket.of(1, "openai", Mode.SINGLE));
+    }
+
+    @Test
+    void singleValueKeys_readAsMissWhenAbsentAndCorruptNamingWhatIsWrong() {
+        assertThat(projection.watermark()).isEqualTo(Lookup.miss());
+        assertThat(projection.replayCursor()).isEqualTo(Lookup.miss());
+        assertThat(projection.generation()).isEqualTo(Lookup.miss());
+
+        REDIS.command("SET", projection.keys().watermark(), "-5");
+        assertThat(reason(projection.watermark())).contains("negative watermark -5");
+        REDIS.command("SET", projection.keys().watermark(), "12abc");
+        assertThat(reason(projection.watermark())).contains("not a decimal number: '12abc'");
+        REDIS.command("SET", projection.keys().watermark(), "42");
+        assertThat(projection.watermark()).isEqualTo(Lookup.hit(42L));
+
+        REDIS.command("SET", projection.keys().replayCursor(), "garbage");
+        assertThat(reason(projection.replayCursor()))
+                .contains("not a replay cursor")
+                .contains("'garbage'");
+        REDIS.command("SET", projection.keys().generation(), "1|only-two");
+        assertThat(reason(projection.generation())).contains("not a generation value");
+
+        REDIS.command("DEL", projection.keys().watermark());
+        REDIS.command("HSET", projection.keys().watermark(), "f", "v");
+        assertThat(projection.watermark()).as("another Redis type").isInstanceOf(Lookup.Corrupt.class);
+        REDIS.command("DEL", projection.keys().watermark());
+    }
+
+    private static String reason(Lookup<?> lookup) {
+        assertThat(lookup).isInstanceOf(Lookup.Corrupt.class);
+        return ((Lookup.Corrupt<?>) lookup).error().reason();
     }
 
     // ---- secrets ---------------------------------------------------------------------------

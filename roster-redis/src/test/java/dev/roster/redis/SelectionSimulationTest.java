@@ -167,14 +167,11 @@ class SelectionSimulationTest {
                                 violations.add("account " + id + " served inside a cooldown until " + r.until());
                             }
                         }
-                        upstream.enter(id);
                         if (session != null) {
                             sessions.computeIfAbsent(session, k -> new CopyOnWriteArrayList<>())
                                     .add(new Use(id, begin, picked));
                         }
-                        LockSupport.parkNanos(200_000 + rnd.nextInt(1_500_000)); // the upstream call
-                        int roll = rnd.nextInt(100);
-                        upstream.leave(id);
+                        int roll = upstream.call(id, rnd);
                         if (roll < 6) {
                             Instant reportStart = clock.instant();
                             ReportResult rr = sel.report(

@@ -391,14 +391,17 @@ class SnapshotPartsTest {
         assertThat(reader.readSnapshot(B))
                 .isInstanceOfSatisfying(
                         Lookup.Corrupt.class,
-                        c -> assertThat(c.error().reason()).isEqualTo("format version 9, this reader understands 2"));
+                        c -> assertThat(c.error().reason())
+                                .isEqualTo("format version 9, this reader understands "
+                                        + ProjectionCodec.SNAPSHOT_FORMAT));
 
         publish(Fixtures.cards(1, 1_000));
         String part = partKeys().get(0);
         REDIS.command("SETRANGE", part, "2", "\u0001");
         assertThat(reader.refreshSnapshot(B, null)).isInstanceOfSatisfying(Lookup.Corrupt.class, c -> {
             assertThat(c.error().key()).isEqualTo(part);
-            assertThat(c.error().reason()).isEqualTo("format version 1, this reader understands 2");
+            assertThat(c.error().reason())
+                    .isEqualTo("format version 1, this reader understands " + ProjectionCodec.SNAPSHOT_FORMAT);
         });
 
         // A whole snapshot written by the previous format (inline, format 1, no kind byte).
@@ -407,7 +410,9 @@ class SnapshotPartsTest {
         assertThat(reader.readSnapshot(small))
                 .isInstanceOfSatisfying(
                         Lookup.Corrupt.class,
-                        c -> assertThat(c.error().reason()).isEqualTo("format version 1, this reader understands 2"));
+                        c -> assertThat(c.error().reason())
+                                .isEqualTo("format version 1, this reader understands "
+                                        + ProjectionCodec.SNAPSHOT_FORMAT));
     }
 
     // ---- no unbounded growth ---------------------------------------------------------------

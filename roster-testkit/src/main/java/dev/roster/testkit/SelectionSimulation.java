@@ -8,6 +8,7 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
 /**
@@ -111,6 +112,18 @@ public final class SelectionSimulation {
         /** A request on account {@code id} is answered. */
         public void leave(long id) {
             inFlight.get(id).decrementAndGet();
+        }
+
+        /**
+         * One upstream call on account {@code id}: in flight for 0.2 to 1.7 ms, then answered. Returns the
+         * roll, 0 to 99, that decides what the answer was (the simulations report a few as errors).
+         */
+        public int call(long id, Random rnd) {
+            enter(id);
+            LockSupport.parkNanos(200_000 + rnd.nextInt(1_500_000));
+            int roll = rnd.nextInt(100);
+            leave(id);
+            return roll;
         }
 
         /** The most requests in flight at once, per account. */

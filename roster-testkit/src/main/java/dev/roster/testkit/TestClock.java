@@ -3,14 +3,15 @@ package dev.roster.testkit;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
 
 /**
- * The application clock of tests. Either it stands still at an instant and moves only when the test
- * {@linkplain #advance advances} it ({@link #at}), or it follows the system clock plus an offset the
- * test moves forward ({@link #following}), so leases renew and checks confirm as in production, and
+ * The one fake application clock of the tests. Either it stands still at an instant and moves only when
+ * the test {@linkplain #advance advances} it ({@link #at}), or it follows the system clock plus an offset
+ * the test moves forward ({@link #following}), so leases renew and checks confirm as in production, and
  * can be {@linkplain #freeze() frozen} for a while (a limiter window stays put while a test counts what
- * it lets through) and {@linkplain #thaw() thawed} again. It never goes back. Safe to read from any
- * thread; advance, freeze and thaw from one test thread.
+ * it lets through; a confirmation happens at one known millisecond) and {@linkplain #thaw() thawed}
+ * again. It never goes back. Safe to read from any thread; advance, freeze and thaw from one test thread.
  */
 public final class TestClock implements InstantSource {
     /** The instant the hand-moved clocks of the unit tests start at. */
@@ -49,9 +50,17 @@ public final class TestClock implements InstantSource {
         }
     }
 
-    /** Stops the clock at its current instant. */
-    public void freeze() {
-        frozen = instant();
+    /**
+     * Stops the clock at its current instant, moved up to the next whole millisecond (the stores keep
+     * milliseconds, so a time read back from them equals the frozen instant), and returns that instant.
+     * A clock that stands still already stays where it is.
+     */
+    public Instant freeze() {
+        Instant now = instant();
+        Instant whole = now.truncatedTo(ChronoUnit.MILLIS);
+        Instant f = whole.equals(now) ? now : whole.plusMillis(1);
+        frozen = f;
+        return f;
     }
 
     /** Lets the clock follow the system clock again, from where it stood. */

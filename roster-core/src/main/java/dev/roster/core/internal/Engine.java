@@ -43,7 +43,6 @@ import org.jspecify.annotations.Nullable;
  * undo a retire or reopen the replayer applied from a newer one.
  */
 public final class Engine {
-    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
 
     private final SchedulingSource source;
     private final Projection projection;
@@ -273,9 +272,5 @@ public final class Engine {
             }
         }
         return false;
-    }
-
-    static void log(System.Logger.Level level, String msg, Throwable t) {
-        LOG.log(level, msg, t);
     }
 }

@@ -9,7 +9,6 @@ import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
 import dev.roster.core.projection.Snapshot;
 import dev.roster.core.projection.Subscription;
-import java.lang.System.Logger.Level;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The in-process copy of bucket snapshots that answers the hot path without I/O.
@@ -63,7 +64,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe.
  */
 public final class NearCache implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(NearCache.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(NearCache.class);
 
     private final Projection projection;
     private final GenerationGate generations;
@@ -349,7 +350,7 @@ public final class NearCache implements AutoCloseable {
                 subscription = projection.subscribe(this::onInvalidation);
             } catch (RuntimeException e) {
                 // Not fatal: the version check keeps entries current and retries the subscription.
-                LOG.log(Level.WARNING, "near cache cannot subscribe to invalidations yet: " + e.getMessage());
+                LOG.warn("near cache cannot subscribe to invalidations yet: {}", e.getMessage());
             }
         }
     }
@@ -426,7 +427,7 @@ public final class NearCache implements AutoCloseable {
                 onMiss(b, s);
             }
         } catch (RuntimeException e) {
-            LOG.log(Level.DEBUG, "near cache refresh of " + b + " failed: " + e.getMessage());
+            LOG.debug("near cache refresh of {} failed: {}", b, e.getMessage());
         }
         return false;
     }
@@ -461,7 +462,7 @@ public final class NearCache implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "near cache check failed: " + e.getMessage(), e);
+            LOG.warn("near cache check failed: {}", e.getMessage(), e);
         }
     }
 
@@ -496,7 +497,7 @@ public final class NearCache implements AutoCloseable {
             try {
                 l.accept(b);
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "near cache change listener failed on " + b + ": " + e.getMessage(), e);
+                LOG.warn("near cache change listener failed on {}: {}", b, e.getMessage(), e);
             }
         }
     }
@@ -596,7 +597,7 @@ public final class NearCache implements AutoCloseable {
             checkTimer.shutdownNow();
             try {
                 if (!checkTimer.awaitTermination(30, TimeUnit.SECONDS)) {
-                    LOG.log(Level.WARNING, "near cache check thread did not stop within 30 s");
+                    LOG.warn("near cache check thread did not stop within 30 s");
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

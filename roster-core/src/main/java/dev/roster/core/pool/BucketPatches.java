@@ -2,21 +2,27 @@ package dev.roster.core.pool;
 
 import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
+import dev.roster.core.GroupLink;
+import dev.roster.core.Mode;
+import dev.roster.core.Platforms;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The last computed content of each large bucket of one {@link PoolModel}, brought up to date by the
- * accounts that changed since instead of being computed again (decision E15). A group-0 bucket holds a
- * whole platform (25,000 cards at 100,000 accounts), and a change of one card used to collect and sort
- * all of them; patching removes the card's old instance and inserts its new one with two binary
- * searches, and copies the rest. Buckets below {@link #MIN_CARDS} are cheap to compute and are not kept,
- * so the bookkeeping per change stays proportional to the few large buckets.
+ * The last computed content of each bucket of one {@link PoolModel}, brought up to date by the accounts
+ * that changed since instead of being computed again (decision E15). A group-0 bucket holds a whole
+ * platform (25,000 cards at 100,000 accounts), and a change of one card used to collect and sort all of
+ * them; a storm's batch recomputed hundreds of group buckets from the model's indexes. Patching removes
+ * the card's old instance and inserts its new one with two binary searches, and copies the rest. Kept
+ * buckets are indexed by group, so a change visits only the buckets of its own groups and group 0's;
+ * buckets below {@link #MIN_CARDS} cards are computed each time.
  *
  * <p>Correct whatever it is told, as long as it is told every change: a bucket it keeps is patched
  * with every account changed since it was computed (the account's card then, and the model's card now,
@@ -24,11 +30,13 @@ import org.jspecify.annotations.Nullable;
  * thread, like the model.
  */
 final class BucketPatches {
-    /** Buckets with at least this many cards are kept and patched. */
-    static final int MIN_CARDS = 512;
+    /** Buckets with at least this many cards are kept and patched; smaller ones cost less to compute. */
+    static final int MIN_CARDS = 32;
 
     private final int minCards;
     private final Map<Bucket, Kept> kept = new HashMap<>();
+    /** The kept buckets per group id (group 0's of every platform under 0), so a change visits its own. */
+    private final Map<Long, List<Bucket>> byGroup = new HashMap<>();
 
     /**
      * A kept bucket: its content when computed, and per account changed since, its card then ({@code
@@ -52,27 +60,66 @@ final class BucketPatches {
         if (kept.isEmpty()) {
             return;
         }
-        var it = kept.entrySet().iterator();
-        while (it.hasNext()) {
-            var e = it.next();
-            Bucket b = e.getKey();
+        visit(0L, id, old, now);
+        Set<Long> groups = new HashSet<>();
+        for (AccountCard c : Arrays.asList(old, now)) {
+            if (c != null) {
+                for (GroupLink l : c.groups()) {
+                    if (l.groupId() > 0 && groups.add(l.groupId())) {
+                        visit(l.groupId(), id, old, now);
+                    }
+                }
+            }
+        }
+    }
+
+    private void visit(long groupId, long id, @Nullable AccountCard old, @Nullable AccountCard now) {
+        List<Bucket> buckets = byGroup.get(groupId);
+        if (buckets == null) {
+            return;
+        }
+        List<Bucket> drop = null;
+        for (Bucket b : buckets) {
             if (!mayHold(b, old) && !mayHold(b, now)) {
                 continue;
             }
-            Kept k = e.getValue();
+            Kept k = kept.get(b);
+            if (k == null) {
+                continue;
+            }
             if (!k.before.containsKey(id)) {
                 k.before.put(id, old);
             }
-            // Past a quarter of the bucket, sorting everything again is about as cheap.
+            // Past a quarter of the bucket (and a few dozen cards), sorting everything again is about as cheap.
             if (k.before.size() > Math.max(64, k.cards.size() / 4)) {
-                it.remove();
+                if (drop == null) {
+                    drop = new ArrayList<>();
+                }
+                drop.add(b);
             }
+        }
+        if (drop != null) {
+            drop.forEach(this::forget);
         }
     }
 
     /** A group's status or platform changed, or it was removed: its buckets are computed again. */
     void groupChanged(long groupId) {
-        kept.keySet().removeIf(b -> b.groupId() == groupId);
+        List<Bucket> buckets = byGroup.remove(groupId);
+        if (buckets != null) {
+            buckets.forEach(kept::remove);
+        }
+    }
+
+    private void forget(Bucket b) {
+        kept.remove(b);
+        List<Bucket> buckets = byGroup.get(b.groupId());
+        if (buckets != null) {
+            buckets.remove(b);
+            if (buckets.isEmpty()) {
+                byGroup.remove(b.groupId());
+            }
+        }
     }
 
     /** The content of {@code query} in {@code model}: kept and patched, or computed (and kept when large). */
@@ -88,11 +135,15 @@ final class BucketPatches {
         List<AccountCard> cards = model.compute(query);
         if (cards.size() >= minCards) {
             kept.put(query, new Kept(cards));
+            byGroup.computeIfAbsent(query.groupId(), g -> new ArrayList<>()).add(query);
         }
         return cards;
     }
 
-    /** A cheap superset of membership: the card's platform or links can place it in {@code b}. */
+    /**
+     * A cheap superset of membership: the card's links (group &gt; 0) or platform (group 0, where a
+     * mixed bucket also takes antigravity cards) can place it in {@code b}.
+     */
     private static boolean mayHold(Bucket b, @Nullable AccountCard c) {
         if (c == null) {
             return false;
@@ -100,7 +151,8 @@ final class BucketPatches {
         if (b.groupId() > 0) {
             return c.linkPriority(b.groupId()) != null;
         }
-        return true;
+        return c.platform().equals(b.platform())
+                || (b.mode() == Mode.MIXED && Platforms.ANTIGRAVITY.equals(c.platform()));
     }
 
     // The content holds the very instances the model held when it was computed: finding the card then

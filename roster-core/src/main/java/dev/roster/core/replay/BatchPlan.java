@@ -7,7 +7,6 @@ import dev.roster.core.RunMode;
 import dev.roster.core.internal.Universe;
 import dev.roster.core.outbox.OutboxEvent;
 import dev.roster.core.pool.PoolModel;
-import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,6 +22,8 @@ import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What one outbox batch does, worked out from its events before anything is written: the cards to
@@ -35,7 +36,7 @@ import org.jspecify.annotations.Nullable;
  * buckets. The replayer adds, from the model, the buckets each changed card left or entered.
  */
 final class BatchPlan {
-    private static final System.Logger LOG = System.getLogger(BatchPlan.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(BatchPlan.class);
 
     private final PoolModel model;
     private final RunMode runMode;
@@ -166,7 +167,7 @@ final class BatchPlan {
             case OutboxEvent.FullRebuild f -> fullRebuilds.add("outbox");
             case OutboxEvent.Unknown u -> {
                 unknown.incrementAndGet();
-                LOG.log(Level.INFO, "skipping outbox event " + u.id() + " of unknown type '" + u.eventType() + "'");
+                LOG.info("skipping outbox event {} of unknown type '{}'", u.id(), u.eventType());
             }
             case OutboxEvent.Malformed m -> throw new Replayer.MalformedEventException(m.reason());
         }

@@ -1,7 +1,6 @@
 package dev.roster.core.replay;
 
 import dev.roster.core.outbox.OutboxEvent;
-import java.lang.System.Logger.Level;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
@@ -9,6 +8,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How often each outbox event failed, and the events given up on: an event whose own work failed
@@ -17,7 +18,7 @@ import java.util.function.Consumer;
  * until the watermark passes it, so its rows are not read again. Used from the replay thread only.
  */
 final class EventAttempts {
-    private static final System.Logger LOG = System.getLogger(EventAttempts.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(EventAttempts.class);
 
     private final DeadLetterSink sink;
     private final int maxAttempts;
@@ -61,13 +62,13 @@ final class EventAttempts {
         try {
             sink.deadLetter(e, error, tries);
         } catch (RuntimeException ex) {
-            LOG.log(Level.WARNING, "dead-lettering outbox event " + e.id() + " failed: " + ex.getMessage());
+            LOG.warn("dead-lettering outbox event {} failed: {}", e.id(), ex.getMessage());
             return false;
         }
         parked.put(e.id(), e.txid());
         attempts.remove(e.id());
         deadLettered.incrementAndGet();
-        LOG.log(Level.WARNING, "outbox event " + e.id() + " dead-lettered after " + tries + " attempt(s): " + error);
+        LOG.warn("outbox event {} dead-lettered after {} attempt(s): {}", e.id(), tries, error);
         compensate.accept("dead_letter");
         return true;
     }

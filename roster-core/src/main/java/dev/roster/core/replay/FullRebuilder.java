@@ -16,7 +16,6 @@ import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.source.GroupInfo;
 import dev.roster.core.source.PoolSink;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -39,6 +38,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The full rebuild with its coalescer (docs/upstream.md L10): one run at a time; a request that arrives
@@ -62,7 +63,7 @@ import org.jspecify.annotations.Nullable;
  * after that.
  */
 public final class FullRebuilder {
-    private static final System.Logger LOG = System.getLogger(FullRebuilder.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(FullRebuilder.class);
     /** Cards per projection write while streaming every account. */
     private static final int CARD_BATCH = 500;
     /** Buckets per allocate-and-publish round trip pair. */
@@ -204,9 +205,9 @@ public final class FullRebuilder {
                 if (Thread.currentThread().isInterrupted()) {
                     // Closing: nothing went wrong, and the next holder finds what is left to do.
                     interrupted.incrementAndGet();
-                    LOG.log(Level.INFO, "full rebuild (" + why + ") stopped: the service is closing");
+                    LOG.info("full rebuild ({}) stopped: the service is closing", why);
                 } else {
-                    LOG.log(Level.WARNING, "full rebuild (" + why + ") failed: " + t.getMessage());
+                    LOG.warn("full rebuild ({}) failed: {}", why, t.getMessage());
                 }
             }
             runs.incrementAndGet();
@@ -384,10 +385,13 @@ public final class FullRebuilder {
                     projection.putGeneration(target, origin.current());
                 }
                 generation.rebuilt(target.id());
-                LOG.log(
-                        Level.INFO,
-                        "full rebuild (" + reason + ") done: " + live.size() + " buckets, " + written + " cards"
-                                + (fresh ? ", new generation" : "") + (adopted ? "" : ", no replay to hand over to"));
+                LOG.info(
+                        "full rebuild ({}) done: {} buckets, {} cards{}{}",
+                        reason,
+                        live.size(),
+                        written,
+                        fresh ? ", new generation" : "",
+                        adopted ? "" : ", no replay to hand over to");
             } catch (RuntimeException e) {
                 pool.unpublished.set(true);
                 throw e;
@@ -668,7 +672,7 @@ public final class FullRebuilder {
                 stale.removeAll(appeared.keySet());
                 projection.deleteCards(stale);
             }
-            LOG.log(Level.INFO, "full rebuild deleted " + stale.size() + " cards of accounts that no longer exist");
+            LOG.info("full rebuild deleted {} cards of accounts that no longer exist", stale.size());
         }
         return written;
     }

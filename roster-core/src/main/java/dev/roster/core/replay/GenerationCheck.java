@@ -4,11 +4,12 @@ import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.internal.Engine;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.StoreOrigin;
-import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The lease holder's check of the stored generation, once per poll: adopts it when it was made for
@@ -18,7 +19,7 @@ import org.jspecify.annotations.Nullable;
  * rebuild is pending nothing is checked; a failed one is requested again after a back-off.
  */
 final class GenerationCheck {
-    private static final System.Logger LOG = System.getLogger(GenerationCheck.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(GenerationCheck.class);
 
     private final Engine engine;
     private final CurrentGeneration generation;
@@ -46,16 +47,16 @@ final class GenerationCheck {
             origin = stored.isPresent() ? engine.projection().origin() : StoreOrigin.UNTRACKED;
         } catch (RuntimeException e) {
             // The projection is unreachable: the batch below fails the same way and is retried.
-            LOG.log(Level.DEBUG, "generation check skipped: " + e.getMessage());
+            LOG.debug("generation check skipped: {}", e.getMessage());
             return;
         }
         boolean matches = stored.isPresent() && stored.get().matches(engine.fingerprint());
         if (matches && origin.changed()) {
             // Serving goes on under the old generation; a new one replaces it.
-            LOG.log(
-                    Level.WARNING,
-                    "the projection's store changed (now " + origin.current() + ", generation stamped on "
-                            + origin.stamped() + "): full rebuild under a new generation");
+            LOG.warn(
+                    "the projection's store changed (now {}, generation stamped on {}): full rebuild under a new generation",
+                    origin.current(),
+                    origin.stamped());
             rebuildPending = true;
             // The outcome is handled in rebuilt; the stage whenComplete returns is not needed.
             var unused = rebuilder.requestNewGeneration("store_changed").whenComplete((v, e) -> rebuilt(e));

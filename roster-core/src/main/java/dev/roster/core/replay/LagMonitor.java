@@ -1,13 +1,14 @@
 package dev.roster.core.replay;
 
 import dev.roster.core.config.SchedulingConfig;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Objects;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns pending/lag observations into full-rebuild requests with the seed's thresholds ({@code
@@ -19,7 +20,7 @@ import org.jspecify.annotations.Nullable;
  * warning is logged on the transition only. Thread-safe.
  */
 public final class LagMonitor {
-    private static final System.Logger LOG = System.getLogger(LagMonitor.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LagMonitor.class);
     static final Duration FIRST_RETRY = Duration.ofSeconds(5);
     static final Duration MAX_RETRY = Duration.ofMinutes(5);
 
@@ -73,7 +74,7 @@ public final class LagMonitor {
             boolean warn = cfg.outboxLagWarnSeconds() > 0 && lagSeconds >= cfg.outboxLagWarnSeconds();
             if (warn && !warned) {
                 warnings++;
-                LOG.log(Level.WARNING, "outbox lag warning: " + lagSeconds + " s, " + pending + " pending");
+                LOG.warn("outbox lag warning: {} s, {} pending", lagSeconds, pending);
             }
             warned = warn;
             boolean lagHigh = cfg.outboxLagRebuildSeconds() > 0 && lagSeconds >= cfg.outboxLagRebuildSeconds();
@@ -103,7 +104,7 @@ public final class LagMonitor {
             reason = want;
             running = true;
             triggered++;
-            LOG.log(Level.WARNING, "outbox " + want + " rebuild triggered: lag=" + lagSeconds + "s pending=" + pending);
+            LOG.warn("outbox {} rebuild triggered: lag={}s pending={}", want, lagSeconds, pending);
         }
         String why = want;
         // The outcome is handled in done; the stage whenComplete returns is not needed.

@@ -3,13 +3,14 @@ package dev.roster.core.replay;
 import dev.roster.core.projection.Lease;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Objects;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Holds (or tries to obtain) the replayer lease {@link Projection#REPLAYER_LEASE}: acquires it when
@@ -17,7 +18,7 @@ import org.jspecify.annotations.Nullable;
  * Thread-safe; called from the replay loop and from the renewal timer.
  */
 public final class LeaseKeeper {
-    private static final System.Logger LOG = System.getLogger(LeaseKeeper.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);
 
     private final Projection projection;
     private final InstantSource clock;
@@ -52,7 +53,7 @@ public final class LeaseKeeper {
                 if (projection.renewLease(lease, ttl)) {
                     renewedAt = now;
                 } else {
-                    LOG.log(Level.WARNING, "replayer lease lost (expired or taken over); replay stops here");
+                    LOG.warn("replayer lease lost (expired or taken over); replay stops here");
                     lease = null;
                 }
             }
@@ -63,13 +64,13 @@ public final class LeaseKeeper {
                 renewedAt = now;
                 if (lease != null) {
                     acquisitions++;
-                    LOG.log(Level.INFO, "replayer lease acquired; this instance replays the outbox");
+                    LOG.info("replayer lease acquired; this instance replays the outbox");
                 }
             }
             return Optional.ofNullable(lease);
         } catch (ProjectionException e) {
             // Keep the lease object: if Redis comes back before the TTL ends, renewal succeeds.
-            LOG.log(Level.WARNING, "replayer lease check failed: " + e.getMessage());
+            LOG.warn("replayer lease check failed: {}", e.getMessage());
             return Optional.empty();
         }
     }
@@ -95,7 +96,7 @@ public final class LeaseKeeper {
             renewedAt = clock.instant();
             return true;
         }
-        LOG.log(Level.WARNING, "replayer lease lost while a batch was in progress (expired or taken over)");
+        LOG.warn("replayer lease lost while a batch was in progress (expired or taken over)");
         lease = null;
         return false;
     }
@@ -122,7 +123,7 @@ public final class LeaseKeeper {
             try {
                 projection.releaseLease(lease);
             } catch (ProjectionException e) {
-                LOG.log(Level.WARNING, "releasing the replayer lease failed (it expires by itself): " + e.getMessage());
+                LOG.warn("releasing the replayer lease failed (it expires by itself): {}", e.getMessage());
             }
             lease = null;
         }

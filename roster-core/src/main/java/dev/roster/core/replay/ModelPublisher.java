@@ -8,7 +8,6 @@ import dev.roster.core.pool.PoolModel;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.VersionTicket;
-import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -21,6 +20,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes buckets from the replay thread's {@link PoolModel}: computes each dirty bucket in memory,
@@ -31,7 +32,7 @@ import org.jspecify.annotations.Nullable;
  * thread only.
  */
 final class ModelPublisher {
-    private static final System.Logger LOG = System.getLogger(ModelPublisher.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ModelPublisher.class);
 
     private final Engine engine;
     private final CurrentGeneration generation;
@@ -206,7 +207,7 @@ final class ModelPublisher {
                     // Retired by someone else meanwhile: whoever did knows newer group state.
                     published.remove(o.getKey());
                     changedSince.remove(o.getKey());
-                    LOG.log(Level.DEBUG, "bucket " + o.getKey() + " was retired while it was published");
+                    LOG.debug("bucket {} was retired while it was published", o.getKey());
                 }
             }
         }

@@ -2,9 +2,10 @@ package dev.roster.core.replay;
 
 import dev.roster.core.config.ReplayConfig;
 import dev.roster.core.outbox.OutboxSource;
-import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Deletes applied outbox rows older than {@code replay.retention}, at most every {@code
@@ -12,7 +13,7 @@ import java.util.Objects;
  * at the next interval: it only delays cleaning.
  */
 final class OutboxRetention {
-    private static final System.Logger LOG = System.getLogger(OutboxRetention.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(OutboxRetention.class);
 
     private final OutboxSource outbox;
     private final ReplayConfig config;
@@ -31,7 +32,7 @@ final class OutboxRetention {
         try {
             outbox.deleteApplied(watermark, config.retention(), config.retentionBatchSize());
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "outbox retention failed: " + e.getMessage());
+            LOG.warn("outbox retention failed: {}", e.getMessage());
         }
     }
 }

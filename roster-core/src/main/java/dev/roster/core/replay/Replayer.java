@@ -21,7 +21,6 @@ import dev.roster.core.source.BatchRead;
 import dev.roster.core.source.GroupInfo;
 import dev.roster.core.source.SchedulingSource;
 import dev.roster.core.source.SourceDefectException;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -38,6 +37,8 @@ import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The outbox replayer. Only the holder of the replayer lease replays; every call of {@link
@@ -77,7 +78,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Not thread-safe by itself: the service calls it from one replay thread; tests call it directly.
  */
 public final class Replayer {
-    private static final System.Logger LOG = System.getLogger(Replayer.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Replayer.class);
     /** How often an applied batch samples the outbox lag (see {@link #sampleLag}). */
     static final Duration LAG_SAMPLE = Duration.ofSeconds(1);
 
@@ -224,7 +225,7 @@ public final class Replayer {
         try {
             currentGeneration.adoptStored();
         } catch (ProjectionException e) {
-            LOG.log(Level.DEBUG, "stored generation not readable: " + e.getMessage());
+            LOG.debug("stored generation not readable: {}", e.getMessage());
         }
     }
 
@@ -291,7 +292,7 @@ public final class Replayer {
             if (interrupted(e)) {
                 return interrupted();
             }
-            LOG.log(Level.WARNING, "applying an outbox batch failed: " + e.getMessage(), e);
+            LOG.warn("applying an outbox batch failed: {}", e.getMessage(), e);
             ok = false;
         }
         if (!ok) {
@@ -327,9 +328,7 @@ public final class Replayer {
         int batchSize = engine.config().replay().batchSize();
         if (isolating == 0 && batchSize > 1) {
             isolating = batchSize;
-            LOG.log(
-                    Level.WARNING,
-                    "reading an outbox batch was refused (" + e.getMessage() + "); reading its events one at a time");
+            LOG.warn("reading an outbox batch was refused ({}); reading its events one at a time", e.getMessage());
             return ReplayStep.MORE;
         }
         OutboxCursor.Batch alone;
@@ -371,7 +370,7 @@ public final class Replayer {
         }
         if (open.size() > 1) {
             isolating = events.size();
-            LOG.log(Level.WARNING, error + "; applying its events one at a time");
+            LOG.warn("{}; applying its events one at a time", error);
             return Optional.empty();
         }
         if (open.isEmpty() || attempts.failed(open.getFirst(), error)) {
@@ -454,7 +453,7 @@ public final class Replayer {
         interruptedBatches.incrementAndGet();
         replaying = false;
         // The batch stays unacknowledged: whoever replays next reads it again from the stored watermark.
-        LOG.log(Level.INFO, "replay interrupted (closing) in the middle of a batch; it is left for the next holder");
+        LOG.info("replay interrupted (closing) in the middle of a batch; it is left for the next holder");
         Thread.currentThread().interrupt();
         return ReplayStep.INTERRUPTED;
     }
@@ -511,7 +510,7 @@ public final class Replayer {
             engine.projection().putReplayCursor(now);
             published = now;
         } catch (RuntimeException e) {
-            LOG.log(Level.DEBUG, "publishing the replay cursor failed: " + e.getMessage());
+            LOG.debug("publishing the replay cursor failed: {}", e.getMessage());
         }
     }
 
@@ -523,9 +522,7 @@ public final class Replayer {
     private void failBatch(String what, Instant now) {
         failedBatches.incrementAndGet();
         Duration d = batchBackoff.failed(now);
-        LOG.log(
-                Level.WARNING,
-                what + "; retrying in " + d.toMillis() + " ms (failure " + batchBackoff.failures() + ")");
+        LOG.warn("{}; retrying in {} ms (failure {})", what, d.toMillis(), batchBackoff.failures());
     }
 
     /** Moves the stored watermark to the cursor's; false when the lease turned out to be lost. */
@@ -537,7 +534,7 @@ public final class Replayer {
         try {
             WatermarkOutcome o = engine.projection().advanceWatermark(lease, w);
             if (o == WatermarkOutcome.FENCED) {
-                LOG.log(Level.WARNING, "watermark write fenced: the replayer lease was lost");
+                LOG.warn("watermark write fenced: the replayer lease was lost");
                 leases.lost();
                 dropCursor();
                 return false;
@@ -545,7 +542,7 @@ public final class Replayer {
             persistedWatermark = w;
         } catch (RuntimeException e) {
             // The batch is applied; the next poll writes the watermark again (re-applying is harmless).
-            LOG.log(Level.WARNING, "watermark write failed: " + e.getMessage());
+            LOG.warn("watermark write failed: {}", e.getMessage());
         }
         return true;
     }
@@ -572,7 +569,7 @@ public final class Replayer {
             OutboxStats s = cursor().stats();
             lag.observe(s.pending(), s.lag());
         } catch (RuntimeException e) {
-            LOG.log(Level.DEBUG, "outbox stats unavailable: " + e.getMessage());
+            LOG.debug("outbox stats unavailable: {}", e.getMessage());
         }
     }
 
@@ -603,10 +600,10 @@ public final class Replayer {
         if (bulk(accountIds)) {
             // Most of the pool: a full rebuild (which reloads it in bulk) is cheaper than the rows, and
             // it reads after this batch was read, so it covers it. Last-used values still move here.
-            LOG.log(
-                    Level.INFO,
-                    "a batch names " + accountIds.size() + " of " + model().accountCount()
-                            + " accounts: full rebuild instead of applying its rows");
+            LOG.info(
+                    "a batch names {} of {} accounts: full rebuild instead of applying its rows",
+                    accountIds.size(),
+                    model().accountCount());
             for (OutboxEvent e : open) {
                 if (e instanceof OutboxEvent.AccountLastUsed) {
                     plan.add(e, cards, unknown);
@@ -656,7 +653,7 @@ public final class Replayer {
         int n = publisher.publish(model(), plan.dirty, !groupIds.isEmpty());
         bucketRebuilds.addAndGet(n);
         publisher.failed().forEach((b, err) -> {
-            LOG.log(Level.WARNING, "publishing " + b + " failed: " + err);
+            LOG.warn("publishing {} failed: {}", b, err.toString());
             for (long id : plan.eventsDirtying(b)) {
                 eventFailures.merge(id, "publishing " + b + " failed: " + err, (x, y) -> x);
             }
@@ -752,7 +749,7 @@ public final class Replayer {
                 catchUp(p);
             }
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "adopting the rebuilt model failed: " + e.getMessage());
+            LOG.warn("adopting the rebuilt model failed: {}", e.getMessage());
             p.adopted.complete(false);
             return;
         }

@@ -7,7 +7,6 @@ import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.service.ListResult;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -22,6 +21,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Picks the account for one request, holds a concurrency slot on it, and turns upstream outcomes into
@@ -61,7 +62,7 @@ import org.jspecify.annotations.Nullable;
  * so a lost reply does not leave a slot held. Thread-safe.
  */
 public final class Selector {
-    private static final System.Logger LOG = System.getLogger(Selector.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Selector.class);
 
     /** The failure streak of 429s without a reset time. */
     static final String STREAK_RATE_LIMITED = "rate_limited";
@@ -547,9 +548,10 @@ public final class Selector {
             write.run();
             return true;
         } catch (RuntimeException e) {
-            LOG.log(
-                    Level.WARNING,
-                    "cooldown of account " + accountId + " is in the shared store but could not be persisted: " + e);
+            LOG.warn(
+                    "cooldown of account {} is in the shared store but could not be persisted: {}",
+                    accountId,
+                    e.toString());
             return false;
         }
     }

@@ -1,12 +1,13 @@
 package dev.roster.core.selection;
 
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs {@link Selector#sweepExpired()} every {@code slot_cleanup_interval} on a daemon thread of its own
@@ -14,7 +15,7 @@ import org.jspecify.annotations.Nullable;
  * a failing sweep is logged and retried at the next interval. Close it with the selector.
  */
 public final class SlotSweeper implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(SlotSweeper.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(SlotSweeper.class);
 
     private final @Nullable ScheduledExecutorService executor;
 
@@ -43,10 +44,10 @@ public final class SlotSweeper implements AutoCloseable {
                     try {
                         int n = selector.sweepExpired();
                         if (n > 0) {
-                            LOG.log(Level.DEBUG, "swept " + n + " expired slots and wait tickets");
+                            LOG.debug("swept {} expired slots and wait tickets", n);
                         }
                     } catch (RuntimeException e) {
-                        LOG.log(Level.WARNING, "slot sweep failed (retried next interval): " + e.getMessage());
+                        LOG.warn("slot sweep failed (retried next interval): {}", e.getMessage());
                     }
                 },
                 ms,

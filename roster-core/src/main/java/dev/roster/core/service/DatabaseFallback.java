@@ -12,7 +12,6 @@ import dev.roster.core.projection.ProjectionException;
 import dev.roster.core.projection.PublishOutcome;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.source.SchedulingSource;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.HashMap;
@@ -28,6 +27,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The guarded database path behind the projection: what the hot path answers when the projection has
@@ -44,7 +45,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe. Queries run on the fallback pool the service's {@link ServiceThreads} owns.
  */
 final class DatabaseFallback {
-    private static final System.Logger LOG = System.getLogger(DatabaseFallback.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(DatabaseFallback.class);
 
     private final SchedulingSource source;
     private final Projection projection;
@@ -164,7 +165,7 @@ final class DatabaseFallback {
             try {
                 ticket = projection.allocateVersion(bucket).orElse(null);
             } catch (ProjectionException e) {
-                LOG.log(Level.DEBUG, "no version for fallback of " + bucket + ": " + e.getMessage());
+                LOG.debug("no version for fallback of {}: {}", bucket, e.getMessage());
             }
             List<AccountCard> cards = engine.load(bucket);
             String publishedUnder = generation.id();
@@ -173,7 +174,7 @@ final class DatabaseFallback {
                 try {
                     outcome = projection.publish(ticket, publishedUnder, cards);
                 } catch (ProjectionException e) {
-                    LOG.log(Level.DEBUG, "publishing fallback of " + bucket + " failed: " + e.getMessage());
+                    LOG.debug("publishing fallback of {} failed: {}", bucket, e.getMessage());
                 }
             }
             // Only an activated read is the bucket's snapshot. Superseded, retired or fenced (the bucket was

@@ -2,7 +2,6 @@ package dev.roster.core.service;
 
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
-import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
@@ -11,6 +10,8 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The last-used times of accounts: a local view and the projection's value move forward at once on
@@ -25,7 +26,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe.
  */
 final class LastUsedWriteBehind {
-    private static final System.Logger LOG = System.getLogger(LastUsedWriteBehind.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LastUsedWriteBehind.class);
 
     private final Projection projection;
     private final @Nullable LastUsedWriter writer;
@@ -60,9 +61,7 @@ final class LastUsedWriteBehind {
             projection.markUsed(Map.of(accountId, at));
         } catch (ProjectionException e) {
             projectionFailures.incrementAndGet();
-            LOG.log(
-                    Level.DEBUG,
-                    "last-used of account " + accountId + " not written to the projection: " + e.getMessage());
+            LOG.debug("last-used of account {} not written to the projection: {}", accountId, e.getMessage());
         }
     }
 
@@ -72,7 +71,7 @@ final class LastUsedWriteBehind {
         try {
             out.putAll(projection.lastUsed(accountIds));
         } catch (ProjectionException e) {
-            LOG.log(Level.DEBUG, "last-used read failed: " + e.getMessage());
+            LOG.debug("last-used read failed: {}", e.getMessage());
         }
         for (Long id : accountIds) {
             Instant mine = local.get(id);
@@ -111,7 +110,7 @@ final class LastUsedWriteBehind {
         try {
             flush();
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "last-used write-behind failed (kept for the next flush): " + e.getMessage());
+            LOG.warn("last-used write-behind failed (kept for the next flush): {}", e.getMessage());
         }
     }
 

@@ -12,10 +12,11 @@ import dev.roster.core.replay.LagMonitor;
 import dev.roster.core.replay.LeaseKeeper;
 import dev.roster.core.replay.Replayer;
 import dev.roster.core.source.SchedulingSource;
-import java.lang.System.Logger.Level;
 import java.time.InstantSource;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The composition root of one snapshot service: builds every part from the builder's inputs and wires
@@ -23,7 +24,7 @@ import org.jspecify.annotations.Nullable;
  * nothing. {@link SnapshotService} is the facade over them.
  */
 final class ServiceAssembly {
-    private static final System.Logger LOG = System.getLogger(ServiceAssembly.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ServiceAssembly.class);
 
     final SchedulingSource source;
     final Projection projection;
@@ -71,8 +72,7 @@ final class ServiceAssembly {
         LagMonitor lag = new LagMonitor(config.scheduling(), clock, rebuilder::request);
         DeadLetterSink sink = deadLetters != null
                 ? deadLetters
-                : (e, error, attempts) ->
-                        LOG.log(Level.ERROR, "outbox event " + e.id() + " dead (no dead-letter store): " + error);
+                : (e, error, attempts) -> LOG.error("outbox event {} dead (no dead-letter store): {}", e.id(), error);
         this.replayer = new Replayer(engine, generation, source.outbox(), leases, rebuilder, lag, sink);
         this.fallback = new DatabaseFallback(
                 source,
@@ -113,7 +113,7 @@ final class ServiceAssembly {
             generation.adoptStored();
         } catch (ProjectionException e) {
             // Not a start failure: the service starts not ready and the replay loop retries.
-            LOG.log(Level.WARNING, "projection unavailable at start: " + e.getMessage());
+            LOG.warn("projection unavailable at start: {}", e.getMessage());
         }
     }
 

@@ -2,7 +2,6 @@ package dev.roster.core.service;
 
 import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.replay.ReplayStep;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executor;
@@ -15,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Every thread and executor of one snapshot service, and the order in which they start and stop.
@@ -34,7 +35,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe.
  */
 final class ServiceThreads {
-    private static final System.Logger LOG = System.getLogger(ServiceThreads.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ServiceThreads.class);
 
     /**
      * What the background threads run.
@@ -161,7 +162,7 @@ final class ServiceThreads {
             try {
                 s = step.get();
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "replay step failed: " + e.getMessage(), e);
+                LOG.warn("replay step failed: {}", e.getMessage(), e);
                 s = ReplayStep.FAILED;
             }
             if (s == ReplayStep.MORE) {
@@ -237,7 +238,7 @@ final class ServiceThreads {
     private static void awaitTermination(ExecutorService e) {
         try {
             if (!e.awaitTermination(30, TimeUnit.SECONDS)) {
-                LOG.log(Level.WARNING, "an executor did not stop within 30 s");
+                LOG.warn("an executor did not stop within 30 s");
             }
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();

@@ -6,7 +6,6 @@ import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ServingDigest;
 import dev.roster.core.projection.Snapshot;
-import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -15,6 +14,8 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What this instance serves, published for the serving audit: per bucket of the near cache, the
@@ -28,7 +29,7 @@ import java.util.function.Supplier;
  * <p>Thread-safe.
  */
 final class ServingDigestPublisher {
-    private static final System.Logger LOG = System.getLogger(ServingDigestPublisher.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ServingDigestPublisher.class);
 
     /** How often a started service publishes its digest. */
     static final Duration INTERVAL = Duration.ofSeconds(10);
@@ -97,7 +98,7 @@ final class ServingDigestPublisher {
         try {
             publish();
         } catch (RuntimeException e) {
-            LOG.log(Level.DEBUG, "serving digest not published: " + e.getMessage());
+            LOG.debug("serving digest not published: {}", e.getMessage());
         }
     }
 

@@ -13,7 +13,6 @@ import dev.roster.core.projection.Lookup;
 import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionException;
 import dev.roster.core.projection.Snapshot;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -22,6 +21,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The hot path: a request's bucket and an account's card, from the near cache, else the projection,
@@ -40,7 +41,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe.
  */
 final class SnapshotReader {
-    private static final System.Logger LOG = System.getLogger(SnapshotReader.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotReader.class);
 
     private final Projection projection;
     private final RunMode runMode;
@@ -108,7 +109,7 @@ final class SnapshotReader {
                 return served(bucket, hit.found(), useMixed, ListResult.Source.PROJECTION);
             }
         } catch (ProjectionException e) {
-            LOG.log(Level.DEBUG, "snapshot read failed for " + bucket + ": " + e.getMessage());
+            LOG.debug("snapshot read failed for {}: {}", bucket, e.getMessage());
         }
         return fromDatabase(bucket, fallback.bucket(bucket, budget), useMixed);
     }
@@ -121,7 +122,7 @@ final class SnapshotReader {
                 return served(bucket, e.snapshot(), useMixed, ListResult.Source.PROJECTION);
             }
         } catch (ProjectionException ex) {
-            LOG.log(Level.DEBUG, "snapshot read failed for " + bucket + ": " + ex.getMessage());
+            LOG.debug("snapshot read failed for {}: {}", bucket, ex.getMessage());
         }
         DatabaseFallback.Loaded loaded = fallback.bucket(bucket, budget);
         if (loaded.version() > 0) {
@@ -175,7 +176,7 @@ final class SnapshotReader {
                 return c;
             }
         } catch (ProjectionException e) {
-            LOG.log(Level.DEBUG, "card read failed for account " + accountId + ": " + e.getMessage());
+            LOG.debug("card read failed for account {}: {}", accountId, e.getMessage());
         }
         return fallback.account(accountId, budget);
     }

@@ -19,7 +19,6 @@ import dev.roster.core.replay.FullRebuilder;
 import dev.roster.core.replay.Replayer;
 import dev.roster.core.source.GroupInfo;
 import dev.roster.core.source.SchedulingSource;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -31,6 +30,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The scheduler snapshot service: sub2api's {@code SchedulerSnapshotService} re-implemented over a
@@ -59,7 +60,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe.
  */
 public final class SnapshotService implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(SnapshotService.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotService.class);
 
     /** How often a started service publishes its serving digest. */
     public static final Duration SERVING_INTERVAL = ServingDigestPublisher.INTERVAL;
@@ -281,7 +282,7 @@ public final class SnapshotService implements AutoCloseable {
             publishServing();
         } catch (ProjectionException e) {
             // The others' digests are read below, and fail the audit the same way if Redis is down.
-            LOG.log(Level.DEBUG, "serving digest not refreshed before the audit: " + e.getMessage());
+            LOG.debug("serving digest not refreshed before the audit: {}", e.getMessage());
         }
         return new ServingAuditor(parts.projection).audit();
     }

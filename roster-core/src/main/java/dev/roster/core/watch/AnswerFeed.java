@@ -8,7 +8,6 @@ import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.projection.Snapshot;
 import dev.roster.core.service.ListResult;
 import dev.roster.core.service.SnapshotService;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -25,6 +24,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Tells watchers when the answer of {@link SnapshotService#list} changes for the buckets they watch: a new
@@ -49,7 +50,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe. Listeners run on the feed's thread {@code roster-watch}; see {@link AnswerListener}.
  */
 public final class AnswerFeed implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(AnswerFeed.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(AnswerFeed.class);
     private static final Duration LIST_BUDGET = Duration.ofSeconds(1);
 
     private final SnapshotService service;
@@ -195,7 +196,7 @@ public final class AnswerFeed implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "answer feed step failed: " + e.getMessage(), e);
+                LOG.warn("answer feed step failed: {}", e.getMessage(), e);
             }
         }
     }
@@ -295,7 +296,7 @@ public final class AnswerFeed implements AutoCloseable {
         try {
             r.listener.changed(s);
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "watch listener failed on " + s.bucket() + ": " + e.getMessage(), e);
+            LOG.warn("watch listener failed on {}: {}", s.bucket(), e.getMessage(), e);
         }
     }
 
@@ -309,7 +310,7 @@ public final class AnswerFeed implements AutoCloseable {
                 // The hot path itself: it loads the bucket into the near cache, whose installs then mark it.
                 r = service.list(b.groupId(), b.platform(), b.mode() == Mode.FORCED, LIST_BUDGET);
             } catch (RuntimeException ex) {
-                LOG.log(Level.DEBUG, "watch cannot read " + b + " now: " + ex.getMessage());
+                LOG.debug("watch cannot read {} now: {}", b, ex.getMessage());
                 return null;
             }
             e = nc == null ? null : nc.get(b);

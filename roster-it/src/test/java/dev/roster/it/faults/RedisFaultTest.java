@@ -11,6 +11,7 @@ import dev.roster.core.nearcache.NearCache;
 import dev.roster.core.service.FallbackLimitedException;
 import dev.roster.core.service.ListResult;
 import dev.roster.testkit.RedisHarness;
+import dev.roster.testkit.TestClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -103,7 +104,7 @@ class RedisFaultTest extends FaultTestBase {
                         .dbFallbackEnabled(true)
                         .dbFallbackMaxQps(MAX_QPS)
                         .build());
-        HandClock clock = new HandClock();
+        TestClock clock = TestClock.following();
         Load load = env.load(false);
         Roster roster = env.roster(clock, config);
         env.awaitReady();
@@ -201,7 +202,7 @@ class RedisFaultTest extends FaultTestBase {
                 .isEqualTo((long) WINDOWS * MAX_QPS);
 
         redis.start();
-        clock.resume();
+        clock.thaw();
         env.faultEnds();
         Reliability row = env.converge(
                 "Redis stopped; reads on a hand clock: near cache to max_stale " + MAX_STALE.toMillis() + " ms, then "

@@ -19,9 +19,10 @@ import java.util.logging.Logger;
 /**
  * Looks for credentials where they must never be (Redis, logs, answers): every secret the fault suite writes into
  * {@code accounts.credentials} starts with {@link #MARKER}, so finding that text anywhere in Redis (keys
- * and values of every type), in the logs (every {@code System.Logger}/JUL record with its stack trace,
- * everything written to standard output and error, which is where slf4j-simple and child processes
- * write) or in a response is a leak.
+ * and values of every type), in the logs (every java.util.logging record with its stack trace, which is
+ * where this module's SLF4J binding, slf4j-jdk14, sends Roster's lines and its libraries' at every level;
+ * everything written to standard output and error, which is where child processes write) or in a
+ * response is a leak.
  *
  * <p>Installed once per JVM by {@link #install()}; the capture is bounded (the newest 8 MiB are kept and
  * the scan is done incrementally as text arrives, so nothing scanned is ever dropped unseen).

@@ -19,6 +19,7 @@ import dev.roster.server.config.RosterConfig;
 import dev.roster.testkit.PostgresHarness;
 import dev.roster.testkit.PostgresHarness.TestDatabase;
 import dev.roster.testkit.RedisHarness;
+import dev.roster.testkit.TestClock;
 import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -31,7 +32,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +57,9 @@ class CachedAnswersTest {
     static final String SECRET = "s3cr3t-value-never-served";
     static final String URL = "/v1/schedulable?platform=openai";
 
-    static final ShiftedClock CLOCK = new ShiftedClock();
+    /** The system clock plus an offset the last test moves forward. */
+    static final TestClock CLOCK = TestClock.following();
+
     static TestDatabase db;
     static Roster roster;
     static Metrics metrics;
@@ -65,16 +67,6 @@ class CachedAnswersTest {
     static String base;
     static long blocked;
     static Instant blockEnds;
-
-    /** The system clock plus an offset the test moves forward. */
-    static final class ShiftedClock implements InstantSource {
-        volatile Duration offset = Duration.ZERO;
-
-        @Override
-        public Instant instant() {
-            return Instant.now().plus(offset);
-        }
-    }
 
     @BeforeAll
     static void start() {
@@ -365,7 +357,7 @@ class CachedAnswersTest {
 
         String versionTag = etag(changed);
         long sameVersion = JSON.readTree(changed.body()).get("version").asLong();
-        CLOCK.offset = Duration.between(Instant.now(), blockEnds).plusSeconds(1);
+        CLOCK.advance(Duration.between(CLOCK.instant(), blockEnds).plusSeconds(1));
         await().until(() -> listed(JSON.readTree(get(URL).body())).contains(blocked));
         HttpResponse<byte[]> unblocked = get(URL);
         JsonNode answer = JSON.readTree(unblocked.body());

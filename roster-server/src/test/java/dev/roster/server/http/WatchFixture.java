@@ -16,12 +16,11 @@ import dev.roster.server.config.RosterConfig;
 import dev.roster.testkit.PostgresHarness;
 import dev.roster.testkit.PostgresHarness.TestDatabase;
 import dev.roster.testkit.RedisHarness;
+import dev.roster.testkit.TestClock;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,22 +31,10 @@ import java.util.List;
 final class WatchFixture implements AutoCloseable {
     static final String TOKEN = "api-token-0123456789abcdef";
 
-    /** System time plus an offset the test moves forward (leases and checks keep running as usual). */
-    static final class MovableClock implements InstantSource {
-        private volatile Duration offset = Duration.ZERO;
-
-        @Override
-        public Instant instant() {
-            return Instant.now().plus(offset);
-        }
-
-        void advance(Duration d) {
-            offset = offset.plus(d);
-        }
-    }
-
     final TestDatabase db;
-    final MovableClock clock = new MovableClock();
+    /** System time plus an offset the test moves forward (leases and checks keep running as usual). */
+    final TestClock clock = TestClock.following();
+
     final Roster roster;
     private final BackendSource source;
     private final List<HttpServer> servers = new ArrayList<>();

@@ -15,7 +15,6 @@ import dev.roster.core.projection.StoreOrigin;
 import dev.roster.core.projection.Subscription;
 import dev.roster.core.projection.VersionTicket;
 import dev.roster.core.projection.WatermarkOutcome;
-import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,6 +32,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Projection} held in this process, the fake for tests. Thread-safe (one lock; every operation is short). Expiry (grace periods,
@@ -40,7 +41,7 @@ import java.util.function.Consumer;
  * delivered synchronously to subscribers, after the lock is released, on the publishing thread.
  */
 public final class InMemoryProjection implements Projection {
-    private static final System.Logger LOG = System.getLogger(InMemoryProjection.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(InMemoryProjection.class);
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final InstantSource clock;
@@ -463,7 +464,7 @@ public final class InMemoryProjection implements Projection {
             try {
                 l.accept(inv);
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "invalidation listener failed for " + inv, e);
+                LOG.warn("invalidation listener failed for {}", inv, e);
             }
         }
     }

@@ -14,12 +14,11 @@ import dev.roster.core.projection.Projection;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.projection.Snapshot;
 import dev.roster.core.projection.Subscription;
+import dev.roster.testkit.TestClock;
 import dev.roster.testkit.fake.InMemoryProjection;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -48,9 +47,7 @@ class NearCacheMutationTest {
     private static final String G2 = "gen2";
     private static final Duration MAX_STALE = Duration.ofSeconds(5);
 
-    private final AtomicLong millis =
-            new AtomicLong(Instant.parse("2026-03-01T12:00:00Z").toEpochMilli());
-    private final InstantSource clock = () -> Instant.ofEpochMilli(millis.get());
+    private final TestClock clock = TestClock.at(TestClock.T0);
     private final ScriptedProjection scripted = new ScriptedProjection();
     private final Set<String> accepted = ConcurrentHashMap.newKeySet();
     private NearCache cache;
@@ -90,9 +87,9 @@ class NearCacheMutationTest {
         scripted.hold(snap(B, G1, 3));
         NearCache.Entry loaded = c.load(B);
         assertThat(c.get(B)).isSameAs(loaded);
-        millis.addAndGet(MAX_STALE.toMillis());
+        clock.advance(MAX_STALE);
         assertThat(c.get(B)).as("exactly max_stale old is still served").isSameAs(loaded);
-        millis.incrementAndGet();
+        clock.advance(Duration.ofMillis(1));
         assertThat(c.get(B)).as("past max_stale").isNull();
         assertThat(c.stats().hits()).isEqualTo(2);
         assertThat(c.stats().staleMisses()).isEqualTo(1);
@@ -114,7 +111,7 @@ class NearCacheMutationTest {
         assertThat(scripted.passedHeld.poll())
                 .as("the check holds the loaded one")
                 .isSameAs(first);
-        millis.addAndGet(MAX_STALE.toMillis() + 1);
+        clock.advance(MAX_STALE.plusMillis(1));
         c.load(B);
         assertThat(scripted.passedHeld.poll())
                 .as("a stale load still holds the entry")
@@ -166,10 +163,10 @@ class NearCacheMutationTest {
         NearCache c = cache();
         scripted.hold(snap(B, G1, 5));
         c.load(B);
-        millis.addAndGet(4_000);
+        clock.advance(Duration.ofSeconds(4));
         NearCache.Entry confirmed = c.load(B);
         assertThat(confirmed.snapshot().version()).isEqualTo(5);
-        millis.addAndGet(4_000);
+        clock.advance(Duration.ofSeconds(4));
         assertThat(c.get(B)).as("confirmed 4 s ago, so still fresh").isNotNull();
     }
 

@@ -12,6 +12,7 @@ import dev.roster.core.nearcache.HandDrivenProjection.PendingRead;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.projection.Snapshot;
+import dev.roster.testkit.TestClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -48,7 +49,7 @@ class NearCacheOrderingTest {
     /** A bucket whose invalidation, once applied, shows that the refresh thread finished what came before. */
     private static final Bucket MARK = Bucket.of(0, "gemini", Mode.SINGLE);
 
-    private final StepClock clock = new StepClock();
+    private final TestClock clock = TestClock.at(TestClock.T0);
     private final HandDrivenProjection projection = new HandDrivenProjection();
     /** The generations in the order the service moved through them. */
     private final List<String> generations = new CopyOnWriteArrayList<>();

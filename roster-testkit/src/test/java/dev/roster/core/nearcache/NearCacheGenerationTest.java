@@ -10,6 +10,7 @@ import dev.roster.core.config.NearCacheConfig;
 import dev.roster.core.internal.CurrentGeneration;
 import dev.roster.core.projection.Generation;
 import dev.roster.core.projection.Snapshot;
+import dev.roster.testkit.TestClock;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -27,7 +28,7 @@ class NearCacheGenerationTest {
             NearCacheConfig.DEFAULTS.withTiming(MAX_STALE, MAX_STALE.minusMinutes(1));
     private static final Bucket A = Bucket.of(0, "openai", Mode.SINGLE);
 
-    private final StepClock clock = new StepClock();
+    private final TestClock clock = TestClock.at(TestClock.T0);
     private final HandDrivenProjection projection = new HandDrivenProjection();
     private final Generation g1 = Generation.random(FP);
     private final Generation g2 = Generation.random(FP);
