@@ -46,8 +46,12 @@ class CaptureCostBenchTest {
                     "capture on, priority update (emits account_changed + NOTIFY)",
                     "UPDATE accounts SET priority = ? WHERE id = ?");
             arms.put(
-                    "capture on, last_used_at update (trigger runs, emits nothing)",
+                    "capture on, last_used_at update (names no captured column, emits nothing)",
                     "UPDATE accounts SET last_used_at = now() - make_interval(secs => ?) WHERE id = ?");
+            arms.put(
+                    "capture on, token refresh in credentials (compared, emits nothing)",
+                    "UPDATE accounts SET credentials = jsonb_set(credentials, '{access_token}', to_jsonb(?::int))"
+                            + " WHERE id = ?");
             Map<String, long[]> nanos = new LinkedHashMap<>();
             arms.keySet().forEach(k -> nanos.put(k, new long[] {0}));
             try (Connection c = pg.bare()) {
@@ -71,7 +75,7 @@ class CaptureCostBenchTest {
                     base = perSecond;
                 }
                 report.append(String.format(
-                        "  %-66s %9.0f updates/s  %6.1f us/update  %5.2fx baseline%n",
+                        "  %-72s %9.0f updates/s  %6.1f us/update  %5.2fx baseline%n",
                         e.getKey(), perSecond, e.getValue()[0] / 1e3 / PER_ARM, perSecond / base));
             }
             System.out.print(report);

@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What the capture pre-filter saves, observed through the server's own per-transaction function
- * statistics ({@code track_functions}): an update the capture ignores calls no Roster function, and a
- * statement that changes some rows still writes one event.
+ * statistics ({@code track_functions}): an update that names no captured column calls no Roster
+ * function, one that names a captured column without changing it runs the comparison and writes
+ * nothing, and a statement that changes some rows still writes one event (decision CP1).
  */
 class CapturePrefilterTest {
     static PgFixture pg;
@@ -55,28 +56,45 @@ class CapturePrefilterTest {
     }
 
     @Test
-    void ignoredUpdates_callNoCaptureFunction_whileACapturedOneDoes() throws Exception {
+    void updatesNamingNoCapturedColumn_callNoCaptureFunction_whileACapturedOneDoes() throws Exception {
         long a = pg.account("quiet", "anthropic");
-        pg.sql("UPDATE accounts SET credentials = '{\"access_token\":\"t0\",\"model_mapping\":{\"m\":\"m\"}}',"
-                + " extra = '{\"usage\": 1}' WHERE id = " + a);
         long mark = pg.maxOutboxId();
         try (Connection c = tracked();
                 Statement st = c.createStatement()) {
             st.execute("UPDATE accounts SET last_used_at = now(), updated_at = now() WHERE id = " + a);
-            st.execute("UPDATE accounts SET credentials = jsonb_set(credentials, '{access_token}', '\"t1\"'),"
-                    + " extra = '{\"usage\": 2}' WHERE id = " + a);
             st.execute("UPDATE accounts SET last_used_at = now() WHERE platform = 'anthropic'");
 
             assertThat(calls(c)).isEmpty();
 
             st.execute("UPDATE accounts SET priority = priority + 1 WHERE id = " + a);
 
-            assertThat(calls(c)).containsEntry("roster_capture_accounts_update_row", 1L);
+            assertThat(calls(c))
+                    .containsEntry("roster_capture_accounts_update_row", 1L)
+                    .containsEntry("roster_capture_accounts_update_statement", 1L)
+                    .doesNotContainKey("roster_emit_accounts");
             c.commit();
         }
         assertThat(pg.outboxAfter(mark))
                 .singleElement()
                 .satisfies(r -> assertThat(r.accountId()).isEqualTo(a));
+    }
+
+    @Test
+    void tokenRefreshAndOtherExtraKeys_runTheComparison_andWriteNothing() throws Exception {
+        long a = pg.account("refreshed", "anthropic");
+        pg.sql("UPDATE accounts SET credentials = '{\"access_token\":\"t0\",\"model_mapping\":{\"m\":\"m\"}}',"
+                + " extra = '{\"usage\": 1, \"mixed_scheduling\": true}' WHERE id = " + a);
+        long mark = pg.maxOutboxId();
+        try (Connection c = tracked();
+                Statement st = c.createStatement()) {
+            st.execute("UPDATE accounts SET credentials = jsonb_set(credentials, '{access_token}', '\"t1\"'),"
+                    + " extra = jsonb_set(extra, '{usage}', '2') WHERE id = " + a);
+
+            assertThat(calls(c))
+                    .containsOnlyKeys("roster_capture_accounts_update_row", "roster_capture_accounts_update_statement");
+            c.commit();
+        }
+        assertThat(pg.outboxAfter(mark)).isEmpty();
     }
 
     @Test
@@ -106,7 +124,12 @@ class CapturePrefilterTest {
             st.execute(
                     "UPDATE accounts SET schedulable = false WHERE name IN ('many-4', 'many-5', 'many-6', 'many-7')");
             st.execute("UPDATE accounts SET priority = 2 WHERE name = 'many-8'");
-            assertThat(calls(c)).containsEntry("roster_capture_accounts_update_row", 8L);
+            // The row function runs for every row whose update names a captured column (200 + 4 + 1),
+            // the statement function once per statement, V3's emitter only for the two bulk events.
+            assertThat(calls(c))
+                    .containsEntry("roster_capture_accounts_update_row", 205L)
+                    .containsEntry("roster_capture_accounts_update_statement", 3L)
+                    .containsEntry("roster_emit_accounts", 2L);
             c.commit();
         }
         List<Row> rows = pg.outboxAfter(mark);
