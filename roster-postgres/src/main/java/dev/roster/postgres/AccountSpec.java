@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The editable fields of an account, as written by {@link AccountRepository#create} and {@link
@@ -33,7 +34,7 @@ public record AccountSpec(
         int concurrency,
         Map<String, ?> credentials,
         Map<String, ?> extra,
-        Instant expiresAt,
+        @Nullable Instant expiresAt,
         boolean autoPauseOnExpired) {
 
     /** Statuses an account may have. */

@@ -3,6 +3,7 @@ package dev.roster.postgres;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An account as an administrator sees it: every stored field except credentials, of which only
@@ -42,15 +43,15 @@ public record AccountView(
         boolean credentialsSet,
         List<String> supportedModels,
         Map<String, Object> extra,
-        Instant rateLimitResetAt,
-        Instant overloadUntil,
-        Instant tempUnschedulableUntil,
-        Instant expiresAt,
+        @Nullable Instant rateLimitResetAt,
+        @Nullable Instant overloadUntil,
+        @Nullable Instant tempUnschedulableUntil,
+        @Nullable Instant expiresAt,
         boolean autoPauseOnExpired,
-        Instant lastUsedAt,
-        Instant createdAt,
-        Instant updatedAt,
-        Instant deletedAt,
+        @Nullable Instant lastUsedAt,
+        @Nullable Instant createdAt,
+        @Nullable Instant updatedAt,
+        @Nullable Instant deletedAt,
         List<Link> groups) {
 
     /**

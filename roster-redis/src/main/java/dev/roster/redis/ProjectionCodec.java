@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.IdentityHashMap;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The compact binary value formats of the Redis projection.
@@ -82,6 +83,8 @@ public final class ProjectionCodec {
      * @param partIds the parts' ids, in card order (empty for an inline value)
      * @param parts the parts' values, aligned with {@code partIds}
      */
+    // Carries encoded bytes; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     public record Stored(byte[] value, List<String> partIds, List<byte[]> parts) {
         /** The bytes written in all (value and parts). */
         public long size() {
@@ -123,6 +126,8 @@ public final class ProjectionCodec {
     }
 
     /** A list of cards cut into parts: each part's card count, id and value, in card order. */
+    // Carries encoded bytes; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     private record Parts(int[] sizes, List<String> ids, List<byte[]> parts) {}
 
     /**
@@ -260,11 +265,13 @@ public final class ProjectionCodec {
      * @param partCounts per part, its number of cards (empty for inline)
      * @param partIds per part, its id (empty for inline)
      */
+    // Carries encoded bytes; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     public record Head(
             String generation,
             long version,
             byte[] identity,
-            List<AccountCard> inline,
+            @Nullable List<AccountCard> inline,
             int count,
             int[] partCounts,
             List<String> partIds) {}

@@ -32,6 +32,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@link SelectionStore} on Redis standalone, Sentinel or Cluster, shared by every gateway instance.
@@ -144,7 +145,7 @@ public final class RedisSelectionStore implements SelectionStore {
     // ---- slots -----------------------------------------------------------------------------
 
     @Override
-    public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
+    public SlotAttempt tryAcquire(long accountId, @Nullable String model, int concurrency, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
         String m = SelectRequest.requireModel(model);
         SelectionStore.requirePositive(ttl, "slot ttl");
@@ -237,7 +238,7 @@ public final class RedisSelectionStore implements SelectionStore {
     }
 
     @Override
-    public Reading read(Collection<Long> accountIds, String bindingKey, String model) {
+    public Reading read(Collection<Long> accountIds, @Nullable String bindingKey, @Nullable String model) {
         String m = SelectRequest.requireModel(model);
         byte[] modelArg = bytes(m == null ? "" : m);
         long now = now();
@@ -309,8 +310,9 @@ public final class RedisSelectionStore implements SelectionStore {
             }
             out.put(id, load(r, 0));
         }
-        OptionalLong bound =
-                sticky == null ? OptionalLong.empty() : binding(sticky, await("GET", sticky, stickyValue), now);
+        OptionalLong bound = sticky == null
+                ? OptionalLong.empty()
+                : binding(sticky, await("GET", sticky, Objects.requireNonNull(stickyValue, "issued with sticky")), now);
         return new Reading(out, bound);
     }
 
@@ -400,7 +402,7 @@ public final class RedisSelectionStore implements SelectionStore {
     }
 
     /** A binding value "<account id> <expiry ms>", live or not at {@code now}; empty for {@code null}. */
-    private static OptionalLong binding(String key, byte[] v, long now) {
+    private static OptionalLong binding(String key, byte @Nullable [] v, long now) {
         if (v == null) {
             return OptionalLong.empty();
         }
@@ -474,6 +476,8 @@ public final class RedisSelectionStore implements SelectionStore {
 
     // ---- plumbing --------------------------------------------------------------------------
 
+    // The caller names the reply type its script returns, as Lettuce's own eval does.
+    @SuppressWarnings("TypeParameterUnusedInFormals")
     private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
         return calls.eval(script, type, ks, args);
     }

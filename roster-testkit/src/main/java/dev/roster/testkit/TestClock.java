@@ -3,6 +3,7 @@ package dev.roster.testkit;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The application clock of tests. Either it stands still at an instant and moves only when the test
@@ -17,9 +18,9 @@ public final class TestClock implements InstantSource {
     public static final Instant T0 = Instant.parse("2026-03-01T12:00:00Z");
 
     private volatile Duration offset = Duration.ZERO;
-    private volatile Instant frozen;
+    private volatile @Nullable Instant frozen;
 
-    private TestClock(Instant frozen) {
+    private TestClock(@Nullable Instant frozen) {
         this.frozen = frozen;
     }
 

@@ -3,6 +3,7 @@ package dev.roster.core.status;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What an operator's status page reads from the source of truth: accounts with every field that decides
@@ -64,12 +65,12 @@ public interface PoolStatus {
             boolean schedulable,
             int priority,
             int concurrency,
-            Instant rateLimitResetAt,
-            Instant overloadUntil,
-            Instant tempUnschedulableUntil,
-            Instant expiresAt,
+            @Nullable Instant rateLimitResetAt,
+            @Nullable Instant overloadUntil,
+            @Nullable Instant tempUnschedulableUntil,
+            @Nullable Instant expiresAt,
             boolean autoPauseOnExpired,
-            Instant lastUsedAt,
+            @Nullable Instant lastUsedAt,
             List<GroupRef> groups) {}
 
     /**

@@ -5,6 +5,7 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A card as docs/architecture.md, "Buckets and cards" defines it, computed by the oracle from an account's raw rows:
@@ -24,10 +25,10 @@ public record ExpectedCard(
         boolean schedulable,
         int priority,
         int concurrency,
-        Instant rateLimitResetAt,
-        Instant overloadUntil,
-        Instant tempUnschedulableUntil,
-        Instant expiresAt,
+        @Nullable Instant rateLimitResetAt,
+        @Nullable Instant overloadUntil,
+        @Nullable Instant tempUnschedulableUntil,
+        @Nullable Instant expiresAt,
         boolean autoPauseOnExpired,
         boolean mixedScheduling,
         SortedSet<String> supportedModels,
