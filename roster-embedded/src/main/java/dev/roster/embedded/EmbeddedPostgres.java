@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +57,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private final Duration startTimeout;
     private final Path binDir;
     private final List<String> launchPrefix;
-    private Process process;
+    private @Nullable Process process;
 
     private EmbeddedPostgres(Builder b) throws IOException {
         this.dataDir = b.dataDir.toAbsolutePath();
@@ -201,6 +202,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
         process = null;
     }
 
+    // A literal loopback address: no name is looked up, so there is nothing to choose among.
+    @SuppressWarnings("AddressSelection")
     private boolean accepts() {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 200);
@@ -296,7 +299,11 @@ public final class EmbeddedPostgres implements AutoCloseable {
                     && succeeds(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "true")) {
                 Files.createDirectories(dataDir);
                 // nobody must be able to reach the data folder through its parent
-                if (!succeeds("chmod", "o+x", dataDir.getParent().toString())) {
+                // dataDir is absolute (resolved by the builder), so it has a parent.
+                if (!succeeds(
+                        "chmod",
+                        "o+x",
+                        Objects.requireNonNull(dataDir.getParent(), "parent").toString())) {
                     throw new IllegalStateException("could not open " + dataDir.getParent() + " to user nobody");
                 }
                 if (!succeeds("chown", "-R", "nobody:nogroup", dataDir.toString())) {

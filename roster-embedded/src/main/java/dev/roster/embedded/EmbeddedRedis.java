@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@code redis-server} process started from the binary that {@code org.signal:embedded-redis}
@@ -63,11 +64,11 @@ public final class EmbeddedRedis implements AutoCloseable {
     private final boolean sentinel;
     private final Duration startTimeout;
     private final boolean reapOnExit;
-    private volatile Process process;
+    private volatile @Nullable Process process;
 
     private EmbeddedRedis(Builder b) {
         this.port = b.port == 0 ? freePort() : b.port;
-        this.dataDir = b.dataDir;
+        this.dataDir = Objects.requireNonNull(b.dataDir, "dataDir"); // build() refuses a builder without one
         this.config = new LinkedHashMap<>(b.config);
         this.sentinel = b.sentinel;
         this.startTimeout = b.startTimeout;
@@ -321,7 +322,7 @@ public final class EmbeddedRedis implements AutoCloseable {
     /** Builds an {@link EmbeddedRedis}; {@link #dataDir(Path)} is required. */
     public static final class Builder {
         private int port;
-        private Path dataDir;
+        private @Nullable Path dataDir;
         private final Map<String, List<String>> config = new LinkedHashMap<>();
         private boolean sentinel;
         private Duration startTimeout = Duration.ofSeconds(20);

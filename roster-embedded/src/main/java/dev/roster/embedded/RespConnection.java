@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A minimal blocking RESP2 connection: enough to ping, configure and assemble embedded servers
@@ -60,7 +61,7 @@ public final class RespConnection implements Closeable {
     }
 
     /** Sends a command and returns its reply (see the class comment for the mapping). */
-    public Object command(String... args) {
+    public @Nullable Object command(String... args) {
         try {
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             buf.write(('*' + Integer.toString(args.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -79,44 +80,40 @@ public final class RespConnection implements Closeable {
         }
     }
 
-    private Object read() throws IOException {
+    private @Nullable Object read() throws IOException {
         int type = in.read();
         if (type < 0) {
             throw new IOException("connection closed by server");
         }
         String line = readLine();
-        switch (type) {
-            case '+':
-                return line;
-            case '-':
-                throw new RespException(line);
-            case ':':
-                return Long.parseLong(line);
-            case '$': {
+        return switch (type) {
+            case '+' -> line;
+            case '-' -> throw new RespException(line);
+            case ':' -> Long.parseLong(line);
+            case '$' -> {
                 int len = Integer.parseInt(line);
                 if (len < 0) {
-                    return null;
+                    yield null;
                 }
                 byte[] b = in.readNBytes(len + 2);
                 if (b.length != len + 2) {
                     throw new IOException("connection closed inside a bulk reply");
                 }
-                return new String(b, 0, len, StandardCharsets.UTF_8);
+                yield new String(b, 0, len, StandardCharsets.UTF_8);
             }
-            case '*': {
+            case '*' -> {
                 int n = Integer.parseInt(line);
                 if (n < 0) {
-                    return null;
+                    yield null;
                 }
                 List<Object> list = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     list.add(read());
                 }
-                return list;
+                yield list;
             }
-            default:
-                throw new IOException("unexpected RESP type byte '" + (char) type + "'");
-        }
+            default -> throw new IOException("unexpected RESP type byte '" + (char) type + "'");
+        };
     }
 
     private String readLine() throws IOException {

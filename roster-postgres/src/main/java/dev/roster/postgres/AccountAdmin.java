@@ -19,6 +19,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Account administration: pages, single accounts and every write an operator makes, each request in
@@ -268,7 +269,7 @@ public final class AccountAdmin {
                 rs.getObject(26, Integer.class));
     }
 
-    private static Instant instant(Timestamp t) {
+    private static @Nullable Instant instant(Timestamp t) {
         return t == null ? null : t.toInstant();
     }
 }

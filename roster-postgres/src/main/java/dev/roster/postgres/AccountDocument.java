@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The writable fields of an account as a JSON-shaped document (snake_case names, the admin API's body),
@@ -190,7 +191,7 @@ final class AccountDocument {
                 Fields.integerOrNull(doc, "quota_threshold_7d"));
     }
 
-    private static void putIfSet(Map<String, Object> doc, String field, Object value) {
+    private static void putIfSet(Map<String, Object> doc, String field, @Nullable Object value) {
         if (value != null) {
             doc.put(field, value);
         }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes accounts and their group links. Every write is a plain SQL statement; the capture
@@ -151,7 +152,7 @@ public final class AccountRepository {
         String sql = "INSERT INTO account_groups (account_id, group_id, priority) VALUES (?, ?, ?)"
                 + " ON CONFLICT (account_id, group_id) DO UPDATE SET priority = EXCLUDED.priority"
                 + " WHERE account_groups.priority IS DISTINCT FROM EXCLUDED.priority";
-        Jdbc.inTransaction(dataSource, "linking account " + accountId + " to group " + groupId, c -> {
+        Jdbc.runInTransaction(dataSource, "linking account " + accountId + " to group " + groupId, c -> {
             requireLive(c, accountId);
             AccountStatements.requireGroups(c, List.of(groupId));
             try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -160,7 +161,6 @@ public final class AccountRepository {
                 ps.setInt(3, priority);
                 ps.executeUpdate();
             }
-            return null;
         });
     }
 
@@ -181,10 +181,9 @@ public final class AccountRepository {
      * that order. Unknown, deleted or repeated groups are refused, naming them.
      */
     public void replaceGroups(long accountId, List<Long> groupIds) {
-        Jdbc.inTransaction(dataSource, "replacing groups of account " + accountId, c -> {
+        Jdbc.runInTransaction(dataSource, "replacing groups of account " + accountId, c -> {
             requireLive(c, accountId);
             replaceLinks(c, accountId, groupIds);
-            return null;
         });
     }
 
@@ -206,7 +205,7 @@ public final class AccountRepository {
         }
     }
 
-    private boolean set(long id, String column, Object value, String sqlType) {
+    private boolean set(long id, String column, @Nullable Object value, String sqlType) {
         // The IS DISTINCT FROM guard makes a no-op write touch nothing (not even updated_at).
         String sql = "UPDATE accounts SET " + column + " = ?::" + sqlType + ", updated_at = now()"
                 + " WHERE id = ? AND deleted_at IS NULL AND " + column + " IS DISTINCT FROM ?::" + sqlType;
@@ -240,7 +239,7 @@ public final class AccountRepository {
         return new IllegalArgumentException("account " + id + " does not exist or is deleted");
     }
 
-    private static Timestamp timestamp(Instant i) {
+    private static @Nullable Timestamp timestamp(Instant i) {
         return i == null ? null : Timestamp.from(i);
     }
 

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The editable fields of an account, as written by {@link AccountRepository#create} and {@link
@@ -35,7 +36,7 @@ public record AccountSpec(
         int concurrency,
         Map<String, ?> credentials,
         Map<String, ?> extra,
-        Instant expiresAt,
+        @Nullable Instant expiresAt,
         boolean autoPauseOnExpired,
         AccountLimits limits) {
 
@@ -89,7 +90,7 @@ public record AccountSpec(
             int concurrency,
             Map<String, ?> credentials,
             Map<String, ?> extra,
-            Instant expiresAt,
+            @Nullable Instant expiresAt,
             boolean autoPauseOnExpired) {
         this(
                 name,

@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The statements that write an account and its links, on the caller's connection and transaction:
@@ -38,7 +39,10 @@ final class AccountStatements {
      * @param overloadUntil overload end or {@code null}
      * @param tempUnschedulableUntil temporary block end or {@code null}
      */
-    record Blocks(Instant rateLimitResetAt, Instant overloadUntil, Instant tempUnschedulableUntil) {
+    record Blocks(
+            @Nullable Instant rateLimitResetAt,
+            @Nullable Instant overloadUntil,
+            @Nullable Instant tempUnschedulableUntil) {
         static final Blocks NONE = new Blocks(null, null, null);
     }
 
@@ -60,7 +64,7 @@ final class AccountStatements {
      * Writes every field of {@code spec} (and of {@code blocks} unless {@code null}) to live account
      * {@code id}; {@code false} when it does not exist or is deleted.
      */
-    static boolean update(Connection c, long id, AccountSpec spec, Blocks blocks) throws SQLException {
+    static boolean update(Connection c, long id, AccountSpec spec, @Nullable Blocks blocks) throws SQLException {
         String sql = UPDATE_SPEC + (blocks == null ? "" : SET_BLOCKS) + WHERE_LIVE;
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             int i = bindSpec(ps, spec);
@@ -172,7 +176,7 @@ final class AccountStatements {
         return first + 3;
     }
 
-    static Timestamp timestamp(Instant i) {
+    static @Nullable Timestamp timestamp(@Nullable Instant i) {
         return i == null ? null : Timestamp.from(i);
     }
 }

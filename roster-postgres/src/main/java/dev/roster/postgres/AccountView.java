@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An account as an administrator sees it: every stored field except credentials, of which only
@@ -48,20 +49,20 @@ public record AccountView(
         boolean credentialsSet,
         List<String> supportedModels,
         Map<String, Object> extra,
-        Instant rateLimitResetAt,
-        Instant overloadUntil,
-        Instant tempUnschedulableUntil,
-        Instant expiresAt,
+        @Nullable Instant rateLimitResetAt,
+        @Nullable Instant overloadUntil,
+        @Nullable Instant tempUnschedulableUntil,
+        @Nullable Instant expiresAt,
         boolean autoPauseOnExpired,
-        Instant lastUsedAt,
-        Instant createdAt,
-        Instant updatedAt,
-        Instant deletedAt,
+        @Nullable Instant lastUsedAt,
+        @Nullable Instant createdAt,
+        @Nullable Instant updatedAt,
+        @Nullable Instant deletedAt,
         List<Link> groups,
-        Integer rpmLimit,
+        @Nullable Integer rpmLimit,
         int weight,
-        @JsonProperty("quota_threshold_5h") Integer quotaThreshold5h,
-        @JsonProperty("quota_threshold_7d") Integer quotaThreshold7d) {
+        @JsonProperty("quota_threshold_5h") @Nullable Integer quotaThreshold5h,
+        @JsonProperty("quota_threshold_7d") @Nullable Integer quotaThreshold7d) {
 
     /**
      * A link of an account to a group.

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Outbox events that could not be applied, with their error and attempt count. Recording the same
@@ -37,14 +38,14 @@ public final class DeadLetterRepository {
     public record DeadLetter(
             long eventId,
             String eventType,
-            Long accountId,
-            Long groupId,
-            String payload,
+            @Nullable Long accountId,
+            @Nullable Long groupId,
+            @Nullable String payload,
             String error,
             int attempts,
-            Instant eventCreatedAt,
-            Instant firstFailedAt,
-            Instant lastFailedAt) {}
+            @Nullable Instant eventCreatedAt,
+            @Nullable Instant firstFailedAt,
+            @Nullable Instant lastFailedAt) {}
 
     /**
      * Records (or updates) a dead letter. A failure is Roster's, not a caller's: {@link
@@ -56,7 +57,7 @@ public final class DeadLetterRepository {
                 + " error, attempts, event_created_at) VALUES (?, ?, ?, ?, ?::jsonb, ?, ?, ?)"
                 + " ON CONFLICT (event_id) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts,"
                 + " last_failed_at = now()";
-        Jdbc.inSourceTransaction(dataSource, "dead-lettering outbox event " + d.eventId(), c -> {
+        Jdbc.runInSourceTransaction(dataSource, "dead-lettering outbox event " + d.eventId(), c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 ps.setLong(1, d.eventId());
                 ps.setString(2, d.eventType());
@@ -68,7 +69,6 @@ public final class DeadLetterRepository {
                 ps.setTimestamp(8, d.eventCreatedAt() == null ? null : Timestamp.from(d.eventCreatedAt()));
                 ps.executeUpdate();
             }
-            return null;
         });
     }
 
@@ -123,7 +123,7 @@ public final class DeadLetterRepository {
         });
     }
 
-    private static Instant instant(Timestamp t) {
+    private static @Nullable Instant instant(Timestamp t) {
         return t == null ? null : t.toInstant();
     }
 }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Typed reads of one field of a JSON-shaped document ({@code Map} of plain values, as a JSON parser or a
@@ -72,7 +73,7 @@ final class Fields {
     }
 
     /** A 32-bit integer, or {@code null} when the field is absent or {@code null}. */
-    static Integer integerOrNull(Map<String, ?> doc, String field) {
+    static @Nullable Integer integerOrNull(Map<String, ?> doc, String field) {
         Object v = doc.get(field);
         return v == null ? null : integer(v, field);
     }
@@ -103,7 +104,7 @@ final class Fields {
     }
 
     /** An instant (RFC 3339 text or an {@link Instant}), or {@code null}. */
-    static Instant instantOrNull(Map<String, ?> doc, String field) {
+    static @Nullable Instant instantOrNull(Map<String, ?> doc, String field) {
         Object v = doc.get(field);
         if (v == null || v instanceof Instant) {
             return (Instant) v;

@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Group administration, each request in one transaction. Bodies are JSON-shaped documents with {@code
@@ -177,7 +178,7 @@ public final class GroupAdmin {
                 instant(rs.getTimestamp(8)));
     }
 
-    private static Instant instant(Timestamp t) {
+    private static @Nullable Instant instant(Timestamp t) {
         return t == null ? null : t.toInstant();
     }
 

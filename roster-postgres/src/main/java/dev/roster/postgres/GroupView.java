@@ -1,6 +1,7 @@
 package dev.roster.postgres;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A group as an administrator sees it. Written by {@link GroupAdmin}.
@@ -20,6 +21,6 @@ public record GroupView(
         String platform,
         String status,
         long members,
-        Instant createdAt,
-        Instant updatedAt,
-        Instant deletedAt) {}
+        @Nullable Instant createdAt,
+        @Nullable Instant updatedAt,
+        @Nullable Instant deletedAt) {}

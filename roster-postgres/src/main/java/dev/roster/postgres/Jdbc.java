@@ -26,6 +26,27 @@ final class Jdbc {
         T run(Connection c) throws SQLException;
     }
 
+    /** Work run in one transaction that answers nothing. */
+    interface TxAction {
+        void run(Connection c) throws SQLException;
+    }
+
+    /** {@link #inTransaction} for work that answers nothing. */
+    static void runInTransaction(DataSource ds, String action, TxAction work) {
+        inTransaction(ds, action, c -> {
+            work.run(c);
+            return Boolean.TRUE;
+        });
+    }
+
+    /** {@link #inSourceTransaction} for work that answers nothing. */
+    static void runInSourceTransaction(DataSource ds, String action, TxAction work) {
+        inSourceTransaction(ds, action, c -> {
+            work.run(c);
+            return Boolean.TRUE;
+        });
+    }
+
     /**
      * Runs {@code work}, a write of a caller's input, in one transaction on a pooled connection;
      * constraint errors name the rule ({@link PgErrors#translate}).

@@ -2,6 +2,7 @@ package dev.roster.postgres;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * JSON merge patch (RFC 7396) over the plain values a JSON parser gives ({@code Map}, {@code List},
@@ -12,7 +13,7 @@ final class MergePatch {
     private MergePatch() {}
 
     /** {@code patch} applied to {@code target}; neither is modified. */
-    static Object apply(Object target, Object patch) {
+    static Object apply(@Nullable Object target, Object patch) {
         if (!(patch instanceof Map<?, ?> p)) {
             return patch;
         }

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Decodes outbox rows into {@link OutboxEvent}s. Accepts Roster's own payloads and the upstream
@@ -33,7 +34,13 @@ public final class OutboxEventDecoder {
 
     /** A raw outbox row. {@code payload} is the jsonb text or {@code null}. */
     public record Row(
-            long id, long txid, String eventType, Long accountId, Long groupId, String payload, Instant createdAt) {}
+            long id,
+            long txid,
+            String eventType,
+            @Nullable Long accountId,
+            @Nullable Long groupId,
+            String payload,
+            Instant createdAt) {}
 
     /** Decodes one row. */
     public OutboxEvent decode(Row r) {
@@ -135,7 +142,7 @@ public final class OutboxEventDecoder {
         }
     }
 
-    private JsonNode objectOrNull(Row r) {
+    private @Nullable JsonNode objectOrNull(Row r) {
         if (r.payload() == null) {
             return null;
         }
@@ -155,7 +162,7 @@ public final class OutboxEventDecoder {
         return n;
     }
 
-    private static List<Long> ids(JsonNode payload, String field, boolean required) {
+    private static List<Long> ids(@Nullable JsonNode payload, String field, boolean required) {
         JsonNode a = payload == null ? null : payload.get(field);
         if (a == null || a.isNull()) {
             if (required) {
@@ -180,7 +187,7 @@ public final class OutboxEventDecoder {
      * The optional {@code platforms} field (schema version 3 on): absent or null means the writer did
      * not say, which is not the same as an empty list.
      */
-    private static List<String> platforms(JsonNode payload) {
+    private static @Nullable List<String> platforms(@Nullable JsonNode payload) {
         JsonNode a = payload == null ? null : payload.get("platforms");
         if (a == null || a.isNull()) {
             return null;

@@ -6,6 +6,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -42,7 +43,7 @@ public final class OutboxListener implements AutoCloseable {
     private final AtomicLong wakes = new AtomicLong();
     private volatile boolean connected;
     private volatile boolean closed;
-    private volatile Connection current;
+    private volatile @Nullable Connection current;
 
     private OutboxListener(ConnectionFactory factory, Runnable onWake, Duration pollTimeout, Duration maxBackoff) {
         this.factory = factory;

@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
@@ -98,7 +99,7 @@ final class PgErrors {
         return outage ? new SourceException(message, cause) : new SourceDefectException(message, cause);
     }
 
-    private static String describe(SQLException e, String state, ServerErrorMessage server, boolean outage) {
+    private static String describe(SQLException e, String state, @Nullable ServerErrorMessage server, boolean outage) {
         if (state == null) {
             // A driver or pool condition (closed pool, connection timeout): its text is the client's own.
             return String.valueOf(e.getMessage());
@@ -192,7 +193,7 @@ final class PgErrors {
     }
 
     /** Our constraint names are sentences: {@code account_priority_must_not_be_negative}. */
-    private static String words(String constraint, String fallback) {
+    private static @Nullable String words(@Nullable String constraint, @Nullable String fallback) {
         if (constraint == null || constraint.isEmpty()) {
             return fallback;
         }
@@ -200,7 +201,7 @@ final class PgErrors {
     }
 
     /** Foreign-key details name only key columns and values, which are ids. */
-    private static String detailSafe(ServerErrorMessage server) {
+    private static String detailSafe(@Nullable ServerErrorMessage server) {
         return server == null || server.getDetail() == null ? "" : server.getDetail();
     }
 }

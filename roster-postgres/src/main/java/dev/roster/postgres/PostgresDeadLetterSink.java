@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.roster.core.outbox.OutboxEvent;
 import dev.roster.core.replay.DeadLetterSink;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The replayer's {@link DeadLetterSink} over the {@code scheduler_outbox_dead_letter} table
@@ -42,12 +43,12 @@ public final class PostgresDeadLetterSink implements DeadLetterSink {
         };
     }
 
-    private static Long accountId(OutboxEvent e) {
+    private static @Nullable Long accountId(OutboxEvent e) {
         return e instanceof OutboxEvent.AccountChanged a ? a.accountId() : null;
     }
 
     /** The stored payload of a malformed row (jsonb, so valid JSON), else null (the ids are in the event). */
-    private static String payload(OutboxEvent e) {
+    private static @Nullable String payload(OutboxEvent e) {
         if (e instanceof OutboxEvent.Malformed m && m.payload() != null) {
             try {
                 JSON.readTree(m.payload());

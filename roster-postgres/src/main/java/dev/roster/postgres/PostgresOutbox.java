@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The outbox reader over PostgreSQL (docs/architecture.md, "Reading the outbox without skips"). Each read is one
@@ -69,7 +70,7 @@ public final class PostgresOutbox implements OutboxSource {
     }
 
     @Override
-    public OutboxRead read(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit) {
+    public OutboxRead read(long watermark, Set<Long> excludedIds, @Nullable OutboxPosition after, int limit) {
         requireLimit(limit);
         try (Connection c = dataSource.getConnection()) {
             return read(c, watermark, excludedIds, after, limit);
@@ -88,7 +89,7 @@ public final class PostgresOutbox implements OutboxSource {
      * The read of {@link #read(long, Set, OutboxPosition, int)} as one statement on {@code c}; inside a
      * transaction that already holds a snapshot, the horizon is that snapshot's.
      */
-    OutboxRead read(Connection c, long watermark, Set<Long> excludedIds, OutboxPosition after, int limit)
+    OutboxRead read(Connection c, long watermark, Set<Long> excludedIds, @Nullable OutboxPosition after, int limit)
             throws SQLException {
         requireLimit(limit);
         try (PreparedStatement ps = c.prepareStatement(after == null ? READ : READ_AFTER)) {
@@ -123,7 +124,7 @@ public final class PostgresOutbox implements OutboxSource {
                             rs.getTimestamp(9).toInstant())));
                 }
             }
-            return new OutboxRead(horizon, now, events, snapshot);
+            return new OutboxRead(horizon, Objects.requireNonNull(now, "databaseNow"), events, snapshot);
         }
     }
 
@@ -218,12 +219,12 @@ public final class PostgresOutbox implements OutboxSource {
         }
     }
 
-    private static Long nullableLong(ResultSet rs, int col) throws SQLException {
+    private static @Nullable Long nullableLong(ResultSet rs, int col) throws SQLException {
         long v = rs.getLong(col);
         return rs.wasNull() ? null : v;
     }
 
-    private static Instant instant(Timestamp t) {
+    private static @Nullable Instant instant(Timestamp t) {
         return t == null ? null : t.toInstant();
     }
 

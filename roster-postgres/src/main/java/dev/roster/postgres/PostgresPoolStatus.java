@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link PoolStatus} over PostgreSQL. Every filter is a bound parameter, and a page is one statement
@@ -209,7 +210,7 @@ public final class PostgresPoolStatus implements PoolStatus {
         }
     }
 
-    private static Instant instant(ResultSet rs, String col) throws SQLException {
+    private static @Nullable Instant instant(ResultSet rs, String col) throws SQLException {
         Timestamp t = rs.getTimestamp(col);
         return t == null ? null : t.toInstant();
     }

@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link SchedulingSource} over PostgreSQL. The bucket query's durable part runs in SQL; {@link
@@ -118,7 +119,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
         return query(bucket, runMode, group0Scope, Objects.requireNonNull(now, "now"));
     }
 
-    private List<AccountCard> query(Bucket bucket, RunMode runMode, Group0Scope scope, Instant now) {
+    private List<AccountCard> query(Bucket bucket, RunMode runMode, Group0Scope scope, @Nullable Instant now) {
         Objects.requireNonNull(bucket, "bucket");
         Objects.requireNonNull(runMode, "runMode");
         Objects.requireNonNull(scope, "group0Scope");
@@ -263,7 +264,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
      * snapshot, so the horizon is the rows' too), then the named accounts' cards, then the named groups.
      */
     @Override
-    public BatchRead readBatch(long watermark, Set<Long> excludedIds, OutboxPosition after, int limit) {
+    public BatchRead readBatch(long watermark, Set<Long> excludedIds, @Nullable OutboxPosition after, int limit) {
         Objects.requireNonNull(excludedIds, "excludedIds");
         PostgresOutbox.requireLimit(limit);
         try {
@@ -387,7 +388,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
                 new AccountLimits(rs.getInt(19), rs.getInt(20), integerOrNull(rs, 21), integerOrNull(rs, 22)));
     }
 
-    private static Integer integerOrNull(ResultSet rs, int column) throws SQLException {
+    private static @Nullable Integer integerOrNull(ResultSet rs, int column) throws SQLException {
         int v = rs.getInt(column);
         return rs.wasNull() ? null : v;
     }
@@ -396,7 +397,7 @@ public final class PostgresSchedulingSource implements SchedulingSource {
         return new GroupInfo(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4));
     }
 
-    private static Instant instant(Timestamp t) {
+    private static @Nullable Instant instant(Timestamp t) {
         return t == null ? null : t.toInstant();
     }
 }

@@ -35,14 +35,13 @@ public final class StateRepository {
     /** Sets {@code key} to {@code value}. */
     public void put(String key, String value) {
         Objects.requireNonNull(value, "value");
-        Jdbc.inTransaction(dataSource, "writing state '" + key + "'", c -> {
+        Jdbc.runInTransaction(dataSource, "writing state '" + key + "'", c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO roster_state (key, value) VALUES (?, ?)"
                     + " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()")) {
                 ps.setString(1, key);
                 ps.setString(2, value);
                 ps.executeUpdate();
             }
-            return null;
         });
     }
 

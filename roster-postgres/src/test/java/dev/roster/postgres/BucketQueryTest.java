@@ -70,7 +70,7 @@ class BucketQueryTest {
         long id = pg.account(name, platform);
         pg.sql("UPDATE accounts SET priority = " + priority + ", extra = '" + extra + "'" + more + " WHERE id = " + id);
         for (String l : links) {
-            String[] p = l.split(":");
+            String[] p = l.split(":", -1);
             pg.sql("INSERT INTO account_groups (account_id, group_id, priority) VALUES (" + id + ", " + p[0] + ", "
                     + p[1] + ")");
         }

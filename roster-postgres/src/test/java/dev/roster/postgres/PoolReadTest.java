@@ -132,9 +132,8 @@ class PoolReadTest {
 
     @Test
     void loadPool_cardsEqualTheCardsReadOneByOne() {
-        List<Long> groups = new ArrayList<>();
         for (int g = 0; g < 5; g++) {
-            groups.add(pg.group("g" + g, "anthropic"));
+            long unused = pg.group("g" + g, "anthropic");
         }
         pg.sql("INSERT INTO accounts (name, platform, type, credentials, extra) SELECT 'a' || i, 'anthropic',"
                 + " 'oauth', CASE WHEN i % 3 = 0 THEN '{\"model_mapping\":{\"b\":\"x\",\"a\":\"y\"}}'::jsonb"

@@ -5,6 +5,7 @@ import java.lang.ref.WeakReference;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What {@link RedisProjection#refreshSnapshot} remembers of the last snapshot it decoded for a bucket:
@@ -42,7 +43,8 @@ final class HeldLayout {
     }
 
     /** Whether this is the layout of {@code held} (the same object). */
-    boolean describes(Snapshot held) {
+    @SuppressWarnings("ReferenceEquality") // the same object, on purpose: see above
+    boolean describes(@Nullable Snapshot held) {
         return held != null && snapshot.get() == held;
     }
 
@@ -52,7 +54,7 @@ final class HeldLayout {
     }
 
     /** {@code {from, count}} of the held part {@code id} within the held snapshot's cards, or null. */
-    int[] range(String id) {
+    int @Nullable [] range(String id) {
         return ranges.get(id);
     }
 }

@@ -6,6 +6,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /** A Lua script and its SHA-1, so it runs by EVALSHA and falls back to EVAL after a script flush. */
+// Carries a script's source bytes; never compared or hashed.
+@SuppressWarnings("ArrayRecordComponent")
 record LuaScript(String name, byte[] source, String sha) {
 
     static LuaScript of(String name, String source) {

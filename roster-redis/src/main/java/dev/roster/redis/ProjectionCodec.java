@@ -18,6 +18,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The compact binary value formats of the Redis projection.
@@ -91,6 +92,8 @@ public final class ProjectionCodec {
      * @param partIds the parts' ids, in card order (empty for an inline value)
      * @param parts the parts' values, aligned with {@code partIds}
      */
+    // Carries encoded bytes; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     public record Stored(byte[] value, List<String> partIds, List<byte[]> parts) {
         /** The bytes written in all (value and parts). */
         public long size() {
@@ -132,6 +135,8 @@ public final class ProjectionCodec {
     }
 
     /** A list of cards cut into parts: the cards, and each part's card count, id and value, in card order. */
+    // Carries encoded bytes; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     private record Parts(List<AccountCard> cards, int[] sizes, List<String> ids, List<byte[]> parts) {}
 
     /**
@@ -166,7 +171,7 @@ public final class ProjectionCodec {
     static final class Encoder {
         private final IdentityHashMap<AccountCard, byte[]> cards = new IdentityHashMap<>();
         private final IdentityHashMap<List<AccountCard>, Parts> parts = new IdentityHashMap<>();
-        private final PartsMemo memo;
+        private final @Nullable PartsMemo memo;
 
         /** An encoder that remembers nothing beyond its call. */
         Encoder() {
@@ -174,7 +179,7 @@ public final class ProjectionCodec {
         }
 
         /** An encoder that reuses, and records, the parts of {@code memo} (may be {@code null}). */
-        Encoder(PartsMemo memo) {
+        Encoder(@Nullable PartsMemo memo) {
             this.memo = memo;
         }
 
@@ -201,7 +206,7 @@ public final class ProjectionCodec {
             return p;
         }
 
-        private Parts cut(List<AccountCard> list, Parts previous) {
+        private Parts cut(List<AccountCard> list, @Nullable Parts previous) {
             int[] ends = SnapshotParts.ends(list);
             int[] sizes = new int[ends.length];
             List<String> ids = new ArrayList<>(ends.length);
@@ -214,6 +219,7 @@ public final class ProjectionCodec {
                 sizes[k] = end - from;
                 Integer j = reusable.get(list.get(from).id());
                 if (j != null
+                        && previous != null
                         && previous.sizes[j] == end - from
                         && sameRun(list, from, previous.cards, previousFrom[j], end - from)) {
                     values.add(previous.parts.get(j));
@@ -353,11 +359,13 @@ public final class ProjectionCodec {
      * @param partCounts per part, its number of cards (empty for inline)
      * @param partIds per part, its id (empty for inline)
      */
+    // Carries encoded bytes; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     public record Head(
             String generation,
             long version,
             byte[] identity,
-            List<AccountCard> inline,
+            @Nullable List<AccountCard> inline,
             int count,
             int[] partCounts,
             List<String> partIds) {}

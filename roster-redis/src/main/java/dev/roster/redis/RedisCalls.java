@@ -102,6 +102,8 @@ final class RedisCalls {
     }
 
     /** Runs {@code script} by its SHA, reloading it with {@code EVAL} when the server lost it. */
+    // The caller names the reply type its script returns, as Lettuce's own eval does.
+    @SuppressWarnings("TypeParameterUnusedInFormals")
     <T> T eval(LuaScript script, ScriptOutputType type, byte[][] keys, byte[]... args) {
         try {
             return call("EVALSHA " + script.name(), keys[0], () -> redis.evalsha(script.sha(), type, keys, args));

@@ -45,7 +45,10 @@ public final class RedisConnector implements AutoCloseable {
     private final RedisClusterAsyncCommands<byte[], byte[]> async;
     private final boolean cluster;
 
-    private RedisConnector(RedisConnectionOptions options, ClientResources resources) {
+    // Lettuce deprecates every adaptive-refresh switch alike (enableAllAdaptiveRefreshTriggers and
+    // enableAdaptiveRefreshTrigger); replacing it is a behaviour change of its own, not a warning fix.
+    @SuppressWarnings("deprecation")
+    private RedisConnector(RedisConnectionOptions options, @Nullable ClientResources resources) {
         this.options = options;
         this.endpoint = RedisEndpoint.parse(options.uri());
         SocketOptions socket = SocketOptions.builder()

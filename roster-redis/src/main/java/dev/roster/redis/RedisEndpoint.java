@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where and how to reach Redis, parsed from a URI. Accepted forms:
@@ -34,11 +35,11 @@ import java.util.Objects;
 public record RedisEndpoint(
         Kind kind,
         List<HostPort> nodes,
-        String username,
-        String password,
+        @Nullable String username,
+        @Nullable String password,
         int database,
         boolean tls,
-        String sentinelMaster) {
+        @Nullable String sentinelMaster) {
 
     /** The topology a URI names. */
     public enum Kind {
@@ -159,7 +160,10 @@ public record RedisEndpoint(
         }
         String master = fragment == null || fragment.isEmpty() ? null : fragment;
         if (query != null && !query.isEmpty()) {
-            for (String kv : query.split("&")) {
+            // split drops trailing empty strings: an empty pair is nothing to read anyway.
+            @SuppressWarnings("StringSplitter")
+            String[] pairs = query.split("&");
+            for (String kv : pairs) {
                 int eq = kv.indexOf('=');
                 String k = eq < 0 ? kv : kv.substring(0, eq);
                 String v = eq < 0 ? "" : kv.substring(eq + 1);
@@ -264,7 +268,7 @@ public record RedisEndpoint(
         return uri.substring(0, schemeEnd + 3) + shown + uri.substring(at);
     }
 
-    private static String emptyToNull(String s) {
+    private static @Nullable String emptyToNull(String s) {
         return s == null || s.isEmpty() ? null : s;
     }
 

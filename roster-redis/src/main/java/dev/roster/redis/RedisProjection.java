@@ -53,6 +53,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,7 +110,7 @@ public final class RedisProjection implements Projection {
     private final LongAdder snapshotBytesRead = new LongAdder();
     private final List<Consumer<Invalidation>> listeners = new CopyOnWriteArrayList<>();
     private final Object pubSubLock = new Object();
-    private StatefulRedisPubSubConnection<String, String> pubSub;
+    private @Nullable StatefulRedisPubSubConnection<String, String> pubSub;
     private volatile boolean closed;
 
     private RedisProjection(RedisConnector connector, boolean owns, String keyPrefix, Duration grace) {
@@ -188,7 +189,7 @@ public final class RedisProjection implements Projection {
      * The layout of the snapshot returned is remembered per bucket, for the next refresh.
      */
     @Override
-    public Lookup<Snapshot> refreshSnapshot(Bucket bucket, Snapshot held) {
+    public Lookup<Snapshot> refreshSnapshot(Bucket bucket, @Nullable Snapshot held) {
         Objects.requireNonNull(bucket, "bucket");
         HeldLayout layout = layouts.get(bucket);
         if (layout != null && !layout.describes(held)) {
@@ -230,7 +231,8 @@ public final class RedisProjection implements Projection {
      * what is returned is kept for the bucket's next refresh (a plain read must not replace the layout a
      * near cache relies on).
      */
-    private Lookup<Snapshot> readAt(Bucket bucket, byte[] key, Snapshot held, HeldLayout layout, boolean remember) {
+    private Lookup<Snapshot> readAt(
+            Bucket bucket, byte[] key, @Nullable Snapshot held, @Nullable HeldLayout layout, boolean remember) {
         List<Object> r;
         try {
             r = eval(
@@ -248,7 +250,8 @@ public final class RedisProjection implements Projection {
             return Lookup.miss();
         }
         if (tag == 1) {
-            return Lookup.hit(held);
+            // The script answers "unchanged" only for a held snapshot it was given.
+            return Lookup.hit(Objects.requireNonNull(held, "held"));
         }
         if (tag == 3) {
             return corrupt(new CorruptValueException(str(key), "holds another Redis type (" + text(r.get(1)) + ")"));
@@ -291,7 +294,8 @@ public final class RedisProjection implements Projection {
      * The snapshot the reply's value describes, its parts taken from the reply, from {@code held} or
      * fetched; {@code null} when a part to fetch is gone (the caller then reads everything atomically).
      */
-    private Snapshot assemble(Bucket bucket, byte[] key, List<Object> reply, Snapshot held, HeldLayout layout) {
+    private @Nullable Snapshot assemble(
+            Bucket bucket, byte[] key, List<Object> reply, @Nullable Snapshot held, @Nullable HeldLayout layout) {
         String k = str(key);
         ProjectionCodec.Head head = ProjectionCodec.decodeHead(k, (byte[]) reply.get(1), bucket);
         if (head.inline() != null) {
@@ -338,7 +342,8 @@ public final class RedisProjection implements Projection {
                 if (range == null) {
                     throw new CorruptValueException(k, "names part " + id + ", which was neither sent nor held");
                 }
-                cards.addAll(held.cards().subList(range[0], range[0] + count));
+                // A range comes from the layout, which describes the held snapshot.
+                cards.addAll(Objects.requireNonNull(held, "held").cards().subList(range[0], range[0] + count));
             }
         }
         return snapshot(k, bucket, head, cards);
@@ -532,7 +537,11 @@ public final class RedisProjection implements Projection {
             for (int i : missing) {
                 VersionTicket t = chunk.get(i);
                 ScriptCall full = publishCall(
-                        new Snapshot(t.bucket(), generation, t.version(), contents.get(t)), t, encoder, false);
+                        new Snapshot(
+                                t.bucket(), generation, t.version(), Objects.requireNonNull(contents.get(t), "cards")),
+                        t,
+                        encoder,
+                        false);
                 calls.set(i, full);
                 again.add(full);
             }
@@ -697,7 +706,7 @@ public final class RedisProjection implements Projection {
         return out;
     }
 
-    private Lookup<AccountCard> decodeCard(long id, byte[] key, byte[] v) {
+    private Lookup<AccountCard> decodeCard(long id, byte[] key, byte @Nullable [] v) {
         if (v == null) {
             return Lookup.miss();
         }
@@ -712,6 +721,8 @@ public final class RedisProjection implements Projection {
     public void putCards(Collection<AccountCard> cards) {
         List<AccountCard> list = List.copyOf(cards);
         for (int from = 0; from < list.size(); from += BATCH) {
+            // Distinct card keys, never looked up: the map only keeps MSET's pairs in order.
+            @SuppressWarnings("UndefinedEquals")
             Map<byte[], byte[]> kv = new LinkedHashMap<>();
             for (AccountCard c : list.subList(from, Math.min(list.size(), from + BATCH))) {
                 kv.put(bytes(keys.card(c.id())), ProjectionCodec.encodeCard(c));
@@ -912,7 +923,7 @@ public final class RedisProjection implements Projection {
     }
 
     @Override
-    public void putGeneration(Generation generation, String origin) {
+    public void putGeneration(Generation generation, @Nullable String origin) {
         Objects.requireNonNull(generation, "generation");
         byte[] v = bytes(GENERATION_FORMAT + "|" + generation.id() + "|" + generation.fingerprint());
         eval(
@@ -954,7 +965,7 @@ public final class RedisProjection implements Projection {
         List<ServingDigest> out = new ArrayList<>(r.size());
         for (Object o : r) {
             try {
-                out.add(ServingDigest.decode(text(o)));
+                out.add(ServingDigest.decode(Objects.requireNonNull(text(o), "text")));
             } catch (RuntimeException e) {
                 // One instance's unreadable digest (another Roster version) must not hide the others.
                 LOG.warn("skipping an unreadable serving digest: {}", e.getMessage());
@@ -963,7 +974,7 @@ public final class RedisProjection implements Projection {
         return out;
     }
 
-    private static String text(Object o) {
+    private static @Nullable String text(Object o) {
         return o instanceof byte[] b ? str(b) : null;
     }
 
@@ -1136,12 +1147,16 @@ public final class RedisProjection implements Projection {
     }
 
     /** The keys and arguments of one script invocation. */
+    // Carries a script's byte arguments; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     private record ScriptCall(byte[][] keys, long valueBytes, List<String> partIds, byte[]... args) {
         ScriptCall(byte[][] keys, byte[]... args) {
             this(keys, 0, List.of(), args);
         }
     }
 
+    // The caller names the reply type its script returns, as Lettuce's own eval does.
+    @SuppressWarnings("TypeParameterUnusedInFormals")
     private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
         return calls.eval(script, type, ks, args);
     }

@@ -32,6 +32,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@link SelectionStore} on Redis standalone, Sentinel or Cluster, shared by every gateway instance.
@@ -154,7 +155,7 @@ public final class RedisSelectionStore implements SelectionStore {
     }
 
     @Override
-    public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
+    public SlotAttempt tryAcquire(long accountId, @Nullable String model, int concurrency, Duration ttl, String token) {
         return tryAcquire(accountId, model, concurrency, 0, ttl, token);
     }
 
@@ -165,7 +166,7 @@ public final class RedisSelectionStore implements SelectionStore {
 
     @Override
     public SlotAttempt tryAcquire(
-            long accountId, String model, int concurrency, int rpmLimit, Duration ttl, String token) {
+            long accountId, @Nullable String model, int concurrency, int rpmLimit, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
         if (rpmLimit < 0) {
             throw new IllegalArgumentException("rpm limit must not be negative, got " + rpmLimit);
@@ -272,7 +273,7 @@ public final class RedisSelectionStore implements SelectionStore {
     }
 
     @Override
-    public Reading read(Collection<Long> accountIds, String bindingKey, String model) {
+    public Reading read(Collection<Long> accountIds, @Nullable String bindingKey, @Nullable String model) {
         String m = SelectRequest.requireModel(model);
         byte[] modelArg = bytes(m == null ? "" : m);
         long now = now();
@@ -349,8 +350,9 @@ public final class RedisSelectionStore implements SelectionStore {
             out.put(id, load(r, 0));
             lastUsed(used, id, r, 0);
         }
-        OptionalLong bound =
-                sticky == null ? OptionalLong.empty() : binding(sticky, await("GET", sticky, stickyValue), now);
+        OptionalLong bound = sticky == null
+                ? OptionalLong.empty()
+                : binding(sticky, await("GET", sticky, Objects.requireNonNull(stickyValue, "issued with sticky")), now);
         return new Reading(out, bound, used);
     }
 
@@ -447,7 +449,7 @@ public final class RedisSelectionStore implements SelectionStore {
     }
 
     /** A binding value "<account id> <expiry ms>", live or not at {@code now}; empty for {@code null}. */
-    private static OptionalLong binding(String key, byte[] v, long now) {
+    private static OptionalLong binding(String key, byte @Nullable [] v, long now) {
         if (v == null) {
             return OptionalLong.empty();
         }
@@ -521,6 +523,8 @@ public final class RedisSelectionStore implements SelectionStore {
 
     // ---- plumbing --------------------------------------------------------------------------
 
+    // The caller names the reply type its script returns, as Lettuce's own eval does.
+    @SuppressWarnings("TypeParameterUnusedInFormals")
     private <T> T eval(LuaScript script, ScriptOutputType type, byte[][] ks, byte[]... args) {
         return calls.eval(script, type, ks, args);
     }

@@ -5,6 +5,7 @@ import dev.roster.core.outbox.OutboxPosition;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The text form of the replayer's published cursor ({@code {state}:cursor}), kept apart from the
@@ -71,11 +72,11 @@ final class ReplayCursorCodec {
         return new CursorState(w, applied, noneToNull(f[2]), noneToNull(f[3]), after);
     }
 
-    private static String orNone(String s) {
+    private static String orNone(@Nullable String s) {
         return s == null ? NONE : s;
     }
 
-    private static String noneToNull(String s) {
+    private static @Nullable String noneToNull(String s) {
         return s.equals(NONE) ? null : s;
     }
 }

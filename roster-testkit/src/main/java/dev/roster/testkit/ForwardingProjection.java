@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link Projection} that forwards every call to another one. Tests extend it and override only
@@ -43,7 +44,7 @@ public abstract class ForwardingProjection implements Projection {
     }
 
     @Override
-    public Lookup<Snapshot> refreshSnapshot(Bucket bucket, Snapshot held) {
+    public Lookup<Snapshot> refreshSnapshot(Bucket bucket, @Nullable Snapshot held) {
         return delegate.refreshSnapshot(bucket, held);
     }
 
@@ -153,7 +154,7 @@ public abstract class ForwardingProjection implements Projection {
     }
 
     @Override
-    public void putGeneration(Generation generation, String origin) {
+    public void putGeneration(Generation generation, @Nullable String origin) {
         delegate.putGeneration(generation, origin);
     }
 

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link SelectionStore} that forwards every call to another one. Tests extend it and override only
@@ -28,13 +29,13 @@ public abstract class ForwardingSelectionStore implements SelectionStore {
     }
 
     @Override
-    public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
+    public SlotAttempt tryAcquire(long accountId, @Nullable String model, int concurrency, Duration ttl, String token) {
         return delegate.tryAcquire(accountId, model, concurrency, ttl, token);
     }
 
     @Override
     public SlotAttempt tryAcquire(
-            long accountId, String model, int concurrency, int rpmLimit, Duration ttl, String token) {
+            long accountId, @Nullable String model, int concurrency, int rpmLimit, Duration ttl, String token) {
         // Without a limit through the five-argument form, so a subclass that intercepts that one sees
         // every acquisition of a card without rpm_limit.
         return rpmLimit == 0
@@ -73,7 +74,7 @@ public abstract class ForwardingSelectionStore implements SelectionStore {
     }
 
     @Override
-    public Reading read(Collection<Long> accountIds, String bindingKey, String model) {
+    public Reading read(Collection<Long> accountIds, @Nullable String bindingKey, @Nullable String model) {
         return delegate.read(accountIds, bindingKey, model);
     }
 

@@ -50,6 +50,8 @@ public final class Freshness {
     @FunctionalInterface
     public interface Seen {
         /**
+         * Records that a read showed {@code change}.
+         *
          * @param change the change
          * @param readNanos {@link System#nanoTime()} when the read that shows it returned
          */

@@ -10,8 +10,10 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Comparator;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One real PostgreSQL 17 server per test JVM, started on first use and stopped by a shutdown hook.
@@ -23,7 +25,7 @@ import java.util.stream.Stream;
  * <p>The JDBC driver is not a dependency of the test kit: callers have it on their class path.
  */
 public final class PostgresHarness {
-    private static volatile PostgresHarness shared;
+    private static volatile @Nullable PostgresHarness shared;
 
     private final EmbeddedPostgres server;
     private final Path root;
@@ -87,7 +89,7 @@ public final class PostgresHarness {
      * underscores are kept), owned by the superuser.
      */
     public TestDatabase newDatabase(String hint) {
-        String clean = hint == null ? "db" : hint.toLowerCase().replaceAll("[^a-z0-9_]", "_");
+        String clean = hint == null ? "db" : hint.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
         if (clean.length() > 40) {
             clean = clean.substring(clean.length() - 40);
         }

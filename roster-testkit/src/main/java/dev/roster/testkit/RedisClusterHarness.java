@@ -11,9 +11,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A three-master Redis Cluster per test JVM, assembled by the harness from embedded Redis processes:
@@ -80,7 +82,7 @@ public final class RedisClusterHarness {
 
     /** The port of the master that serves {@code key}'s slot (asks the cluster with CLUSTER KEYSLOT). */
     public int portServing(String key) {
-        long slot = (Long) command(0, "CLUSTER", "KEYSLOT", key);
+        long slot = (Long) Objects.requireNonNull(command(0, "CLUSTER", "KEYSLOT", key), "KEYSLOT reply");
         for (int i = 0; i < SLOTS.length; i++) {
             if (slot >= SLOTS[i][0] && slot <= SLOTS[i][1]) {
                 return nodes.get(i).port();
@@ -90,7 +92,7 @@ public final class RedisClusterHarness {
     }
 
     /** Runs a command on node {@code index} (0..2) directly. */
-    public Object command(int index, String... args) {
+    public @Nullable Object command(int index, String... args) {
         EmbeddedRedis n = nodes.get(index);
         try (RespConnection c = RespConnection.open(n.host(), n.port(), Duration.ofSeconds(5))) {
             return c.command(args);
@@ -121,7 +123,8 @@ public final class RedisClusterHarness {
                 .pollInterval(Duration.ofMillis(100))
                 .until(() -> {
                     for (int i = 0; i < nodes.size(); i++) {
-                        String info = (String) command(i, "CLUSTER", "INFO");
+                        String info =
+                                (String) Objects.requireNonNull(command(i, "CLUSTER", "INFO"), "CLUSTER INFO reply");
                         if (!info.contains("cluster_state:ok") || !info.contains("cluster_known_nodes:3")) {
                             return false;
                         }

@@ -4,6 +4,7 @@ import dev.roster.embedded.EmbeddedRedis;
 import dev.roster.embedded.RespConnection;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One standalone Redis per test JVM, started lazily from the embedded binary on first use and
@@ -98,7 +99,7 @@ public final class RedisHarness {
     }
 
     /** Runs a command straight on the server. */
-    public Object command(String... args) {
+    public @Nullable Object command(String... args) {
         try (RespConnection c = connect()) {
             return c.command(args);
         }

@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Redis under Sentinel from embedded processes, in two shapes.
@@ -39,8 +41,8 @@ public final class RedisSentinelHarness implements AutoCloseable {
     public static final String MASTER_NAME = "roster-master";
 
     private final EmbeddedRedis master;
-    private final EmbeddedRedis replica;
-    private final TcpProxy replicationLink;
+    private final @Nullable EmbeddedRedis replica;
+    private final @Nullable TcpProxy replicationLink;
     private final EmbeddedRedis sentinel;
 
     private RedisSentinelHarness(boolean withReplica) {
@@ -130,14 +132,14 @@ public final class RedisSentinelHarness implements AutoCloseable {
     }
 
     /** Runs a command on the master directly. */
-    public Object masterCommand(String... args) {
+    public @Nullable Object masterCommand(String... args) {
         try (RespConnection c = RespConnection.open(master.host(), master.port(), Duration.ofSeconds(5))) {
             return c.command(args);
         }
     }
 
     /** Runs a command on the replica directly. */
-    public Object replicaCommand(String... args) {
+    public @Nullable Object replicaCommand(String... args) {
         EmbeddedRedis r = requireReplica();
         try (RespConnection c = RespConnection.open(r.host(), r.port(), Duration.ofSeconds(5))) {
             return c.command(args);
@@ -145,7 +147,7 @@ public final class RedisSentinelHarness implements AutoCloseable {
     }
 
     /** Runs a command on the sentinel. */
-    public Object sentinelCommand(String... args) {
+    public @Nullable Object sentinelCommand(String... args) {
         try (RespConnection c = RespConnection.open(sentinel.host(), sentinel.port(), Duration.ofSeconds(5))) {
             return c.command(args);
         }
@@ -156,7 +158,7 @@ public final class RedisSentinelHarness implements AutoCloseable {
     /** Holds back replication: every write to the master from now on stays off the replica. */
     public void pauseReplication() {
         requireReplica();
-        replicationLink.pause();
+        link().pause();
     }
 
     /** Stops the replica process (SIGSTOP): it neither replicates nor answers, the Sentinel included. */
@@ -175,7 +177,7 @@ public final class RedisSentinelHarness implements AutoCloseable {
      */
     public void killMaster() {
         requireReplica();
-        replicationLink.partition();
+        link().partition();
         master.kill();
     }
 
@@ -203,7 +205,8 @@ public final class RedisSentinelHarness implements AutoCloseable {
                     Map<String, String> m = info(masterCommand("INFO", "replication"));
                     Map<String, String> r = info(replicaCommand("INFO", "replication"));
                     return "up".equals(r.get("master_link_status"))
-                            && m.get("master_repl_offset").equals(r.get("slave_repl_offset"));
+                            && Objects.equals(m.get("master_repl_offset"), r.get("slave_repl_offset"))
+                            && m.get("master_repl_offset") != null;
                 });
     }
 
@@ -245,17 +248,22 @@ public final class RedisSentinelHarness implements AutoCloseable {
         }
         thawQuietly();
         sentinel.kill();
-        replica.kill();
+        requireReplica().kill();
         master.kill();
-        replicationLink.close();
+        link().close();
     }
 
     private void thawQuietly() {
-        if (replica.isRunning()) {
+        if (requireReplica().isRunning()) {
             // A test that failed while the replica was frozen leaves it stopped; resume it so its
             // kill below is as on any other run.
-            signal(replica, "-CONT");
+            signal(requireReplica(), "-CONT");
         }
+    }
+
+    /** The replication link; there is one exactly when there is a replica. */
+    private TcpProxy link() {
+        return Objects.requireNonNull(replicationLink, "this harness has no replica");
     }
 
     private EmbeddedRedis requireReplica() {
@@ -286,9 +294,12 @@ public final class RedisSentinelHarness implements AutoCloseable {
         }
     }
 
-    private static Map<String, String> info(Object reply) {
+    private static Map<String, String> info(@Nullable Object reply) {
         Map<String, String> out = new java.util.HashMap<>();
-        for (String line : String.valueOf(reply).split("\r?\n")) {
+        // split drops the empty strings a trailing newline leaves: none is a field anyway.
+        @SuppressWarnings("StringSplitter")
+        String[] lines = String.valueOf(reply).split("\r?\n");
+        for (String line : lines) {
             int i = line.indexOf(':');
             if (i > 0) {
                 out.put(line.substring(0, i), line.substring(i + 1).trim());

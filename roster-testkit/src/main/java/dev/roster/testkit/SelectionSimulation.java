@@ -4,12 +4,14 @@ import dev.roster.core.selection.AccountLoad;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the selection simulations (several selectors on one Redis, with or without the whole library
@@ -44,7 +46,7 @@ public final class SelectionSimulation {
      * The session of request {@code i} of {@code worker}: each worker owns two sessions, and a third of
      * its requests have none.
      */
-    public static String session(int worker, int i) {
+    public static @Nullable String session(int worker, int i) {
         return i % 3 == 2 ? null : "w" + worker + "-s" + (i % 3);
     }
 
@@ -102,16 +104,21 @@ public final class SelectionSimulation {
 
         /** A request reaches account {@code id}. */
         public void enter(long id) {
-            int now = inFlight.get(id).incrementAndGet();
-            max.get(id).accumulateAndGet(now, Math::max);
-            if (now > concurrency.get(id)) {
+            int now = known(inFlight, id).incrementAndGet();
+            known(max, id).accumulateAndGet(now, Math::max);
+            if (now > known(concurrency, id)) {
                 violations.add("upstream saw " + now + " requests on account " + id);
             }
         }
 
         /** A request on account {@code id} is answered. */
         public void leave(long id) {
-            inFlight.get(id).decrementAndGet();
+            known(inFlight, id).decrementAndGet();
+        }
+
+        /** The value for an account the upstream was built with (every id it is asked about). */
+        private static <V> V known(Map<Long, V> m, long id) {
+            return Objects.requireNonNull(m.get(id), () -> "account " + id + " is not one of the upstream's");
         }
 
         /**
@@ -143,7 +150,8 @@ public final class SelectionSimulation {
             thread = new Thread(() -> {
                 while (running.get()) {
                     for (Map.Entry<Long, AccountLoad> e : loads.get().entrySet()) {
-                        if (e.getValue().inFlight() > concurrency.get(e.getKey())) {
+                        if (e.getValue().inFlight()
+                                > Objects.requireNonNull(concurrency.get(e.getKey()), "concurrency")) {
                             violations.add(
                                     "Redis holds " + e.getValue().inFlight() + " slots on account " + e.getKey());
                         }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one fake application clock of the tests. Either it stands still at an instant and moves only when
@@ -18,9 +19,9 @@ public final class TestClock implements InstantSource {
     public static final Instant T0 = Instant.parse("2026-03-01T12:00:00Z");
 
     private volatile Duration offset = Duration.ZERO;
-    private volatile Instant frozen;
+    private volatile @Nullable Instant frozen;
 
-    private TestClock(Instant frozen) {
+    private TestClock(@Nullable Instant frozen) {
         this.frozen = frozen;
     }
 

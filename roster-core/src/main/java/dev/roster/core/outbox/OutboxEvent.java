@@ -184,8 +184,13 @@ public sealed interface OutboxEvent
      * @param payload the payload text as stored (never a credential: outbox rows hold ids), or
      *     {@code null}
      */
-    record Malformed(long id, long txid, Instant createdAt, String eventType, String reason, String payload)
-            implements OutboxEvent {
+    record Malformed(
+            long id,
+            long txid,
+            Instant createdAt,
+            String eventType,
+            @Nullable String reason,
+            String payload) implements OutboxEvent {
         public Malformed {
             Objects.requireNonNull(createdAt, "createdAt");
             Objects.requireNonNull(eventType, "eventType");

@@ -2,6 +2,7 @@ package dev.roster.core.outbox;
 
 import java.time.Duration;
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Health of the outbox as seen from one watermark (docs/architecture.md, "Reading the outbox without skips").
@@ -20,8 +21,8 @@ public record OutboxStats(
         long watermark,
         long horizon,
         long pending,
-        Instant oldestPendingAt,
+        @Nullable Instant oldestPendingAt,
         Duration lag,
         Duration horizonAge,
-        Integer horizonHolderPid,
+        @Nullable Integer horizonHolderPid,
         Instant databaseNow) {}

@@ -30,7 +30,7 @@ public final class CorruptValueException extends ProjectionException {
      * @param reason why it is bad
      * @param cause what the decoder hit, or {@code null}
      */
-    public CorruptValueException(String key, String reason, @Nullable Throwable cause) {
+    public CorruptValueException(String key, @Nullable String reason, @Nullable Throwable cause) {
         super("corrupt value at '" + key + "': " + reason, cause);
         this.key = Objects.requireNonNull(key, "key");
         this.reason = Objects.requireNonNull(reason, "reason");

@@ -1,5 +1,7 @@
 package dev.roster.core.projection;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The projection store could not be reached or did not answer in time (connection refused or lost,
  * command timeout, request queue full, server loading or failing over). Nothing is known about
@@ -13,7 +15,7 @@ public final class ProjectionUnavailableException extends ProjectionException {
      * @param message what was attempted and against what, e.g. the operation and key
      * @param cause the client's error, kept for the operator
      */
-    public ProjectionUnavailableException(String message, Throwable cause) {
+    public ProjectionUnavailableException(String message, @Nullable Throwable cause) {
         super(message, cause);
     }
 }

@@ -858,7 +858,7 @@ public final class Replayer {
 
     /** A malformed row: it can never succeed, so it is parked at once. */
     static final class MalformedEventException extends RuntimeException {
-        MalformedEventException(String reason) {
+        MalformedEventException(@Nullable String reason) {
             super("malformed outbox row: " + reason, null, false, false);
         }
     }

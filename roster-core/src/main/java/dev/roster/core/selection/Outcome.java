@@ -98,12 +98,12 @@ public record Outcome(
     }
 
     /** A 429 with the announced reset time ({@code null} when none was given). */
-    public static Outcome rateLimited(Instant resetAt) {
+    public static Outcome rateLimited(@Nullable Instant resetAt) {
         return new Outcome(Kind.RATE_LIMITED, resetAt, null);
     }
 
     /** An exhausted quota whose window resets at {@code resetAt} ({@code null} when unknown). */
-    public static Outcome quotaExhausted(Instant resetAt) {
+    public static Outcome quotaExhausted(@Nullable Instant resetAt) {
         return new Outcome(Kind.QUOTA_EXHAUSTED, resetAt, null);
     }
 
@@ -124,7 +124,7 @@ public record Outcome(
      *
      * @param resetAt the reset time of a 429, else ignored
      */
-    public static Outcome ofStatus(int status, Instant resetAt) {
+    public static Outcome ofStatus(int status, @Nullable Instant resetAt) {
         if (status >= 200 && status < 300) {
             return of(Kind.SUCCESS);
         }

@@ -4,6 +4,7 @@ import dev.roster.core.AccountLimits;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What an operator's status page reads from the source of truth: accounts with every field that decides
@@ -66,14 +67,14 @@ public interface PoolStatus {
             boolean schedulable,
             int priority,
             int concurrency,
-            Instant rateLimitResetAt,
-            Instant overloadUntil,
-            Instant tempUnschedulableUntil,
-            Instant expiresAt,
+            @Nullable Instant rateLimitResetAt,
+            @Nullable Instant overloadUntil,
+            @Nullable Instant tempUnschedulableUntil,
+            @Nullable Instant expiresAt,
             boolean autoPauseOnExpired,
-            Instant lastUsedAt,
+            @Nullable Instant lastUsedAt,
             List<GroupRef> groups,
-            AccountLimits limits) {
+            @Nullable AccountLimits limits) {
 
         public Row {
             limits = limits == null ? AccountLimits.DEFAULTS : limits;
@@ -89,12 +90,12 @@ public interface PoolStatus {
                 boolean schedulable,
                 int priority,
                 int concurrency,
-                Instant rateLimitResetAt,
-                Instant overloadUntil,
-                Instant tempUnschedulableUntil,
-                Instant expiresAt,
+                @Nullable Instant rateLimitResetAt,
+                @Nullable Instant overloadUntil,
+                @Nullable Instant tempUnschedulableUntil,
+                @Nullable Instant expiresAt,
                 boolean autoPauseOnExpired,
-                Instant lastUsedAt,
+                @Nullable Instant lastUsedAt,
                 List<GroupRef> groups) {
             this(
                     id,

@@ -24,8 +24,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -122,8 +124,9 @@ public abstract class CooldownPolicyContract {
         return clock.instant();
     }
 
-    private Instant coolingUntil(long id, String model) {
-        AccountLoad l = storeA.read(List.of(id), null, model).loads().get(id);
+    private @Nullable Instant coolingUntil(long id, @Nullable String model) {
+        AccountLoad l = Objects.requireNonNull(
+                storeA.read(List.of(id), null, model).loads().get(id), "load");
         return l.coolingUntil();
     }
 
@@ -318,6 +321,8 @@ public abstract class CooldownPolicyContract {
     // ---- bad input: named, nothing written ------------------------------------------------------
 
     @Test
+    // Passes null on purpose: the contract is that it is refused.
+    @SuppressWarnings("NullAway")
     void badInput_isRejectedNamingIt_andWritesNothing() {
         assertThatThrownBy(() -> a.report(99, Outcome.rateLimited(null)))
                 .isInstanceOf(UnknownAccountException.class)

@@ -16,6 +16,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -26,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -85,7 +87,11 @@ public abstract class SelectionStoreContract {
     }
 
     private AccountLoad load(long id) {
-        return store.loads(List.of(id)).get(id);
+        return Objects.requireNonNull(store.loads(List.of(id)).get(id), "load");
+    }
+
+    private static @Nullable Instant coolingOf(SelectionStore.Reading r, long id) {
+        return Objects.requireNonNull(r.loads().get(id), "load").coolingUntil();
     }
 
     // ---- slots -----------------------------------------------------------------------------
@@ -316,10 +322,7 @@ public abstract class SelectionStoreContract {
         SelectionStore.Reading r = other.read(List.of(1L, 2L), null, "claude-opus-4");
         assertThat(r.loads().get(1L)).isEqualTo(new AccountLoad(2, 0, late));
         assertThat(r.loads().get(2L)).isEqualTo(new AccountLoad(1, 0, null));
-        assertThat(other.read(List.of(1L), null, "claude-sonnet-4")
-                        .loads()
-                        .get(1L)
-                        .coolingUntil())
+        assertThat(coolingOf(other.read(List.of(1L), null, "claude-sonnet-4"), 1L))
                 .isNull();
 
         // The later of the account's and the model's deadlines is the one reported.
@@ -327,27 +330,18 @@ public abstract class SelectionStoreContract {
         store.extendCooldown(1, CooldownKind.OVERLOADED, later);
         assertThat(other.tryAcquire(1, "claude-opus-4", 5, TTL, Tokens.random()))
                 .isEqualTo(new SlotAttempt.CoolingDown(later));
-        assertThat(other.read(List.of(1L), null, "claude-opus-4")
-                        .loads()
-                        .get(1L)
-                        .coolingUntil())
+        assertThat(coolingOf(other.read(List.of(1L), null, "claude-opus-4"), 1L))
                 .isEqualTo(later);
 
         // At its deadline the model is free again, and a new, earlier deadline can be set after that.
         elapse(Duration.ofMinutes(30));
-        assertThat(other.read(List.of(1L), null, "claude-opus-4")
-                        .loads()
-                        .get(1L)
-                        .coolingUntil())
+        assertThat(coolingOf(other.read(List.of(1L), null, "claude-opus-4"), 1L))
                 .isEqualTo(later);
         elapse(Duration.ofMinutes(30));
         granted(other.tryAcquire(1, "claude-opus-4", 5, TTL, Tokens.random()));
         Instant again = clock.instant().plusSeconds(10);
         assertThat(store.extendModelCooldown(1, "claude-opus-4", again)).isEqualTo(again);
-        assertThat(other.read(List.of(1L), null, "claude-opus-4")
-                        .loads()
-                        .get(1L)
-                        .coolingUntil())
+        assertThat(coolingOf(other.read(List.of(1L), null, "claude-opus-4"), 1L))
                 .isEqualTo(again);
     }
 
@@ -487,6 +481,8 @@ public abstract class SelectionStoreContract {
     }
 
     @Test
+    // Passes null on purpose: the contract is that it is refused.
+    @SuppressWarnings("NullAway")
     void badArgumentsAreRejectedNamingThem() {
         assertThatThrownBy(() -> store.tryAcquire(0, 1, TTL)).hasMessageContaining("account id");
         assertThatThrownBy(() -> store.tryAcquire(1, 1, Duration.ZERO)).hasMessageContaining("slot ttl");

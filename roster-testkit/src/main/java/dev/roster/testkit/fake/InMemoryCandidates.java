@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link CandidateSource} over cards held in memory, answering the bucket query directly
@@ -52,7 +53,7 @@ public final class InMemoryCandidates implements CandidateSource {
     }
 
     @Override
-    public ListResult list(Long groupId, String platform, boolean forcePlatform) {
+    public ListResult list(@Nullable Long groupId, String platform, boolean forcePlatform) {
         Platforms.require(platform);
         Mode mode = Mode.resolve(platform, forcePlatform);
         long g = groupId == null || groupId <= 0 ? 0 : groupId;
@@ -66,7 +67,8 @@ public final class InMemoryCandidates implements CandidateSource {
                 members.add(c);
             }
         }
-        Comparator<AccountCard> order = Comparator.<AccountCard>comparingInt(c -> g == 0 ? 0 : c.linkPriority(g))
+        Comparator<AccountCard> order = Comparator.<AccountCard>comparingInt(
+                        c -> g == 0 ? 0 : Objects.requireNonNull(c.linkPriority(g), "member"))
                 .thenComparingInt(AccountCard::priority)
                 .thenComparingLong(AccountCard::id);
         members.sort(order);

@@ -32,6 +32,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,12 +54,12 @@ public final class InMemoryProjection implements Projection {
     private final Map<Long, Long> lastUsedMillis = new HashMap<>();
     private final Map<String, HeldLease> leases = new HashMap<>();
     private final List<Consumer<Invalidation>> listeners = new CopyOnWriteArrayList<>();
-    private Long watermark;
-    private Generation generation;
+    private @Nullable Long watermark;
+    private @Nullable Generation generation;
     private String serverId = newToken();
-    private String originStamp;
+    private @Nullable String originStamp;
     private final Map<String, HeldDigest> serving = new HashMap<>();
-    private CursorState replayCursor;
+    private @Nullable CursorState replayCursor;
 
     /** An in-memory projection on the system clock with the default grace period. */
     public InMemoryProjection() {
@@ -309,7 +310,7 @@ public final class InMemoryProjection implements Projection {
     }
 
     @Override
-    public void putGeneration(Generation generation, String origin) {
+    public void putGeneration(Generation generation, @Nullable String origin) {
         Objects.requireNonNull(generation, "generation");
         synchronized (lock) {
             this.generation = generation;
@@ -473,7 +474,10 @@ public final class InMemoryProjection implements Projection {
         long counter;
         long epoch;
         boolean retired;
+
+        @Nullable
         Snapshot active;
+
         final Map<Long, Superseded> superseded = new HashMap<>();
 
         void expire(Instant now) {

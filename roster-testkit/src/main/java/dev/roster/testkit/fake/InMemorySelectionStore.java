@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link SelectionStore} in process memory, on an injected clock, the fake for tests.
@@ -45,13 +46,13 @@ public final class InMemorySelectionStore implements SelectionStore {
     }
 
     @Override
-    public SlotAttempt tryAcquire(long accountId, String model, int concurrency, Duration ttl, String token) {
+    public SlotAttempt tryAcquire(long accountId, @Nullable String model, int concurrency, Duration ttl, String token) {
         return tryAcquire(accountId, model, concurrency, 0, ttl, token);
     }
 
     @Override
     public synchronized SlotAttempt tryAcquire(
-            long accountId, String model, int concurrency, int rpmLimit, Duration ttl, String token) {
+            long accountId, @Nullable String model, int concurrency, int rpmLimit, Duration ttl, String token) {
         SelectionStore.requireAccount(accountId);
         if (rpmLimit < 0) {
             throw new IllegalArgumentException("rpm limit must not be negative, got " + rpmLimit);
@@ -132,7 +133,7 @@ public final class InMemorySelectionStore implements SelectionStore {
         return live(waits, accountId, clock.instant()).remove(token) != null;
     }
 
-    private Map<Long, AccountLoad> loads(Collection<Long> accountIds, String model) {
+    private Map<Long, AccountLoad> loads(Collection<Long> accountIds, @Nullable String model) {
         Instant now = clock.instant();
         Map<Long, AccountLoad> out = new LinkedHashMap<>();
         for (long id : accountIds) {
@@ -150,7 +151,7 @@ public final class InMemorySelectionStore implements SelectionStore {
     }
 
     @Override
-    public synchronized Reading read(Collection<Long> accountIds, String bindingKey, String model) {
+    public synchronized Reading read(Collection<Long> accountIds, @Nullable String bindingKey, @Nullable String model) {
         String m = SelectRequest.requireModel(model);
         Map<Long, AccountLoad> loads = loads(accountIds, m);
         return new Reading(loads, bindingKey == null ? OptionalLong.empty() : sticky(bindingKey));
@@ -250,7 +251,7 @@ public final class InMemorySelectionStore implements SelectionStore {
         return m;
     }
 
-    private static int purge(Map<String, Instant> m, Instant now) {
+    private static int purge(@Nullable Map<String, Instant> m, Instant now) {
         if (m == null) {
             return 0;
         }
@@ -259,14 +260,14 @@ public final class InMemorySelectionStore implements SelectionStore {
         return before - m.size();
     }
 
-    private static int count(Map<String, Instant> m, Instant now) {
+    private static int count(@Nullable Map<String, Instant> m, Instant now) {
         if (m == null) {
             return 0;
         }
         return (int) m.values().stream().filter(exp -> exp.isAfter(now)).count();
     }
 
-    private Instant coolingUntil(long id, String model, Instant now) {
+    private @Nullable Instant coolingUntil(long id, @Nullable String model, Instant now) {
         Instant latest = null;
         EnumMap<CooldownKind, Instant> c = cooldowns.get(id);
         if (c != null) {
@@ -281,7 +282,7 @@ public final class InMemorySelectionStore implements SelectionStore {
         return latest;
     }
 
-    private static Instant later(Instant latest, Instant t, Instant now) {
+    private static @Nullable Instant later(@Nullable Instant latest, @Nullable Instant t, Instant now) {
         return t != null && t.isAfter(now) && (latest == null || t.isAfter(latest)) ? t : latest;
     }
 }

@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The bucket query Q(B, now) over {@link PoolRows}, written from its definition alone (docs/architecture.md,
@@ -158,7 +159,7 @@ public final class BucketOracle {
         return out;
     }
 
-    private List<ExpectedCard> query(Bucket bucket, Instant now) {
+    private List<ExpectedCard> query(Bucket bucket, @Nullable Instant now) {
         long g = simple ? 0 : bucket.groupId();
         if (g > 0) {
             GroupRow group = groups.get(g);
@@ -208,7 +209,7 @@ public final class BucketOracle {
                         && !a.expiresAt().isAfter(now));
     }
 
-    private static boolean after(Instant t, Instant now) {
+    private static boolean after(@Nullable Instant t, Instant now) {
         return t != null && t.isAfter(now);
     }
 

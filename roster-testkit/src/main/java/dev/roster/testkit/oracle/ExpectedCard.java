@@ -5,6 +5,7 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A card as docs/architecture.md, "Buckets and cards" defines it, computed by the oracle from an account's raw rows:
@@ -28,18 +29,18 @@ public record ExpectedCard(
         boolean schedulable,
         int priority,
         int concurrency,
-        Instant rateLimitResetAt,
-        Instant overloadUntil,
-        Instant tempUnschedulableUntil,
-        Instant expiresAt,
+        @Nullable Instant rateLimitResetAt,
+        @Nullable Instant overloadUntil,
+        @Nullable Instant tempUnschedulableUntil,
+        @Nullable Instant expiresAt,
         boolean autoPauseOnExpired,
         boolean mixedScheduling,
         SortedSet<String> supportedModels,
         SortedMap<Long, Integer> groups,
         int rpmLimit,
         int weight,
-        Integer quotaThreshold5h,
-        Integer quotaThreshold7d) {
+        @Nullable Integer quotaThreshold5h,
+        @Nullable Integer quotaThreshold7d) {
 
     public ExpectedCard {
         supportedModels = new TreeSet<>(supportedModels);

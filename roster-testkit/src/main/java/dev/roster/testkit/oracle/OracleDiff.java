@@ -16,6 +16,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Compares production answers (cards read through {@link AccountCard}'s public accessors) with the
@@ -26,7 +27,7 @@ public final class OracleDiff {
     private OracleDiff() {}
 
     /** The difference between the oracle's {@code expected} and production's {@code actual}, or null. */
-    public static String compare(Bucket bucket, List<ExpectedCard> expected, List<AccountCard> actual) {
+    public static @Nullable String compare(Bucket bucket, List<ExpectedCard> expected, List<AccountCard> actual) {
         List<Long> e = expected.stream().map(ExpectedCard::id).toList();
         List<Long> a = actual.stream().map(AccountCard::id).toList();
         if (!new TreeSet<>(e).equals(new TreeSet<>(a)) || e.size() != a.size()) {
@@ -50,7 +51,7 @@ public final class OracleDiff {
     }
 
     /** The first attribute in which {@code actual} differs from {@code expected}, or null. */
-    public static String attributes(ExpectedCard expected, AccountCard actual) {
+    public static @Nullable String attributes(ExpectedCard expected, AccountCard actual) {
         List<String> out = new ArrayList<>();
         check(out, "id", expected.id(), actual.id());
         check(out, "name", expected.name(), actual.name());
@@ -82,8 +83,8 @@ public final class OracleDiff {
         return out.isEmpty() ? null : String.join("; ", out);
     }
 
-    private static void check(List<String> out, String field, Object expected, Object actual) {
-        boolean same = expected instanceof Instant x && actual instanceof Instant y
+    private static void check(List<String> out, String field, @Nullable Object expected, @Nullable Object actual) {
+        boolean same = (expected instanceof Instant x && actual instanceof Instant y)
                 ? x.equals(y)
                 : Objects.equals(expected, actual);
         if (!same) {

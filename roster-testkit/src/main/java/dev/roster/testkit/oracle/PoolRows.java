@@ -13,6 +13,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.TreeSet;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The scheduling tables as raw rows: {@code SELECT *} of {@code accounts}, {@code groups} and {@code
@@ -55,20 +56,25 @@ public record PoolRows(List<AccountRow> accounts, List<GroupRow> groups, List<Li
             int priority,
             int concurrency,
             JsonNode extra,
-            Instant rateLimitResetAt,
-            Instant overloadUntil,
-            Instant tempUnschedulableUntil,
-            Instant expiresAt,
+            @Nullable Instant rateLimitResetAt,
+            @Nullable Instant overloadUntil,
+            @Nullable Instant tempUnschedulableUntil,
+            @Nullable Instant expiresAt,
             boolean autoPauseOnExpired,
-            Instant deletedAt,
+            @Nullable Instant deletedAt,
             List<String> modelMappingKeys,
-            Integer rpmLimit,
+            @Nullable Integer rpmLimit,
             int weight,
-            Integer quotaThreshold5h,
-            Integer quotaThreshold7d) {}
+            @Nullable Integer quotaThreshold5h,
+            @Nullable Integer quotaThreshold7d) {}
 
     /** One {@code groups} row. */
-    public record GroupRow(long id, String name, String platform, String status, Instant deletedAt) {}
+    public record GroupRow(
+            long id,
+            String name,
+            String platform,
+            String status,
+            @Nullable Instant deletedAt) {}
 
     /** One {@code account_groups} row. */
     public record LinkRow(long accountId, long groupId, int priority) {}
@@ -143,7 +149,7 @@ public record PoolRows(List<AccountRow> accounts, List<GroupRow> groups, List<Li
         }
     }
 
-    private static Instant instant(ResultSet rs, String column) throws SQLException {
+    private static @Nullable Instant instant(ResultSet rs, String column) throws SQLException {
         OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
         return t == null ? null : t.toInstant();
     }

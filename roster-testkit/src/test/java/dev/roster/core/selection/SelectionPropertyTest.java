@@ -115,7 +115,7 @@ class SelectionPropertyTest {
                     sel.release(tickets.remove(rnd.nextInt(tickets.size())));
                 }
             } else if (op < 9) {
-                long id = 1 + rnd.nextInt(accounts);
+                long id = 1L + rnd.nextInt(accounts);
                 CooldownKind kind = KINDS.get(rnd.nextInt(KINDS.size()));
                 Instant until = now.plusSeconds(1 + rnd.nextInt(300));
                 Instant expected = cooldowns

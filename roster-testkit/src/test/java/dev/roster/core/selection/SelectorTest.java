@@ -282,7 +282,7 @@ class SelectorTest {
         Selection.Wait w = waiting(sel.select(s));
         assertThat(w.accountId()).isEqualTo(bound);
         assertThat(w.sticky()).isTrue();
-        assertThat(w.timeout()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(w.timeout()).isEqualTo(Duration.ofMinutes(2));
         assertThat(w.maxWaiting()).isEqualTo(1);
         // The sticky queue is full: the request moves on to the free account and the session follows it.
         Selection.Acquired moved = acquired(sel.select(s));
