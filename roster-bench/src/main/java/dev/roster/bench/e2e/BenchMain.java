@@ -17,7 +17,7 @@ import java.util.Set;
  * <pre>
  * roster bench [--tiny] [--out DIR] [--no-plots] [--writers N] [--storm-rate R] [SCENARIO...]
  *   SCENARIO: replay, rebuild, outage, hotpath, freshness, freshness-load, poolmodel,
- *             nearcache-traffic (default: all, in that order)
+ *             nearcache-traffic, watch (default: all, in that order)
  *   --writers N: connections of the storm writer (replay, freshness-load, nearcache-traffic; default 4,
  *             tiny 2)
  *   --storm-rate R: the storm writer paced at R statements/s over all connections (default 0: unthrottled)
@@ -25,7 +25,15 @@ import java.util.Set;
  */
 public final class BenchMain {
     static final List<String> ALL = List.of(
-            "replay", "rebuild", "outage", "hotpath", "freshness", "freshness-load", "poolmodel", "nearcache-traffic");
+            "replay",
+            "rebuild",
+            "outage",
+            "hotpath",
+            "freshness",
+            "freshness-load",
+            "poolmodel",
+            "nearcache-traffic",
+            "watch");
 
     private BenchMain() {}
 
@@ -173,6 +181,15 @@ public final class BenchMain {
                     NearCacheTrafficScenario.Size size =
                             tiny ? NearCacheTrafficScenario.Size.TINY : NearCacheTrafficScenario.Size.FULL;
                     n.run(writers == null ? size : size.withWriters(writers), report, command);
+                }
+                case "watch" -> {
+                    WatchScenario w = new WatchScenario();
+                    w.run(tiny ? WatchScenario.Size.TINY : WatchScenario.Size.FULL, report, command);
+                    drawings.add(() -> plotter.cdf(
+                            "watch-cdf.png",
+                            "Commit to watch event, and to visible through Roster.list (same changes)",
+                            w.names,
+                            w.histograms));
                 }
                 default -> throw new IllegalStateException(sc);
             }

@@ -33,29 +33,19 @@ final class FreshnessScenario {
             .withProjection(new ProjectionConfig(Duration.ofSeconds(3), Duration.ofMillis(500), Duration.ofSeconds(60)))
             .withNearCache(NearCacheConfig.DEFAULTS.withTiming(Duration.ofSeconds(5), Duration.ofMillis(200)));
 
+    /** 800 accounts over four platforms: 200 openai accounts, all in group 0's openai bucket. */
+    static final Pool POOL = new Pool(800, 12);
+
     final List<Histogram> histograms = new ArrayList<>();
 
     void run(Size size, Report report, String command) throws Exception {
-        // 800 accounts over four platforms: 200 openai accounts, all in group 0's openai bucket.
-        Pool pool = new Pool(800, 12);
+        Pool pool = POOL;
         try (Stores s = Stores.start("freshness")) {
             pool.insert(s);
-            List<Long> ids = new ArrayList<>();
-            for (long i = 2; i <= 800; i += 4) {
-                ids.add(i);
-            }
+            List<Long> ids = openaiAccounts();
             List<Roster> rosters = new ArrayList<>();
             try {
-                for (int i = 0; i < size.instances(); i++) {
-                    rosters.add(s.roster(CONFIG).build());
-                }
-                for (Roster r : rosters) {
-                    if (!Stores.await(
-                            () -> r.ready() && r.list(null, "openai", false).source() == ListResult.Source.NEAR_CACHE,
-                            120)) {
-                        throw new IllegalStateException("instance not warm within 120 s");
-                    }
-                }
+                startWarm(s, size.instances(), rosters);
                 String load = Machine.load();
                 List<Supplier<List<AccountCard>>> lists = new ArrayList<>();
                 for (Roster r : rosters) {
@@ -121,4 +111,30 @@ final class FreshnessScenario {
     }
 
     double p99;
+
+    /** The 200 openai accounts of {@link #POOL}, all in group 0's openai bucket: the ones the writer changes. */
+    static List<Long> openaiAccounts() {
+        List<Long> ids = new ArrayList<>();
+        for (long i = 2; i <= POOL.accounts(); i += 4) {
+            ids.add(i);
+        }
+        return ids;
+    }
+
+    /**
+     * Starts {@code instances} Roster instances on {@link #CONFIG}, adding each to {@code into} as soon as
+     * it is built (so the caller closes what started even when a later one fails), and waits until each
+     * answers group 0's openai bucket from its near cache.
+     */
+    static void startWarm(Stores s, int instances, List<Roster> into) {
+        for (int i = 0; i < instances; i++) {
+            into.add(s.roster(CONFIG).build());
+        }
+        for (Roster r : into) {
+            if (!Stores.await(
+                    () -> r.ready() && r.list(null, "openai", false).source() == ListResult.Source.NEAR_CACHE, 120)) {
+                throw new IllegalStateException("instance not warm within 120 s");
+            }
+        }
+    }
 }

@@ -308,7 +308,8 @@ final class HotPathScenario {
         return resp.body().length;
     }
 
-    private static HttpServer server(Roster roster) {
+    /** The HTTP server over {@code roster} on a free loopback port, no tokens, default watch limits; not started. */
+    static HttpServer server(Roster roster) {
         LibraryBackend backend = new LibraryBackend(roster);
         BackendSource src = new BackendSource() {
             @Override

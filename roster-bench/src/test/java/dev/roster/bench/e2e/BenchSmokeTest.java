@@ -28,6 +28,8 @@ class BenchSmokeTest {
                 .contains("## Pool model: heap retained")
                 .contains("| poolmodel | ")
                 .contains("## Near caches during a live storm: Redis network output")
+                .contains("## Watch: commit to event")
+                .contains("`Roster.list` on the serving instance, commit → visible (baseline)")
                 .doesNotContain("was shared")
                 .contains("baseline: seed configuration")
                 .contains("seed five-command pattern");
