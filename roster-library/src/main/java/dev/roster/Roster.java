@@ -54,6 +54,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,13 +118,11 @@ public final class Roster implements AutoCloseable {
 
     private final SnapshotService service;
     private final RedisProjection projection;
-    private final PostgresSchedulingSource source;
     private final DataSource dataSource;
-    private final DeadLetterRepository deadLetters;
     private final ServiceConfig config;
     private final InstantSource clock;
     private final List<AutoCloseable> owned;
-    private final OutboxListener listener;
+    private final @Nullable OutboxListener listener;
     private final RosterAdmin admin;
     private final Selector selector;
     private final RedisSelectionStore selectionStore;
@@ -131,29 +130,26 @@ public final class Roster implements AutoCloseable {
     private final SlotSweeper sweeper;
     private final Object lifecycle = new Object();
     private boolean closed;
-    private AnswerFeed feed;
+    private @Nullable AnswerFeed feed;
 
     private Roster(
             SnapshotService service,
             RedisProjection projection,
-            PostgresSchedulingSource source,
             DataSource dataSource,
             DeadLetterRepository deadLetters,
             ServiceConfig config,
             InstantSource clock,
-            OutboxListener listener,
+            @Nullable OutboxListener listener,
             List<AutoCloseable> owned,
             SelectionParts selection) {
         this.service = service;
         this.projection = projection;
-        this.source = source;
         this.dataSource = dataSource;
-        this.deadLetters = deadLetters;
         this.config = config;
         this.clock = clock;
         this.listener = listener;
         this.owned = owned;
-        this.admin = new RosterAdmin(service, projection, source, deadLetters, dataSource);
+        this.admin = new RosterAdmin(service, projection, deadLetters, dataSource);
         this.selector = selection.selector();
         this.selectionStore = selection.store();
         this.selectionCounters = selection.counters();
@@ -475,15 +471,15 @@ public final class Roster implements AutoCloseable {
      * migration on, LISTEN wake-up on, a pool of 10 connections when built from a JDBC URL.
      */
     public static final class Builder {
-        private DataSource dataSource;
-        private String jdbcUrl;
-        private String jdbcUser;
-        private String jdbcPassword;
+        private @Nullable DataSource dataSource;
+        private @Nullable String jdbcUrl;
+        private @Nullable String jdbcUser;
+        private @Nullable String jdbcPassword;
         private int poolSize = 10;
-        private RedisConnectionOptions redisOptions;
-        private RedisConnector redisConnector;
-        private AbstractRedisClient redisClient;
-        private ClientResources clientResources;
+        private @Nullable RedisConnectionOptions redisOptions;
+        private @Nullable RedisConnector redisConnector;
+        private @Nullable AbstractRedisClient redisClient;
+        private @Nullable ClientResources clientResources;
         private String keyPrefix = "roster:";
         private ServiceConfig config = ServiceConfig.DEFAULTS;
         private InstantSource clock = InstantSource.system();
@@ -504,7 +500,7 @@ public final class Roster implements AutoCloseable {
          * A JDBC URL and credentials; the Roster creates a Hikari pool of {@link #poolSize} connections
          * and closes it. The password is never logged.
          */
-        public Builder jdbc(String url, String user, String password) {
+        public Builder jdbc(String url, @Nullable String user, @Nullable String password) {
             this.jdbcUrl = Objects.requireNonNull(url, "url");
             this.jdbcUser = user;
             this.jdbcPassword = password;
@@ -632,7 +628,9 @@ public final class Roster implements AutoCloseable {
             try {
                 DataSource ds = dataSource;
                 if (ds == null) {
-                    HikariDataSource pool = Databases.pool(jdbcUrl, jdbcUser, jdbcPassword, poolSize);
+                    // Checked above: without a data source there is a JDBC URL.
+                    HikariDataSource pool = Databases.pool(
+                            Objects.requireNonNull(jdbcUrl, "jdbcUrl"), jdbcUser, jdbcPassword, poolSize);
                     owned.add(pool);
                     ds = pool;
                 }
@@ -643,12 +641,14 @@ public final class Roster implements AutoCloseable {
                 // both must see the same Redis (slots and cooldowns beside the cards they describe).
                 RedisConnector connector = redisConnector;
                 if (connector == null) {
+                    // Checked above: without a connector there are options.
+                    RedisConnectionOptions options = Objects.requireNonNull(redisOptions, "redisOptions");
                     if (redisClient != null) {
-                        connector = RedisConnector.over(redisClient, redisOptions);
+                        connector = RedisConnector.over(redisClient, options);
                     } else if (clientResources != null) {
-                        connector = RedisConnector.connect(redisOptions, clientResources);
+                        connector = RedisConnector.connect(options, clientResources);
                     } else {
-                        connector = RedisConnector.connect(redisOptions);
+                        connector = RedisConnector.connect(options);
                     }
                     owned.add(0, connector);
                 }
@@ -690,7 +690,6 @@ public final class Roster implements AutoCloseable {
                 return new Roster(
                         service,
                         projection,
-                        source,
                         ds,
                         deadLetters,
                         config,
@@ -717,12 +716,13 @@ public final class Roster implements AutoCloseable {
         private static CandidateSource candidates(SnapshotService service) {
             return new CandidateSource() {
                 @Override
-                public ListResult list(Long groupId, String platform, boolean forcePlatform) {
+                public ListResult list(@Nullable Long groupId, String platform, boolean forcePlatform) {
                     return service.list(groupId, platform, forcePlatform);
                 }
 
                 @Override
-                public ListResult list(Long groupId, String platform, boolean forcePlatform, Duration budget) {
+                public ListResult list(
+                        @Nullable Long groupId, String platform, boolean forcePlatform, @Nullable Duration budget) {
                     return service.list(groupId, platform, forcePlatform, budget);
                 }
 
@@ -756,6 +756,8 @@ public final class Roster implements AutoCloseable {
             };
         }
 
+        // NONE is a sentinel: the caller set no metrics of its own.
+        @SuppressWarnings("ReferenceEquality")
         private static SelectionMetrics both(SelectionCounters counters, SelectionMetrics other) {
             return other == SelectionMetrics.NONE ? counters : new TeeMetrics(counters, other);
         }

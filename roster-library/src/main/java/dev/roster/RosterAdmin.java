@@ -12,7 +12,6 @@ import dev.roster.postgres.AccountAdmin;
 import dev.roster.postgres.DeadLetterRepository;
 import dev.roster.postgres.GroupAdmin;
 import dev.roster.postgres.PostgresPoolStatus;
-import dev.roster.postgres.PostgresSchedulingSource;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedSet;
@@ -34,21 +33,15 @@ import javax.sql.DataSource;
 public final class RosterAdmin {
     private final SnapshotService service;
     private final Projection projection;
-    private final PostgresSchedulingSource source;
     private final DeadLetterRepository deadLetters;
     private final AccountAdmin accounts;
     private final GroupAdmin groups;
     private final PoolStatus pool;
 
     RosterAdmin(
-            SnapshotService service,
-            Projection projection,
-            PostgresSchedulingSource source,
-            DeadLetterRepository deadLetters,
-            DataSource dataSource) {
+            SnapshotService service, Projection projection, DeadLetterRepository deadLetters, DataSource dataSource) {
         this.service = service;
         this.projection = projection;
-        this.source = source;
         this.deadLetters = deadLetters;
         this.accounts = new AccountAdmin(dataSource);
         this.groups = new GroupAdmin(dataSource);

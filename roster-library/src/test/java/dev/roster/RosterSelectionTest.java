@@ -120,7 +120,7 @@ class RosterSelectionTest {
         assertThat(rs.get(1).lastUsed(ids)).containsKeys(a.card().id(), b.card().id());
 
         Selection.Acquired holder = a.card().id() == w.accountId() ? a : b;
-        Roster holderRoster = holder == a ? rs.get(0) : rs.get(1);
+        Roster holderRoster = holder.equals(a) ? rs.get(0) : rs.get(1);
         assertThat(holderRoster.release(holder.lease())).isTrue();
         assertThat(rs.get(0).release(holder.lease())).isFalse();
         Selection.Acquired retried = acquired(rs.get(0).select(OPENAI.withWaitTicket(w.ticket())));
@@ -132,7 +132,7 @@ class RosterSelectionTest {
         assertThat(rs.get(1)
                         .release(retried.lease().accountId(), retried.lease().token()))
                 .isTrue();
-        Selection.Acquired other = holder == a ? b : a;
+        Selection.Acquired other = holder.equals(a) ? b : a;
         assertThat(rs.get(0).release(other.lease())).isTrue();
         assertThat(rs.get(0).selectionStore().loads(ids).values())
                 .allSatisfy(l -> assertThat(l.inFlight()).isZero());

@@ -3,6 +3,7 @@ package dev.roster.postgres;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /** Connection pools for Roster's PostgreSQL access. */
 public final class Databases {
@@ -14,7 +15,8 @@ public final class Databases {
      *
      * @param poolSize maximum connections, {@code >= 1}
      */
-    public static HikariDataSource pool(String jdbcUrl, String user, String password, int poolSize) {
+    public static HikariDataSource pool(
+            String jdbcUrl, @Nullable String user, @Nullable String password, int poolSize) {
         Objects.requireNonNull(jdbcUrl, "jdbcUrl");
         if (poolSize < 1) {
             throw new IllegalArgumentException("database pool size must be >= 1, got " + poolSize);

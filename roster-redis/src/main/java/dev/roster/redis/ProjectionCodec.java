@@ -268,6 +268,8 @@ public final class ProjectionCodec {
          * instances (the replayer's model keeps them), compared by value otherwise (a full rebuild loads
          * new instances of unchanged rows; comparing is cheaper than encoding and hashing them).
          */
+        // Identity first on purpose: it is the common case and skips a field-by-field comparison.
+        @SuppressWarnings("ReferenceEquality")
         private static boolean sameRun(List<AccountCard> a, int i, List<AccountCard> b, int j, int n) {
             for (int k = 0; k < n; k++) {
                 AccountCard x = a.get(i + k);

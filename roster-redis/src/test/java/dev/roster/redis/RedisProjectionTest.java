@@ -114,10 +114,10 @@ class RedisProjectionTest {
     private static Map<String, String> clients() {
         Map<String, String> out = new LinkedHashMap<>();
         try (RespConnection c = REDIS.connect()) {
-            for (String line : String.valueOf(c.command("CLIENT", "LIST")).split("\n")) {
+            for (String line : String.valueOf(c.command("CLIENT", "LIST")).split("\n", -1)) {
                 String id = null;
                 String cmd = null;
-                for (String field : line.trim().split(" ")) {
+                for (String field : line.trim().split(" ", -1)) {
                     if (field.startsWith("id=")) {
                         id = field.substring(3);
                     } else if (field.startsWith("cmd=")) {
