@@ -79,42 +79,6 @@ public interface PoolStatus {
         public Row {
             limits = limits == null ? AccountLimits.DEFAULTS : limits;
         }
-
-        /** A row with {@link AccountLimits#DEFAULTS}. */
-        public Row(
-                long id,
-                String name,
-                String platform,
-                String type,
-                String status,
-                boolean schedulable,
-                int priority,
-                int concurrency,
-                @Nullable Instant rateLimitResetAt,
-                @Nullable Instant overloadUntil,
-                @Nullable Instant tempUnschedulableUntil,
-                @Nullable Instant expiresAt,
-                boolean autoPauseOnExpired,
-                @Nullable Instant lastUsedAt,
-                List<GroupRef> groups) {
-            this(
-                    id,
-                    name,
-                    platform,
-                    type,
-                    status,
-                    schedulable,
-                    priority,
-                    concurrency,
-                    rateLimitResetAt,
-                    overloadUntil,
-                    tempUnschedulableUntil,
-                    expiresAt,
-                    autoPauseOnExpired,
-                    lastUsedAt,
-                    groups,
-                    AccountLimits.DEFAULTS);
-        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.roster.server.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.roster.core.AccountLimits;
 import dev.roster.core.status.PoolStatus;
 import java.time.Instant;
 import java.util.List;
@@ -13,7 +14,22 @@ class StatusRoutesTest {
     static PoolStatus.Row row(
             String status, boolean sched, Instant rl, Instant ov, Instant tu, Instant exp, boolean autoPause) {
         return new PoolStatus.Row(
-                1, "a", "anthropic", "oauth", status, sched, 50, 3, rl, ov, tu, exp, autoPause, null, List.of());
+                1,
+                "a",
+                "anthropic",
+                "oauth",
+                status,
+                sched,
+                50,
+                3,
+                rl,
+                ov,
+                tu,
+                exp,
+                autoPause,
+                null,
+                List.of(),
+                AccountLimits.DEFAULTS);
     }
 
     @Test
