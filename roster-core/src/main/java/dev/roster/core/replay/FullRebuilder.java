@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
+import java.util.function.ToIntFunction;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,6 +74,12 @@ public final class FullRebuilder {
      * is small enough that a replay batch waits a few milliseconds at most.
      */
     private static final int VIEW_CHUNK = 64;
+    /**
+     * Cards per publish from the shared view: a chunk ends before this many, since encoding is what the
+     * lock is held for and it grows with the cards. A bucket larger than this is a chunk of its own (a
+     * chunk of 64 buckets that held several 25,000-card group-0 buckets held the lock for 300 ms).
+     */
+    private static final int VIEW_CHUNK_CARDS = 2_000;
     /** How often a rebuild waiting for the replay thread to adopt its model checks that it still replays. */
     private static final Duration ADOPTION_WAIT = Duration.ofMillis(200);
 
@@ -480,11 +487,13 @@ public final class FullRebuilder {
             Projection projection, String generation, Map<Bucket, List<AccountCard>> own, int poolAccounts) {
         Set<Bucket> live = new LinkedHashSet<>();
         List<VersionTicket> deferred = new ArrayList<>();
-        for (List<Bucket> chunk : chunks(own.keySet(), VIEW_CHUNK)) {
+        for (List<Bucket> chunk :
+                viewChunks(own.keySet(), b -> own.getOrDefault(b, List.of()).size())) {
             List<Bucket> open = lifecycle(projection, chunk, contents::active);
             // Under the replay thread's lock: allocation, the content read and the publish of a chunk do
             // not interleave with a replay publish, so each sees the other's versions in order.
-            synchronized (contents.lifecycleLock()) {
+            contents.lifecycleLock().lock();
+            try {
                 Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
                 for (Map.Entry<Bucket, Optional<VersionTicket>> t :
                         projection.allocateVersions(open).entrySet()) {
@@ -502,6 +511,8 @@ public final class FullRebuilder {
                     batch.put(ticket.get(), now != null ? now : own.get(b));
                 }
                 live.addAll(published(projection.publishAll(generation, batch)));
+            } finally {
+                contents.lifecycleLock().unlock();
             }
         }
         live.addAll(publishDatabaseReads(projection, generation, deferred, poolAccounts));
@@ -522,11 +533,12 @@ public final class FullRebuilder {
         Map<VersionTicket, List<AccountCard>> read = DatabaseRead.read(engine, tickets, poolAccounts);
         long covered = DatabaseRead.coveredBelow(engine);
         Set<Bucket> live = new LinkedHashSet<>();
-        List<VersionTicket> all = new ArrayList<>(read.keySet());
-        for (int i = 0; i < all.size(); i += VIEW_CHUNK) {
+        for (List<VersionTicket> chunk :
+                viewChunks(read.keySet(), t -> read.getOrDefault(t, List.of()).size())) {
             Map<VersionTicket, List<AccountCard>> batch = new LinkedHashMap<>();
-            synchronized (contents.lifecycleLock()) {
-                for (VersionTicket t : all.subList(i, Math.min(all.size(), i + VIEW_CHUNK))) {
+            contents.lifecycleLock().lock();
+            try {
+                for (VersionTicket t : chunk) {
                     List<AccountCard> content = Objects.requireNonNull(read.get(t), "content"); // a key of read
                     if (contents.lastAllocated(t.bucket(), t.version())) {
                         contents.databaseRead(t.bucket(), covered, content);
@@ -534,6 +546,8 @@ public final class FullRebuilder {
                     batch.put(t, content);
                 }
                 live.addAll(published(projection.publishAll(generation, batch)));
+            } finally {
+                contents.lifecycleLock().unlock();
             }
         }
         return live;
@@ -565,8 +579,11 @@ public final class FullRebuilder {
             // Read after these versions were allocated, like any database read: a model publish that
             // follows trusts its own content only once its cursor passed this load (decision M22).
             long covered = DatabaseRead.coveredBelow(engine);
-            synchronized (contents.lifecycleLock()) {
+            contents.lifecycleLock().lock();
+            try {
                 batch.forEach((t, c) -> contents.databasePublished(t.bucket(), t.version(), covered, c));
+            } finally {
+                contents.lifecycleLock().unlock();
             }
         }
         return live;
@@ -575,7 +592,8 @@ public final class FullRebuilder {
     /** Retires the buckets of {@code chunk} whose group is not active; returns the others. */
     private List<Bucket> lifecycle(Projection projection, List<Bucket> chunk, java.util.function.LongPredicate active) {
         List<Bucket> open = new ArrayList<>(chunk.size());
-        synchronized (contents.lifecycleLock()) {
+        contents.lifecycleLock().lock();
+        try {
             for (Bucket b : chunk) {
                 if (engine.lifecycleApplies(b.groupId()) && !active.test(b.groupId())) {
                     projection.retire(b);
@@ -583,15 +601,20 @@ public final class FullRebuilder {
                     open.add(b);
                 }
             }
+        } finally {
+            contents.lifecycleLock().unlock();
         }
         return open;
     }
 
     /** Reopens a retired bucket whose group is active (decided under the lifecycle lock). */
     private Optional<VersionTicket> reopen(Projection projection, Bucket b) {
-        synchronized (contents.lifecycleLock()) {
+        contents.lifecycleLock().lock();
+        try {
             projection.reopen(b);
             return projection.allocateVersion(b);
+        } finally {
+            contents.lifecycleLock().unlock();
         }
     }
 
@@ -608,6 +631,31 @@ public final class FullRebuilder {
 
     private static List<List<Bucket>> chunks(Collection<Bucket> buckets) {
         return chunks(buckets, BUCKET_CHUNK);
+    }
+
+    /**
+     * {@code keys} in chunks of at most {@link #VIEW_CHUNK} keys and, unless one key alone has more, fewer
+     * than {@link #VIEW_CHUNK_CARDS} cards, {@code cards} giving each key's count (for the shared view's
+     * buckets, the run's own content, which differs from the view's by a batch at most).
+     */
+    static <K> List<List<K>> viewChunks(Collection<K> keys, ToIntFunction<K> cards) {
+        List<List<K>> out = new ArrayList<>();
+        List<K> cur = new ArrayList<>();
+        int sum = 0;
+        for (K k : keys) {
+            int n = cards.applyAsInt(k);
+            if (!cur.isEmpty() && (cur.size() >= VIEW_CHUNK || sum + n >= VIEW_CHUNK_CARDS)) {
+                out.add(cur);
+                cur = new ArrayList<>();
+                sum = 0;
+            }
+            cur.add(k);
+            sum += n;
+        }
+        if (!cur.isEmpty()) {
+            out.add(cur);
+        }
+        return out;
     }
 
     private static List<List<Bucket>> chunks(Collection<Bucket> buckets, int size) {

@@ -102,7 +102,8 @@ final class ModelPublisher {
             return 0;
         }
         Projection projection = engine.projection();
-        synchronized (contents.lifecycleLock()) {
+        contents.lifecycleLock().lock();
+        try {
             if (groupsChanged) {
                 contents.activeGroups(model.activeGroupIds());
             }
@@ -158,6 +159,8 @@ final class ModelPublisher {
                 }
             }
             return n;
+        } finally {
+            contents.lifecycleLock().unlock();
         }
     }
 
