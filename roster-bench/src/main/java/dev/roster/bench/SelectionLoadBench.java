@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Selection's load figures: the spread of in-flight load over equal-priority accounts and the sticky hit
@@ -32,7 +33,11 @@ import java.util.concurrent.locks.LockSupport;
  * saturated} (48 clients, demand above capacity) and {@code below} (20 clients, under capacity). In-flight
  * per account is sampled at Redis every 2 ms; the spread is max/min of the per-account averages. The
  * sticky hit rate is the share of a session's requests after its first that were served by the account
- * that served its previous request.
+ * that served its previous request. Two more phases measure weights: three accounts of one group with
+ * weights 1, 2 and 4 and concurrency 20 each, requests without sessions, at low concurrency ({@code
+ * weighted-low}, 2 clients) and at high concurrency ({@code weighted-high}, 30 clients, so the heaviest
+ * account's share stays below its concurrency); the in-flight share of each account is printed beside
+ * its weight's share.
  *
  * <p>Run: {@code java -cp roster-bench/target/benchmarks.jar dev.roster.bench.SelectionLoadBench [seconds
  * per phase, default 15]}.
@@ -41,6 +46,8 @@ public final class SelectionLoadBench {
     private static final int ACCOUNTS = 8;
     private static final int CONCURRENCY = 4;
     private static final int SESSIONS_PER_CLIENT = 4;
+    private static final int[] WEIGHTS = {1, 2, 4};
+    private static final int WEIGHTED_CONCURRENCY = 20;
 
     private SelectionLoadBench() {}
 
@@ -82,8 +89,16 @@ public final class SelectionLoadBench {
             System.out.printf(
                     "%d equal accounts x concurrency %d, 3 Roster instances, %d s per phase, %d cores%n",
                     ACCOUNTS, CONCURRENCY, seconds, Runtime.getRuntime().availableProcessors());
-            phase("saturated", 48, seconds, rosters, ids);
-            phase("below", 20, seconds, rosters, ids);
+            phase("saturated", 48, seconds, rosters, ids, null, null);
+            phase("below", 20, seconds, rosters, ids, null, null);
+            long group = weightedGroup(url, pg.user());
+            List<Long> weighted = awaitBucket(rosters, group, WEIGHTS.length);
+            Map<Long, Integer> weightOf = new java.util.HashMap<>();
+            for (long id : weighted) {
+                weightOf.put(id, weightOf(url, pg.user(), id));
+            }
+            phase("weighted-low", 2, seconds, rosters, weighted, group, weightOf);
+            phase("weighted-high", 30, seconds, rosters, weighted, group, weightOf);
         } finally {
             rosters.forEach(Roster::close);
             redis.kill();
@@ -91,7 +106,66 @@ public final class SelectionLoadBench {
         }
     }
 
-    private static void phase(String name, int clients, int seconds, List<Roster> rosters, List<Long> ids)
+    /** Three openai accounts of weights 1, 2 and 4 in a group of their own; returns the group's id. */
+    private static long weightedGroup(String url, String user) throws java.sql.SQLException {
+        try (Connection c = DriverManager.getConnection(url, user, "");
+                Statement st = c.createStatement()) {
+            long group;
+            try (java.sql.ResultSet rs =
+                    st.executeQuery("INSERT INTO groups (name, platform) VALUES ('weighted', 'openai') RETURNING id")) {
+                rs.next();
+                group = rs.getLong(1);
+            }
+            for (int w : WEIGHTS) {
+                st.execute("WITH a AS (INSERT INTO accounts (name, platform, type, concurrency, weight) VALUES ('w-"
+                        + w + "', 'openai', 'apikey', " + WEIGHTED_CONCURRENCY + ", " + w
+                        + ") RETURNING id) INSERT INTO account_groups (account_id, group_id) SELECT id, " + group
+                        + " FROM a");
+            }
+            return group;
+        }
+    }
+
+    private static int weightOf(String url, String user, long id) throws java.sql.SQLException {
+        try (Connection c = DriverManager.getConnection(url, user, "");
+                Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery("SELECT weight FROM accounts WHERE id = " + id)) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** Waits until every instance lists {@code n} accounts in {@code group}'s openai bucket; returns their ids. */
+    private static List<Long> awaitBucket(List<Roster> rosters, long group, int n) {
+        for (Roster r : rosters) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (r.list(group, "openai", false).accounts().size() != n) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("group " + group + "'s bucket did not reach the near cache");
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+            }
+        }
+        return rosters.getFirst().list(group, "openai", false).accounts().stream()
+                .map(a -> a.id())
+                .toList();
+    }
+
+    /**
+     * One phase.
+     *
+     * @param group the group requests name, or {@code null} for none (group 0)
+     * @param weights the accounts' weights, to print each one's in-flight share beside its weight's share;
+     *     {@code null} for the sessions phases (which then print the sticky hit rate)
+     */
+    private static void phase(
+            String name,
+            int clients,
+            int seconds,
+            List<Roster> rosters,
+            List<Long> ids,
+            @Nullable Long group,
+            @Nullable Map<Long, Integer> weights)
             throws InterruptedException {
         AtomicBoolean running = new AtomicBoolean(true);
         LongAdder requests = new LongAdder();
@@ -109,10 +183,12 @@ public final class SelectionLoadBench {
                         Random rnd = new Random(client);
                         int i = 0;
                         while (running.get()) {
-                            String session =
-                                    i % 5 == 4 ? null : name + "-c" + client + "-s" + (i % SESSIONS_PER_CLIENT);
+                            String session = weights != null || i % 5 == 4
+                                    ? null
+                                    : name + "-c" + client + "-s" + (i % SESSIONS_PER_CLIENT);
                             i++;
-                            SelectRequest req = SelectRequest.of(null, "openai").withSession(session);
+                            SelectRequest req =
+                                    SelectRequest.of(group, "openai").withSession(session);
                             Selection s = roster.select(req);
                             while (s instanceof Selection.Wait w) {
                                 waits.increment();
@@ -168,6 +244,27 @@ public final class SelectionLoadBench {
             max = Math.max(max, avg);
             min = Math.min(min, avg);
             per.append(String.format(" %.2f", avg));
+        }
+        if (weights != null) {
+            double total = 0;
+            int weightTotal = 0;
+            for (long id : ids) {
+                total += (double) sums.get(id).get() / samples;
+                weightTotal += weights.get(id);
+            }
+            StringBuilder shares = new StringBuilder();
+            double worst = 0;
+            for (long id : ids) {
+                double share = (double) sums.get(id).get() / samples / total;
+                double want = (double) weights.get(id) / weightTotal;
+                worst = Math.max(worst, Math.abs(share - want) / want);
+                shares.append(String.format(" w%d %.3f (weight share %.3f)", weights.get(id), share, want));
+            }
+            System.out.printf(
+                    "%s: %d clients, %d samples, in-flight share per account:%s; largest relative deviation"
+                            + " %.1f%%; %.0f requests/s; %d waits; %d none%n",
+                    name, clients, samples, shares, 100 * worst, served / (double) seconds, waits.sum(), none.sum());
+            return;
         }
         System.out.printf(
                 "%s: %d clients, %d samples, in-flight average per account:%s; spread max/min %.3f;"
