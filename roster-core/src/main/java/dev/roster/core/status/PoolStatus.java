@@ -36,7 +36,11 @@ public interface PoolStatus {
      * @param platform platform; {@code null} for all
      * @param state one of {@link #STATES}, judged at the page's instant; {@code null} for all
      */
-    record Filter(String query, Long groupId, String platform, String state) {}
+    record Filter(
+            @Nullable String query,
+            @Nullable Long groupId,
+            @Nullable String platform,
+            @Nullable String state) {}
 
     /**
      * One account as the status page shows it.

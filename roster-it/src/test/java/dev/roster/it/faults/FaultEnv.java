@@ -91,8 +91,6 @@ public final class FaultEnv implements AutoCloseable {
     private long failedAtFault;
     private long fallbackAtFault;
     private long faultEnd;
-    private long servedAtEnd;
-    private long failedAtEnd;
     private double fallbackQps;
 
     /** A fresh world for {@code scenario} (used as database hint and in the report). */

@@ -32,7 +32,7 @@ public final class GatedProjection extends ForwardingProjection {
      */
     public GatedProjection(Projection real, String gate, Runnable atGate) {
         super(real);
-        String[] p = gate.split(":");
+        String[] p = gate.split(":", -1);
         this.point = p[0];
         this.nth = p.length > 1 ? Integer.parseInt(p[1]) : 1;
         this.atGate = atGate;

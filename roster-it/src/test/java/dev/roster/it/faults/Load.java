@@ -195,7 +195,7 @@ public final class Load implements AutoCloseable {
         int created = size.accounts();
         while (running) {
             try {
-                writeOne(r, created);
+                writeOne(r);
                 if (r.nextInt(40) == 0) {
                     createOne(r, created++);
                 }
@@ -210,7 +210,7 @@ public final class Load implements AutoCloseable {
         }
     }
 
-    private void writeOne(SplittableRandom r, int created) {
+    private void writeOne(SplittableRandom r) {
         List<Long> ids = accountIds();
         long a = ids.get(r.nextInt(ids.size()));
         long g = groupIds.get(r.nextInt(groupIds.size()));

@@ -44,7 +44,6 @@ class RedisFlushDuringRebuildFaultTest extends FaultTestBase {
         long a1 = accounts.create(AccountSpec.of("o1", "openai", "apikey").withPriority(1));
         long a2 = accounts.create(AccountSpec.of("o2", "openai", "apikey").withPriority(2));
         accounts.create(AccountSpec.of("g1", "gemini", "apikey").withPriority(1));
-        Bucket b = new Bucket(0, "openai", Mode.SINGLE);
         Bucket c = new Bucket(0, "gemini", Mode.MIXED);
         CountDownLatch reached = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);

@@ -7,18 +7,19 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The embedded default (docs/architecture.md, "The embedded default"): for each store that is not configured, a real
- * server on a free loopback port with its data in {@code embedded.data_dir} (kept across restarts). {@link #resolve}
+ * server on a free loopback port with its data in {@code embedded.data_dir} (kept across restarts). {@link #resolved}
  * returns the configuration pointing at them; {@link #close()} stops them.
  */
 public final class EmbeddedStores implements AutoCloseable {
-    private final EmbeddedPostgres postgres;
-    private final EmbeddedRedis redis;
+    private final @Nullable EmbeddedPostgres postgres;
+    private final @Nullable EmbeddedRedis redis;
     private final RosterConfig resolved;
 
-    private EmbeddedStores(EmbeddedPostgres postgres, EmbeddedRedis redis, RosterConfig resolved) {
+    private EmbeddedStores(@Nullable EmbeddedPostgres postgres, @Nullable EmbeddedRedis redis, RosterConfig resolved) {
         this.postgres = postgres;
         this.redis = redis;
         this.resolved = resolved;
@@ -99,12 +100,12 @@ public final class EmbeddedStores implements AutoCloseable {
     }
 
     /** The embedded PostgreSQL, or {@code null} when PostgreSQL is configured. */
-    public EmbeddedPostgres postgres() {
+    public @Nullable EmbeddedPostgres postgres() {
         return postgres;
     }
 
     /** The embedded Redis, or {@code null} when Redis is configured. */
-    public EmbeddedRedis redis() {
+    public @Nullable EmbeddedRedis redis() {
         return redis;
     }
 

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,7 +24,7 @@ public final class Supervisor implements BackendSource, AutoCloseable {
     private final RosterConfig config;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("roster-supervisor").unstarted(r));
-    private volatile LibraryBackend backend;
+    private volatile @Nullable LibraryBackend backend;
     private volatile String reason = "starting";
     private volatile boolean closed;
     private Duration delay = FIRST;
@@ -47,9 +48,12 @@ public final class Supervisor implements BackendSource, AutoCloseable {
 
     private static Roster.Builder builder(RosterConfig c) {
         return Roster.builder()
-                .jdbc(c.database().url(), c.database().user(), c.database().password())
+                .jdbc(
+                        c.database().resolvedUrl(),
+                        c.database().user(),
+                        c.database().password())
                 .poolSize(c.database().poolSize())
-                .redisUri(c.redis().url())
+                .redisUri(c.redis().resolvedUrl())
                 .keyPrefix(c.redis().keyPrefix())
                 .config(c.service())
                 .migrate(c.database().migrate());
@@ -81,13 +85,14 @@ public final class Supervisor implements BackendSource, AutoCloseable {
                     attempts,
                     delay.toSeconds(),
                     Secrets.maskUrl(String.valueOf(e.getMessage())));
-            timer.schedule(this::attempt, delay.toMillis(), TimeUnit.MILLISECONDS);
+            // The retry reports its own failure (this method again); nothing waits on the future.
+            var unused = timer.schedule(this::attempt, delay.toMillis(), TimeUnit.MILLISECONDS);
             delay = delay.multipliedBy(2).compareTo(MAX) > 0 ? MAX : delay.multipliedBy(2);
         }
     }
 
     @Override
-    public Backend backend() {
+    public @Nullable Backend backend() {
         return backend;
     }
 

@@ -25,6 +25,7 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Unmatched
     List<String> args = new ArrayList<>();
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call()
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

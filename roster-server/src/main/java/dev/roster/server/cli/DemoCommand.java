@@ -29,6 +29,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -63,10 +64,13 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the temporary data folder.")
     boolean keep;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call()
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @SuppressWarnings("NullAway.Init") // set first thing in call()
     private PrintWriter out;
+
     private final Map<String, String> summary = new LinkedHashMap<>();
     private long start;
 
@@ -123,7 +127,7 @@ final class DemoCommand implements Callable<Integer> {
             RosterConfig rc = stores.resolved();
             summary.put("embedded servers started", secs(System.nanoTime() - t));
             try (SamplePool sql =
-                    SamplePool.open(rc.database().url(), rc.database().user())) {
+                    SamplePool.open(rc.database().resolvedUrl(), rc.database().user())) {
                 tour(stores, rc, sql);
             }
         }
@@ -148,8 +152,8 @@ final class DemoCommand implements Callable<Integer> {
         step(3, "starting Roster (library) and its initial full rebuild");
         t = System.nanoTime();
         try (LibraryBackend lib = new LibraryBackend(Roster.builder()
-                .jdbc(rc.database().url(), rc.database().user(), "")
-                .redisUri(rc.redis().url())
+                .jdbc(rc.database().resolvedUrl(), rc.database().user(), "")
+                .redisUri(rc.redis().resolvedUrl())
                 .config(rc.service())
                 .migrate(false)
                 .build())) {
@@ -240,7 +244,7 @@ final class DemoCommand implements Callable<Integer> {
         summary.put("bulk update of 200 accounts", ev + " event, " + rebuilt + " bucket rebuilds, " + ms(took));
 
         step(8, "Redis stopped: the hot path keeps answering");
-        stores.redis().stop();
+        Objects.requireNonNull(stores.redis(), "the demo always embeds Redis").stop();
         t = System.nanoTime();
         ListResult r1 = roster.list(main, "anthropic", false);
         long n1 = System.nanoTime() - t;

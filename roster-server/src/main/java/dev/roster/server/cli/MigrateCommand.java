@@ -18,7 +18,7 @@ final class MigrateCommand extends StoreCommand {
         // Only PostgreSQL is needed: no embedded Redis for this.
         try (EmbeddedStores stores = EmbeddedStores.start(c, err()::println, false, false)) {
             Migrator.Result r = Migrator.migrate(
-                    stores.resolved().database().url(),
+                    stores.resolved().database().resolvedUrl(),
                     stores.resolved().database().user(),
                     stores.resolved().database().password());
             out().println("migrations applied: " + r.applied() + ", schema version " + r.version());

@@ -7,6 +7,8 @@ import dev.roster.server.app.EmbeddedStores;
 import dev.roster.server.app.LibraryBackend;
 import dev.roster.server.config.ConfigLoader;
 import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -21,6 +23,7 @@ import picocli.CommandLine.Parameters;
             "  outbox retry ID        remove dead letter ID and run the full rebuild that applies its change"
         })
 final class OutboxCommand extends StoreCommand {
+    @SuppressWarnings("NullAway.Init") // picocli sets it (it has a default) before call()
     @Parameters(
             index = "0",
             arity = "0..1",
@@ -30,6 +33,7 @@ final class OutboxCommand extends StoreCommand {
     String action;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "ID", description = "event id for retry")
+    @Nullable
     Long id;
 
     @Override
@@ -69,7 +73,7 @@ final class OutboxCommand extends StoreCommand {
                     }
                 }
                 default -> {
-                    if (!lib.retryDeadLetter(id)) {
+                    if (!lib.retryDeadLetter(Objects.requireNonNull(id, "checked above"))) {
                         err().println("roster: no dead letter for event " + id);
                         return 1;
                     }

@@ -5,6 +5,7 @@ import dev.roster.server.app.EmbeddedStores;
 import dev.roster.server.app.LibraryBackend;
 import dev.roster.server.config.ConfigLoader;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -17,12 +18,14 @@ import picocli.CommandLine.Option;
 final class RebuildCommand extends StoreCommand {
     static final class Target {
         @Option(names = "--bucket", paramLabel = "G:P:M", description = "one bucket, e.g. 0:anthropic:mixed")
+        @Nullable
         String bucket;
 
         @Option(names = "--all", description = "every bucket and card (the full rebuild)")
         boolean all;
     }
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it (multiplicity 1) before call()
     @ArgGroup(multiplicity = "1")
     Target target;
 

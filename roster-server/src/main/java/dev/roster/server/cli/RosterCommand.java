@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
             CommandLine.HelpCommand.class
         })
 public final class RosterCommand implements Runnable {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before run()
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

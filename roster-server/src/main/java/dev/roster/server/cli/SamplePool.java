@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The demo's stand-in for another client of the database, writing plain SQL the way a gateway's own
@@ -173,7 +174,7 @@ final class SamplePool implements AutoCloseable {
         return n;
     }
 
-    private static void setInstant(PreparedStatement ps, int i, Instant t) throws SQLException {
+    private static void setInstant(PreparedStatement ps, int i, @Nullable Instant t) throws SQLException {
         if (t == null) {
             ps.setNull(i, Types.TIMESTAMP_WITH_TIMEZONE);
         } else {

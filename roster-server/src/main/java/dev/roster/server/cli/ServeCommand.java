@@ -75,7 +75,8 @@ final class ServeCommand extends StoreCommand {
 
         ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().daemon().name("roster-metrics").unstarted(r));
-        refresher.scheduleWithFixedDelay(
+        // Runs until the executor is shut down; each run catches its own failure.
+        var unused = refresher.scheduleWithFixedDelay(
                 () -> {
                     Backend b = supervisor.backend();
                     if (b != null) {

@@ -9,6 +9,7 @@ import dev.roster.server.config.RosterConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -26,8 +27,10 @@ abstract class StoreCommand implements Callable<Integer> {
             paramLabel = "FILE",
             description = "YAML configuration (default ./roster.yaml when present, else built-in defaults);"
                     + " ROSTER_<KEY_PATH> environment variables win over it")
+    @Nullable
     Path configFile;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call()
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -1,6 +1,5 @@
 package dev.roster.server.config;
 
-import dev.roster.server.config.ConfigKey.Type;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -246,34 +245,34 @@ public final class ConfigKeys {
     private ConfigKeys() {}
 
     private static ConfigKey i(String p, String d, String m) {
-        return new ConfigKey(p, Type.INT, d, m, List.of());
+        return new ConfigKey(p, ConfigKey.Type.INT, d, m, List.of());
     }
 
     private static ConfigKey b(String p, String d, String m) {
-        return new ConfigKey(p, Type.BOOL, d, m, List.of());
+        return new ConfigKey(p, ConfigKey.Type.BOOL, d, m, List.of());
     }
 
     private static ConfigKey str(String p, String d, String m) {
-        return new ConfigKey(p, Type.STRING, d, m, List.of());
+        return new ConfigKey(p, ConfigKey.Type.STRING, d, m, List.of());
     }
 
     private static ConfigKey secret(String p, String m) {
-        return new ConfigKey(p, Type.SECRET, "", m, List.of());
+        return new ConfigKey(p, ConfigKey.Type.SECRET, "", m, List.of());
     }
 
     private static ConfigKey url(String p, String m) {
-        return new ConfigKey(p, Type.URL, "", m, List.of());
+        return new ConfigKey(p, ConfigKey.Type.URL, "", m, List.of());
     }
 
     private static ConfigKey dur(String p, String d, String m) {
-        return new ConfigKey(p, Type.DURATION, d, m, List.of());
+        return new ConfigKey(p, ConfigKey.Type.DURATION, d, m, List.of());
     }
 
     private static ConfigKey durs(String p, String d, String m) {
-        return new ConfigKey(p, Type.DURATIONS, d, m, List.of());
+        return new ConfigKey(p, ConfigKey.Type.DURATIONS, d, m, List.of());
     }
 
     private static ConfigKey e(String p, String d, String m, String... choices) {
-        return new ConfigKey(p, Type.ENUM, d, m, List.of(choices));
+        return new ConfigKey(p, ConfigKey.Type.ENUM, d, m, List.of(choices));
     }
 }

@@ -29,7 +29,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads the configuration (decision D15): the YAML file ({@code --config F}, else {@code ./roster.yaml}
@@ -68,14 +70,14 @@ public final class ConfigLoader {
     public record Loaded(RosterConfig config, String origin, List<String> warnings) {}
 
     /** One raw value and where it came from. */
-    private record Raw(JsonNode node, String text, String from) {}
+    private record Raw(@Nullable JsonNode node, String text, String from) {}
 
     /**
      * Loads {@code explicit} (may be {@code null}) or the default file.
      *
      * @throws ConfigException for the first invalid value or an unreadable file
      */
-    public Loaded load(Path explicit) {
+    public Loaded load(@Nullable Path explicit) {
         Path file = explicit;
         if (file == null) {
             Path candidate = workingDir.resolve(DEFAULT_FILE);
@@ -87,7 +89,12 @@ public final class ConfigLoader {
             readFile(file, raw, warnings);
         }
         for (Map.Entry<String, String> e : EnvironmentKeys.read(env).entrySet()) {
-            raw.put(e.getKey(), new Raw(null, env.get(e.getValue()), "environment " + e.getValue()));
+            raw.put(
+                    e.getKey(),
+                    new Raw(
+                            null,
+                            Objects.requireNonNull(env.get(e.getValue()), "read returns set variables"),
+                            "environment " + e.getValue()));
         }
         Values values = new Values(raw);
         RosterConfig config = build(values);

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@code ROSTER_*} environment variables of a process, read against {@link ConfigKeys#ALL}: every
@@ -65,7 +66,7 @@ final class EnvironmentKeys {
 
     private static List<String> ignoreList(String text) {
         List<String> out = new ArrayList<>();
-        for (String part : text.split(",")) {
+        for (String part : text.split(",", -1)) {
             String p = part.strip();
             if (!p.isEmpty()) {
                 out.add(p);
@@ -97,7 +98,7 @@ final class EnvironmentKeys {
                         + " dots as _); list variables that are not Roster's in " + IGNORE);
     }
 
-    private static ConfigKey nearest(String name, Map<String, ConfigKey> byEnv) {
+    private static @Nullable ConfigKey nearest(String name, Map<String, ConfigKey> byEnv) {
         String upper = name.toUpperCase(Locale.ROOT);
         ConfigKey best = null;
         int bestD = Integer.MAX_VALUE;

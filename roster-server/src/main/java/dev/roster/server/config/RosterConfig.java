@@ -4,6 +4,7 @@ import dev.roster.core.config.ServiceConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The validated configuration of a Roster process: connections, HTTP server, near cache, embedded
@@ -57,7 +58,12 @@ public record RosterConfig(
      * @param poolSize maximum connections
      * @param migrate whether to apply migrations at start
      */
-    public record Database(String url, String user, String password, int poolSize, boolean migrate) {
+    public record Database(@Nullable String url, String user, String password, int poolSize, boolean migrate) {
+        /** The URL once resolved (configured, or the embedded server's); resolving comes before any use. */
+        public String resolvedUrl() {
+            return Objects.requireNonNull(url, "database.url is resolved before use");
+        }
+
         /** Whether no database was configured (the embedded one is used). */
         public boolean embedded() {
             return url == null;
@@ -81,7 +87,12 @@ public record RosterConfig(
      * @param url Redis URI, or {@code null}
      * @param keyPrefix key prefix
      */
-    public record Redis(String url, String keyPrefix) {
+    public record Redis(@Nullable String url, String keyPrefix) {
+        /** The URI once resolved (configured, or the embedded server's); resolving comes before any use. */
+        public String resolvedUrl() {
+            return Objects.requireNonNull(url, "redis.url is resolved before use");
+        }
+
         /** Whether no Redis was configured (the embedded one is used). */
         public boolean embedded() {
             return url == null;

@@ -1,6 +1,7 @@
 package dev.roster.server.config;
 
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /** Masking of secrets before anything is printed, logged or returned. */
 public final class Secrets {
@@ -11,12 +12,12 @@ public final class Secrets {
     private Secrets() {}
 
     /** {@code ****} for any non-empty secret, {@code (empty)} otherwise: the value's shape never shows. */
-    public static String mask(String secret) {
+    public static String mask(@Nullable String secret) {
         return secret == null || secret.isEmpty() ? "(empty)" : "****";
     }
 
     /** The URL with any user-info and password-like query parameter replaced by {@code ****}. */
-    public static String maskUrl(String url) {
+    public static String maskUrl(@Nullable String url) {
         if (url == null) {
             return "(embedded)";
         }

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /** The admin API {@code /admin/*}, always behind {@code server.admin_token}. */
 final class AdminRoutes {
@@ -48,9 +49,9 @@ final class AdminRoutes {
     record ModelMappingIn(Map<String, Object> modelMapping) {}
 
     /** Body of {@code POST /admin/rebuild}: a bucket {@code g:p:m}, or {@code all: true}. */
-    record RebuildIn(String bucket, Boolean all) {}
+    record RebuildIn(@Nullable String bucket, @Nullable Boolean all) {}
 
-    record Page<T>(List<T> items, Long nextAfter) {}
+    record Page<T>(List<T> items, @Nullable Long nextAfter) {}
 
     record Deleted(long id, boolean deleted) {}
 
@@ -60,10 +61,10 @@ final class AdminRoutes {
             long watermark,
             long horizon,
             long pending,
-            Instant oldestPendingAt,
-            Double lagSeconds,
-            Double horizonAgeSeconds,
-            Integer horizonHolderPid,
+            @Nullable Instant oldestPendingAt,
+            @Nullable Double lagSeconds,
+            @Nullable Double horizonAgeSeconds,
+            @Nullable Integer horizonHolderPid,
             long deadLetters,
             boolean replayer,
             Instant databaseNow) {}
@@ -71,14 +72,14 @@ final class AdminRoutes {
     record DeadLetterOut(
             long eventId,
             String eventType,
-            Long accountId,
-            Long groupId,
-            String payload,
+            @Nullable Long accountId,
+            @Nullable Long groupId,
+            @Nullable String payload,
             String error,
             int attempts,
-            Instant eventCreatedAt,
-            Instant firstFailedAt,
-            Instant lastFailedAt) {
+            @Nullable Instant eventCreatedAt,
+            @Nullable Instant firstFailedAt,
+            @Nullable Instant lastFailedAt) {
         static DeadLetterOut of(DeadLetter d) {
             return new DeadLetterOut(
                     d.eventId(),

@@ -1,5 +1,7 @@
 package dev.roster.server.http;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * An error answer of the API: HTTP status, machine code ({@code bad_request},
  * {@code unauthorized}, {@code not_found}, {@code fallback_limited}, {@code not_ready},
@@ -11,14 +13,14 @@ public final class ApiError extends RuntimeException {
     private final String code;
 
     /** An error with {@code status}, {@code code} and {@code message}. */
-    public ApiError(int status, String code, String message) {
+    public ApiError(int status, String code, @Nullable String message) {
         super(message, null, false, false);
         this.status = status;
         this.code = code;
     }
 
     /** 400 {@code bad_request}. */
-    public static ApiError badRequest(String message) {
+    public static ApiError badRequest(@Nullable String message) {
         return new ApiError(400, "bad_request", message);
     }
 
@@ -38,5 +40,5 @@ public final class ApiError extends RuntimeException {
     }
 
     /** The JSON body: {@code {"error": code, "message": message}}. */
-    public record Body(String error, String message) {}
+    public record Body(String error, @Nullable String message) {}
 }

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One request as the handlers see it: validated parameters (a 400 naming the parameter otherwise), the
@@ -62,6 +63,7 @@ final class Call {
     }
 
     /** An optional non-negative integer query parameter. */
+    @Nullable
     Long queryId(String name) {
         String v = ctx.queryParam(name);
         return v == null || v.isEmpty() ? null : id(name, v, "query parameter");

@@ -2,6 +2,7 @@ package dev.roster.server.http;
 
 import io.javalin.http.Context;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Sends an {@link EncodedAnswer} the way the request can take it (decision H2): {@code 304} with no body
@@ -14,7 +15,7 @@ final class ConditionalReply {
     private ConditionalReply() {}
 
     /** The body to return from a handler ({@code null} for a 304, whose status is set on {@code call}). */
-    static HttpServer.Raw send(Call call, EncodedAnswer answer) {
+    static HttpServer.@Nullable Raw send(Call call, EncodedAnswer answer) {
         Context ctx = call.ctx();
         boolean gzip = acceptsGzip(ctx.header("Accept-Encoding"));
         ctx.header("Vary", "Accept-Encoding");
@@ -37,7 +38,7 @@ final class ConditionalReply {
     }
 
     /** Whether an {@code If-None-Match} value names {@code etag} (or is {@code *}). */
-    static boolean matches(String ifNoneMatch, String etag) {
+    static boolean matches(String ifNoneMatch, @Nullable String etag) {
         for (String t : ifNoneMatch.split(",", -1)) {
             String s = t.strip();
             if (s.equals("*")) {
@@ -54,7 +55,7 @@ final class ConditionalReply {
     }
 
     /** Whether an {@code Accept-Encoding} value accepts gzip ({@code gzip} or {@code *} with a non-zero q). */
-    static boolean acceptsGzip(String acceptEncoding) {
+    static boolean acceptsGzip(@Nullable String acceptEncoding) {
         if (acceptEncoding == null) {
             return false;
         }

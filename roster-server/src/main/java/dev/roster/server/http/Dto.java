@@ -5,6 +5,7 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.GroupLink;
 import java.time.Instant;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** JSON shapes of the API (field names become snake_case; 64-bit numbers are written as strings). */
 final class Dto {
@@ -23,22 +24,22 @@ final class Dto {
             boolean schedulable,
             int priority,
             int concurrency,
-            Instant rateLimitResetAt,
-            Instant overloadUntil,
-            Instant tempUnschedulableUntil,
-            Instant expiresAt,
+            @Nullable Instant rateLimitResetAt,
+            @Nullable Instant overloadUntil,
+            @Nullable Instant tempUnschedulableUntil,
+            @Nullable Instant expiresAt,
             boolean autoPauseOnExpired,
             boolean mixedScheduling,
             List<String> supportedModels,
             List<Link> groups,
-            Instant updatedAt,
+            @Nullable Instant updatedAt,
             int rpmLimit,
             int weight,
-            @JsonProperty("quota_threshold_5h") Integer quotaThreshold5h,
-            @JsonProperty("quota_threshold_7d") Integer quotaThreshold7d,
-            Instant lastUsedAt) {
+            @JsonProperty("quota_threshold_5h") @Nullable Integer quotaThreshold5h,
+            @JsonProperty("quota_threshold_7d") @Nullable Integer quotaThreshold7d,
+            @Nullable Instant lastUsedAt) {
 
-        static Card of(AccountCard c, Instant lastUsed) {
+        static Card of(AccountCard c, @Nullable Instant lastUsed) {
             return new Card(
                     c.id(),
                     c.name(),

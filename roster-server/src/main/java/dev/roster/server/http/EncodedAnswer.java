@@ -4,28 +4,31 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.zip.GZIPOutputStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One answer's bytes as sent: the JSON, its entity tag, and a gzip copy made on first demand and kept.
  * Shared by every request that gets this answer, so nothing in it is ever modified after publication.
  */
 final class EncodedAnswer {
-    private final String etag;
+    private final @Nullable String etag;
     private final byte[] json;
-    private volatile byte[] gzip;
+    private volatile byte @Nullable [] gzip;
 
     /** @param etag the quoted entity tag of the JSON, or {@code null} when the answer has no validator */
-    EncodedAnswer(String etag, byte[] json) {
+    EncodedAnswer(@Nullable String etag, byte[] json) {
         this.etag = etag;
         this.json = json;
     }
 
     /** The entity tag of the identity encoding (quoted), or {@code null}. */
+    @Nullable
     String etag() {
         return etag;
     }
 
     /** The entity tag of the gzip encoding: a different representation, so a different strong tag. */
+    @Nullable
     String gzipEtag() {
         return etag == null ? null : etag.substring(0, etag.length() - 1) + "+gzip\"";
     }

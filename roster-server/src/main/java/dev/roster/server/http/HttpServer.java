@@ -23,6 +23,7 @@ import java.util.UUID;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,8 +42,8 @@ public final class HttpServer implements AutoCloseable {
     private final BackendSource source;
     private final Metrics metrics;
     private final Semaphore permits;
-    private final byte[] adminDigest;
-    private final byte[] apiDigest;
+    private final byte @Nullable [] adminDigest;
+    private final byte @Nullable [] apiDigest;
     private final List<Route> routes = new ArrayList<>();
     private final Javalin app;
     private final WatchRoutes watch;
@@ -172,7 +173,7 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private void handle(Route r, Context ctx) {
-        ctx.attribute("roster.handled", Boolean.TRUE);
+        ctx.attribute("roster.handled", true);
         long t0 = System.nanoTime();
         String rid = ctx.header("X-Request-Id");
         if (rid == null || !REQUEST_ID.matcher(rid).matches()) {
@@ -219,7 +220,7 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    private void logLine(Route r, Context ctx, String rid, long nanos, String errorCode) {
+    private void logLine(Route r, Context ctx, String rid, long nanos, @Nullable String errorCode) {
         int status = ctx.statusCode();
         // Successful hot-path, health and metrics calls are far too many for INFO; they log at DEBUG.
         boolean quiet = status < 400 && r.access() != Route.Access.ADMIN;
@@ -343,6 +344,8 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /** A non-JSON answer (metrics text, HTML). */
+    // Carries the bytes of one answer; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     record Raw(String contentType, byte[] bytes) {}
 
     /**

@@ -1,6 +1,7 @@
 package dev.roster.server.http;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -31,7 +32,7 @@ final class JsonErrorHandler extends ErrorHandler {
             // Jetty's message names the protocol fault (never request data beyond a clipped echo).
             body = Json.MAPPER.writeValueAsBytes(new ApiError.Body(error, Call.clip(text)));
         } catch (Exception e) {
-            body = ("{\"error\":\"" + error + "\",\"message\":\"HTTP " + code + "\"}").getBytes();
+            body = ("{\"error\":\"" + error + "\",\"message\":\"HTTP " + code + "\"}").getBytes(StandardCharsets.UTF_8);
         }
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
         response.write(true, ByteBuffer.wrap(body), callback);

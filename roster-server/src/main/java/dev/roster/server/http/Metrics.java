@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToDoubleFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The Prometheus metrics of {@code /metrics}. Labels are bounded: route templates (not paths), status
@@ -31,7 +32,7 @@ public final class Metrics {
     private final Counter fallbackRejections;
     private final Counter answerBuilds;
     private final Counter answerBuildBytes;
-    private final AtomicReference<Backend.OutboxStatus> outbox = new AtomicReference<>();
+    private final AtomicReference<Backend.@Nullable OutboxStatus> outbox = new AtomicReference<>();
     private final StatusHistory history = new StatusHistory();
     private final BackendSource source;
 
@@ -225,7 +226,7 @@ public final class Metrics {
     }
 
     /** The latest outbox figures, or null before the first refresh. */
-    Backend.OutboxStatus lastOutbox() {
+    Backend.@Nullable OutboxStatus lastOutbox() {
         return outbox.get();
     }
 
@@ -259,7 +260,7 @@ public final class Metrics {
     /** Counts one {@code /v1/schedulable} answer encoded to JSON, of {@code bytes} bytes. */
     void answerBuilt(long bytes) {
         answerBuilds.increment();
-        answerBuildBytes.increment(bytes);
+        answerBuildBytes.increment((double) bytes);
     }
 
     /** Answers encoded so far (tests compare it before and after a request). */

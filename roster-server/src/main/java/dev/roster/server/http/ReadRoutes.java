@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /** The read API {@code /v1/*}; selection is {@link SelectionRoutes}. */
 final class ReadRoutes {
@@ -78,7 +79,7 @@ final class ReadRoutes {
                 this::used));
     }
 
-    private Object schedulable(Call call) throws JsonProcessingException {
+    private @Nullable Object schedulable(Call call) throws JsonProcessingException {
         Long group = call.queryId("group");
         String platform = call.queryRequired("platform");
         if (!Platforms.isValid(platform)) {
@@ -96,7 +97,7 @@ final class ReadRoutes {
         return ConditionalReply.send(call, a);
     }
 
-    private Object account(Call call) throws JsonProcessingException {
+    private @Nullable Object account(Call call) throws JsonProcessingException {
         long id = call.positivePathId("id");
         Backend b = backend.get();
         AccountCard c =

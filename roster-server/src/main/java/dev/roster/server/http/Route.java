@@ -1,6 +1,7 @@
 package dev.roster.server.http;
 
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One API route with what {@code /openapi.json} says about it.
@@ -19,7 +20,7 @@ record Route(
         Access access,
         String summary,
         List<Param> query,
-        String requestBody,
+        @Nullable String requestBody,
         Work handler) {
 
     /** Who may call a route. */
@@ -45,6 +46,7 @@ record Route(
     /** A route's work: returns the JSON body (or {@code null} for 204), may throw {@link ApiError}. */
     @FunctionalInterface
     interface Work {
+        @Nullable
         Object handle(Call call) throws Exception;
     }
 }

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The encoded answers of {@code GET /v1/schedulable} (decision H1): the JSON of a bucket's list in one
@@ -39,6 +40,8 @@ final class SchedulableAnswers {
     private record Key(Bucket bucket, CardShape shape) {}
 
     private record Cached(ListResult result, EncodedAnswer answer) {
+        // The same result object first (the near cache hands back the one it built): identity on purpose.
+        @SuppressWarnings("ReferenceEquality")
         boolean answers(ListResult r) {
             // The same result object (the near cache's reused answer) or the same snapshot and window.
             return r == result
@@ -91,7 +94,7 @@ final class SchedulableAnswers {
         return "\"" + r.generation() + "." + r.version() + "." + window + shape.tag() + "\"";
     }
 
-    private EncodedAnswer build(ListResult r, CardShape shape, Map<Long, Instant> lastUsed, String etag)
+    private EncodedAnswer build(ListResult r, CardShape shape, Map<Long, Instant> lastUsed, @Nullable String etag)
             throws JsonProcessingException {
         byte[] json = shape.idsOnly()
                 ? Json.MAPPER.writeValueAsBytes(new Dto.SchedulableIds(

@@ -16,10 +16,12 @@ import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Account selection over HTTP (decisions SEL13–SEL15): {@code POST /v1/select}, {@code
@@ -145,7 +147,11 @@ final class SelectionRoutes {
             Instant waitUntil) {}
 
     /** {@code result: none}. */
-    record None(String result, String reason, String message, Instant until) {}
+    record None(
+            String result,
+            String reason,
+            String message,
+            @Nullable Instant until) {}
 
     /** {@code POST /v1/release}. */
     record Released(boolean released) {}
@@ -155,7 +161,13 @@ final class SelectionRoutes {
 
     /** {@code POST /v1/report}. */
     record Reported(
-            long accountId, String action, String kind, Instant until, boolean persisted, String model, int streak) {}
+            long accountId,
+            String action,
+            @Nullable String kind,
+            @Nullable Instant until,
+            boolean persisted,
+            @Nullable String model,
+            int streak) {}
 
     // ---- handlers --------------------------------------------------------------------------------
 
@@ -269,7 +281,9 @@ final class SelectionRoutes {
             try {
                 explicit = Outcome.Kind.parse(in.errorClass());
             } catch (IllegalArgumentException e) {
-                throw ApiError.badRequest("field " + e.getMessage().replace("error class", "error_class"));
+                throw ApiError.badRequest("field "
+                        + Objects.requireNonNull(e.getMessage(), "Kind.parse names the value")
+                                .replace("error class", "error_class"));
             }
         }
         if (in.status() == null && explicit == null) {
@@ -334,7 +348,7 @@ final class SelectionRoutes {
         return v;
     }
 
-    private static String model(String v) {
+    private static @Nullable String model(@Nullable String v) {
         try {
             return SelectRequest.requireModel(v);
         } catch (IllegalArgumentException e) {

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The last 15 minutes of replay samples, in memory, for the status page's chart. A sample is taken
@@ -34,9 +35,9 @@ final class StatusHistory {
             long pending,
             double lagSeconds,
             double eventsPerSecond,
-            Double coalescing,
+            @Nullable Double coalescing,
             double requestsPerSecond,
-            Double nearCacheHitRatio,
+            @Nullable Double nearCacheHitRatio,
             double fallbackPerSecond) {}
 
     /**
@@ -52,7 +53,7 @@ final class StatusHistory {
     record Counters(Instant at, long applied, long rebuilds, long near, long answers, long fallback) {}
 
     private final ArrayDeque<Sample> samples = new ArrayDeque<>();
-    private Counters previous;
+    private @Nullable Counters previous;
 
     /** Adds a sample from the outbox figures and the counters now. */
     synchronized void add(long watermark, long pending, double lagSeconds, Counters now) {

@@ -2,6 +2,7 @@ package dev.roster.server.http;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.roster.core.AccountCard;
+import dev.roster.core.AccountLimits;
 import dev.roster.core.Bucket;
 import dev.roster.core.Platforms;
 import dev.roster.core.TimeFilter;
@@ -25,9 +26,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The operator status page (decisions P1–P9 under "Status page"): the page itself at {@code /} (static HTML, CSS and
@@ -51,7 +54,7 @@ final class StatusRoutes {
     private final Metrics metrics;
     private final Map<String, byte[]> files = new HashMap<>();
     private final Map<Bucket, Seen> seen = new ConcurrentHashMap<>();
-    private volatile Audited lastAudit;
+    private volatile @Nullable Audited lastAudit;
 
     StatusRoutes(BackendSource source, Supplier<Backend> backend, Metrics metrics) {
         this.source = source;
@@ -81,7 +84,7 @@ final class StatusRoutes {
     // ---- JSON shapes ---------------------------------------------------------------------------
 
     /** Why an account is not schedulable now: kind and, for time blocks, until when. */
-    record Why(String kind, Instant until) {}
+    record Why(String kind, @Nullable Instant until) {}
 
     record GroupRef(String id, String name) {}
 
@@ -96,13 +99,13 @@ final class StatusRoutes {
             List<Why> why,
             int priority,
             int concurrency,
-            Integer inFlight,
+            @Nullable Integer inFlight,
             List<GroupRef> groups,
-            Instant lastUsedAt,
+            @Nullable Instant lastUsedAt,
             int weight,
             int rpmLimit,
-            @JsonProperty("quota_threshold_5h") Integer quotaThreshold5h,
-            @JsonProperty("quota_threshold_7d") Integer quotaThreshold7d) {}
+            @JsonProperty("quota_threshold_5h") @Nullable Integer quotaThreshold5h,
+            @JsonProperty("quota_threshold_7d") @Nullable Integer quotaThreshold7d) {}
 
     record AccountsOut(
             Instant now,
@@ -122,18 +125,26 @@ final class StatusRoutes {
             boolean active,
             int size,
             int availableNow,
-            Long version,
-            String generation,
-            Instant versionSeenAt,
-            Double ageSeconds,
-            List<String> drift) {}
+            @Nullable Long version,
+            @Nullable String generation,
+            @Nullable Instant versionSeenAt,
+            @Nullable Double ageSeconds,
+            @Nullable List<String> drift) {}
 
-    record BucketsOut(Instant now, Instant auditedAt, Boolean auditClean, List<BucketOut> buckets) {}
+    record BucketsOut(
+            Instant now,
+            @Nullable Instant auditedAt,
+            @Nullable Boolean auditClean,
+            List<BucketOut> buckets) {}
 
-    record Probe(boolean ok, double ms, String error) {}
+    record Probe(boolean ok, double ms, @Nullable String error) {}
 
     record HotPath(
-            long answers, long nearCache, Double nearCacheHitRatio, long fallbackQueries, Double fallbackPerSecond) {}
+            long answers,
+            long nearCache,
+            @Nullable Double nearCacheHitRatio,
+            long fallbackQueries,
+            @Nullable Double fallbackPerSecond) {}
 
     record Thresholds(int lagWarnSeconds, int lagRebuildSeconds, int backlogRebuildRows) {}
 
@@ -143,9 +154,9 @@ final class StatusRoutes {
             String reason,
             Probe postgres,
             Probe redis,
-            AdminRoutes.Outbox outbox,
+            AdminRoutes.@Nullable Outbox outbox,
             HotPath hotPath,
-            Thresholds thresholds,
+            @Nullable Thresholds thresholds,
             int windowSeconds,
             List<StatusHistory.Sample> replay) {}
 
@@ -214,7 +225,7 @@ final class StatusRoutes {
         c.ctx().header("Referrer-Policy", "no-referrer");
         c.ctx().header("X-Frame-Options", "DENY");
         c.ctx().header("Cache-Control", "no-cache");
-        return new HttpServer.Raw(FILES.get(name), files.get(name));
+        return new HttpServer.Raw(Objects.requireNonNull(FILES.get(name)), Objects.requireNonNull(files.get(name)));
     }
 
     private Object accounts(Call c) {
@@ -260,10 +271,10 @@ final class StatusRoutes {
                             .map(g -> new GroupRef(String.valueOf(g.id()), g.name()))
                             .toList(),
                     lu,
-                    r.limits().weight(),
-                    r.limits().rpmLimit(),
-                    r.limits().quotaThreshold5h(),
-                    r.limits().quotaThreshold7d()));
+                    limits(r).weight(),
+                    limits(r).rpmLimit(),
+                    limits(r).quotaThreshold5h(),
+                    limits(r).quotaThreshold7d()));
         }
         return new AccountsOut(now, page.total(), offset, limit, items, sq.platforms(), sq.groups());
     }
@@ -410,14 +421,19 @@ final class StatusRoutes {
         return m.length() > 300 ? m.substring(0, 300) + "..." : m;
     }
 
-    private static Instant later(Instant a, Instant b) {
+    // Row's constructor replaces a null limits with the defaults, so the accessor never returns null.
+    private static AccountLimits limits(PoolStatus.Row r) {
+        return Objects.requireNonNull(r.limits(), "limits");
+    }
+
+    private static @Nullable Instant later(@Nullable Instant a, @Nullable Instant b) {
         if (a == null) {
             return b;
         }
         return b == null || a.isAfter(b) ? a : b;
     }
 
-    private static String blankToNull(String s) {
+    private static @Nullable String blankToNull(@Nullable String s) {
         return s == null || s.isBlank() ? null : s.strip();
     }
 }

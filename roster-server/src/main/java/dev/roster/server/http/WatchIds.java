@@ -2,6 +2,7 @@ package dev.roster.server.http;
 
 import java.nio.ByteBuffer;
 import java.util.Base64;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@code id:} of a watch stream's events: the answer fingerprint of every watched bucket, in the
@@ -31,7 +32,7 @@ final class WatchIds {
      * The fingerprints in {@code id} when it is a well-formed id for {@code buckets} buckets, else {@code
      * null} (the client is then told every bucket: an unreadable id costs a few events, never a miss).
      */
-    static long[] decode(String id, int buckets) {
+    static long @Nullable [] decode(@Nullable String id, int buckets) {
         if (id == null || !id.startsWith(PREFIX) || id.length() > PREFIX.length() + 4 * buckets * 3) {
             return null;
         }

@@ -44,7 +44,8 @@ final class WatchRoutes implements AutoCloseable {
                 .name("roster-watch-heartbeat-" + n.incrementAndGet())
                 .unstarted(r));
         long ms = config.heartbeat().toMillis();
-        heartbeats.scheduleWithFixedDelay(
+        // Runs until the executor is shut down; nothing waits on the future.
+        var unused = heartbeats.scheduleWithFixedDelay(
                 () -> List.copyOf(open).forEach(WatchStream::heartbeat), ms, ms, TimeUnit.MILLISECONDS);
     }
 

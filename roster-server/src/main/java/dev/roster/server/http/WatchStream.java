@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.EndPoint;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,8 +57,8 @@ final class WatchStream implements AnswerListener {
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final AtomicBoolean ended = new AtomicBoolean();
     private final BiConsumer<WatchStream, String> onEnd;
-    private volatile Watch watch;
-    private volatile Thread writer;
+    private volatile @Nullable Watch watch;
+    private volatile @Nullable Thread writer;
 
     /**
      * @param lastEventId the client's {@code Last-Event-ID}, or {@code null}
@@ -241,5 +242,9 @@ final class WatchStream implements AnswerListener {
      * @param version its version (a string, as every 64-bit number of the API)
      * @param validUntil when the answer changes by itself next (a block ends, an expiry passes), or null
      */
-    record Change(String bucket, String generation, long version, Instant validUntil) {}
+    record Change(
+            String bucket,
+            String generation,
+            long version,
+            @Nullable Instant validUntil) {}
 }

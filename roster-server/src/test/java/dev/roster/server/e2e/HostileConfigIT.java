@@ -161,9 +161,13 @@ class HostileConfigIT {
                 .flatMap(s -> Arbitraries.integers().between(1, s.length() - 1).map(i -> s.substring(0, i)));
         Arbitrary<String> odd = Arbitraries.of(
                 // billion laughs: aliases multiplying
-                "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-                        + "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-                        + "server: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+                """
+                a: &a [x, x, x, x, x, x, x, x, x]
+                b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+                c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+                d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+                server: [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+                """,
                 "server:\n  port: 1\n  port: 2\n",
                 "server:\n\tport: 1\n",
                 "server: &s\n  port: 1\nredis: *s\n",
@@ -300,7 +304,8 @@ class HostileConfigIT {
 
     static String quote(String s) {
         StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
             switch (c) {
                 case '"' -> b.append("\\\"");
                 case '\\' -> b.append("\\\\");

@@ -89,7 +89,7 @@ class HostileHttpIT {
                     outbox_poll_interval_seconds: 1
                 """.formatted(ADMIN));
         server = ServerJar.start(dir, Map.of("ROSTER_SERVER_API_TOKEN", API), "serve");
-        base = server.awaitListening(Duration.ofSeconds(120));
+        base = server.awaitListening(Duration.ofMinutes(2));
         raw = new RawHttp(base, CLIENT_TIMEOUT_MS);
         await().atMost(Duration.ofSeconds(60))
                 .until(() -> get("/health/ready", null).statusCode() == 200);

@@ -33,6 +33,8 @@ final class RawHttp {
     }
 
     /** The answer; {@code status} is -1 when the server closed without answering. */
+    // Carries a response's bytes; never compared or hashed.
+    @SuppressWarnings("ArrayRecordComponent")
     record Resp(int status, Map<String, String> headers, byte[] body, boolean hang, String failure) {
         String text() {
             return new String(body, StandardCharsets.UTF_8);
@@ -129,7 +131,7 @@ final class RawHttp {
     private static Map<String, String> headers(byte[] b, int end) {
         String head = new String(b, 0, end, StandardCharsets.ISO_8859_1);
         Map<String, String> h = new LinkedHashMap<>();
-        String[] lines = head.split("\r\n");
+        String[] lines = head.split("\r\n", -1);
         for (int i = 1; i < lines.length; i++) {
             int c = lines[i].indexOf(':');
             if (c > 0) {
@@ -148,7 +150,7 @@ final class RawHttp {
             return new Resp(-1, Map.of(), b, false, "incomplete head: " + new String(b, StandardCharsets.ISO_8859_1));
         }
         Map<String, String> h = headers(b, end);
-        String[] status = h.get(":status-line").split(" ");
+        String[] status = h.get(":status-line").split(" ", -1);
         int code = status.length > 1 ? Integer.parseInt(status[1]) : -1;
         byte[] raw = java.util.Arrays.copyOfRange(b, end + 4, b.length);
         if ("chunked".equalsIgnoreCase(h.getOrDefault("transfer-encoding", ""))) {
@@ -169,7 +171,7 @@ final class RawHttp {
             while (eol + 1 < b.length && !(b[eol] == '\r' && b[eol + 1] == '\n')) {
                 eol++;
             }
-            String size = new String(b, i, eol - i, StandardCharsets.ISO_8859_1).split(";")[0].strip();
+            String size = new String(b, i, eol - i, StandardCharsets.ISO_8859_1).split(";", -1)[0].strip();
             int n = size.isEmpty() ? 0 : Integer.parseInt(size, 16);
             if (n == 0) {
                 break;

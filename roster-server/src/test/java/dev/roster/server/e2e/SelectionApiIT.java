@@ -67,7 +67,7 @@ class SelectionApiIT {
                     overload_steps: 1h
                 """.formatted(ADMIN));
         server = ServerJar.start(dir, Map.of("ROSTER_SERVER_API_TOKEN", API), "serve");
-        base = server.awaitListening(Duration.ofSeconds(120));
+        base = server.awaitListening(Duration.ofMinutes(2));
         await().atMost(Duration.ofSeconds(60))
                 .until(() -> send("GET", "/health/ready", null, null).statusCode() == 200);
         group = ok(send("POST", "/admin/groups", ADMIN, "{\"name\":\"sel\",\"platform\":\"openai\"}"))

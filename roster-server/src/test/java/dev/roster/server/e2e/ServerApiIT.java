@@ -64,7 +64,7 @@ class ServerApiIT {
                 """.formatted(ADMIN));
         // The api token comes from the environment, as an operator would pass a secret.
         server = ServerJar.start(dir, Map.of("ROSTER_SERVER_API_TOKEN", API), "serve");
-        base = server.awaitListening(Duration.ofSeconds(120));
+        base = server.awaitListening(Duration.ofMinutes(2));
         await().atMost(Duration.ofSeconds(60))
                 .until(() -> get("/health/ready", null).statusCode() == 200);
     }

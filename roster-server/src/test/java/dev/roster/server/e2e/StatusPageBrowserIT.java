@@ -84,7 +84,7 @@ class StatusPageBrowserIT {
                     outbox_poll_interval_seconds: 1
                 """.formatted(ADMIN));
         server = ServerJar.start(dir, Map.of(), "serve");
-        base = server.awaitListening(Duration.ofSeconds(120));
+        base = server.awaitListening(Duration.ofMinutes(2));
         await().atMost(Duration.ofSeconds(60))
                 .until(() -> send("GET", "/health/ready", null).statusCode() == 200);
         seed();
@@ -132,7 +132,7 @@ class StatusPageBrowserIT {
                 "\"expires_at\":\"" + now.minusSeconds(3600) + "\",\"auto_pause_on_expired\":true"));
         special.add(account("special-disabled", "openai", "\"schedulable\":false"));
         victim = Long.parseLong(special.get(0));
-        await().atMost(Duration.ofSeconds(120))
+        await().atMost(Duration.ofMinutes(2))
                 .until(() ->
                         ok(send("GET", "/admin/outbox", null)).get("pending").asLong() == 0);
         // some traffic, so last-used and the hot-path figures are not empty
@@ -265,7 +265,7 @@ class StatusPageBrowserIT {
                 .getText()
                 .equals(XSS_NAME));
         assertThat(driver.findElements(By.cssSelector("#pool-rows img"))).isEmpty();
-        assertThat(js("return window.__xss === undefined")).isEqualTo(Boolean.TRUE);
+        assertThat(js("return window.__xss === undefined")).isEqualTo(true);
         // a group name with markup in the filter list is text too
         assertThat(driver.findElements(By.cssSelector("#pool-group i"))).isEmpty();
     }
@@ -307,7 +307,7 @@ class StatusPageBrowserIT {
         wait.until(ExpectedConditions.invisibilityOfElementLocated(row));
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("dead-msg"), "777001 requeued"));
         assertThat(send("GET", "/admin/outbox/dead-letters", null).body()).doesNotContain("777001");
-        assertThat(js("return window.__xss === undefined")).isEqualTo(Boolean.TRUE);
+        assertThat(js("return window.__xss === undefined")).isEqualTo(true);
     }
 
     @Test

@@ -42,7 +42,7 @@ class UnreachableStoreIT {
                   data_dir: ./data
                 """.formatted(pgPort, secret));
         try (ServerJar server = ServerJar.start(dir, Map.of(), "serve")) {
-            String base = server.awaitListening(Duration.ofSeconds(120));
+            String base = server.awaitListening(Duration.ofMinutes(2));
 
             assertThat(get(base + "/health/live").statusCode()).isEqualTo(200);
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {

@@ -151,7 +151,7 @@ class AdminWritesTest {
                 "{\"quota_threshold_7d\":99999999999}|field quota_threshold_7d must be a 32-bit integer"
             })
     void a_bad_selection_limit_is_a_400_naming_the_field_and_changes_nothing(String caseText) throws Exception {
-        String[] c = caseText.split("\\|");
+        String[] c = caseText.split("\\|", -1);
         long id = account("bad-limit");
         JsonNode before = ok(send("GET", "/admin/accounts/" + id, null));
         long events = outboxRows();
@@ -220,7 +220,7 @@ class AdminWritesTest {
                 "[{\"id\":GROUP,\"priority\":-1}]|must not be negative"
             })
     void a_put_refused_for_a_bad_link_changes_nothing(String caseText) throws Exception {
-        String[] c = caseText.split("\\|");
+        String[] c = caseText.split("\\|", -1);
         long id = account("put-bad-link");
         JsonNode before = ok(send("GET", "/admin/accounts/" + id, null));
         long events = outboxRows();
@@ -383,7 +383,7 @@ class AdminWritesTest {
                 "{\"expires_at\":\"tomorrow\"}|field expires_at must be an RFC 3339 instant"
             })
     void a_refused_patch_changes_nothing_and_names_the_field(String caseText) throws Exception {
-        String[] c = caseText.split("\\|");
+        String[] c = caseText.split("\\|", -1);
         long id = account("patch-refused");
         JsonNode before = ok(send("GET", "/admin/accounts/" + id, null));
         long events = outboxRows();

@@ -37,6 +37,7 @@ class OverloadTest {
     void requests_over_the_cap_get_503_overloaded_while_health_still_answers() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger inList = new AtomicInteger();
+        @SuppressWarnings("ReferenceEquality") // the proxy equals only itself, as Object.equals does
         Backend backend = (Backend) Proxy.newProxyInstance(
                 Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (p, m, args) -> {
                     switch (m.getName()) {

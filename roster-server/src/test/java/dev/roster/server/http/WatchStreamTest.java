@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -31,7 +32,9 @@ import org.junit.jupiter.api.Test;
 class WatchStreamTest {
     // Far enough that real time does not reach it during the class, near enough that the jump to it stays
     // below the interval rebuild (300 s) and the fixture's lease TTL, so nothing else republishes the bucket.
+    @SuppressWarnings("TimeInStaticInitializer") // one instant for the whole class, on purpose (above)
     static final Instant RESET = Instant.now().plus(Duration.ofMinutes(2)).truncatedTo(ChronoUnit.MILLIS);
+
     static WatchFixture fx;
     static HttpServer server;
     static String base;
@@ -261,7 +264,7 @@ class WatchStreamTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> fast.events.size() == 4);
             // A small receive window and no reads: the server's writes to it stop soon.
             slow.setReceiveBufferSize(4096);
-            slow.connect(new InetSocketAddress("127.0.0.1", own.port()));
+            slow.connect(new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}), own.port()));
             OutputStream out = slow.getOutputStream();
             out.write(("GET " + URI.create(url).getRawPath() + "?"
                             + URI.create(url).getRawQuery() + " HTTP/1.1\r\n"
