@@ -18,8 +18,10 @@ import org.jspecify.annotations.Nullable;
  * @param excludedIds accounts the caller already tried for this request (failover retries)
  * @param preferOAuth whether OAuth accounts win ties among never-used accounts (sub2api sets it for
  *     Gemini)
- * @param waitTicket the ticket of the {@link Selection.Wait} this request is retrying from, or {@code
- *     null}; it is handed back before selecting again, so a waiting request is counted once
+ * @param waitTicket the ticket of the {@link Selection.Wait} this request is retrying from, unchanged, or
+ *     {@code null}; it is handed back before selecting again, so a waiting request is counted once, and
+ *     any re-queue keeps its deadline. Only the request it was issued for (same group, platform, session
+ *     key and model) may carry it ({@link InvalidWaitTicketException}, decision SP1)
  */
 public record SelectRequest(
         @Nullable Long groupId,
