@@ -461,14 +461,23 @@ public final class Selector {
      *   <li>{@code SUCCESS}: ends the account's rate-limit and overload streaks and the streak of its model.
      * </ul>
      *
-     * @throws IllegalArgumentException when {@code accountId <= 0}
+     * @throws IllegalArgumentException when {@code accountId <= 0}, or the outcome's reset time lies more
+     *     than {@link Outcome#MAX_RESET_PAST} before or {@link Outcome#MAX_RESET_FUTURE} after now (nothing
+     *     is written; decision SP5)
      * @throws UnknownAccountException when the account does not exist (nothing is written)
      */
     public ReportResult report(long accountId, Outcome outcome) {
         SelectionStore.requireAccount(accountId);
         Objects.requireNonNull(outcome, "outcome");
-        AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
         Instant now = clock.instant();
+        Instant announced = outcome.resetAt();
+        if (announced != null
+                && (announced.isBefore(now.minus(Outcome.MAX_RESET_PAST))
+                        || announced.isAfter(now.plus(Outcome.MAX_RESET_FUTURE)))) {
+            throw new IllegalArgumentException("resetAt must lie between " + Outcome.MAX_RESET_PAST + " before and "
+                    + Outcome.MAX_RESET_FUTURE + " after now (" + now + "), got " + announced);
+        }
+        AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
         CooldownPolicy policy = config.cooldowns();
         return switch (outcome.kind()) {
             case SUCCESS -> {

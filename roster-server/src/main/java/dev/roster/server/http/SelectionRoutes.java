@@ -37,10 +37,10 @@ import java.util.regex.Pattern;
  */
 final class SelectionRoutes {
     /** Longest list of excluded ids accepted (a failover loop never tries that many accounts). */
-    static final int MAX_EXCLUDED = 1000;
+    static final int MAX_EXCLUDED = SelectRequest.MAX_EXCLUDED;
 
     private static final Pattern TICKET = Pattern.compile("([0-9]{1,19}):([0-9a-f]{32})(?::([0-9a-f]{32}))?");
-    private static final int MAX_MESSAGE = 500;
+    private static final int MAX_MESSAGE = Outcome.MAX_MESSAGE;
 
     private final Supplier<Backend> backend;
 
@@ -222,6 +222,10 @@ final class SelectionRoutes {
             throw ApiError.badRequest("field session_key must be 1.." + SelectRequest.MAX_SESSION_KEY
                     + " characters, got " + in.sessionKey().length());
         }
+        if (in.sessionKey() != null
+                && in.sessionKey().chars().anyMatch(c -> Character.isISOControl(c) || c == 0x2028 || c == 0x2029)) {
+            throw ApiError.badRequest("field session_key must not contain control characters");
+        }
         String model = model(in.model());
         Set<Long> excluded = new LinkedHashSet<>();
         if (in.excludedIds() != null) {
@@ -329,7 +333,15 @@ final class SelectionRoutes {
                     + " applies only to a 429 (rate_limited) or quota_exhausted, not to " + kind.wireName());
         }
         Backend b = backend.get();
-        Instant resetAt = in.retryAfterSeconds() != null ? b.now().plusSeconds(in.retryAfterSeconds()) : in.resetAt();
+        Instant now = b.now();
+        if (in.resetAt() != null
+                && (in.resetAt().isBefore(now.minus(Outcome.MAX_RESET_PAST))
+                        || in.resetAt().isAfter(now.plus(Outcome.MAX_RESET_FUTURE)))) {
+            // A stale or hostile header must neither lock an account nor pass as "no reset" (decision SP5).
+            throw ApiError.badRequest("field reset_at must lie between 24h before and 366 days after now (" + now
+                    + "), got " + in.resetAt());
+        }
+        Instant resetAt = in.retryAfterSeconds() != null ? now.plusSeconds(in.retryAfterSeconds()) : in.resetAt();
         Outcome o = new Outcome(kind, resetAt, in.message(), model);
         ReportResult r;
         try {

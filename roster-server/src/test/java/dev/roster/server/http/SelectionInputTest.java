@@ -255,4 +255,101 @@ class SelectionInputTest {
         assertThat(served.get("result").asText()).isEqualTo("acquired");
         assertThat(served.get("layer").asText()).isEqualTo("fallback");
     }
+
+    // ---- bad input on select and report (decision SP5) ---------------------------------------------
+
+    static List<String[]> badBodies() {
+        String acc = "\"account_id\":\"" + account + "\",";
+        String ids = String.join(",", java.util.Collections.nCopies(1001, "\"7\""));
+        return List.<String[]>of(
+                new String[] {"/v1/report", "{\"account_id\":\"987654321\",\"status\":429}", "404", "field account_id"},
+                new String[] {"/v1/report", "{\"account_id\":\"abc\",\"status\":429}", "400", "field account_id"},
+                new String[] {"/v1/report", "{\"account_id\":0,\"status\":429}", "400", "field account_id"},
+                new String[] {
+                    "/v1/report",
+                    "{" + acc + "\"status\":429,\"retry_after_seconds\":-5}",
+                    "400",
+                    "field retry_after_seconds"
+                },
+                new String[] {
+                    "/v1/report",
+                    "{" + acc + "\"status\":429,\"retry_after_seconds\":99999999999}",
+                    "400",
+                    "field retry_after_seconds"
+                },
+                new String[] {
+                    "/v1/report",
+                    "{" + acc + "\"status\":429,\"retry_after_seconds\":\"soon\"}",
+                    "400",
+                    "field retry_after_seconds"
+                },
+                new String[] {
+                    "/v1/report",
+                    "{" + acc + "\"status\":429,\"reset_at\":\"2000-01-01T00:00:00Z\"}",
+                    "400",
+                    "field reset_at"
+                },
+                new String[] {
+                    "/v1/report",
+                    "{" + acc + "\"status\":429,\"reset_at\":\"2999-01-01T00:00:00Z\"}",
+                    "400",
+                    "field reset_at"
+                },
+                new String[] {
+                    "/v1/report", "{" + acc + "\"status\":429,\"reset_at\":\"tomorrow\"}", "400", "field reset_at"
+                },
+                new String[] {"/v1/report", "{" + acc + "\"error_class\":\"melted\"}", "400", "field error_class"},
+                new String[] {"/v1/report", "{" + acc + "\"status\":42}", "400", "field status"},
+                new String[] {
+                    "/v1/report",
+                    "{" + acc + "\"error_class\":\"model_unsupported\",\"model\":\"" + "m".repeat(129) + "\"}",
+                    "400",
+                    "field model"
+                },
+                new String[] {
+                    "/v1/report",
+                    "{" + acc + "\"error_class\":\"model_unsupported\",\"model\":\"gpt 4\\n\"}",
+                    "400",
+                    "field model"
+                },
+                new String[] {
+                    "/v1/report",
+                    "{" + acc + "\"status\":429,\"message\":\"" + "x".repeat(501) + "\"}",
+                    "400",
+                    "field message"
+                },
+                new String[] {"/v1/select", selectBody("\"model\":\"" + "m".repeat(129) + "\""), "400", "field model"},
+                new String[] {"/v1/select", selectBody("\"model\":\"gpt/../\\u0000\""), "400", "field model"},
+                new String[] {"/v1/select", selectBody("\"excluded_ids\":[\"x\"]"), "400", "field excluded_ids"},
+                new String[] {"/v1/select", selectBody("\"excluded_ids\":[0]"), "400", "field excluded_ids"},
+                new String[] {"/v1/select", selectBody("\"excluded_ids\":[" + ids + "]"), "400", "field excluded_ids"},
+                new String[] {"/v1/select", selectBody("\"excluded_ids\":\"1,2\""), "400", "field excluded_ids"},
+                new String[] {
+                    "/v1/select", selectBody("\"session_key\":\"" + "k".repeat(300) + "\""), "400", "field session_key"
+                },
+                new String[] {"/v1/select", selectBody("\"session_key\":\"a\\u0001b\""), "400", "field session_key"},
+                new String[] {"/v1/select", selectBody("\"wait_ticket\":\"nope\""), "400", "field wait_ticket"},
+                new String[] {"/v1/select", "{\"group\":\"x\",\"platform\":\"openai\"}", "400", "field group"});
+    }
+
+    @Test
+    void bad_input_on_select_and_report_names_the_field_and_writes_nothing() throws Exception {
+        clearAccountKeys();
+        // A model cooldown (kept in Redis only, never persisted) so there is state a bad report could move.
+        ok(send(
+                "/v1/report",
+                "{\"account_id\":\"" + account + "\",\"error_class\":\"model_unsupported\","
+                        + "\"model\":\"gpt-refused\"}"));
+        Map<String, String> before = accountKeys();
+        assertThat(before).containsKeys(prefix + "{" + account + "}:mcool", prefix + "{" + account + "}:fails");
+        for (String[] c : badBodies()) {
+            HttpResponse<String> r = send(c[0], c[1]);
+            String what = c[0] + " " + Call.clip(c[1]);
+            assertThat(r.statusCode()).as(what + " -> " + r.body()).isEqualTo(Integer.parseInt(c[2]));
+            JsonNode e = JSON.readTree(r.body());
+            assertThat(e.get("message").asText()).as(what).contains(c[3]);
+            assertThat(r.body()).as(what).doesNotContain("Exception").doesNotContain("\tat ");
+            assertThat(accountKeys()).as(what + ": nothing written").isEqualTo(before);
+        }
+    }
 }
