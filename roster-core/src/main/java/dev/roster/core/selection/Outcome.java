@@ -75,11 +75,24 @@ public record Outcome(
         }
     }
 
+    /** The longest message accepted. */
+    public static final int MAX_MESSAGE = 500;
+
+    /** How far before now a reset time may lie: a later one is old news, an earlier one a bad clock or value. */
+    public static final java.time.Duration MAX_RESET_PAST = java.time.Duration.ofDays(1);
+
+    /** How far after now a reset time may lie (the longest quota window announced is a week; a year is absurd). */
+    public static final java.time.Duration MAX_RESET_FUTURE = java.time.Duration.ofDays(366);
+
     public Outcome {
         Objects.requireNonNull(kind, "kind");
         if (resetAt != null && kind != Kind.RATE_LIMITED && kind != Kind.QUOTA_EXHAUSTED) {
             throw new IllegalArgumentException(
                     "resetAt applies only to RATE_LIMITED and QUOTA_EXHAUSTED, got it with " + kind);
+        }
+        if (message != null && message.length() > MAX_MESSAGE) {
+            throw new IllegalArgumentException(
+                    "message must be at most " + MAX_MESSAGE + " characters, got " + message.length());
         }
         model = SelectRequest.requireModel(model);
         if (kind == Kind.MODEL_UNSUPPORTED && model == null) {

@@ -1,6 +1,7 @@
 package dev.roster.core.selection;
 
 import dev.roster.core.Platforms;
+import java.util.Collection;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -12,14 +13,18 @@ import org.jspecify.annotations.Nullable;
  * @param platform the request's platform (well formed)
  * @param forcePlatform whether the route pins the platform
  * @param sessionKey the conversation's stickiness key (e.g. a hash of the session), or {@code null} for a
- *     request without a session; at most 256 characters
+ *     request without a session; 1..256 characters, none of them a control character
+ *     (decision SP5)
  * @param model the requested model ({@link #requireModel}), or {@code null} when any account will do;
  *     accounts cooling down for it ({@link Outcome.Kind#MODEL_UNSUPPORTED}) are skipped
- * @param excludedIds accounts the caller already tried for this request (failover retries)
+ * @param excludedIds accounts the caller already tried for this request (failover retries): positive
+ *     ids, at most {@value #MAX_EXCLUDED}
  * @param preferOAuth whether OAuth accounts win ties among never-used accounts (sub2api sets it for
  *     Gemini)
- * @param waitTicket the ticket of the {@link Selection.Wait} this request is retrying from, or {@code
- *     null}; it is handed back before selecting again, so a waiting request is counted once
+ * @param waitTicket the ticket of the {@link Selection.Wait} this request is retrying from, unchanged, or
+ *     {@code null}; it is handed back before selecting again, so a waiting request is counted once, and
+ *     any re-queue keeps its deadline. Only the request it was issued for (same group, platform, session
+ *     key and model) may carry it ({@link InvalidWaitTicketException}, decision SP1)
  */
 public record SelectRequest(
         @Nullable Long groupId,
@@ -33,6 +38,9 @@ public record SelectRequest(
 
     /** The longest session key accepted. */
     public static final int MAX_SESSION_KEY = 256;
+
+    /** The most excluded ids accepted (a failover loop never tries that many accounts). */
+    public static final int MAX_EXCLUDED = 1000;
 
     /** The longest model name accepted. */
     public static final int MAX_MODEL = 128;
@@ -53,8 +61,12 @@ public record SelectRequest(
             throw new IllegalArgumentException(
                     "session key must be 1.." + MAX_SESSION_KEY + " characters, got " + sessionKey.length());
         }
+        if (sessionKey != null && sessionKey.chars().anyMatch(SelectRequest::control)) {
+            // A control character could end a log field or a key; no session hash carries one.
+            throw new IllegalArgumentException("session key must not contain control characters");
+        }
         model = requireModel(model);
-        excludedIds = excludedIds == null ? Set.of() : Set.copyOf(excludedIds);
+        excludedIds = requireExcluded(excludedIds);
     }
 
     /**
@@ -76,6 +88,32 @@ public record SelectRequest(
                     + model.replaceAll("[^\\x20-\\x7e]", "?") + "'");
         }
         return model;
+    }
+
+    /**
+     * Checks excluded ids: at most {@value #MAX_EXCLUDED}, each positive; {@code null} means none.
+     *
+     * @throws IllegalArgumentException naming the excluded ids and what is wrong
+     */
+    public static Set<Long> requireExcluded(@Nullable Collection<Long> ids) {
+        if (ids == null) {
+            return Set.of();
+        }
+        if (ids.size() > MAX_EXCLUDED) {
+            throw new IllegalArgumentException(
+                    "excluded ids must list at most " + MAX_EXCLUDED + " ids, got " + ids.size());
+        }
+        for (Long id : ids) {
+            if (id == null || id <= 0) {
+                throw new IllegalArgumentException("excluded ids must be positive account ids, got " + id);
+            }
+        }
+        return Set.copyOf(ids);
+    }
+
+    /** Whether {@code c} is a control character (C0, DEL, C1, or a line or paragraph separator). */
+    static boolean control(int c) {
+        return Character.isISOControl(c) || c == 0x2028 || c == 0x2029;
     }
 
     /** A request for {@code platform} in {@code groupId} with nothing else set. */

@@ -44,7 +44,12 @@ public sealed interface Selection {
          * None#until()} says when the first frees a place. Also the reason an {@link Acquired} result
          * names for an account it skipped for that.
          */
-        RPM_FULL
+        RPM_FULL,
+        /**
+         * The request retried from a wait whose deadline (set at its first enqueue, kept by every
+         * re-queue) has passed; {@link None#until()} is that deadline. Its place was handed back.
+         */
+        WAIT_EXPIRED
     }
 
     /**
@@ -79,10 +84,12 @@ public sealed interface Selection {
      * and gives up after {@code timeout}.
      *
      * @param card the account to queue on
-     * @param timeout how long to wait at most
+     * @param timeout how long to wait at most: the full wait timeout at the first enqueue, what is left of
+     *     the first deadline after a retry (decision SP1)
      * @param maxWaiting the queue limit that applied
      * @param sticky whether the account is the session's bound account
-     * @param ticket the place in the queue
+     * @param ticket the place in the queue, sealed for the request; {@link WaitTicket#expiresAt()} is the
+     *     wait's one deadline
      */
     record Wait(AccountCard card, Duration timeout, int maxWaiting, boolean sticky, WaitTicket ticket)
             implements Selection {
@@ -108,7 +115,8 @@ public sealed interface Selection {
      *
      * @param reason the reason
      * @param detail a sentence for a person, naming the bucket and the counts
-     * @param until for {@link Reason#COOLING_DOWN}, when the first cooldown ends; else {@code null}
+     * @param until for {@link Reason#COOLING_DOWN}, when the first cooldown ends; for {@link
+     *     Reason#WAIT_EXPIRED}, the deadline that passed; else {@code null}
      */
     record None(Reason reason, String detail, @Nullable Instant until) implements Selection {
         public None {

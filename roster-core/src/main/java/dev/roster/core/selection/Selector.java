@@ -81,6 +81,7 @@ public final class Selector {
     private final SelectionMetrics metrics;
     private final Set<Long> seen = ConcurrentHashMap.newKeySet();
     private final LoadView view;
+    private final WaitTickets tickets;
 
     private Selector(Builder b) {
         this.source = Objects.requireNonNull(b.source, "source");
@@ -92,6 +93,7 @@ public final class Selector {
         this.clock = b.clock;
         this.metrics = b.metrics;
         this.view = new LoadView(b.clock, b.selection.loadViewMaxAge());
+        this.tickets = new WaitTickets(b.selection.waitTicketSecret());
     }
 
     /** A builder; source, store and usage ledger are required. */
@@ -105,6 +107,8 @@ public final class Selector {
      * Selects an account for the request.
      *
      * @throws IllegalArgumentException for a malformed request (the request record checks it)
+     * @throws InvalidWaitTicketException when the request's wait ticket was not issued for it (nothing
+     *     written)
      */
     public Selection select(SelectRequest r) {
         return select(r, null);
@@ -114,16 +118,38 @@ public final class Selector {
      * {@link #select(SelectRequest)} whose bucket listing is bounded by {@code budget} (an HTTP request's
      * remaining time), so a slow database fallback cannot hold the caller past its deadline.
      *
+     * <p><b>Waits that end</b> (decision SP1). A retry's ticket is checked first: one this selector (or
+     * another with the same {@code selection.wait_ticket_secret}) did not seal for this request's group,
+     * platform, session key and model is refused with {@link InvalidWaitTicketException} before anything
+     * is written. A valid ticket's place is handed back (counted once); past its deadline the answer is
+     * {@link Selection.Reason#WAIT_EXPIRED}. Otherwise a re-queue keeps the ticket's deadline: a wait has
+     * one deadline from its first enqueue, whatever the retries. Only a ticket whose place was still live
+     * gets the direct slot attempt on its account, so replaying a used ticket jumps no queue.
+     *
      * @param budget bound of the listing, or {@code null} for the source's own bound
+     * @throws InvalidWaitTicketException when the request's wait ticket was not issued for it
      */
     public Selection select(SelectRequest r, @Nullable Duration budget) {
         Objects.requireNonNull(r, "request");
-        if (r.waitTicket() != null) {
+        @Nullable WaitTicket ticket = r.waitTicket();
+        boolean ticketLive = false;
+        if (ticket != null) {
+            tickets.check(ticket, r);
             // The retrying request was counted in a queue; hand that place back first so it is counted once.
-            if (store.leave(r.waitTicket().accountId(), r.waitTicket().token())) {
-                view.left(r.waitTicket().accountId());
+            ticketLive = store.leave(ticket.accountId(), ticket.token());
+            if (ticketLive) {
+                view.left(ticket.accountId());
+            }
+            Instant at = clock.instant();
+            if (!ticket.expiresAt().isAfter(at)) {
+                return none(
+                        Selection.Reason.WAIT_EXPIRED,
+                        "the wait on account " + ticket.accountId() + " ended at " + ticket.expiresAt()
+                                + " (its deadline since the first enqueue); its place is handed back",
+                        ticket.expiresAt());
             }
         }
+        @Nullable Instant deadline = ticket == null ? null : ticket.expiresAt();
         ListResult listed = source.list(r.groupId(), r.platform(), r.forcePlatform(), budget);
         Instant now = clock.instant();
         String bucket = listed.bucket().text();
@@ -232,7 +258,9 @@ public final class Selector {
                                     card,
                                     scheduling.stickySessionMaxWaiting(),
                                     scheduling.stickySessionWaitTimeout(),
-                                    true);
+                                    true,
+                                    r,
+                                    deadline);
                             if (w != null) {
                                 metrics.stickyHit();
                                 return w;
@@ -245,9 +273,9 @@ public final class Selector {
         }
 
         // A retry from a wait plan polls its queue's account directly, as sub2api's waiting loop does: the
-        // load rate counts the other waiters, so going through layer 2 could starve every waiter.
-        WaitTicket ticket = r.waitTicket();
-        if (ticket != null && !cooling.contains(ticket.accountId())) {
+        // load rate counts the other waiters, so going through layer 2 could starve every waiter. Only a
+        // place that was live earns it: a used or swept ticket goes through the order like any request.
+        if (ticket != null && ticketLive && !cooling.contains(ticket.accountId())) {
             AccountCard card = find(candidates, ticket.accountId());
             if (card != null) {
                 SlotAttempt a = acquire(card, r.model());
@@ -358,7 +386,8 @@ public final class Selector {
         fallback.sort(Comparator.comparingInt(AccountCard::priority).thenComparing(lru));
         for (AccountCard c : fallback) {
             if (load(loads, c).waiting() < scheduling.fallbackMaxWaiting()) {
-                Selection.Wait w = queue(c, scheduling.fallbackMaxWaiting(), scheduling.fallbackWaitTimeout(), false);
+                Selection.Wait w =
+                        queue(c, scheduling.fallbackMaxWaiting(), scheduling.fallbackWaitTimeout(), false, r, deadline);
                 if (w != null) {
                     return w;
                 }
@@ -432,14 +461,23 @@ public final class Selector {
      *   <li>{@code SUCCESS}: ends the account's rate-limit and overload streaks and the streak of its model.
      * </ul>
      *
-     * @throws IllegalArgumentException when {@code accountId <= 0}
+     * @throws IllegalArgumentException when {@code accountId <= 0}, or the outcome's reset time lies more
+     *     than {@link Outcome#MAX_RESET_PAST} before or {@link Outcome#MAX_RESET_FUTURE} after now (nothing
+     *     is written; decision SP5)
      * @throws UnknownAccountException when the account does not exist (nothing is written)
      */
     public ReportResult report(long accountId, Outcome outcome) {
         SelectionStore.requireAccount(accountId);
         Objects.requireNonNull(outcome, "outcome");
-        AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
         Instant now = clock.instant();
+        Instant announced = outcome.resetAt();
+        if (announced != null
+                && (announced.isBefore(now.minus(Outcome.MAX_RESET_PAST))
+                        || announced.isAfter(now.plus(Outcome.MAX_RESET_FUTURE)))) {
+            throw new IllegalArgumentException("resetAt must lie between " + Outcome.MAX_RESET_PAST + " before and "
+                    + Outcome.MAX_RESET_FUTURE + " after now (" + now + "), got " + announced);
+        }
+        AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
         CooldownPolicy policy = config.cooldowns();
         return switch (outcome.kind()) {
             case SUCCESS -> {
@@ -662,14 +700,33 @@ public final class Selector {
         }
     }
 
-    private Selection.@Nullable Wait queue(AccountCard card, int maxWaiting, Duration timeout, boolean sticky) {
+    /**
+     * A wait plan on {@code card}: a place in its queue until {@code deadline} when the request retries
+     * from an earlier wait (its one deadline, decision SP1), else for {@code timeout}; the store's ticket is
+     * sealed for the request.
+     */
+    private Selection.@Nullable Wait queue(
+            AccountCard card,
+            int maxWaiting,
+            Duration timeout,
+            boolean sticky,
+            SelectRequest r,
+            @Nullable Instant deadline) {
         if (timeout.isZero()) {
             return null;
         }
-        return store.tryEnqueue(card.id(), maxWaiting, timeout)
+        Instant now = clock.instant();
+        // Whole milliseconds: the deadline travels in the seal, on the wire and in Redis as epoch ms.
+        Instant end = Instant.ofEpochMilli((deadline != null ? deadline : now.plus(timeout)).toEpochMilli());
+        Duration left = Duration.between(now, end);
+        if (left.isNegative() || left.isZero()) {
+            return null;
+        }
+        return store.tryEnqueue(card.id(), maxWaiting, left)
                 .map(t -> {
                     view.enqueued(card.id());
-                    Selection.Wait w = new Selection.Wait(card, timeout, maxWaiting, sticky, t);
+                    Selection.Wait w = new Selection.Wait(
+                            card, left, maxWaiting, sticky, tickets.seal(card.id(), t.token(), end, r));
                     metrics.waitPlanned(w.layer());
                     return w;
                 })

@@ -53,6 +53,11 @@ final class ServeCommand extends StoreCommand {
             out.println("roster: Redis "
                     + dev.roster.server.config.Secrets.maskUrl(resolved.redis().url()));
         }
+        if (!config.service().selection().waitTicketSecret().configured()) {
+            // Said once at start: behind a load balancer, a retry reaching another instance is refused.
+            out.println("roster: selection.wait_ticket_secret is not set: wait tickets are accepted only by this"
+                    + " instance (set the same secret on every instance that shares Redis)");
+        }
         Supervisor supervisor = new Supervisor(resolved).start();
         Metrics metrics = new Metrics(supervisor);
         HttpServer http = new HttpServer(resolved.server(), supervisor, metrics, WatchConfig.of(resolved.watch()));

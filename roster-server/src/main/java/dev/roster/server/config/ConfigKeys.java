@@ -224,6 +224,11 @@ public final class ConfigKeys {
                         "selection.load_view_max_age",
                         "250ms",
                         "how long a selector orders candidates by the loads it last read before reading them again (0s: every select reads them; 0s..10s)"));
+        k.add(
+                secret(
+                        "selection.wait_ticket_secret",
+                        "key that signs wait tickets, the same on every instance (32+ characters; empty: a random key per"
+                                + " process, so a retry is accepted only by the instance that issued its ticket; never printed)"));
         // selection.quota: default used-% thresholds of the quota windows; a card's own threshold wins
         k.add(i(
                 "selection.quota.threshold_5h",

@@ -16,6 +16,7 @@ import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ScopeConfig;
 import dev.roster.core.config.SelectionConfig;
 import dev.roster.core.config.ServiceConfig;
+import dev.roster.core.config.TicketSecret;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URLEncoder;
@@ -400,7 +401,8 @@ public final class ConfigLoader {
                 v.duration("selection.auth_failure_cooldown"),
                 cooldowns,
                 quota,
-                v.duration("selection.load_view_max_age")));
+                v.duration("selection.load_view_max_age"),
+                waitTicketSecret(v)));
         ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, selection);
 
         RosterConfig.Database database = database(v);
@@ -513,6 +515,21 @@ public final class ConfigLoader {
             url = null;
         }
         return new RosterConfig.Redis(url, prefix);
+    }
+
+    /** {@code selection.wait_ticket_secret}: empty draws a key for this process (decision SP1). */
+    private static TicketSecret waitTicketSecret(Values v) {
+        String secret = v.text("selection.wait_ticket_secret");
+        if (secret.isEmpty()) {
+            return SelectionConfig.DEFAULTS.waitTicketSecret();
+        }
+        if (secret.length() < TicketSecret.MIN_LENGTH || secret.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
+            throw v.bad(
+                    "selection.wait_ticket_secret",
+                    "at least " + TicketSecret.MIN_LENGTH + " printable characters without spaces, the same on"
+                            + " every instance (e.g. the output of openssl rand -hex 32), or empty");
+        }
+        return TicketSecret.of(secret);
     }
 
     private static RosterConfig.Server server(Values v) {

@@ -1,6 +1,7 @@
 package dev.roster.server.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -126,6 +127,19 @@ final class Call {
         return m;
     }
 
+    /** The JSON path of a mismatched value ({@code excluded_ids[0]}), or empty at the top level. */
+    private static String field(MismatchedInputException e) {
+        StringBuilder b = new StringBuilder();
+        for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) {
+                b.append(b.isEmpty() ? "" : ".").append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                b.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return clip(b.toString());
+    }
+
     /** {@code bytes} parsed as {@code type}, with the errors of {@link #body}. */
     <T> T bodyOf(byte[] bytes, Class<T> type) {
         if (bytes.length == 0) {
@@ -139,6 +153,15 @@ final class Call {
             return v;
         } catch (UnrecognizedPropertyException e) {
             throw ApiError.badRequest("unknown field '" + e.getPropertyName() + "'");
+        } catch (MismatchedInputException e) {
+            // A value of the wrong type: name the field it was for (decision SP5).
+            String field = field(e);
+            String where = e.getLocation() == null
+                    ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr();
+            throw ApiError.badRequest("malformed JSON" + where + ": " + (field.isEmpty() ? "" : "field " + field + ": ")
+                    + clip(e.getOriginalMessage()));
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null
                     ? ""

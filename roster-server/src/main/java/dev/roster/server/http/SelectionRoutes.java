@@ -3,6 +3,7 @@ package dev.roster.server.http;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Platforms;
 import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.InvalidWaitTicketException;
 import dev.roster.core.selection.Outcome;
 import dev.roster.core.selection.ReportResult;
 import dev.roster.core.selection.SelectRequest;
@@ -29,16 +30,19 @@ import org.jspecify.annotations.Nullable;
  * server.api_token} when set); the selection itself is the library's ({@code Roster.select}), so HTTP and
  * JVM gateways share slots, sticky bindings and cooldowns through Redis.
  *
- * <p>A wait ticket travels as one opaque string {@code <account_id>:<token>}: its expiry is kept in Redis
- * (the ticket stops counting at the end of its wait timeout whatever the client sends back), so the
- * string needs nothing else.
+ * <p>A wait ticket travels as one opaque string {@code <account_id>:<token>:<seal>} with its {@code
+ * wait_until}; a retry passes both back unchanged with the same group, platform, session key and model.
+ * The seal covers all of them (decision SP1): a made-up or altered ticket, or one of another request, is
+ * 400 naming {@code wait_ticket} and gets no slot attempt; past {@code wait_until} the answer is {@code
+ * none} with reason {@code wait_expired}. Leaving a queue needs only the place ({@code
+ * <account_id>:<token>}, the seal is ignored).
  */
 final class SelectionRoutes {
     /** Longest list of excluded ids accepted (a failover loop never tries that many accounts). */
-    static final int MAX_EXCLUDED = 1000;
+    static final int MAX_EXCLUDED = SelectRequest.MAX_EXCLUDED;
 
-    private static final Pattern TICKET = Pattern.compile("([0-9]{1,19}):([0-9a-f]{32})");
-    private static final int MAX_MESSAGE = 500;
+    private static final Pattern TICKET = Pattern.compile("([0-9]{1,19}):([0-9a-f]{32})(?::([0-9a-f]{32}))?");
+    private static final int MAX_MESSAGE = Outcome.MAX_MESSAGE;
 
     private final Supplier<Backend> backend;
 
@@ -53,10 +57,11 @@ final class SelectionRoutes {
                 Access.API,
                 "Picks the account for one request and holds a concurrency slot on it: result acquired (lease;"
                         + " skipped lists the accounts tried first with why: saturated, cooling_down, rpm_full),"
-                        + " wait (wait_ticket; retry with it) or none (reason, e.g. rpm_full when every remaining"
-                        + " account used its rpm_limit, with until)",
+                        + " wait (wait_ticket and wait_until; retry with both, unchanged, until wait_until) or none"
+                        + " (reason, e.g. rpm_full when every remaining account used its rpm_limit, with until, or"
+                        + " wait_expired once a retry comes after its wait_until)",
                 List.of(),
-                "{platform, group?, force?, session_key?, model?, excluded_ids?: [id], prefer_oauth?, wait_ticket?}",
+                "{platform, group?, force?, session_key?, model?, excluded_ids?: [id], prefer_oauth?, wait_ticket?, wait_until?}",
                 this::select));
         routes.add(new Route(
                 "POST",
@@ -108,7 +113,8 @@ final class SelectionRoutes {
             String model,
             List<Long> excludedIds,
             Boolean preferOauth,
-            String waitTicket) {}
+            String waitTicket,
+            Instant waitUntil) {}
 
     /** {@code POST /v1/release} and {@code /v1/renew}. */
     record LeaseBody(Long accountId, String token, String waitTicket) {}
@@ -175,7 +181,12 @@ final class SelectionRoutes {
         SelectBody in = call.body(SelectBody.class);
         SelectRequest request = request(in);
         Backend b = backend.get();
-        Selection s = b.select(request, call.budget());
+        Selection s;
+        try {
+            s = b.select(request, call.budget());
+        } catch (InvalidWaitTicketException e) {
+            throw ApiError.badRequest("field wait_ticket: " + e.getMessage());
+        }
         return switch (s) {
             case Selection.Acquired a -> {
                 AccountCard c = a.card();
@@ -200,7 +211,8 @@ final class SelectionRoutes {
                         w.sticky(),
                         w.timeout().toMillis(),
                         w.maxWaiting(),
-                        w.ticket().accountId() + ":" + w.ticket().token(),
+                        w.ticket().accountId() + ":" + w.ticket().token() + ":"
+                                + w.ticket().seal(),
                         w.ticket().expiresAt());
             case Selection.None n -> new None("none", name(n.reason()), n.detail(), n.until());
         };
@@ -222,6 +234,10 @@ final class SelectionRoutes {
             throw ApiError.badRequest("field session_key must be 1.." + SelectRequest.MAX_SESSION_KEY
                     + " characters, got " + in.sessionKey().length());
         }
+        if (in.sessionKey() != null
+                && in.sessionKey().chars().anyMatch(c -> Character.isISOControl(c) || c == 0x2028 || c == 0x2029)) {
+            throw ApiError.badRequest("field session_key must not contain control characters");
+        }
         String model = model(in.model());
         Set<Long> excluded = new LinkedHashSet<>();
         if (in.excludedIds() != null) {
@@ -236,7 +252,21 @@ final class SelectionRoutes {
                 excluded.add(id);
             }
         }
-        WaitTicket ticket = in.waitTicket() == null ? null : ticket("wait_ticket", in.waitTicket());
+        WaitTicket ticket = null;
+        if (in.waitTicket() != null) {
+            WaitTicket place = ticket("wait_ticket", in.waitTicket());
+            if (!place.sealed()) {
+                throw ApiError.badRequest("field wait_ticket must be '<account_id>:<token>:<seal>' as returned by"
+                        + " /v1/select, got '" + Call.clip(in.waitTicket()) + "'");
+            }
+            if (in.waitUntil() == null) {
+                throw ApiError.badRequest(
+                        "field wait_until is required with wait_ticket (the wait_until returned" + " with the ticket)");
+            }
+            ticket = new WaitTicket(place.accountId(), place.token(), in.waitUntil(), place.seal());
+        } else if (in.waitUntil() != null) {
+            throw ApiError.badRequest("field wait_until applies only with wait_ticket");
+        }
         return new SelectRequest(
                 in.group(),
                 in.platform(),
@@ -317,7 +347,15 @@ final class SelectionRoutes {
                     + " applies only to a 429 (rate_limited) or quota_exhausted, not to " + kind.wireName());
         }
         Backend b = backend.get();
-        Instant resetAt = in.retryAfterSeconds() != null ? b.now().plusSeconds(in.retryAfterSeconds()) : in.resetAt();
+        Instant now = b.now();
+        if (in.resetAt() != null
+                && (in.resetAt().isBefore(now.minus(Outcome.MAX_RESET_PAST))
+                        || in.resetAt().isAfter(now.plus(Outcome.MAX_RESET_FUTURE)))) {
+            // A stale or hostile header must neither lock an account nor pass as "no reset" (decision SP5).
+            throw ApiError.badRequest("field reset_at must lie between 24h before and 366 days after now (" + now
+                    + "), got " + in.resetAt());
+        }
+        Instant resetAt = in.retryAfterSeconds() != null ? now.plusSeconds(in.retryAfterSeconds()) : in.resetAt();
         Outcome o = new Outcome(kind, resetAt, in.message(), model);
         ReportResult r;
         try {
@@ -370,7 +408,7 @@ final class SelectionRoutes {
         Matcher m = TICKET.matcher(v);
         if (!m.matches()) {
             throw ApiError.badRequest("field " + field
-                    + " must be '<account_id>:<token>' as returned by /v1/select, got '" + Call.clip(v) + "'");
+                    + " must be '<account_id>:<token>:<seal>' as returned by /v1/select, got '" + Call.clip(v) + "'");
         }
         long id;
         try {
@@ -381,8 +419,8 @@ final class SelectionRoutes {
         if (id <= 0) {
             throw ApiError.badRequest("field " + field + " names account id 0; ids are positive");
         }
-        // Only the account and the token identify the queue place; the expiry lives in Redis.
-        return new WaitTicket(id, m.group(2), Instant.EPOCH);
+        // The account and the token identify the queue place; select adds wait_until and checks the seal.
+        return new WaitTicket(id, m.group(2), Instant.EPOCH, m.group(3) == null ? "" : m.group(3));
     }
 
     private static String name(Enum<?> e) {

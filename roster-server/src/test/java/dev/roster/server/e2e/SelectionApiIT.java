@@ -174,7 +174,8 @@ class SelectionApiIT {
         assertThat(w1.get("sticky").asBoolean()).isFalse();
         assertThat(w1.get("max_waiting").asInt()).isEqualTo(1);
         assertThat(w1.get("timeout_ms").asText()).isEqualTo("30000");
-        assertThat(w1.get("wait_ticket").asText()).matches("[0-9]+:[0-9a-f]{32}");
+        assertThat(w1.get("wait_ticket").asText()).matches("[0-9]+:[0-9a-f]{32}:[0-9a-f]{32}");
+        assertThat(Instant.parse(w1.get("wait_until").asText())).isAfter(Instant.now());
         JsonNode w2 = select("");
         assertThat(w2.get("result").asText()).isEqualTo("wait");
         assertThat(w2.get("account_id").asText())
@@ -185,7 +186,11 @@ class SelectionApiIT {
         assertThat(full.get("message").asText()).contains("wait queues are full");
 
         // A retry with its ticket is counted once: still queued (slots are held), not refused.
-        JsonNode retried = select("\"wait_ticket\":\"" + w1.get("wait_ticket").asText() + "\"");
+        JsonNode retried = select("\"wait_ticket\":\"" + w1.get("wait_ticket").asText() + "\",\"wait_until\":\""
+                + w1.get("wait_until").asText() + "\"");
+        assertThat(retried.get("wait_until").asText())
+                .as("one deadline")
+                .isEqualTo(w1.get("wait_until").asText());
         assertThat(retried.get("result").asText()).isEqualTo("wait");
         assertThat(leave(retried).get("released").asBoolean()).isTrue();
         assertThat(leave(retried).get("released").asBoolean()).isFalse();
@@ -261,7 +266,8 @@ class SelectionApiIT {
         JsonNode short429 = report(b, "\"status\":429,\"retry_after_seconds\":60");
         assertThat(short429.get("until").asText())
                 .isEqualTo(long429.get("until").asText());
-        JsonNode resetAt = report(b, "\"status\":429,\"reset_at\":\"2000-01-01T00:00:00Z\"");
+        JsonNode resetAt =
+                report(b, "\"status\":429,\"reset_at\":\"" + Instant.now().minusSeconds(60) + "\"");
         assertThat(resetAt.get("until").asText()).isEqualTo(long429.get("until").asText());
         assertThat(report(b, "\"status\":200").get("action").asText()).isEqualTo("none");
 

@@ -363,10 +363,11 @@ class SelectorTest {
     void slots_aCrashedHoldersSlotFreesItselfAtLeaseExpiry() {
         rig.candidates.put(card(1, 0, 1));
         Selector sel = rig.selector(
-                SelectionRig.queues(3, 100), SelectionConfig.DEFAULTS.withSlotLeaseTtl(Duration.ofSeconds(30)));
+                SelectionRig.queues(3, 100), SelectionConfig.DEFAULTS.withSlotLeaseTtl(Duration.ofSeconds(20)));
         Selection.Acquired crashed = acquired(sel.select(req));
         Selection.Wait w = waiting(sel.select(req));
-        rig.clock.advance(Duration.ofSeconds(29));
+        // The wait (30 s from its first enqueue, decision SP1) outlasts the 20 s lease.
+        rig.clock.advance(Duration.ofSeconds(19));
         w = waiting(sel.select(req.withWaitTicket(w.ticket())));
         rig.clock.advance(Duration.ofSeconds(1));
         // Nobody released: the lease ran out, and the waiter gets the slot.
