@@ -6,7 +6,6 @@ import dev.roster.core.AccountCard;
 import dev.roster.core.Bucket;
 import dev.roster.core.Mode;
 import dev.roster.core.config.ServiceConfig;
-import dev.roster.server.app.Backend;
 import dev.roster.server.app.BackendSource;
 import dev.roster.server.app.LibraryBackend;
 import dev.roster.server.config.RosterConfig;
@@ -311,17 +310,7 @@ final class HotPathScenario {
     /** The HTTP server over {@code roster} on a free loopback port, no tokens, default watch limits; not started. */
     static HttpServer server(Roster roster) {
         LibraryBackend backend = new LibraryBackend(roster);
-        BackendSource src = new BackendSource() {
-            @Override
-            public Backend backend() {
-                return backend;
-            }
-
-            @Override
-            public Backend.Readiness readiness() {
-                return backend.readiness();
-            }
-        };
+        BackendSource src = BackendSource.of(backend);
         RosterConfig.Server cfg = new RosterConfig.Server(
                 "127.0.0.1", 0, "", "", false, 1024, Duration.ofSeconds(5), 1 << 20, Duration.ofSeconds(2));
         return new HttpServer(cfg, src, new Metrics(src));

@@ -10,4 +10,19 @@ public interface BackendSource {
 
     /** Readiness, with the reason when not ready (also while no backend exists). */
     Backend.Readiness readiness();
+
+    /** A source whose backend is {@code backend} from the start (tests, benchmarks, embedding). */
+    static BackendSource of(Backend backend) {
+        return new BackendSource() {
+            @Override
+            public Backend backend() {
+                return backend;
+            }
+
+            @Override
+            public Backend.Readiness readiness() {
+                return backend.readiness();
+            }
+        };
+    }
 }

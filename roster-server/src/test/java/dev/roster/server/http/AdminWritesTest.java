@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.roster.Roster;
 import dev.roster.core.config.ServiceConfig;
-import dev.roster.server.app.Backend;
 import dev.roster.server.app.BackendSource;
 import dev.roster.server.app.LibraryBackend;
 import dev.roster.server.config.RosterConfig;
@@ -60,17 +59,7 @@ class AdminWritesTest {
                 .keyPrefix(RedisHarness.shared().keyPrefix(AdminWritesTest.class))
                 .config(ServiceConfig.DEFAULTS)
                 .build());
-        BackendSource source = new BackendSource() {
-            @Override
-            public Backend backend() {
-                return backend;
-            }
-
-            @Override
-            public Backend.Readiness readiness() {
-                return backend.readiness();
-            }
-        };
+        BackendSource source = BackendSource.of(backend);
         RosterConfig.Server cfg = new RosterConfig.Server(
                 "127.0.0.1", 0, ADMIN, "", true, 8, Duration.ofSeconds(10), 65536, Duration.ofSeconds(5));
         server = new HttpServer(cfg, source, new Metrics(source));

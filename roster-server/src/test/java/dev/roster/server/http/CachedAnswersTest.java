@@ -12,7 +12,6 @@ import dev.roster.core.config.ProjectionConfig;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.postgres.Databases;
 import dev.roster.postgres.Migrator;
-import dev.roster.server.app.Backend;
 import dev.roster.server.app.BackendSource;
 import dev.roster.server.app.LibraryBackend;
 import dev.roster.server.config.RosterConfig;
@@ -93,17 +92,7 @@ class CachedAnswersTest {
                 .clock(CLOCK)
                 .build();
         LibraryBackend backend = new LibraryBackend(roster);
-        BackendSource source = new BackendSource() {
-            @Override
-            public Backend backend() {
-                return backend;
-            }
-
-            @Override
-            public Backend.Readiness readiness() {
-                return backend.readiness();
-            }
-        };
+        BackendSource source = BackendSource.of(backend);
         metrics = new Metrics(source);
         server = new HttpServer(
                 new RosterConfig.Server(

@@ -66,17 +66,7 @@ class OverloadTest {
                             throw new UnsupportedOperationException(m.getName());
                     }
                 });
-        BackendSource source = new BackendSource() {
-            @Override
-            public Backend backend() {
-                return backend;
-            }
-
-            @Override
-            public Backend.Readiness readiness() {
-                return backend.readiness();
-            }
-        };
+        BackendSource source = BackendSource.of(backend);
         RosterConfig.Server cfg = new RosterConfig.Server(
                 "127.0.0.1",
                 0,

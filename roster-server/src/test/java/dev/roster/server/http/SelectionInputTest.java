@@ -11,7 +11,6 @@ import dev.roster.core.config.SelectionConfig;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.core.config.TicketSecret;
 import dev.roster.core.selection.Tokens;
-import dev.roster.server.app.Backend;
 import dev.roster.server.app.BackendSource;
 import dev.roster.server.app.LibraryBackend;
 import dev.roster.server.config.RosterConfig;
@@ -71,17 +70,7 @@ class SelectionInputTest {
                 .keyPrefix(prefix)
                 .config(config)
                 .build());
-        BackendSource source = new BackendSource() {
-            @Override
-            public Backend backend() {
-                return backend;
-            }
-
-            @Override
-            public Backend.Readiness readiness() {
-                return backend.readiness();
-            }
-        };
+        BackendSource source = BackendSource.of(backend);
         RosterConfig.Server cfg = new RosterConfig.Server(
                 "127.0.0.1", 0, ADMIN, "", true, 8, Duration.ofSeconds(10), 65536, Duration.ofSeconds(5));
         server = new HttpServer(cfg, source, new Metrics(source));

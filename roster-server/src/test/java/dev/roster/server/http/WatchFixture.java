@@ -9,7 +9,6 @@ import dev.roster.core.config.ProjectionConfig;
 import dev.roster.core.config.ServiceConfig;
 import dev.roster.postgres.Databases;
 import dev.roster.postgres.Migrator;
-import dev.roster.server.app.Backend;
 import dev.roster.server.app.BackendSource;
 import dev.roster.server.app.LibraryBackend;
 import dev.roster.server.config.RosterConfig;
@@ -65,17 +64,7 @@ final class WatchFixture implements AutoCloseable {
                 .build();
         await().atMost(Duration.ofSeconds(60)).until(roster::ready);
         LibraryBackend backend = new LibraryBackend(roster);
-        source = new BackendSource() {
-            @Override
-            public Backend backend() {
-                return backend;
-            }
-
-            @Override
-            public Backend.Readiness readiness() {
-                return backend.readiness();
-            }
-        };
+        source = BackendSource.of(backend);
     }
 
     /** A started server over the Roster with these watch limits; closed with the fixture. */

@@ -1,5 +1,7 @@
 package dev.roster.core.selection;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
 import dev.roster.testkit.TestClock;
@@ -58,6 +60,24 @@ final class SelectionRig {
 
     Selector selector() {
         return selector(SchedulingConfig.DEFAULTS);
+    }
+
+    /** {@code s} as an acquisition, failing the test when it is another answer. */
+    static Selection.Acquired acquired(Selection s) {
+        assertThat(s).isInstanceOf(Selection.Acquired.class);
+        return (Selection.Acquired) s;
+    }
+
+    /** {@code s} as a wait plan, failing the test when it is another answer. */
+    static Selection.Wait waiting(Selection s) {
+        assertThat(s).isInstanceOf(Selection.Wait.class);
+        return (Selection.Wait) s;
+    }
+
+    /** {@code s} as a none, failing the test when it is another answer. */
+    static Selection.None none(Selection s) {
+        assertThat(s).isInstanceOf(Selection.None.class);
+        return (Selection.None) s;
     }
 
     static SchedulingConfig legacy() {

@@ -1,5 +1,8 @@
 package dev.roster.core.selection;
 
+import static dev.roster.core.selection.SelectionRig.acquired;
+import static dev.roster.core.selection.SelectionRig.none;
+import static dev.roster.core.selection.SelectionRig.waiting;
 import static dev.roster.core.selection.TestCards.card;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -26,21 +29,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SelectorTest {
     private final SelectionRig rig = new SelectionRig();
     private final SelectRequest req = SelectRequest.of(1L, "anthropic");
-
-    private static Selection.Acquired acquired(Selection s) {
-        assertThat(s).isInstanceOf(Selection.Acquired.class);
-        return (Selection.Acquired) s;
-    }
-
-    private static Selection.Wait waiting(Selection s) {
-        assertThat(s).isInstanceOf(Selection.Wait.class);
-        return (Selection.Wait) s;
-    }
-
-    private static Selection.None none(Selection s) {
-        assertThat(s).isInstanceOf(Selection.None.class);
-        return (Selection.None) s;
-    }
 
     private long pick(Selector sel, SelectRequest r) {
         long id = acquired(sel.select(r)).card().id();

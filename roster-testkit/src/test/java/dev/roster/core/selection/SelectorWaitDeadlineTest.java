@@ -1,5 +1,7 @@
 package dev.roster.core.selection;
 
+import static dev.roster.core.selection.SelectionRig.none;
+import static dev.roster.core.selection.SelectionRig.waiting;
 import static dev.roster.core.selection.TestCards.card;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -27,16 +29,6 @@ class SelectorWaitDeadlineTest {
     private final SelectionRig rig = new SelectionRig();
     private final SelectRequest req =
             SelectRequest.of(1L, "anthropic").withSession("conv-1").withModel("claude-opus-4");
-
-    private static Selection.Wait waiting(Selection s) {
-        assertThat(s).isInstanceOf(Selection.Wait.class);
-        return (Selection.Wait) s;
-    }
-
-    private static Selection.None none(Selection s) {
-        assertThat(s).isInstanceOf(Selection.None.class);
-        return (Selection.None) s;
-    }
 
     private int waitingOn(long id) {
         return rig.store.loads(List.of(id)).get(id).waiting();
