@@ -84,6 +84,21 @@ public record Outcome(
     /** How far after now a reset time may lie (the longest quota window announced is a week; a year is absurd). */
     public static final java.time.Duration MAX_RESET_FUTURE = java.time.Duration.ofDays(366);
 
+    /**
+     * Checks an announced reset time against {@code now}: at most {@link #MAX_RESET_PAST} before and {@link
+     * #MAX_RESET_FUTURE} after it, so a stale or hostile header neither locks an account for years nor
+     * passes as "no reset" (decision SP5). {@code null} (none announced) passes.
+     *
+     * @throws IllegalArgumentException naming the reset time and the bounds
+     */
+    public static void requireResetWithin(@Nullable Instant resetAt, Instant now) {
+        if (resetAt != null
+                && (resetAt.isBefore(now.minus(MAX_RESET_PAST)) || resetAt.isAfter(now.plus(MAX_RESET_FUTURE)))) {
+            throw new IllegalArgumentException("reset time must lie between " + MAX_RESET_PAST.toHours()
+                    + "h before and " + MAX_RESET_FUTURE.toDays() + " days after now (" + now + "), got " + resetAt);
+        }
+    }
+
     public Outcome {
         Objects.requireNonNull(kind, "kind");
         if (resetAt != null && kind != Kind.RATE_LIMITED && kind != Kind.QUOTA_EXHAUSTED) {

@@ -57,16 +57,29 @@ public record SelectRequest(
             throw new IllegalArgumentException("group must be >= 0, got " + groupId);
         }
         Platforms.require(platform);
-        if (sessionKey != null && (sessionKey.isEmpty() || sessionKey.length() > MAX_SESSION_KEY)) {
+        requireSessionKey(sessionKey);
+        model = requireModel(model);
+        excludedIds = requireExcluded(excludedIds);
+    }
+
+    /**
+     * Checks a session key: {@code null} (no session) or 1..{@value #MAX_SESSION_KEY} characters without
+     * control characters.
+     *
+     * @throws IllegalArgumentException naming the session key and what is wrong
+     */
+    public static void requireSessionKey(@Nullable String sessionKey) {
+        if (sessionKey == null) {
+            return;
+        }
+        if (sessionKey.isEmpty() || sessionKey.length() > MAX_SESSION_KEY) {
             throw new IllegalArgumentException(
                     "session key must be 1.." + MAX_SESSION_KEY + " characters, got " + sessionKey.length());
         }
-        if (sessionKey != null && sessionKey.chars().anyMatch(SelectRequest::control)) {
+        if (sessionKey.chars().anyMatch(SelectRequest::control)) {
             // A control character could end a log field or a key; no session hash carries one.
             throw new IllegalArgumentException("session key must not contain control characters");
         }
-        model = requireModel(model);
-        excludedIds = requireExcluded(excludedIds);
     }
 
     /**

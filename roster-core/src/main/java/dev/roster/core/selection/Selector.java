@@ -470,13 +470,7 @@ public final class Selector {
         SelectionStore.requireAccount(accountId);
         Objects.requireNonNull(outcome, "outcome");
         Instant now = clock.instant();
-        Instant announced = outcome.resetAt();
-        if (announced != null
-                && (announced.isBefore(now.minus(Outcome.MAX_RESET_PAST))
-                        || announced.isAfter(now.plus(Outcome.MAX_RESET_FUTURE)))) {
-            throw new IllegalArgumentException("resetAt must lie between " + Outcome.MAX_RESET_PAST + " before and "
-                    + Outcome.MAX_RESET_FUTURE + " after now (" + now + "), got " + announced);
-        }
+        Outcome.requireResetWithin(outcome.resetAt(), now);
         AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
         CooldownPolicy policy = config.cooldowns();
         return switch (outcome.kind()) {

@@ -14,7 +14,6 @@ import dev.roster.core.selection.WaitTicket;
 import dev.roster.server.app.Backend;
 import dev.roster.server.http.Route.Access;
 import java.time.Instant;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -38,8 +37,6 @@ import org.jspecify.annotations.Nullable;
  * <account_id>:<token>}, the seal is ignored).
  */
 final class SelectionRoutes {
-    /** Longest list of excluded ids accepted (a failover loop never tries that many accounts). */
-    static final int MAX_EXCLUDED = SelectRequest.MAX_EXCLUDED;
 
     private static final Pattern TICKET = Pattern.compile("([0-9]{1,19}):([0-9a-f]{32})(?::([0-9a-f]{32}))?");
     private static final int MAX_MESSAGE = Outcome.MAX_MESSAGE;
@@ -229,29 +226,9 @@ final class SelectionRoutes {
         if (in.group() != null && in.group() < 0) {
             throw ApiError.badRequest("field group must be a non-negative integer, got " + in.group());
         }
-        if (in.sessionKey() != null
-                && (in.sessionKey().isEmpty() || in.sessionKey().length() > SelectRequest.MAX_SESSION_KEY)) {
-            throw ApiError.badRequest("field session_key must be 1.." + SelectRequest.MAX_SESSION_KEY
-                    + " characters, got " + in.sessionKey().length());
-        }
-        if (in.sessionKey() != null
-                && in.sessionKey().chars().anyMatch(c -> Character.isISOControl(c) || c == 0x2028 || c == 0x2029)) {
-            throw ApiError.badRequest("field session_key must not contain control characters");
-        }
+        check("session_key", () -> SelectRequest.requireSessionKey(in.sessionKey()));
         String model = model(in.model());
-        Set<Long> excluded = new LinkedHashSet<>();
-        if (in.excludedIds() != null) {
-            if (in.excludedIds().size() > MAX_EXCLUDED) {
-                throw ApiError.badRequest("field excluded_ids must list at most " + MAX_EXCLUDED + " ids, got "
-                        + in.excludedIds().size());
-            }
-            for (Long id : in.excludedIds()) {
-                if (id == null || id <= 0) {
-                    throw ApiError.badRequest("field excluded_ids must hold positive account ids, got " + id);
-                }
-                excluded.add(id);
-            }
-        }
+        Set<Long> excluded = field("excluded_ids", () -> SelectRequest.requireExcluded(in.excludedIds()));
         WaitTicket ticket = null;
         if (in.waitTicket() != null) {
             WaitTicket place = ticket("wait_ticket", in.waitTicket());
@@ -348,13 +325,7 @@ final class SelectionRoutes {
         }
         Backend b = backend.get();
         Instant now = b.now();
-        if (in.resetAt() != null
-                && (in.resetAt().isBefore(now.minus(Outcome.MAX_RESET_PAST))
-                        || in.resetAt().isAfter(now.plus(Outcome.MAX_RESET_FUTURE)))) {
-            // A stale or hostile header must neither lock an account nor pass as "no reset" (decision SP5).
-            throw ApiError.badRequest("field reset_at must lie between 24h before and 366 days after now (" + now
-                    + "), got " + in.resetAt());
-        }
+        check("reset_at", () -> Outcome.requireResetWithin(in.resetAt(), now));
         Instant resetAt = in.retryAfterSeconds() != null ? now.plusSeconds(in.retryAfterSeconds()) : in.resetAt();
         Outcome o = new Outcome(kind, resetAt, in.message(), model);
         ReportResult r;
@@ -375,6 +346,23 @@ final class SelectionRoutes {
     }
 
     // ---- helpers ---------------------------------------------------------------------------------
+
+    /** Runs a core check of one body field; its {@link IllegalArgumentException} becomes a 400 naming the field. */
+    private static void check(String name, Runnable check) {
+        field(name, () -> {
+            check.run();
+            return null;
+        });
+    }
+
+    /** {@code check}'s value; its {@link IllegalArgumentException} becomes a 400 naming the field. */
+    private static <T> T field(String name, java.util.function.Supplier<T> check) {
+        try {
+            return check.get();
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest("field " + name + ": " + e.getMessage());
+        }
+    }
 
     private static long accountId(Long v) {
         if (v == null) {
