@@ -710,11 +710,21 @@ public final class Selector {
             return null;
         }
         Instant now = clock.instant();
-        // Whole milliseconds: the deadline travels in the seal, on the wire and in Redis as epoch ms.
-        Instant end = Instant.ofEpochMilli((deadline != null ? deadline : now.plus(timeout)).toEpochMilli());
-        Duration left = Duration.between(now, end);
-        if (left.isNegative() || left.isZero()) {
-            return null;
+        Instant end;
+        Duration left;
+        if (deadline == null) {
+            // A first enqueue waits the whole timeout. Its deadline is in whole milliseconds (it travels in
+            // the seal, on the wire and in Redis as epoch ms), rounded up so that it never ends before the place.
+            left = timeout;
+            Instant exact = now.plus(timeout);
+            Instant whole = exact.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+            end = whole.equals(exact) ? whole : whole.plusMillis(1);
+        } else {
+            end = deadline;
+            left = Duration.between(now, end);
+            if (left.isNegative() || left.isZero()) {
+                return null;
+            }
         }
         return store.tryEnqueue(card.id(), maxWaiting, left)
                 .map(t -> {
