@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param loadViewMaxAge {@code selection.load_view_max_age}: how long a selector orders candidates by the
  *     loads it last read instead of reading them again, 0..10 s, 0 to read on every select (default {@value
  *     #DEFAULT_LOAD_VIEW_MAX_AGE_MS} ms; decision S5 under "One-round-trip selection and new card fields")
+ * @param stickyHealth {@code selection.sticky.*}: when a bound account is skipped for its health (default
+ *     {@link StickyHealthThresholds#DEFAULTS})
  */
 public record SelectionConfig(
         Duration slotLeaseTtl,
@@ -28,7 +30,8 @@ public record SelectionConfig(
         Duration authFailureCooldown,
         CooldownPolicy cooldowns,
         QuotaThresholds quota,
-        Duration loadViewMaxAge) {
+        Duration loadViewMaxAge,
+        StickyHealthThresholds stickyHealth) {
 
     /** The default of {@code selection.load_view_max_age}, in milliseconds. */
     public static final long DEFAULT_LOAD_VIEW_MAX_AGE_MS = 250;
@@ -42,7 +45,8 @@ public record SelectionConfig(
             Duration.ofMinutes(10),
             CooldownPolicy.DEFAULTS,
             QuotaThresholds.DEFAULTS,
-            Duration.ofMillis(DEFAULT_LOAD_VIEW_MAX_AGE_MS));
+            Duration.ofMillis(DEFAULT_LOAD_VIEW_MAX_AGE_MS),
+            StickyHealthThresholds.DEFAULTS);
 
     public SelectionConfig {
         between("slot_lease_ttl", slotLeaseTtl, Duration.ofSeconds(1), Duration.ofHours(24));
@@ -56,6 +60,25 @@ public record SelectionConfig(
             throw new ConfigException(
                     P + "load_view_max_age", loadViewMaxAge, "a duration between 0s and 10s such as 250ms");
         }
+        Objects.requireNonNull(stickyHealth, "stickyHealth");
+    }
+
+    /** The given values with the default sticky health thresholds. */
+    public SelectionConfig(
+            Duration slotLeaseTtl,
+            Duration stickyTtl,
+            Duration authFailureCooldown,
+            CooldownPolicy cooldowns,
+            QuotaThresholds quota,
+            Duration loadViewMaxAge) {
+        this(
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                loadViewMaxAge,
+                StickyHealthThresholds.DEFAULTS);
     }
 
     /** The given values with the default load view. */
@@ -101,27 +124,35 @@ public record SelectionConfig(
 
     /** A copy with another slot lease TTL. */
     public SelectionConfig withSlotLeaseTtl(Duration v) {
-        return new SelectionConfig(v, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge);
+        return new SelectionConfig(v, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, stickyHealth);
     }
 
     /** A copy with another sticky TTL. */
     public SelectionConfig withStickyTtl(Duration v) {
-        return new SelectionConfig(slotLeaseTtl, v, authFailureCooldown, cooldowns, quota, loadViewMaxAge);
+        return new SelectionConfig(
+                slotLeaseTtl, v, authFailureCooldown, cooldowns, quota, loadViewMaxAge, stickyHealth);
     }
 
     /** A copy with another cooldown policy. */
     public SelectionConfig withCooldowns(CooldownPolicy v) {
-        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, v, quota, loadViewMaxAge);
+        return new SelectionConfig(
+                slotLeaseTtl, stickyTtl, authFailureCooldown, v, quota, loadViewMaxAge, stickyHealth);
     }
 
     /** A copy with other default quota thresholds. */
     public SelectionConfig withQuota(QuotaThresholds v) {
-        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, v, loadViewMaxAge);
+        return new SelectionConfig(
+                slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, v, loadViewMaxAge, stickyHealth);
     }
 
     /** A copy with another load view max age (0 reads the loads on every select). */
     public SelectionConfig withLoadViewMaxAge(Duration v) {
-        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, v);
+        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, v, stickyHealth);
+    }
+
+    /** A copy with other sticky health thresholds. */
+    public SelectionConfig withStickyHealth(StickyHealthThresholds v) {
+        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, v);
     }
 
     private static Duration positive(String key, Duration d) {
