@@ -1,6 +1,7 @@
 package dev.roster.redis;
 
 import dev.roster.core.projection.ProjectionUnavailableException;
+import dev.roster.core.selection.AccountHealth;
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
 import dev.roster.core.selection.SelectRequest;
@@ -46,6 +47,8 @@ import org.jspecify.annotations.Nullable;
  * &lt;p&gt;{&lt;id&gt;}:fails    HASH streak → "&lt;count&gt; &lt;last failure ms&gt;" (cooldown escalation)
  * &lt;p&gt;{&lt;id&gt;}:rpm      ZSET slot token → grant time (ms): the acquisitions of the last 60 s (rpm_limit)
  * &lt;p&gt;{&lt;id&gt;}:lu       the projection's last-used value, moved by each grant (decision S5)
+ * &lt;p&gt;{&lt;id&gt;}:health   "errorRate errorWeight ttftMs ttftWeight atMs": reported health (SP2-1)
+ * &lt;p&gt;{&lt;id&gt;}:binds    ZSET "&lt;group&gt; &lt;h&gt;" → binding expiry (ms): the account's bindings (SP2-4)
  * &lt;p&gt;{sticky:&lt;h&gt;}:sticky   "&lt;account id&gt; &lt;expiry ms&gt;", h = SHA-256 of the binding key (128 bits, hex)
  * </pre>
  *
@@ -125,12 +128,28 @@ public final class RedisSelectionStore implements SelectionStore {
     }
 
     String stickyKey(String bindingKey) {
+        return stickyKeyOfHash(stickyHash(bindingKey));
+    }
+
+    private String stickyKeyOfHash(String hash) {
+        return prefix + "{sticky:" + hash + "}:sticky";
+    }
+
+    private static String stickyHash(String bindingKey) {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(bindingKey.getBytes(StandardCharsets.UTF_8));
-            return prefix + "{sticky:" + HexFormat.of().formatHex(h, 0, 16) + "}:sticky";
+            return HexFormat.of().formatHex(h, 0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required by every Java platform", e);
         }
+    }
+
+    String healthKey(long id) {
+        return prefix + "{" + id + "}:health";
+    }
+
+    String bindingsKey(long id) {
+        return prefix + "{" + id + "}:binds";
     }
 
     private static String field(CooldownKind k) {
@@ -292,14 +311,15 @@ public final class RedisSelectionStore implements SelectionStore {
             // One read-only script over every candidate (and the binding): one command and one reply for
             // the whole batch, where three commands per account cost a command object, a future and a reply
             // each, and the binding another round trip (SEL13, SEL16).
-            byte[][] ks = new byte[ids.size() * 5 + (sticky == null ? 0 : 1)][];
+            byte[][] ks = new byte[ids.size() * 6 + (sticky == null ? 0 : 1)][];
             for (int i = 0; i < ids.size(); i++) {
                 long id = ids.get(i);
-                ks[5 * i] = bytes(slotsKey(id));
-                ks[5 * i + 1] = bytes(waitKey(id));
-                ks[5 * i + 2] = bytes(coolKey(id));
-                ks[5 * i + 3] = bytes(modelCoolKey(id));
-                ks[5 * i + 4] = bytes(lastUsedKey(id));
+                ks[6 * i] = bytes(slotsKey(id));
+                ks[6 * i + 1] = bytes(waitKey(id));
+                ks[6 * i + 2] = bytes(coolKey(id));
+                ks[6 * i + 3] = bytes(modelCoolKey(id));
+                ks[6 * i + 4] = bytes(lastUsedKey(id));
+                ks[6 * i + 5] = bytes(healthKey(id));
             }
             if (sticky != null) {
                 ks[ks.length - 1] = bytes(sticky);
@@ -312,24 +332,28 @@ public final class RedisSelectionStore implements SelectionStore {
                     bytes(sticky == null ? "0" : "1"),
                     modelArg);
             Map<Long, Instant> used = new LinkedHashMap<>();
+            Map<Long, AccountHealth> health = new LinkedHashMap<>();
             for (int i = 0; i < ids.size(); i++) {
-                out.put(ids.get(i), load(r, 4 * i));
-                lastUsed(used, ids.get(i), r, 4 * i);
+                out.put(ids.get(i), load(r, 5 * i));
+                lastUsed(used, ids.get(i), r, 5 * i);
+                health(health, ids.get(i), r, 5 * i);
             }
             OptionalLong bound = OptionalLong.empty();
             if (sticky != null) {
-                byte[] v = (byte[]) r.get(4 * ids.size());
+                byte[] v = (byte[]) r.get(5 * ids.size());
                 bound = binding(sticky, v.length == 0 ? null : v, now);
             }
-            return new Reading(out, bound, used);
+            return new Reading(out, bound, used, health);
         }
         // Cluster: the accounts' keys and the binding live in different slots, so one script per account
         // and a GET of the binding, all in flight at once (one round trip per node).
         byte[] zero = bytes("0");
         Map<Long, Instant> used = new LinkedHashMap<>();
+        Map<Long, AccountHealth> health = new LinkedHashMap<>();
         List<RedisFuture<List<Object>>> fs = new ArrayList<>(ids.size());
         for (long id : ids) {
-            byte[][] ks = keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id), lastUsedKey(id));
+            byte[][] ks =
+                    keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id), lastUsedKey(id), healthKey(id));
             fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg, zero, modelArg));
         }
         RedisFuture<byte[]> stickyValue = sticky == null ? null : async.get(bytes(sticky));
@@ -342,18 +366,65 @@ public final class RedisSelectionStore implements SelectionStore {
                 r = eval(
                         SelectionScripts.LOADS,
                         ScriptOutputType.MULTI,
-                        keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id), lastUsedKey(id)),
+                        keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id), lastUsedKey(id), healthKey(id)),
                         nowArg,
                         zero,
                         modelArg);
             }
             out.put(id, load(r, 0));
             lastUsed(used, id, r, 0);
+            health(health, id, r, 0);
         }
         OptionalLong bound = sticky == null
                 ? OptionalLong.empty()
                 : binding(sticky, await("GET", sticky, Objects.requireNonNull(stickyValue, "issued with sticky")), now);
-        return new Reading(out, bound, used);
+        return new Reading(out, bound, used, health);
+    }
+
+    private void health(Map<Long, AccountHealth> into, long id, List<Object> r, int at) {
+        byte[] v = (byte[]) r.get(at + 4);
+        if (v.length > 0) {
+            into.put(id, parseHealth(healthKey(id), str(v)));
+        }
+    }
+
+    private static AccountHealth parseHealth(String key, String v) {
+        String[] f = v.split(" ", -1);
+        try {
+            if (f.length == 5) {
+                return new AccountHealth(
+                        Double.parseDouble(f[0]),
+                        Double.parseDouble(f[1]),
+                        Double.parseDouble(f[2]),
+                        Double.parseDouble(f[3]),
+                        Instant.ofEpochMilli(Long.parseLong(f[4])));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(key + " holds '" + v + "', expected five health numbers", e);
+        }
+        throw new IllegalStateException(key + " holds '" + v + "', expected five health numbers");
+    }
+
+    // ---- health ----------------------------------------------------------------------------
+
+    @Override
+    public AccountHealth recordHealth(long accountId, boolean failed, @Nullable Duration ttft, Duration halfLife) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requireTtft(ttft);
+        SelectionStore.requirePositive(halfLife, "health half-life");
+        String key = healthKey(accountId);
+        // Twenty half-lives: the weight is then below one millionth, nothing a threshold could count.
+        long ttl = Math.multiplyExact(halfLife.toMillis(), 20) + KEY_MARGIN_MS;
+        byte[] r = eval(
+                SelectionScripts.HEALTH,
+                ScriptOutputType.VALUE,
+                keys(key),
+                bytes(failed ? "1" : "0"),
+                bytes(ttft == null ? "-1" : Long.toString(ttft.toMillis())),
+                bytes(Long.toString(clock.millis())),
+                bytes(Long.toString(halfLife.toMillis())),
+                bytes(Long.toString(ttl)));
+        return parseHealth(key, str(r));
     }
 
     private static void lastUsed(Map<Long, Instant> into, long id, List<Object> r, int at) {
@@ -467,19 +538,89 @@ public final class RedisSelectionStore implements SelectionStore {
     }
 
     @Override
-    public void bindSticky(String bindingKey, long accountId, Duration ttl) {
+    public void bindSticky(String bindingKey, long groupId, long accountId, Duration ttl) {
         SelectionStore.requireBindingKey(bindingKey);
+        SelectionStore.requireGroup(groupId);
         SelectionStore.requireAccount(accountId);
         SelectionStore.requirePositive(ttl, "sticky ttl");
-        String key = stickyKey(bindingKey);
-        long expiry = clock.millis() + ttl.toMillis();
-        call(
-                "SET",
-                key,
-                () -> redis.set(
-                        bytes(key),
-                        bytes(accountId + " " + expiry),
-                        SetArgs.Builder.px(ttl.toMillis() + KEY_MARGIN_MS)));
+        String hash = stickyHash(bindingKey);
+        String key = stickyKeyOfHash(hash);
+        String index = bindingsKey(accountId);
+        long now = clock.millis();
+        long expiry = now + ttl.toMillis();
+        byte[] value = bytes(accountId + " " + expiry);
+        byte[] member = bytes(groupId + " " + hash);
+        if (!connector.isCluster()) {
+            // One script for the binding and its index entry: as many commands as the plain SET.
+            eval(
+                    SelectionScripts.BIND_STICKY,
+                    ScriptOutputType.INTEGER,
+                    keys(key, index),
+                    value,
+                    bytes(Long.toString(ttl.toMillis() + KEY_MARGIN_MS)),
+                    member,
+                    bytes(Long.toString(expiry)),
+                    bytes(Long.toString(now)),
+                    bytes(Long.toString(KEY_MARGIN_MS)));
+            return;
+        }
+        // Cluster: two slots, two commands in flight at once (one round trip).
+        RedisFuture<String> set = async.set(bytes(key), value, SetArgs.Builder.px(ttl.toMillis() + KEY_MARGIN_MS));
+        byte[][] iks = keys(index);
+        byte[][] args = {
+            member, bytes(Long.toString(expiry)), bytes(Long.toString(now)), bytes(Long.toString(KEY_MARGIN_MS))
+        };
+        RedisFuture<Long> indexed =
+                async.evalsha(SelectionScripts.INDEX_BINDING.sha(), ScriptOutputType.INTEGER, iks, args);
+        await("SET", key, set);
+        try {
+            await("EVALSHA selectionIndexBinding", index, indexed);
+        } catch (RedisCalls.NoScript e) {
+            eval(SelectionScripts.INDEX_BINDING, ScriptOutputType.INTEGER, iks, args);
+        }
+    }
+
+    @Override
+    public int dropStickyBindings(long accountId) {
+        return takeAndDrop(SelectionStore.requireAccount(accountId), "");
+    }
+
+    @Override
+    public int dropStickyBindings(long accountId, long groupId) {
+        SelectionStore.requireAccount(accountId);
+        return takeAndDrop(accountId, SelectionStore.requireGroup(groupId) + " ");
+    }
+
+    /**
+     * Takes the account's index entries starting with {@code memberPrefix} and drops each binding that
+     * still points to the account, all in flight at once (each binding has its own slot on Cluster).
+     */
+    private int takeAndDrop(long accountId, String memberPrefix) {
+        String index = bindingsKey(accountId);
+        byte[] nowArg = bytes(Long.toString(clock.millis()));
+        List<Object> members =
+                eval(SelectionScripts.TAKE_BINDINGS, ScriptOutputType.MULTI, keys(index), nowArg, bytes(memberPrefix));
+        byte[] owner = bytes(accountId + " ");
+        List<String> ks = new ArrayList<>(members.size());
+        List<RedisFuture<Long>> fs = new ArrayList<>(members.size());
+        for (Object m : members) {
+            String member = str((byte[]) m);
+            String key = stickyKeyOfHash(member.substring(member.indexOf(' ') + 1));
+            ks.add(key);
+            fs.add(async.evalsha(
+                    SelectionScripts.DROP_BOUND.sha(), ScriptOutputType.INTEGER, keys(key), owner, nowArg));
+        }
+        int dropped = 0;
+        for (int i = 0; i < ks.size(); i++) {
+            Long r;
+            try {
+                r = await("EVALSHA selectionDropBound", ks.get(i), fs.get(i));
+            } catch (RedisCalls.NoScript e) {
+                r = eval(SelectionScripts.DROP_BOUND, ScriptOutputType.INTEGER, keys(ks.get(i)), owner, nowArg);
+            }
+            dropped += r == 1L ? 1 : 0;
+        }
+        return dropped;
     }
 
     @Override

@@ -63,10 +63,11 @@ final class SelectionScripts {
 
     /**
      * The load read of select (decisions SEL13, SEL16, CD2, S5): KEYS: slots, queue, cooldowns, model
-     * cooldowns, last-used of each account in turn (5 per account), then optionally the session's sticky
-     * key. ARGV: nowMs, "1" when the last key is the sticky key else "0", the request's model ("" for
+     * cooldowns, last-used, health of each account in turn (6 per account), then optionally the session's
+     * sticky key. ARGV: nowMs, "1" when the last key is the sticky key else "0", the request's model ("" for
      * none). Returns, per account, {inFlight, waiting, latest cooldown deadline after now or 0, last-used ms
-     * or 0} (the model's deadline on the account counts), then with a sticky key its value ("" when unset).
+     * or 0, health value or ""} (the model's deadline on the account counts; the health as {@link #HEALTH}
+     * writes it, decision SP2-2), then with a sticky key its value ("" when unset).
      * Read-only. On standalone and
      * Sentinel one call carries every candidate (one command instead of four per account); on Cluster the
      * store calls it once per account (one hash tag, so one slot), all pipelined.
@@ -76,7 +77,7 @@ final class SelectionScripts {
             local out = {}
             local last = #KEYS
             if ARGV[2] == '1' then last = last - 1 end
-            for i = 1, last, 5 do
+            for i = 1, last, 6 do
               local n = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf')
               local w = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1], '+inf')
               local latest = 0
@@ -93,6 +94,7 @@ final class SelectionScripts {
               out[#out + 1] = w
               out[#out + 1] = latest
               out[#out + 1] = tonumber(redis.call('GET', KEYS[i + 4]) or '0') or 0
+              out[#out + 1] = redis.call('GET', KEYS[i + 5]) or ''
             end
             if ARGV[2] == '1' then
               out[#out + 1] = redis.call('GET', KEYS[#KEYS]) or ''
@@ -205,6 +207,103 @@ final class SelectionScripts {
             redis.call('HSET', KEYS[1], ARGV[1], n .. ' ' .. ARGV[2])
             redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[4]))
             return n
+            """);
+
+    /**
+     * One health report (decision SP2-1; the arithmetic of {@code AccountHealth.plus}). KEYS: health.
+     * ARGV: failed ("1" or "0"), ttftMs (negative for none), nowMs, halfLifeMs, key TTL ms. The value is
+     * "errorRate errorWeight ttftMs ttftWeight atMs"; both weights decay by 2^(-dt / halfLife) since atMs,
+     * then the report joins with weight 1. One script, so concurrent reports of any number of instances
+     * are applied one after the other and none is lost. Returns the new value.
+     */
+    static final LuaScript HEALTH = LuaScript.of("selectionHealth", """
+            local now = tonumber(ARGV[3])
+            local er, ew, tm, tw, at = 0, 0, 0, 0, 0
+            local cur = redis.call('GET', KEYS[1])
+            if cur then
+              local f = {}
+              for x in string.gmatch(cur, '%S+') do f[#f + 1] = tonumber(x) end
+              if #f == 5 and f[1] and f[2] and f[3] and f[4] and f[5] then
+                er, ew, tm, tw, at = f[1], f[2], f[3], f[4], f[5]
+              end
+            end
+            local d = 1
+            if now > at then d = 2 ^ (-(now - at) / tonumber(ARGV[4])) end
+            ew = ew * d + 1
+            er = er + (tonumber(ARGV[1]) - er) / ew
+            if er < 0 then er = 0 elseif er > 1 then er = 1 end
+            tw = tw * d
+            local t = tonumber(ARGV[2])
+            if t >= 0 then
+              tw = tw + 1
+              tm = tm + (t - tm) / tw
+              if tm < 0 then tm = 0 end
+            end
+            if now > at then at = now end
+            local v = string.format('%.17g %.17g %.17g %.17g %.0f', er, ew, tm, tw, at)
+            redis.call('SET', KEYS[1], v, 'PX', ARGV[5])
+            return v
+            """);
+
+    /**
+     * Enters a binding in its account's index (decision SP2-4). KEYS: index. ARGV: member "<group>
+     * <binding hash>", expiryMs, nowMs, marginMs. Drops entries whose binding has expired, so the index
+     * holds about the account's live bindings; the key lives until its latest entry (plus the margin).
+     */
+    static final LuaScript INDEX_BINDING = LuaScript.of("selectionIndexBinding", """
+            local now = tonumber(ARGV[3])
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+            redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+            local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+            redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(top[2]) - now + tonumber(ARGV[4])))
+            return 1
+            """);
+
+    /**
+     * A binding and its index entry in one script, on standalone and Sentinel (one command, as the plain
+     * {@code SET} before the index). KEYS: binding, index. ARGV: value, binding PX ms, member, expiryMs,
+     * nowMs, marginMs. On Cluster the two keys live in different slots: {@code SET} and {@link
+     * #INDEX_BINDING} are pipelined instead.
+     */
+    static final LuaScript BIND_STICKY = LuaScript.of("selectionBindSticky", """
+            redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+            local now = tonumber(ARGV[5])
+            redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+            redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+            local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+            redis.call('PEXPIRE', KEYS[2], math.max(1, tonumber(top[2]) - now + tonumber(ARGV[6])))
+            return 1
+            """);
+
+    /**
+     * Takes the entries of an account's binding index for an operator's drop (decision SP2-4). KEYS:
+     * index. ARGV: nowMs, member prefix ("" for all, "<group> " for one group). Removes and returns the
+     * matching entries whose binding has not expired; expired entries are removed too.
+     */
+    static final LuaScript TAKE_BINDINGS = LuaScript.of("selectionTakeBindings", """
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+            local all = redis.call('ZRANGE', KEYS[1], 0, -1)
+            local out = {}
+            for i = 1, #all do
+              if ARGV[2] == '' or string.sub(all[i], 1, #ARGV[2]) == ARGV[2] then
+                out[#out + 1] = all[i]
+                redis.call('ZREM', KEYS[1], all[i])
+              end
+            end
+            return out
+            """);
+
+    /**
+     * KEYS: binding. ARGV: value prefix {@code "<id> "}, nowMs. Deletes the binding if it points to that
+     * account; returns 1 when it was also live (its expiry after now).
+     */
+    static final LuaScript DROP_BOUND = LuaScript.of("selectionDropBound", """
+            local v = redis.call('GET', KEYS[1])
+            if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then
+              redis.call('DEL', KEYS[1])
+              if tonumber(string.sub(v, #ARGV[1] + 1)) > tonumber(ARGV[2]) then return 1 end
+            end
+            return 0
             """);
 
     /** KEYS: binding. ARGV: value prefix {@code "<id> "}. Deletes the binding if it points to that account. */

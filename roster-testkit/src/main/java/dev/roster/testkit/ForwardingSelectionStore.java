@@ -1,5 +1,6 @@
 package dev.roster.testkit;
 
+import dev.roster.core.selection.AccountHealth;
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
 import dev.roster.core.selection.SelectionStore;
@@ -104,8 +105,23 @@ public abstract class ForwardingSelectionStore implements SelectionStore {
     }
 
     @Override
-    public void bindSticky(String bindingKey, long accountId, Duration ttl) {
-        delegate.bindSticky(bindingKey, accountId, ttl);
+    public void bindSticky(String bindingKey, long groupId, long accountId, Duration ttl) {
+        delegate.bindSticky(bindingKey, groupId, accountId, ttl);
+    }
+
+    @Override
+    public AccountHealth recordHealth(long accountId, boolean failed, @Nullable Duration ttft, Duration halfLife) {
+        return delegate.recordHealth(accountId, failed, ttft, halfLife);
+    }
+
+    @Override
+    public int dropStickyBindings(long accountId) {
+        return delegate.dropStickyBindings(accountId);
+    }
+
+    @Override
+    public int dropStickyBindings(long accountId, long groupId) {
+        return delegate.dropStickyBindings(accountId, groupId);
     }
 
     @Override

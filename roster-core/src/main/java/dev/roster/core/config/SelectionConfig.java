@@ -24,6 +24,8 @@ import java.util.Objects;
  * @param waitTicketSecret {@code selection.wait_ticket_secret}: the key that signs wait tickets, the same
  *     on every instance that must accept another's tickets (default: a random key of this process,
  *     {@link TicketSecret#random()}; decision SP1)
+ * @param stickyHealth {@code selection.sticky.*}: when a bound account is skipped for its health (default
+ *     {@link StickyHealthThresholds#DEFAULTS})
  */
 public record SelectionConfig(
         Duration slotLeaseTtl,
@@ -32,7 +34,8 @@ public record SelectionConfig(
         CooldownPolicy cooldowns,
         QuotaThresholds quota,
         Duration loadViewMaxAge,
-        TicketSecret waitTicketSecret) {
+        TicketSecret waitTicketSecret,
+        StickyHealthThresholds stickyHealth) {
 
     /** The ticket key of {@link #DEFAULTS} and of the constructors without one: one per process. */
     private static final TicketSecret PROCESS_SECRET = TicketSecret.random();
@@ -50,7 +53,8 @@ public record SelectionConfig(
             CooldownPolicy.DEFAULTS,
             QuotaThresholds.DEFAULTS,
             Duration.ofMillis(DEFAULT_LOAD_VIEW_MAX_AGE_MS),
-            PROCESS_SECRET);
+            PROCESS_SECRET,
+            StickyHealthThresholds.DEFAULTS);
 
     public SelectionConfig {
         between("slot_lease_ttl", slotLeaseTtl, Duration.ofSeconds(1), Duration.ofHours(24));
@@ -65,9 +69,10 @@ public record SelectionConfig(
                     P + "load_view_max_age", loadViewMaxAge, "a duration between 0s and 10s such as 250ms");
         }
         Objects.requireNonNull(waitTicketSecret, "waitTicketSecret");
+        Objects.requireNonNull(stickyHealth, "stickyHealth");
     }
 
-    /** The given values with this process's ticket key. */
+    /** The given values with this process's ticket key and the default sticky health thresholds. */
     public SelectionConfig(
             Duration slotLeaseTtl,
             Duration stickyTtl,
@@ -75,7 +80,15 @@ public record SelectionConfig(
             CooldownPolicy cooldowns,
             QuotaThresholds quota,
             Duration loadViewMaxAge) {
-        this(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, PROCESS_SECRET);
+        this(
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                loadViewMaxAge,
+                PROCESS_SECRET,
+                StickyHealthThresholds.DEFAULTS);
     }
 
     /** The given values with the default load view. */
@@ -122,35 +135,50 @@ public record SelectionConfig(
     /** A copy with another slot lease TTL. */
     public SelectionConfig withSlotLeaseTtl(Duration v) {
         return new SelectionConfig(
-                v, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, waitTicketSecret);
+                v, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, waitTicketSecret, stickyHealth);
     }
 
     /** A copy with another sticky TTL. */
     public SelectionConfig withStickyTtl(Duration v) {
         return new SelectionConfig(
-                slotLeaseTtl, v, authFailureCooldown, cooldowns, quota, loadViewMaxAge, waitTicketSecret);
+                slotLeaseTtl, v, authFailureCooldown, cooldowns, quota, loadViewMaxAge, waitTicketSecret, stickyHealth);
     }
 
     /** A copy with another cooldown policy. */
     public SelectionConfig withCooldowns(CooldownPolicy v) {
         return new SelectionConfig(
-                slotLeaseTtl, stickyTtl, authFailureCooldown, v, quota, loadViewMaxAge, waitTicketSecret);
+                slotLeaseTtl, stickyTtl, authFailureCooldown, v, quota, loadViewMaxAge, waitTicketSecret, stickyHealth);
     }
 
     /** A copy with other default quota thresholds. */
     public SelectionConfig withQuota(QuotaThresholds v) {
         return new SelectionConfig(
-                slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, v, loadViewMaxAge, waitTicketSecret);
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                v,
+                loadViewMaxAge,
+                waitTicketSecret,
+                stickyHealth);
     }
 
     /** A copy with another load view max age (0 reads the loads on every select). */
     public SelectionConfig withLoadViewMaxAge(Duration v) {
-        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, v, waitTicketSecret);
+        return new SelectionConfig(
+                slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, v, waitTicketSecret, stickyHealth);
     }
 
     /** A copy with another wait ticket key. */
     public SelectionConfig withWaitTicketSecret(TicketSecret v) {
-        return new SelectionConfig(slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, v);
+        return new SelectionConfig(
+                slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, v, stickyHealth);
+    }
+
+    /** A copy with other sticky health thresholds. */
+    public SelectionConfig withStickyHealth(StickyHealthThresholds v) {
+        return new SelectionConfig(
+                slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, waitTicketSecret, v);
     }
 
     private static Duration positive(String key, Duration d) {

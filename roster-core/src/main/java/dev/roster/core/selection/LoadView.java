@@ -33,6 +33,8 @@ final class LoadView {
     private final long maxAgeMs;
     private final ConcurrentHashMap<String, ConcurrentHashMap<Long, Entry>> byModel = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Instant> lastUsed = new ConcurrentHashMap<>();
+    // Per account, not per model: health is the account's (decision SP2-2). Bounded by the accounts seen.
+    private final ConcurrentHashMap<Long, AccountHealth> health = new ConcurrentHashMap<>();
 
     LoadView(InstantSource clock, Duration maxAge) {
         this.clock = clock;
@@ -95,6 +97,36 @@ final class LoadView {
         if (used != null) {
             used.forEach((id, t) -> lastUsed.merge(id, t, LoadView::later));
         }
+    }
+
+    /**
+     * Stores the health read with the loads of {@code ids}: an id without an entry in {@code read} has no
+     * reported health (any it had has expired).
+     */
+    void putHealth(Collection<Long> ids, Map<Long, AccountHealth> read) {
+        if (!enabled()) {
+            return;
+        }
+        for (Long id : ids) {
+            AccountHealth h = read.get(id);
+            if (h == null) {
+                health.remove(id);
+            } else {
+                health.put(id, h);
+            }
+        }
+    }
+
+    /** This instance reported for the account; {@code h} is the health the store computed with it. */
+    void healthReported(long id, AccountHealth h) {
+        if (enabled()) {
+            health.merge(id, h, (old, now) -> now.at().isBefore(old.at()) ? old : now);
+        }
+    }
+
+    /** The account's health as last read or reported, {@link AccountHealth#NONE} when unknown. */
+    AccountHealth health(long id) {
+        return health.getOrDefault(id, AccountHealth.NONE);
     }
 
     /**

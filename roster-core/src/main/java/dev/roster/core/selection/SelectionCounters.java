@@ -14,6 +14,7 @@ public final class SelectionCounters implements SelectionMetrics {
     private final AtomicLongArray waits = new AtomicLongArray(Selection.Layer.values().length);
     private final AtomicLongArray nones = new AtomicLongArray(Selection.Reason.values().length);
     private final AtomicLongArray cooldowns = new AtomicLongArray(CooldownKind.values().length);
+    private final AtomicLongArray stickySkips = new AtomicLongArray(StickySkip.values().length);
     private final AtomicLong stickyHits = new AtomicLong();
     private final AtomicLong stickyMisses = new AtomicLong();
     private final AtomicLong stickyDrops = new AtomicLong();
@@ -46,6 +47,11 @@ public final class SelectionCounters implements SelectionMetrics {
     @Override
     public void stickyMiss() {
         stickyMisses.incrementAndGet();
+    }
+
+    @Override
+    public void stickySkipped(StickySkip cause) {
+        stickySkips.incrementAndGet(cause.ordinal());
     }
 
     @Override
@@ -112,6 +118,15 @@ public final class SelectionCounters implements SelectionMetrics {
     /** Sticky misses. */
     public long stickyMisses() {
         return stickyMisses.get();
+    }
+
+    /** Bound accounts passed over with their binding kept, per cause. */
+    public Map<StickySkip, Long> stickySkips() {
+        Map<StickySkip, Long> m = new EnumMap<>(StickySkip.class);
+        for (StickySkip c : StickySkip.values()) {
+            m.put(c, stickySkips.get(c.ordinal()));
+        }
+        return m;
     }
 
     /** Sticky drops. */

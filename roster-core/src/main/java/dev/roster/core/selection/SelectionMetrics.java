@@ -24,6 +24,12 @@ public interface SelectionMetrics {
     /** A request with a session had no live binding, or could not use it (excluded, saturated). */
     default void stickyMiss() {}
 
+    /**
+     * A session's bound account was passed over for one request for {@code cause}, its binding kept
+     * (decision SP2-3); counted besides {@link #stickyMiss()}.
+     */
+    default void stickySkipped(StickySkip cause) {}
+
     /** A binding was dropped because its account stopped being a candidate. */
     default void stickyDrop() {}
 

@@ -161,16 +161,55 @@ public interface SelectionStore extends AutoCloseable {
      * @param sticky as {@link #sticky}; empty without a binding key
      * @param lastUsed the shared last-used of the accounts that have one, read in the same step, or {@code
      *     null} when the store does not keep last-used ({@link #recordsLastUsed()})
+     * @param health the reported health ({@link #recordHealth}) of the accounts that have one, read in the
+     *     same step (decision SP2-2); accounts without an entry have {@link AccountHealth#NONE}
      */
     record Reading(
             Map<Long, AccountLoad> loads,
             OptionalLong sticky,
-            @Nullable Map<Long, Instant> lastUsed) {
-        /** A reading without last-used. */
+            @Nullable Map<Long, Instant> lastUsed,
+            Map<Long, AccountHealth> health) {
+        /** A reading without health. */
+        public Reading(Map<Long, AccountLoad> loads, OptionalLong sticky, @Nullable Map<Long, Instant> lastUsed) {
+            this(loads, sticky, lastUsed, Map.of());
+        }
+
+        /** A reading without last-used and health. */
         public Reading(Map<Long, AccountLoad> loads, OptionalLong sticky) {
             this(loads, sticky, null);
         }
     }
+
+    /**
+     * Adds one report to the account's health ({@link AccountHealth#plus}), atomically across clients: of
+     * concurrent reports from any number of instances none is lost. The health is read back with the
+     * loads ({@link Reading#health}); it lives about twenty half-lives after its last report (its weight
+     * is then below one millionth), no longer.
+     *
+     * @param failed whether the upstream call failed
+     * @param ttft its time-to-first-token, or {@code null} when not reported; not negative
+     * @param halfLife the age at which a report weighs half; positive
+     * @return the health with this report
+     */
+    AccountHealth recordHealth(long accountId, boolean failed, @Nullable Duration ttft, Duration halfLife);
+
+    /**
+     * Drops every live binding that points to the account (an operator's action, decision SP2-4): found
+     * through a per-account index of bindings kept by {@link #bindSticky(String, long, long, Duration)}, so
+     * the cost is the account's bindings, never the keyspace. A binding re-bound to another account since
+     * is left alone.
+     *
+     * @return how many bindings were dropped
+     */
+    int dropStickyBindings(long accountId);
+
+    /**
+     * {@link #dropStickyBindings(long)} for the bindings the account holds in group {@code groupId} (the
+     * {@code groupId} given to {@link #bindSticky(String, long, long, Duration)}).
+     *
+     * @return how many bindings were dropped
+     */
+    int dropStickyBindings(long accountId, long groupId);
 
     /**
      * Moves the account's {@code kind} deadline to {@code until} unless the stored one is later.
@@ -205,8 +244,19 @@ public interface SelectionStore extends AutoCloseable {
     /** The account a session is bound to, if the binding is live. */
     OptionalLong sticky(String bindingKey);
 
-    /** Binds (or re-binds) a session to an account for {@code ttl} from now; also the refresh on use. */
-    void bindSticky(String bindingKey, long accountId, Duration ttl);
+    /** {@link #bindSticky(String, long, long, Duration)} in group 0. */
+    default void bindSticky(String bindingKey, long accountId, Duration ttl) {
+        bindSticky(bindingKey, 0, accountId, ttl);
+    }
+
+    /**
+     * Binds (or re-binds) a session to an account for {@code ttl} from now; also the refresh on use. The
+     * binding is also entered in the account's index of bindings (with its group), so an operator can drop
+     * the bindings of an account or of a group without scanning ({@link #dropStickyBindings(long, long)}).
+     *
+     * @param groupId the group the session's bucket belongs to, {@code >= 0}
+     */
+    void bindSticky(String bindingKey, long groupId, long accountId, Duration ttl);
 
     /**
      * Removes a binding if it still points to {@code accountId} (another instance may have re-bound the
@@ -250,6 +300,30 @@ public interface SelectionStore extends AutoCloseable {
             throw new IllegalArgumentException("account id must be > 0, got " + id);
         }
         return id;
+    }
+
+    /**
+     * Checks a group id argument.
+     *
+     * @throws IllegalArgumentException unless {@code id >= 0}
+     */
+    static long requireGroup(long id) {
+        if (id < 0) {
+            throw new IllegalArgumentException("group id must be >= 0, got " + id);
+        }
+        return id;
+    }
+
+    /**
+     * Checks a time-to-first-token argument.
+     *
+     * @throws IllegalArgumentException when it is negative or longer than a day
+     */
+    static @Nullable Duration requireTtft(@Nullable Duration ttft) {
+        if (ttft != null && (ttft.isNegative() || ttft.compareTo(Duration.ofDays(1)) > 0)) {
+            throw new IllegalArgumentException("ttft must be between 0 and 24h, got " + ttft);
+        }
+        return ttft;
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.roster.core.Platforms;
 import dev.roster.core.config.CooldownPolicy;
 import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.SelectionConfig;
+import dev.roster.core.config.StickyHealthThresholds;
 import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.service.ListResult;
 import java.time.Duration;
@@ -194,6 +195,9 @@ public final class Selector {
         Map<Long, AccountLoad> loads;
         OptionalLong stickyBound;
         @Nullable Map<Long, Instant> sharedLastUsed;
+        // The health of the bound account comes with the loads (decision SP2-2): from the view, or from
+        // the read that refreshes it, never from a call of its own.
+        @Nullable Map<Long, AccountHealth> readHealth = null;
         if (held != null) {
             loads = held;
             stickyBound = binding == null ? OptionalLong.empty() : store.sticky(binding);
@@ -203,7 +207,9 @@ public final class Selector {
             loads = reading.loads();
             stickyBound = reading.sticky();
             sharedLastUsed = reading.lastUsed();
+            readHealth = reading.health();
             view.put(loads, sharedLastUsed, r.model());
+            view.putHealth(ids, readHealth);
         }
         @Nullable Instant firstFree = null;
         List<AccountCard> candidates = new ArrayList<>(serving.size());
@@ -224,6 +230,10 @@ public final class Selector {
                 : usage.lastUsed(candidates.stream().map(AccountCard::id).toList());
         Set<Long> cooling = new HashSet<>();
         Skips skips = new Skips();
+        // The binding later layers write: none when the bound account was only skipped for this request,
+        // so the session returns to it (decision SP2-3); the skipped account is then tried last.
+        @Nullable String rebind = binding;
+        long passedOver = 0;
 
         // Layer 1: the session's account.
         if (binding != null) {
@@ -233,8 +243,18 @@ public final class Selector {
             } else {
                 long id = bound.getAsLong();
                 AccountCard card = find(candidates, id);
+                StickySkip unhealthy = card == null
+                        ? null
+                        : unhealthy(
+                                readHealth != null ? readHealth.getOrDefault(id, AccountHealth.NONE) : view.health(id),
+                                now);
                 if (card == null) {
                     drop(binding, id);
+                } else if (unhealthy != null) {
+                    rebind = null;
+                    passedOver = id;
+                    metrics.stickySkipped(unhealthy);
+                    metrics.stickyMiss();
                 } else {
                     SlotAttempt a = acquire(card, r.model());
                     skips.note(card.id(), a);
@@ -250,6 +270,8 @@ public final class Selector {
                         }
                         case SlotAttempt.RpmFull rf -> {
                             // The binding stays: the window frees within a minute.
+                            rebind = null;
+                            metrics.stickySkipped(StickySkip.RPM_FULL);
                             metrics.stickyMiss();
                         }
                         case SlotAttempt.Full f -> {
@@ -265,6 +287,9 @@ public final class Selector {
                                 metrics.stickyHit();
                                 return w;
                             }
+                            // The binding stays: the account frees a slot as soon as one call ends.
+                            rebind = null;
+                            metrics.stickySkipped(StickySkip.FULL);
                             metrics.stickyMiss();
                         }
                     }
@@ -282,7 +307,7 @@ public final class Selector {
                 skips.note(card.id(), a);
                 switch (a) {
                     case SlotAttempt.Granted g -> {
-                        return acquired(card, g, false, Selection.Layer.FALLBACK, binding, now, skips);
+                        return acquired(card, g, false, Selection.Layer.FALLBACK, rebind, now, skips);
                     }
                     case SlotAttempt.CoolingDown cd -> {
                         cooling.add(card.id());
@@ -314,6 +339,7 @@ public final class Selector {
                 order.sort(Comparator.comparingInt(AccountCard::priority)
                         .thenComparingInt(c -> load(passLoads, c).loadRate(c.concurrency()))
                         .thenComparing(lru));
+                last(order, passedOver);
                 int hidden = fromView ? bestHidden(pool, passLoads, cooling, skips) : Integer.MAX_VALUE;
                 for (AccountCard c : order) {
                     if (c.priority() > hidden) {
@@ -324,7 +350,7 @@ public final class Selector {
                     skips.note(c.id(), a);
                     switch (a) {
                         case SlotAttempt.Granted g -> {
-                            return acquired(c, g, false, Selection.Layer.LOAD_AWARE, binding, now, skips);
+                            return acquired(c, g, false, Selection.Layer.LOAD_AWARE, rebind, now, skips);
                         }
                         case SlotAttempt.CoolingDown cd -> {
                             cooling.add(c.id());
@@ -345,15 +371,15 @@ public final class Selector {
             }
         }
         if (!scheduling.loadBatchEnabled() && !pool.isEmpty()) {
-            AccountCard best = pool.stream()
-                    .sorted(Comparator.comparingInt(AccountCard::priority).thenComparing(lru))
-                    .findFirst()
-                    .orElseThrow();
+            List<AccountCard> legacy = new ArrayList<>(pool);
+            legacy.sort(Comparator.comparingInt(AccountCard::priority).thenComparing(lru));
+            last(legacy, passedOver);
+            AccountCard best = legacy.getFirst();
             SlotAttempt a = acquire(best, r.model());
             skips.note(best.id(), a);
             switch (a) {
                 case SlotAttempt.Granted g -> {
-                    return acquired(best, g, false, Selection.Layer.LEGACY, binding, now, skips);
+                    return acquired(best, g, false, Selection.Layer.LEGACY, rebind, now, skips);
                 }
                 case SlotAttempt.CoolingDown cd -> {
                     cooling.add(best.id());
@@ -384,6 +410,7 @@ public final class Selector {
             return coolingDown(serving.size(), bucket, firstFree);
         }
         fallback.sort(Comparator.comparingInt(AccountCard::priority).thenComparing(lru));
+        last(fallback, passedOver);
         for (AccountCard c : fallback) {
             if (load(loads, c).waiting() < scheduling.fallbackMaxWaiting()) {
                 Selection.Wait w =
@@ -467,11 +494,70 @@ public final class Selector {
      * @throws UnknownAccountException when the account does not exist (nothing is written)
      */
     public ReportResult report(long accountId, Outcome outcome) {
+        return report(accountId, outcome, null);
+    }
+
+    /**
+     * {@link #report(long, Outcome)} with the call's time-to-first-token. Besides the cooldowns, the
+     * outcome joins the account's shared health (decision SP2-1): {@code SUCCESS} as a success, {@code
+     * OVERLOADED}, {@code UNAUTHORIZED}, {@code FORBIDDEN} and {@code OTHER} as a failure, with {@code ttft}
+     * when given; a 429, an exhausted quota and a refused model are not health samples (their cooldowns
+     * say exactly when they end), and their {@code ttft} is ignored.
+     *
+     * @param ttft the time from sending the request to the first token, or {@code null} when unknown;
+     *     0..24h
+     * @throws IllegalArgumentException when {@code accountId <= 0} or {@code ttft} is out of range
+     * @throws UnknownAccountException when the account does not exist (nothing is written)
+     */
+    public ReportResult report(long accountId, Outcome outcome, @Nullable Duration ttft) {
         SelectionStore.requireAccount(accountId);
         Objects.requireNonNull(outcome, "outcome");
+        SelectionStore.requireTtft(ttft);
         Instant now = clock.instant();
         Outcome.requireResetWithin(outcome.resetAt(), now);
         AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
+        ReportResult result = cooldowns(accountId, outcome, card, now);
+        Boolean failed = healthSample(outcome.kind());
+        if (failed != null) {
+            view.healthReported(
+                    accountId,
+                    store.recordHealth(
+                            accountId, failed, ttft, config.stickyHealth().halfLife()));
+        }
+        return result;
+    }
+
+    /** Whether a report of {@code kind} is a failed (true) or served (false) health sample, or none (null). */
+    static @Nullable Boolean healthSample(Outcome.Kind kind) {
+        return switch (kind) {
+            case SUCCESS -> false;
+            case OVERLOADED, UNAUTHORIZED, FORBIDDEN, OTHER -> true;
+            case RATE_LIMITED, QUOTA_EXHAUSTED, MODEL_UNSUPPORTED -> null;
+        };
+    }
+
+    /**
+     * Why a bound account in {@code health} must not serve its session's request at {@code now}, or
+     * {@code null} when it may (decision SP2-2): a mean counts once the weight of its recent reports
+     * reaches {@code min_samples}, so a few early failures, or an old bad spell, skip nothing.
+     */
+    @Nullable
+    StickySkip unhealthy(AccountHealth health, Instant now) {
+        StickyHealthThresholds t = config.stickyHealth();
+        if (t.errorRateCounts()
+                && health.errorSamples(now, t.halfLife()) >= t.minSamples()
+                && health.errorRate() * 100 > t.maxErrorPercent()) {
+            return StickySkip.ERROR_RATE;
+        }
+        if (t.ttftCounts()
+                && health.ttftSamples(now, t.halfLife()) >= t.minSamples()
+                && health.ttftMs() > t.maxTtft().toMillis()) {
+            return StickySkip.SLOW;
+        }
+        return null;
+    }
+
+    private ReportResult cooldowns(long accountId, Outcome outcome, AccountCard card, Instant now) {
         CooldownPolicy policy = config.cooldowns();
         return switch (outcome.kind()) {
             case SUCCESS -> {
@@ -561,7 +647,7 @@ public final class Selector {
         view.granted(card.id(), granted.inFlight(), now);
         try {
             if (binding != null) {
-                store.bindSticky(binding, card.id(), config.stickyTtl());
+                store.bindSticky(binding, groupOf(binding), card.id(), config.stickyTtl());
             }
             if (store.recordsLastUsed()) {
                 // The acquisition moved the shared last-used in the same step (decision S5).
@@ -834,6 +920,11 @@ public final class Selector {
         return "oauth".equals(c.type());
     }
 
+    /** The group of a binding key ({@link #bindingKey}): the text before its first colon. */
+    static long groupOf(String bindingKey) {
+        return Long.parseLong(bindingKey.substring(0, bindingKey.indexOf(':')));
+    }
+
     /** Sessions are bound per (group, platform), as sub2api keys them per group. */
     static String bindingKey(ListResult listed, String platform, String sessionKey) {
         return listed.bucket().groupId() + ":" + platform + ":" + sessionKey;
@@ -841,6 +932,19 @@ public final class Selector {
 
     private static AccountLoad load(Map<Long, AccountLoad> loads, AccountCard c) {
         return loads.getOrDefault(c.id(), AccountLoad.IDLE);
+    }
+
+    /** Moves the card of {@code id} (if there) to the end of {@code order}, keeping the others' order. */
+    private static void last(List<AccountCard> order, long id) {
+        if (id == 0) {
+            return;
+        }
+        for (int i = 0; i < order.size(); i++) {
+            if (order.get(i).id() == id) {
+                order.add(order.remove(i));
+                return;
+            }
+        }
     }
 
     private static @Nullable AccountCard find(List<AccountCard> cards, long id) {

@@ -402,7 +402,8 @@ public final class ConfigLoader {
                 cooldowns,
                 quota,
                 v.duration("selection.load_view_max_age"),
-                waitTicketSecret(v)));
+                waitTicketSecret(v),
+                dev.roster.core.config.StickyHealthThresholds.DEFAULTS));
         ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, selection);
 
         RosterConfig.Database database = database(v);

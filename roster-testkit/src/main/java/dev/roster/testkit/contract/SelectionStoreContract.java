@@ -2,7 +2,9 @@ package dev.roster.testkit.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
+import dev.roster.core.selection.AccountHealth;
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
 import dev.roster.core.selection.SelectionStore;
@@ -444,6 +446,125 @@ public abstract class SelectionStoreContract {
         assertThat(store.dropSticky("k {with} braces: ünïcode", 4)).isFalse();
         assertThat(store.dropSticky("k {with} braces: ünïcode", 5)).isTrue();
         assertThat(store.sticky("k {with} braces: ünïcode")).isEmpty();
+    }
+
+    // ---- health and the binding index (decisions SP2-1, SP2-4) -----------------------------
+
+    private AccountHealth healthOf(SelectionStore s, long id) {
+        return s.read(List.of(id), null, null).health().getOrDefault(id, AccountHealth.NONE);
+    }
+
+    @Test
+    void health_concurrentReportsOfThreeClientsAreAllCounted_andReadWithTheLoads() throws Exception {
+        Duration halfLife = Duration.ofSeconds(60);
+        assertThat(store.read(List.of(31L), null, null).health()).doesNotContainKey(31L);
+        List<SelectionStore> clients = List.of(store, client(), client());
+        int perThread = 40;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                SelectionStore c = clients.get(t % 3);
+                boolean failing = t % 3 == 0;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        c.recordHealth(31, failing, Duration.ofMillis(failing ? 3000 : 1000), halfLife);
+                    }
+                    return null;
+                }));
+            }
+            for (var f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        // The clock stands still, so every report weighs 1: 240 reports, 80 of them failed, none lost.
+        AccountHealth h = healthOf(client(), 31);
+        assertThat(h.errorWeight()).isCloseTo(240, within(1e-6));
+        assertThat(h.errorRate()).isCloseTo(80.0 / 240, within(1e-9));
+        assertThat(h.ttftWeight()).isCloseTo(240, within(1e-6));
+        assertThat(h.ttftMs()).isCloseTo((80 * 3000.0 + 160 * 1000.0) / 240, within(1e-6));
+        assertThat(h.at()).isEqualTo(clock.instant());
+        assertThat(healthOf(store, 32)).isEqualTo(AccountHealth.NONE);
+    }
+
+    @Test
+    void health_reportsWeighHalfAfterAHalfLife_aReportWithoutTtftLeavesTheTtft() {
+        Duration halfLife = Duration.ofSeconds(10);
+        for (int i = 0; i < 4; i++) {
+            store.recordHealth(33, true, Duration.ofSeconds(8), halfLife);
+        }
+        elapse(halfLife);
+        AccountHealth before = healthOf(client(), 33);
+        assertThat(before.errorSamples(clock.instant(), halfLife)).isCloseTo(2, within(1e-9));
+        // Weight 2 of failures, then one success: rate 1/3, weight 3.
+        AccountHealth after = client().recordHealth(33, false, null, halfLife);
+        assertThat(after.errorRate()).isCloseTo(2.0 / 3, within(1e-9));
+        assertThat(after.errorWeight()).isCloseTo(3, within(1e-9));
+        assertThat(after.ttftMs()).isCloseTo(8000, within(1e-9));
+        assertThat(after.ttftWeight()).isCloseTo(2, within(1e-9));
+        assertThat(healthOf(store, 33)).isEqualTo(after);
+        // It matches the arithmetic that defines it.
+        AccountHealth model = AccountHealth.NONE;
+        Instant t0 = clock.instant().minus(halfLife);
+        for (int i = 0; i < 4; i++) {
+            model = model.plus(true, 8000, t0, halfLife);
+        }
+        model = model.plus(false, -1, clock.instant(), halfLife);
+        assertThat(after.errorRate()).isCloseTo(model.errorRate(), within(1e-9));
+        assertThat(after.ttftWeight()).isCloseTo(model.ttftWeight(), within(1e-9));
+    }
+
+    @Test
+    void health_badArgumentsAreRefusedBeforeAnythingIsWritten() {
+        assertThatThrownBy(() -> store.recordHealth(34, false, Duration.ofMillis(-1), Duration.ofSeconds(1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ttft");
+        assertThatThrownBy(() -> store.recordHealth(0, false, null, Duration.ofSeconds(1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("account id");
+        assertThat(healthOf(store, 34)).isEqualTo(AccountHealth.NONE);
+    }
+
+    @Test
+    void bindingIndex_dropsTheLiveBindingsOfAnAccount_orOfOneGroup_notReboundOnes() {
+        Duration ttl = Duration.ofMinutes(60);
+        store.bindSticky("1:openai:a", 1, 7, ttl);
+        store.bindSticky("1:openai:b", 1, 7, ttl);
+        client().bindSticky("1:openai:c", 1, 7, ttl);
+        store.bindSticky("2:openai:a", 2, 7, ttl);
+        store.bindSticky("1:openai:d", 1, 8, ttl);
+        // Re-bound to 8 since: the drop of 7 must leave it.
+        client().bindSticky("1:openai:c", 1, 8, ttl);
+
+        assertThat(client().dropStickyBindings(7, 1)).isEqualTo(2);
+        assertThat(store.sticky("1:openai:a")).isEmpty();
+        assertThat(store.sticky("1:openai:b")).isEmpty();
+        assertThat(store.sticky("1:openai:c")).hasValue(8);
+        assertThat(store.sticky("2:openai:a")).hasValue(7);
+        assertThat(store.sticky("1:openai:d")).hasValue(8);
+        assertThat(store.dropStickyBindings(7, 1)).isZero();
+
+        assertThat(store.dropStickyBindings(7)).isEqualTo(1);
+        assertThat(store.sticky("2:openai:a")).isEmpty();
+        assertThat(store.dropStickyBindings(7)).isZero();
+        assertThat(store.dropStickyBindings(8)).isEqualTo(2);
+        assertThat(store.sticky("1:openai:c")).isEmpty();
+    }
+
+    @Test
+    void bindingIndex_anExpiredBindingIsNotCounted_aRefreshedOneIs() {
+        store.bindSticky("3:openai:x", 3, 9, Duration.ofMinutes(10));
+        store.bindSticky("3:openai:y", 3, 9, Duration.ofMinutes(10));
+        elapse(Duration.ofMinutes(9));
+        client().bindSticky("3:openai:y", 3, 9, Duration.ofMinutes(10));
+        elapse(Duration.ofMinutes(2));
+        assertThat(store.dropStickyBindings(9, 3)).isEqualTo(1);
+        assertThat(store.sticky("3:openai:y")).isEmpty();
+        assertThatThrownBy(() -> store.dropStickyBindings(9, -1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("group id");
     }
 
     @Test

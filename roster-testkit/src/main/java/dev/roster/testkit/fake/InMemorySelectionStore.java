@@ -1,5 +1,6 @@
 package dev.roster.testkit.fake;
 
+import dev.roster.core.selection.AccountHealth;
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
 import dev.roster.core.selection.SelectRequest;
@@ -36,7 +37,9 @@ public final class InMemorySelectionStore implements SelectionStore {
     private final Map<String, Binding> sticky = new HashMap<>();
     private final Map<Long, Map<String, Instant>> rpm = new HashMap<>();
 
-    private record Binding(long accountId, Instant expiresAt) {}
+    private final Map<Long, AccountHealth> health = new HashMap<>();
+
+    private record Binding(long accountId, long groupId, Instant expiresAt) {}
 
     private record Streak(int count, Instant last) {}
 
@@ -154,7 +157,53 @@ public final class InMemorySelectionStore implements SelectionStore {
     public synchronized Reading read(Collection<Long> accountIds, @Nullable String bindingKey, @Nullable String model) {
         String m = SelectRequest.requireModel(model);
         Map<Long, AccountLoad> loads = loads(accountIds, m);
-        return new Reading(loads, bindingKey == null ? OptionalLong.empty() : sticky(bindingKey));
+        Map<Long, AccountHealth> h = new HashMap<>();
+        for (Long id : accountIds) {
+            AccountHealth v = health.get(id);
+            if (v != null) {
+                h.put(id, v);
+            }
+        }
+        return new Reading(loads, bindingKey == null ? OptionalLong.empty() : sticky(bindingKey), null, h);
+    }
+
+    @Override
+    public synchronized AccountHealth recordHealth(
+            long accountId, boolean failed, @Nullable Duration ttft, Duration halfLife) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requireTtft(ttft);
+        SelectionStore.requirePositive(halfLife, "health half-life");
+        AccountHealth now = health.getOrDefault(accountId, AccountHealth.NONE)
+                .plus(failed, ttft == null ? -1 : (double) ttft.toMillis(), clock.instant(), halfLife);
+        health.put(accountId, now);
+        return now;
+    }
+
+    @Override
+    public synchronized int dropStickyBindings(long accountId) {
+        SelectionStore.requireAccount(accountId);
+        return drop(b -> b.accountId() == accountId);
+    }
+
+    @Override
+    public synchronized int dropStickyBindings(long accountId, long groupId) {
+        SelectionStore.requireAccount(accountId);
+        SelectionStore.requireGroup(groupId);
+        return drop(b -> b.accountId() == accountId && b.groupId() == groupId);
+    }
+
+    // A scan of every binding: this store holds a test's few, where Redis keeps an index (SP2-4).
+    private int drop(java.util.function.Predicate<Binding> which) {
+        Instant now = clock.instant();
+        int n = 0;
+        for (var it = sticky.values().iterator(); it.hasNext(); ) {
+            Binding b = it.next();
+            if (which.test(b)) {
+                it.remove();
+                n += b.expiresAt().isAfter(now) ? 1 : 0;
+            }
+        }
+        return n;
     }
 
     @Override
@@ -214,11 +263,12 @@ public final class InMemorySelectionStore implements SelectionStore {
     }
 
     @Override
-    public synchronized void bindSticky(String bindingKey, long accountId, Duration ttl) {
+    public synchronized void bindSticky(String bindingKey, long groupId, long accountId, Duration ttl) {
         SelectionStore.requireBindingKey(bindingKey);
+        SelectionStore.requireGroup(groupId);
         SelectionStore.requireAccount(accountId);
         SelectionStore.requirePositive(ttl, "sticky ttl");
-        sticky.put(bindingKey, new Binding(accountId, clock.instant().plus(ttl)));
+        sticky.put(bindingKey, new Binding(accountId, groupId, clock.instant().plus(ttl)));
     }
 
     @Override

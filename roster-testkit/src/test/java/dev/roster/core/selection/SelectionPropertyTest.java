@@ -89,7 +89,10 @@ class SelectionPropertyTest {
                                 }
                             }
                         }
-                        if (session != null) {
+                        // A live binding to an account that is only full stays where it is: the
+                        // session returns to it once a slot frees (decision SP2-3).
+                        boolean keeps = live && !cooling(cooldowns, stuck, now) && id != stuck;
+                        if (session != null && !keeps) {
                             bound.put(session, id);
                             boundUse.put(session, now);
                         }

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -122,8 +123,23 @@ class SelectorLostReplyTest {
         }
 
         @Override
-        public void bindSticky(String bindingKey, long accountId, Duration ttl) {
-            rig.store.bindSticky(bindingKey, accountId, ttl);
+        public void bindSticky(String bindingKey, long groupId, long accountId, Duration ttl) {
+            rig.store.bindSticky(bindingKey, groupId, accountId, ttl);
+        }
+
+        @Override
+        public AccountHealth recordHealth(long accountId, boolean failed, @Nullable Duration ttft, Duration halfLife) {
+            return rig.store.recordHealth(accountId, failed, ttft, halfLife);
+        }
+
+        @Override
+        public int dropStickyBindings(long accountId) {
+            return rig.store.dropStickyBindings(accountId);
+        }
+
+        @Override
+        public int dropStickyBindings(long accountId, long groupId) {
+            return rig.store.dropStickyBindings(accountId, groupId);
         }
 
         @Override

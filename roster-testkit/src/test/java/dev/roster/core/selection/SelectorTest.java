@@ -272,10 +272,12 @@ class SelectorTest {
         assertThat(w.sticky()).isTrue();
         assertThat(w.timeout()).isEqualTo(Duration.ofMinutes(2));
         assertThat(w.maxWaiting()).isEqualTo(1);
-        // The sticky queue is full: the request moves on to the free account and the session follows it.
+        // The sticky queue is full: the request moves on to the free account; the session stays bound to
+        // its account, which frees a slot as soon as one call ends (decision SP2-3).
         Selection.Acquired moved = acquired(sel.select(s));
         assertThat(moved.card().id()).isNotEqualTo(bound);
-        assertThat(rig.store.sticky("1:anthropic:conv-1")).hasValue(moved.card().id());
+        assertThat(rig.store.sticky("1:anthropic:conv-1")).hasValue(bound);
+        assertThat(rig.counters.stickySkips().get(StickySkip.FULL)).isEqualTo(1);
     }
 
     enum Change {
