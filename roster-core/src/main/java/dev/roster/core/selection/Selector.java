@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  *       candidate (for any reason but the request's own exclusion) is dropped at once and never served.
  *   <li><b>Load-aware</b> ({@code load_batch_enabled: true}): accounts with load rate below 100, sorted
  *       stably (over the bucket's order) by priority, load rate, then least recently used (never used
- *       first; among never used, OAuth first when {@code preferOAuth}); slots are tried in that order.
+ *       first; among never used, OAuth first when {@code preferOAuth}); slots are tried in that order. In a
+ *       tier whose weights differ, the weighted load level and the tier's weighted turns replace the load
+ *       rate ({@link TierOrder}, decision SP3).
  *       <b>Legacy</b> ({@code false}): the single best account by priority and least recently used,
  *       first in bucket order on ties (U-SEL-5); its slot or a wait plan.
  *   <li>A retry that carries a {@link WaitTicket} first tries a slot on its queue's account, if still a
@@ -81,6 +83,7 @@ public final class Selector {
     private final SelectionMetrics metrics;
     private final Set<Long> seen = ConcurrentHashMap.newKeySet();
     private final LoadView view;
+    private final TierOrder tiers = new TierOrder();
 
     private Selector(Builder b) {
         this.source = Objects.requireNonNull(b.source, "source");
@@ -283,9 +286,7 @@ public final class Selector {
                         c -> !cooling.contains(c.id())
                                 && !skips.rpmFull(c.id())
                                 && load(passLoads, c).loadRate(c.concurrency()) < 100);
-                order.sort(Comparator.comparingInt(AccountCard::priority)
-                        .thenComparingInt(c -> load(passLoads, c).loadRate(c.concurrency()))
-                        .thenComparing(lru));
+                order = tiers.order(bucket, order, passLoads, lru);
                 int hidden = fromView ? bestHidden(pool, passLoads, cooling, skips) : Integer.MAX_VALUE;
                 for (AccountCard c : order) {
                     if (c.priority() > hidden) {
@@ -296,6 +297,7 @@ public final class Selector {
                     skips.note(c.id(), a);
                     switch (a) {
                         case SlotAttempt.Granted g -> {
+                            tiers.granted(bucket, pool, c);
                             return acquired(c, g, false, Selection.Layer.LOAD_AWARE, binding, now, skips);
                         }
                         case SlotAttempt.CoolingDown cd -> {
