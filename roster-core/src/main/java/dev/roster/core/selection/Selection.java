@@ -44,7 +44,14 @@ public sealed interface Selection {
          * None#until()} says when the first frees a place. Also the reason an {@link Acquired} result
          * names for an account it skipped for that.
          */
-        RPM_FULL
+        RPM_FULL,
+        /**
+         * Every remaining account has reported a quota window used at or past its threshold ({@code
+         * quota_threshold_5h} / {@code _7d}, else {@code selection.quota.*}); {@link None#until()} says
+         * when the first window resets. Also the reason an {@link Acquired} result names for an account
+         * it passed over for that (decision SP4).
+         */
+        QUOTA_THRESHOLD
     }
 
     /**

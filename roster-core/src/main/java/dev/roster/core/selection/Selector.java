@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * the database already applied), minus the request's excluded ids, minus accounts not admissible for the
  * platform (U-SEL-3) or no longer schedulable at this instant (stale card), minus accounts that do not serve
  * the model, minus accounts inside a cooldown held in the {@link SelectionStore} (reported by any
- * instance), account-wide or for the request's model on that account.
+ * instance), account-wide or for the request's model on that account, minus accounts whose reported quota
+ * window is used at or past its threshold until that window resets (decision SP4).
  *
  * <p><b>Layers</b>, in sub2api's order:
  *
@@ -183,17 +184,32 @@ public final class Selector {
             view.put(loads, sharedLastUsed, r.model());
         }
         @Nullable Instant firstFree = null;
+        @Nullable Instant firstQuotaReset = null;
+        List<Long> quotaPaused = new ArrayList<>();
         List<AccountCard> candidates = new ArrayList<>(serving.size());
         for (AccountCard c : serving) {
-            Instant until = load(loads, c).coolingUntil();
+            AccountLoad l = load(loads, c);
+            Instant until = l.coolingUntil();
+            Instant paused = quotaPausedUntil(c, l, now);
             if (until != null && until.isAfter(now)) {
                 firstFree = earlier(firstFree, until);
+            } else if (paused != null) {
+                // At or past its quota threshold: skipped until that window resets (decision SP4).
+                quotaPaused.add(c.id());
+                firstQuotaReset = earlier(firstQuotaReset, paused);
             } else {
                 candidates.add(c);
             }
         }
         if (candidates.isEmpty()) {
-            return coolingDown(serving.size(), bucket, firstFree);
+            if (firstFree == null && firstQuotaReset != null) {
+                return none(
+                        Selection.Reason.QUOTA_THRESHOLD,
+                        "all " + serving.size() + " remaining accounts of bucket " + bucket + " have used their"
+                                + " quota window up to its threshold; the first resets at " + firstQuotaReset,
+                        firstQuotaReset);
+            }
+            return coolingDown(serving.size(), bucket, earlier(firstFree, firstQuotaReset));
         }
         // A store that keeps last-used reported it with the loads; only other stores need the ledger's read.
         Map<Long, Instant> lastUsed = sharedLastUsed != null
@@ -201,6 +217,7 @@ public final class Selector {
                 : usage.lastUsed(candidates.stream().map(AccountCard::id).toList());
         Set<Long> cooling = new HashSet<>();
         Skips skips = new Skips();
+        quotaPaused.forEach(id -> skips.reasons.put(id, Selection.Reason.QUOTA_THRESHOLD));
 
         // Layer 1: the session's account.
         if (binding != null) {
@@ -434,7 +451,12 @@ public final class Selector {
      *   <li>{@code SUCCESS}: ends the account's rate-limit and overload streaks and the streak of its model.
      * </ul>
      *
-     * @throws IllegalArgumentException when {@code accountId <= 0}
+     * With any kind, the outcome's {@link Outcome#quota()} is stored for the account ({@link
+     * SelectionStore#reportQuota}); an account whose window is used at or past its threshold is skipped
+     * until that window resets (decision SP4).
+     *
+     * @throws IllegalArgumentException when {@code accountId <= 0}, or naming the quota field whose reset
+     *     lies further than its window's length (plus an hour) from now (nothing is written)
      * @throws UnknownAccountException when the account does not exist (nothing is written)
      */
     public ReportResult report(long accountId, Outcome outcome) {
@@ -443,6 +465,12 @@ public final class Selector {
         AccountCard card = source.getAccount(accountId).orElseThrow(() -> new UnknownAccountException(accountId));
         Instant now = clock.instant();
         CooldownPolicy policy = config.cooldowns();
+        QuotaUsage quota = outcome.quota();
+        if (quota != null && !quota.isEmpty()) {
+            // Checked before anything is written; a report whose reset has passed is ignored by the store.
+            quota.requireReasonable(now);
+            view.quota(accountId, store.reportQuota(accountId, quota));
+        }
         return switch (outcome.kind()) {
             case SUCCESS -> {
                 store.clearFailures(
@@ -601,12 +629,22 @@ public final class Selector {
         SelectionStore.Reading fresh = store.read(ids, null, model);
         view.put(fresh.loads(), fresh.lastUsed(), model);
         for (AccountCard c : pool) {
-            Instant until = load(fresh.loads(), c).coolingUntil();
-            if (until != null && until.isAfter(now)) {
+            AccountLoad l = load(fresh.loads(), c);
+            Instant until = l.coolingUntil();
+            if ((until != null && until.isAfter(now)) || quotaPausedUntil(c, l, now) != null) {
                 cooling.add(c.id());
             }
         }
         return fresh.loads();
+    }
+
+    /** Until when the account's reported quota pauses it, by its thresholds or the configured ones (SP4). */
+    private @Nullable Instant quotaPausedUntil(AccountCard c, AccountLoad l, Instant now) {
+        return l.quota()
+                .pausedUntil(
+                        c.limits().quotaThreshold5hOr(config.quota().fiveHour()),
+                        c.limits().quotaThreshold7dOr(config.quota().sevenDay()),
+                        now);
     }
 
     /**
