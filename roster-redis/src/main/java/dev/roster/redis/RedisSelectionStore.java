@@ -4,6 +4,7 @@ import dev.roster.core.projection.ProjectionUnavailableException;
 import dev.roster.core.selection.AccountHealth;
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.QuotaUsage;
 import dev.roster.core.selection.SelectRequest;
 import dev.roster.core.selection.SelectionStore;
 import dev.roster.core.selection.SlotAttempt;
@@ -49,6 +50,8 @@ import org.jspecify.annotations.Nullable;
  * &lt;p&gt;{&lt;id&gt;}:lu       the projection's last-used value, moved by each grant (decision S5)
  * &lt;p&gt;{&lt;id&gt;}:health   "errorRate errorWeight ttftMs ttftWeight atMs": reported health (SP2-1)
  * &lt;p&gt;{&lt;id&gt;}:binds    ZSET "&lt;group&gt; &lt;h&gt;" → binding expiry (ms): the account's bindings (SP2-4)
+ * &lt;p&gt;{&lt;id&gt;}:quota    HASH 5h | 7d → "&lt;used %&gt; &lt;reset ms&gt;" of the quota windows; lives until
+ *                    the latest reset (plus the margin), a window is ignored once reset (decision SP4)
  * &lt;p&gt;{sticky:&lt;h&gt;}:sticky   "&lt;account id&gt; &lt;expiry ms&gt;", h = SHA-256 of the binding key (128 bits, hex)
  * </pre>
  *
@@ -121,6 +124,10 @@ public final class RedisSelectionStore implements SelectionStore {
 
     String modelCoolKey(long id) {
         return prefix + "{" + id + "}:mcool";
+    }
+
+    String quotaKey(long id) {
+        return prefix + "{" + id + "}:quota";
     }
 
     String failsKey(long id) {
@@ -311,15 +318,16 @@ public final class RedisSelectionStore implements SelectionStore {
             // One read-only script over every candidate (and the binding): one command and one reply for
             // the whole batch, where three commands per account cost a command object, a future and a reply
             // each, and the binding another round trip (SEL13, SEL16).
-            byte[][] ks = new byte[ids.size() * 6 + (sticky == null ? 0 : 1)][];
+            byte[][] ks = new byte[ids.size() * LOAD_KEYS + (sticky == null ? 0 : 1)][];
             for (int i = 0; i < ids.size(); i++) {
                 long id = ids.get(i);
-                ks[6 * i] = bytes(slotsKey(id));
-                ks[6 * i + 1] = bytes(waitKey(id));
-                ks[6 * i + 2] = bytes(coolKey(id));
-                ks[6 * i + 3] = bytes(modelCoolKey(id));
-                ks[6 * i + 4] = bytes(lastUsedKey(id));
-                ks[6 * i + 5] = bytes(healthKey(id));
+                ks[LOAD_KEYS * i] = bytes(slotsKey(id));
+                ks[LOAD_KEYS * i + 1] = bytes(waitKey(id));
+                ks[LOAD_KEYS * i + 2] = bytes(coolKey(id));
+                ks[LOAD_KEYS * i + 3] = bytes(modelCoolKey(id));
+                ks[LOAD_KEYS * i + 4] = bytes(lastUsedKey(id));
+                ks[LOAD_KEYS * i + 5] = bytes(healthKey(id));
+                ks[LOAD_KEYS * i + 6] = bytes(quotaKey(id));
             }
             if (sticky != null) {
                 ks[ks.length - 1] = bytes(sticky);
@@ -334,13 +342,13 @@ public final class RedisSelectionStore implements SelectionStore {
             Map<Long, Instant> used = new LinkedHashMap<>();
             Map<Long, AccountHealth> health = new LinkedHashMap<>();
             for (int i = 0; i < ids.size(); i++) {
-                out.put(ids.get(i), load(r, 5 * i));
-                lastUsed(used, ids.get(i), r, 5 * i);
-                health(health, ids.get(i), r, 5 * i);
+                out.put(ids.get(i), load(r, LOAD_FIELDS * i, now));
+                lastUsed(used, ids.get(i), r, LOAD_FIELDS * i);
+                health(health, ids.get(i), r, LOAD_FIELDS * i);
             }
             OptionalLong bound = OptionalLong.empty();
             if (sticky != null) {
-                byte[] v = (byte[]) r.get(5 * ids.size());
+                byte[] v = (byte[]) r.get(LOAD_FIELDS * ids.size());
                 bound = binding(sticky, v.length == 0 ? null : v, now);
             }
             return new Reading(out, bound, used, health);
@@ -352,8 +360,14 @@ public final class RedisSelectionStore implements SelectionStore {
         Map<Long, AccountHealth> health = new LinkedHashMap<>();
         List<RedisFuture<List<Object>>> fs = new ArrayList<>(ids.size());
         for (long id : ids) {
-            byte[][] ks =
-                    keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id), lastUsedKey(id), healthKey(id));
+            byte[][] ks = keys(
+                    slotsKey(id),
+                    waitKey(id),
+                    coolKey(id),
+                    modelCoolKey(id),
+                    lastUsedKey(id),
+                    healthKey(id),
+                    quotaKey(id));
             fs.add(async.evalsha(SelectionScripts.LOADS.sha(), ScriptOutputType.MULTI, ks, nowArg, zero, modelArg));
         }
         RedisFuture<byte[]> stickyValue = sticky == null ? null : async.get(bytes(sticky));
@@ -366,12 +380,19 @@ public final class RedisSelectionStore implements SelectionStore {
                 r = eval(
                         SelectionScripts.LOADS,
                         ScriptOutputType.MULTI,
-                        keys(slotsKey(id), waitKey(id), coolKey(id), modelCoolKey(id), lastUsedKey(id), healthKey(id)),
+                        keys(
+                                slotsKey(id),
+                                waitKey(id),
+                                coolKey(id),
+                                modelCoolKey(id),
+                                lastUsedKey(id),
+                                healthKey(id),
+                                quotaKey(id)),
                         nowArg,
                         zero,
                         modelArg);
             }
-            out.put(id, load(r, 0));
+            out.put(id, load(r, 0, now));
             lastUsed(used, id, r, 0);
             health(health, id, r, 0);
         }
@@ -434,11 +455,61 @@ public final class RedisSelectionStore implements SelectionStore {
         }
     }
 
-    private static AccountLoad load(List<Object> r, int at) {
+    /** The keys the load script reads per account. */
+    private static final int LOAD_KEYS = 7;
+
+    /** The values the load script returns per account. */
+    private static final int LOAD_FIELDS = 7;
+
+    private AccountLoad load(List<Object> r, int at, long now) {
         int inFlight = (int) (long) (Long) r.get(at);
         int waiting = (int) (long) (Long) r.get(at + 1);
         long until = (Long) r.get(at + 2);
-        return new AccountLoad(inFlight, waiting, until > 0 ? Instant.ofEpochMilli(until) : null);
+        QuotaUsage quota = new QuotaUsage(window((byte[]) r.get(at + 5)), window((byte[]) r.get(at + 6)))
+                .live(Instant.ofEpochMilli(now));
+        return new AccountLoad(inFlight, waiting, until > 0 ? Instant.ofEpochMilli(until) : null, quota);
+    }
+
+    /** A quota field "used resetMs" as the scripts store it, or {@code null} for "". */
+    private static QuotaUsage.@Nullable Window window(byte[] v) {
+        if (v.length == 0) {
+            return null;
+        }
+        String s = str(v);
+        int sp = s.indexOf(' ');
+        try {
+            return new QuotaUsage.Window(
+                    Double.parseDouble(s.substring(0, sp)), Instant.ofEpochMilli(Long.parseLong(s.substring(sp + 1))));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("a quota field holds '" + s + "', expected '<used %> <reset ms>'", e);
+        }
+    }
+
+    // ---- quota -----------------------------------------------------------------------------
+
+    @Override
+    public QuotaUsage reportQuota(long accountId, QuotaUsage report) {
+        SelectionStore.requireAccount(accountId);
+        Objects.requireNonNull(report, "report");
+        QuotaUsage.Window f = report.fiveHour();
+        QuotaUsage.Window d = report.sevenDay();
+        List<Object> r = eval(
+                SelectionScripts.REPORT_QUOTA,
+                ScriptOutputType.MULTI,
+                keys(quotaKey(accountId)),
+                bytes(Long.toString(clock.millis())),
+                bytes(Long.toString(KEY_MARGIN_MS)),
+                bytes(Long.toString(QuotaUsage.SAME_WINDOW.toMillis())),
+                bytes(f == null ? "" : percent(f.usedPercent())),
+                bytes(f == null ? "" : Long.toString(f.resetAt().toEpochMilli())),
+                bytes(d == null ? "" : percent(d.usedPercent())),
+                bytes(d == null ? "" : Long.toString(d.resetAt().toEpochMilli())));
+        return new QuotaUsage(window((byte[]) r.get(0)), window((byte[]) r.get(1))).live(clock.instant());
+    }
+
+    /** A used-% in plain decimal notation (0..100, validated by the window), never in exponent form. */
+    private static String percent(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 
     // ---- cooldowns -------------------------------------------------------------------------

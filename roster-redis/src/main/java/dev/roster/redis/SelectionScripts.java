@@ -62,12 +62,13 @@ final class SelectionScripts {
             """);
 
     /**
-     * The load read of select (decisions SEL13, SEL16, CD2, S5): KEYS: slots, queue, cooldowns, model
-     * cooldowns, last-used, health of each account in turn (6 per account), then optionally the session's
-     * sticky key. ARGV: nowMs, "1" when the last key is the sticky key else "0", the request's model ("" for
-     * none). Returns, per account, {inFlight, waiting, latest cooldown deadline after now or 0, last-used ms
-     * or 0, health value or ""} (the model's deadline on the account counts; the health as {@link #HEALTH}
-     * writes it, decision SP2-2), then with a sticky key its value ("" when unset).
+     * The load read of select (decisions SEL13, SEL16, CD2, S5, SP2-2, SP4): KEYS: slots, queue, cooldowns,
+     * model cooldowns, last-used, health, quota of each account in turn (7 per account), then optionally the
+     * session's sticky key. ARGV: nowMs, "1" when the last key is the sticky key else "0", the request's model
+     * ("" for none). Returns, per account, {inFlight, waiting, latest cooldown deadline after now or 0,
+     * last-used ms or 0, health value or "", 5-hour quota "used resetMs" or "", 7-day quota or ""} (the
+     * model's deadline on the account counts; the health as {@link #HEALTH} writes it; the caller drops quota
+     * windows already reset), then with a sticky key its value ("" when unset).
      * Read-only. On standalone and
      * Sentinel one call carries every candidate (one command instead of four per account); on Cluster the
      * store calls it once per account (one hash tag, so one slot), all pipelined.
@@ -77,7 +78,7 @@ final class SelectionScripts {
             local out = {}
             local last = #KEYS
             if ARGV[2] == '1' then last = last - 1 end
-            for i = 1, last, 6 do
+            for i = 1, last, 7 do
               local n = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf')
               local w = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1], '+inf')
               local latest = 0
@@ -95,11 +96,72 @@ final class SelectionScripts {
               out[#out + 1] = latest
               out[#out + 1] = tonumber(redis.call('GET', KEYS[i + 4]) or '0') or 0
               out[#out + 1] = redis.call('GET', KEYS[i + 5]) or ''
+              local q = redis.call('HMGET', KEYS[i + 6], '5h', '7d')
+              out[#out + 1] = q[1] or ''
+              out[#out + 1] = q[2] or ''
             end
             if ARGV[2] == '1' then
               out[#out + 1] = redis.call('GET', KEYS[#KEYS]) or ''
             end
             return out
+            """);
+
+    /**
+     * A quota report (decision SP4, the rule of {@code QuotaUsage.merge}). KEYS: quota. ARGV: nowMs,
+     * marginMs, sameWindowMs, then used and resetMs of the 5-hour and of the 7-day window ("" for a window
+     * not reported). A field holds "used resetMs". Fields already reset are dropped; a report whose reset is
+     * not after now is ignored; one more than sameWindowMs before the held reset is an older window's and
+     * ignored; within it, the same window keeps the higher used-% and the later reset; a later reset
+     * replaces. Numbers are kept as the strings given (Lua would print large ones in exponent form). The key
+     * lives until its latest reset plus the margin. Returns the two fields ("" when none).
+     */
+    static final LuaScript REPORT_QUOTA = LuaScript.of("selectionReportQuota", """
+            local now = tonumber(ARGV[1])
+            local same = tonumber(ARGV[3])
+            local function merge(field, used, reset)
+              local cur = redis.call('HGET', KEYS[1], field)
+              local cu, cr, cus, crs
+              if cur then
+                local sp = string.find(cur, ' ', 1, true)
+                cus = string.sub(cur, 1, sp - 1)
+                crs = string.sub(cur, sp + 1)
+                cu = tonumber(cus)
+                cr = tonumber(crs)
+                if not cu or not cr or cr <= now then
+                  redis.call('HDEL', KEYS[1], field)
+                  cur = nil
+                end
+              end
+              if used == '' then return end
+              local r = tonumber(reset)
+              if r <= now then return end
+              if not cur or r > cr + same then
+                redis.call('HSET', KEYS[1], field, used .. ' ' .. reset)
+              elseif r >= cr - same then
+                local u = used
+                if cu >= tonumber(used) then u = cus end
+                local rs = reset
+                if cr > r then rs = crs end
+                redis.call('HSET', KEYS[1], field, u .. ' ' .. rs)
+              end
+            end
+            merge('5h', ARGV[4], ARGV[5])
+            merge('7d', ARGV[6], ARGV[7])
+            local q = redis.call('HMGET', KEYS[1], '5h', '7d')
+            local latest = 0
+            for i = 1, 2 do
+              if q[i] then
+                local sp = string.find(q[i], ' ', 1, true)
+                local x = tonumber(string.sub(q[i], sp + 1))
+                if x > latest then latest = x end
+              end
+            end
+            if latest > now then
+              redis.call('PEXPIRE', KEYS[1], latest - now + tonumber(ARGV[2]))
+            else
+              redis.call('DEL', KEYS[1])
+            end
+            return {q[1] or '', q[2] or ''}
             """);
 
     /** KEYS: queue. ARGV: token, maxWaiting, nowMs, expiryMs, marginMs. Returns 1 when queued, 0 when full. */

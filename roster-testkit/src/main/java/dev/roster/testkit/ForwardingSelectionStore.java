@@ -90,6 +90,12 @@ public abstract class ForwardingSelectionStore implements SelectionStore {
     }
 
     @Override
+    public dev.roster.core.selection.QuotaUsage reportQuota(
+            long accountId, dev.roster.core.selection.QuotaUsage report) {
+        return delegate.reportQuota(accountId, report);
+    }
+
+    @Override
     public int recordFailure(long accountId, String streak, Duration window) {
         return delegate.recordFailure(accountId, streak, window);
     }

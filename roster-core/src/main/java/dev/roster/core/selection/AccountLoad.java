@@ -10,11 +10,21 @@ import org.jspecify.annotations.Nullable;
  * @param inFlight slots held and not expired
  * @param waiting wait tickets held and not expired
  * @param coolingUntil the latest cooldown deadline after now, or {@code null} when none applies
+ * @param quota the quota windows reported and not yet reset ({@link QuotaUsage#NONE} when none; decision SP4)
  */
 public record AccountLoad(
-        int inFlight, int waiting, @Nullable Instant coolingUntil) {
+        int inFlight, int waiting, @Nullable Instant coolingUntil, QuotaUsage quota) {
     /** An account nobody uses. */
     public static final AccountLoad IDLE = new AccountLoad(0, 0, null);
+
+    public AccountLoad {
+        java.util.Objects.requireNonNull(quota, "quota");
+    }
+
+    /** A load without quota reports. */
+    public AccountLoad(int inFlight, int waiting, @Nullable Instant coolingUntil) {
+        this(inFlight, waiting, coolingUntil, QuotaUsage.NONE);
+    }
 
     /**
      * sub2api's load rate: {@code floor((inFlight + waiting) * 100 / concurrency)}, or 0 when the

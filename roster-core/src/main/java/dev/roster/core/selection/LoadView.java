@@ -137,14 +137,19 @@ final class LoadView {
         if (!enabled()) {
             return;
         }
-        adjust(id, l -> new AccountLoad(inFlight >= 0 ? inFlight : l.inFlight() + 1, l.waiting(), l.coolingUntil()));
+        adjust(
+                id,
+                l -> new AccountLoad(
+                        inFlight >= 0 ? inFlight : l.inFlight() + 1, l.waiting(), l.coolingUntil(), l.quota()));
         lastUsed.merge(id, at, LoadView::later);
     }
 
     /** The store found the account full with {@code inFlight} live slots. */
     void full(long id, int inFlight) {
         if (enabled()) {
-            adjust(id, l -> new AccountLoad(Math.max(inFlight, l.inFlight()), l.waiting(), l.coolingUntil()));
+            adjust(
+                    id,
+                    l -> new AccountLoad(Math.max(inFlight, l.inFlight()), l.waiting(), l.coolingUntil(), l.quota()));
         }
     }
 
@@ -158,28 +163,40 @@ final class LoadView {
             m.computeIfPresent(
                     id,
                     (k, e) -> new Entry(
-                            new AccountLoad(e.load().inFlight(), e.load().waiting(), until), e.readAtMs()));
+                            new AccountLoad(
+                                    e.load().inFlight(),
+                                    e.load().waiting(),
+                                    until,
+                                    e.load().quota()),
+                            e.readAtMs()));
+        }
+    }
+
+    /** This instance stored a quota report of the account: its view holds the state now in force. */
+    void quota(long id, QuotaUsage q) {
+        if (enabled()) {
+            adjust(id, l -> new AccountLoad(l.inFlight(), l.waiting(), l.coolingUntil(), q));
         }
     }
 
     /** This instance released a slot of the account. */
     void released(long id) {
         if (enabled()) {
-            adjust(id, l -> new AccountLoad(Math.max(0, l.inFlight() - 1), l.waiting(), l.coolingUntil()));
+            adjust(id, l -> new AccountLoad(Math.max(0, l.inFlight() - 1), l.waiting(), l.coolingUntil(), l.quota()));
         }
     }
 
     /** This instance took a wait ticket on the account. */
     void enqueued(long id) {
         if (enabled()) {
-            adjust(id, l -> new AccountLoad(l.inFlight(), l.waiting() + 1, l.coolingUntil()));
+            adjust(id, l -> new AccountLoad(l.inFlight(), l.waiting() + 1, l.coolingUntil(), l.quota()));
         }
     }
 
     /** This instance handed a live wait ticket of the account back. */
     void left(long id) {
         if (enabled()) {
-            adjust(id, l -> new AccountLoad(l.inFlight(), Math.max(0, l.waiting() - 1), l.coolingUntil()));
+            adjust(id, l -> new AccountLoad(l.inFlight(), Math.max(0, l.waiting() - 1), l.coolingUntil(), l.quota()));
         }
     }
 

@@ -16,12 +16,16 @@ import org.jspecify.annotations.Nullable;
  * @param model the model the request asked for ({@link SelectRequest#requireModel}): required for {@link
  *     Kind#MODEL_UNSUPPORTED}, optional for {@link Kind#SUCCESS} (it ends that model's failure streak too),
  *     ignored by the other kinds; {@code null} when none
+ * @param quota the used-% of the quota windows the upstream reported with this answer, with any kind
+ *     ({@link QuotaUsage#report} checks it), or {@code null}; stored per account and compared with the
+ *     thresholds at every select (decision SP4)
  */
 public record Outcome(
         Kind kind,
         @Nullable Instant resetAt,
         @Nullable String message,
-        @Nullable String model) {
+        @Nullable String model,
+        @Nullable QuotaUsage quota) {
 
     /** Classes of upstream answers and what each does to the account. */
     public enum Kind {
@@ -115,6 +119,11 @@ public record Outcome(
         }
     }
 
+    /** An outcome without quota report. */
+    public Outcome(Kind kind, @Nullable Instant resetAt, @Nullable String message, @Nullable String model) {
+        this(kind, resetAt, message, model, null);
+    }
+
     /** An outcome without model. */
     public Outcome(Kind kind, @Nullable Instant resetAt, @Nullable String message) {
         this(kind, resetAt, message, null);
@@ -142,7 +151,12 @@ public record Outcome(
 
     /** A copy naming the request's model. */
     public Outcome withModel(String v) {
-        return new Outcome(kind, resetAt, message, v);
+        return new Outcome(kind, resetAt, message, v, quota);
+    }
+
+    /** A copy carrying the quota windows the upstream reported. */
+    public Outcome withQuota(@Nullable QuotaUsage v) {
+        return new Outcome(kind, resetAt, message, model, v);
     }
 
     /**

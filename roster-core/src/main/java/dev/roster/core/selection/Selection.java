@@ -49,7 +49,14 @@ public sealed interface Selection {
          * The request retried from a wait whose deadline (set at its first enqueue, kept by every
          * re-queue) has passed; {@link None#until()} is that deadline. Its place was handed back.
          */
-        WAIT_EXPIRED
+        WAIT_EXPIRED,
+        /**
+         * Every remaining account has reported a quota window used at or past its threshold ({@code
+         * quota_threshold_5h} / {@code _7d}, else {@code selection.quota.*}); {@link None#until()} says
+         * when the first window resets. Also the reason an {@link Acquired} result names for an account
+         * it passed over for that (decision SP4).
+         */
+        QUOTA_THRESHOLD
     }
 
     /**

@@ -229,6 +229,19 @@ public interface SelectionStore extends AutoCloseable {
     Instant extendModelCooldown(long accountId, String model, Instant until);
 
     /**
+     * Stores a quota report of the account, merged with the state held by {@link QuotaUsage#merge}
+     * (atomically across clients): a window whose reset is at or before now is ignored, an older
+     * window's report never replaces a newer one's, and each window is forgotten at its reset. The state
+     * is returned with the loads ({@link AccountLoad#quota}) by {@link #read} and {@link #loads}, in the
+     * same read (decision SP4).
+     *
+     * @return the state now held (windows not yet reset)
+     */
+    default QuotaUsage reportQuota(long accountId, QuotaUsage report) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not keep quota reports");
+    }
+
+    /**
      * Counts one more failure in the account's streak {@code streak} (e.g. {@code "rate_limited"} or
      * {@code "model:<name>"}), atomically across clients: the count goes up by one when the previous
      * failure of that streak was less than {@code window} ago, else it starts again at 1.

@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * the database already applied), minus the request's excluded ids, minus accounts not admissible for the
  * platform (U-SEL-3) or no longer schedulable at this instant (stale card), minus accounts that do not serve
  * the model, minus accounts inside a cooldown held in the {@link SelectionStore} (reported by any
- * instance), account-wide or for the request's model on that account.
+ * instance), account-wide or for the request's model on that account, minus accounts whose reported quota
+ * window is used at or past its threshold until that window resets (decision SP4).
  *
  * <p><b>Layers</b>, in sub2api's order:
  *
@@ -44,7 +45,9 @@ import org.slf4j.LoggerFactory;
  *       candidate (for any reason but the request's own exclusion) is dropped at once and never served.
  *   <li><b>Load-aware</b> ({@code load_batch_enabled: true}): accounts with load rate below 100, sorted
  *       stably (over the bucket's order) by priority, load rate, then least recently used (never used
- *       first; among never used, OAuth first when {@code preferOAuth}); slots are tried in that order.
+ *       first; among never used, OAuth first when {@code preferOAuth}); slots are tried in that order. In a
+ *       tier whose weights differ, the weighted load level and the tier's weighted turns replace the load
+ *       rate ({@link TierOrder}, decision SP3).
  *       <b>Legacy</b> ({@code false}): the single best account by priority and least recently used,
  *       first in bucket order on ties (U-SEL-5); its slot or a wait plan.
  *   <li>A retry that carries a {@link WaitTicket} first tries a slot on its queue's account, if still a
@@ -83,6 +86,7 @@ public final class Selector {
     private final Set<Long> seen = ConcurrentHashMap.newKeySet();
     private final LoadView view;
     private final WaitTickets tickets;
+    private final TierOrder tiers = new TierOrder();
 
     private Selector(Builder b) {
         this.source = Objects.requireNonNull(b.source, "source");
@@ -212,17 +216,32 @@ public final class Selector {
             view.putHealth(ids, readHealth);
         }
         @Nullable Instant firstFree = null;
+        @Nullable Instant firstQuotaReset = null;
+        List<Long> quotaPaused = new ArrayList<>();
         List<AccountCard> candidates = new ArrayList<>(serving.size());
         for (AccountCard c : serving) {
-            Instant until = load(loads, c).coolingUntil();
+            AccountLoad l = load(loads, c);
+            Instant until = l.coolingUntil();
+            Instant paused = quotaPausedUntil(c, l, now);
             if (until != null && until.isAfter(now)) {
                 firstFree = earlier(firstFree, until);
+            } else if (paused != null) {
+                // At or past its quota threshold: skipped until that window resets (decision SP4).
+                quotaPaused.add(c.id());
+                firstQuotaReset = earlier(firstQuotaReset, paused);
             } else {
                 candidates.add(c);
             }
         }
         if (candidates.isEmpty()) {
-            return coolingDown(serving.size(), bucket, firstFree);
+            if (firstFree == null && firstQuotaReset != null) {
+                return none(
+                        Selection.Reason.QUOTA_THRESHOLD,
+                        "all " + serving.size() + " remaining accounts of bucket " + bucket + " have used their"
+                                + " quota window up to its threshold; the first resets at " + firstQuotaReset,
+                        firstQuotaReset);
+            }
+            return coolingDown(serving.size(), bucket, earlier(firstFree, firstQuotaReset));
         }
         // A store that keeps last-used reported it with the loads; only other stores need the ledger's read.
         Map<Long, Instant> lastUsed = sharedLastUsed != null
@@ -234,6 +253,7 @@ public final class Selector {
         // so the session returns to it (decision SP2-3); the skipped account is then tried last.
         @Nullable String rebind = binding;
         long passedOver = 0;
+        quotaPaused.forEach(id -> skips.reasons.put(id, Selection.Reason.QUOTA_THRESHOLD));
 
         // Layer 1: the session's account.
         if (binding != null) {
@@ -336,9 +356,7 @@ public final class Selector {
                         c -> !cooling.contains(c.id())
                                 && !skips.rpmFull(c.id())
                                 && load(passLoads, c).loadRate(c.concurrency()) < 100);
-                order.sort(Comparator.comparingInt(AccountCard::priority)
-                        .thenComparingInt(c -> load(passLoads, c).loadRate(c.concurrency()))
-                        .thenComparing(lru));
+                order = tiers.order(bucket, order, passLoads, lru);
                 last(order, passedOver);
                 int hidden = fromView ? bestHidden(pool, passLoads, cooling, skips) : Integer.MAX_VALUE;
                 for (AccountCard c : order) {
@@ -350,6 +368,7 @@ public final class Selector {
                     skips.note(c.id(), a);
                     switch (a) {
                         case SlotAttempt.Granted g -> {
+                            tiers.granted(bucket, pool, c);
                             return acquired(c, g, false, Selection.Layer.LOAD_AWARE, rebind, now, skips);
                         }
                         case SlotAttempt.CoolingDown cd -> {
@@ -488,9 +507,14 @@ public final class Selector {
      *   <li>{@code SUCCESS}: ends the account's rate-limit and overload streaks and the streak of its model.
      * </ul>
      *
-     * @throws IllegalArgumentException when {@code accountId <= 0}, or the outcome's reset time lies more
-     *     than {@link Outcome#MAX_RESET_PAST} before or {@link Outcome#MAX_RESET_FUTURE} after now (nothing
-     *     is written; decision SP5)
+     * With any kind, the outcome's {@link Outcome#quota()} is stored for the account ({@link
+     * SelectionStore#reportQuota}); an account whose window is used at or past its threshold is skipped
+     * until that window resets (decision SP4).
+     *
+     * @throws IllegalArgumentException when {@code accountId <= 0}, when the outcome's reset time lies more
+     *     than {@link Outcome#MAX_RESET_PAST} before or {@link Outcome#MAX_RESET_FUTURE} after now (decision
+     *     SP5), or naming the quota field whose reset lies further than its window's length (plus an hour)
+     *     from now (nothing is written)
      * @throws UnknownAccountException when the account does not exist (nothing is written)
      */
     public ReportResult report(long accountId, Outcome outcome) {
@@ -559,6 +583,12 @@ public final class Selector {
 
     private ReportResult cooldowns(long accountId, Outcome outcome, AccountCard card, Instant now) {
         CooldownPolicy policy = config.cooldowns();
+        QuotaUsage quota = outcome.quota();
+        if (quota != null && !quota.isEmpty()) {
+            // Checked before anything is written; a report whose reset has passed is ignored by the store.
+            quota.requireReasonable(now);
+            view.quota(accountId, store.reportQuota(accountId, quota));
+        }
         return switch (outcome.kind()) {
             case SUCCESS -> {
                 store.clearFailures(
@@ -717,12 +747,22 @@ public final class Selector {
         SelectionStore.Reading fresh = store.read(ids, null, model);
         view.put(fresh.loads(), fresh.lastUsed(), model);
         for (AccountCard c : pool) {
-            Instant until = load(fresh.loads(), c).coolingUntil();
-            if (until != null && until.isAfter(now)) {
+            AccountLoad l = load(fresh.loads(), c);
+            Instant until = l.coolingUntil();
+            if ((until != null && until.isAfter(now)) || quotaPausedUntil(c, l, now) != null) {
                 cooling.add(c.id());
             }
         }
         return fresh.loads();
+    }
+
+    /** Until when the account's reported quota pauses it, by its thresholds or the configured ones (SP4). */
+    private @Nullable Instant quotaPausedUntil(AccountCard c, AccountLoad l, Instant now) {
+        return l.quota()
+                .pausedUntil(
+                        c.limits().quotaThreshold5hOr(config.quota().fiveHour()),
+                        c.limits().quotaThreshold7dOr(config.quota().sevenDay()),
+                        now);
     }
 
     /**

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import dev.roster.core.selection.AccountHealth;
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.QuotaUsage;
 import dev.roster.core.selection.SelectionStore;
 import dev.roster.core.selection.SlotAttempt;
 import dev.roster.core.selection.SlotLease;
@@ -616,5 +617,56 @@ public abstract class SelectionStoreContract {
         assertThatThrownBy(() -> store.sticky("")).hasMessageContaining("binding key");
         assertThat(store.release(1, Tokens.random())).isFalse();
         assertThat(store.tryEnqueue(1, 0, TTL)).isEqualTo(Optional.empty());
+    }
+
+    // ---- quota reports (decision SP4) -------------------------------------------------------------
+
+    private static QuotaUsage quotaOf(Map<Long, AccountLoad> loads, long id) {
+        return Objects.requireNonNull(loads.get(id), "no load for " + id).quota();
+    }
+
+    private static QuotaUsage.Window w(double used, Instant reset) {
+        return new QuotaUsage.Window(used, reset);
+    }
+
+    @Test
+    void quota_isReadWithTheLoads_sharedAcrossClients_andExpiresAtItsReset() {
+        Instant t0 = clock.instant();
+        Instant r5 = t0.plus(Duration.ofHours(2));
+        Instant r7 = t0.plus(Duration.ofDays(3));
+        QuotaUsage q = new QuotaUsage(w(97.5, r5), w(40, r7));
+        assertThat(store.reportQuota(1, q)).isEqualTo(q);
+        SelectionStore other = client();
+        assertThat(quotaOf(other.read(List.of(1L, 2L), null, null).loads(), 1L)).isEqualTo(q);
+        assertThat(quotaOf(other.loads(List.of(2L)), 2L)).isEqualTo(QuotaUsage.NONE);
+        // At its reset the 5-hour window is gone; the 7-day one stays until its own.
+        elapse(Duration.ofHours(2));
+        assertThat(quotaOf(other.loads(List.of(1L)), 1L)).isEqualTo(new QuotaUsage(null, w(40, r7)));
+        elapse(Duration.ofDays(3));
+        assertThat(quotaOf(other.loads(List.of(1L)), 1L)).isEqualTo(QuotaUsage.NONE);
+    }
+
+    @Test
+    void quota_aStaleReportNeverPausesAndAnOlderWindowNeverOverwritesANewer() {
+        Instant t0 = clock.instant();
+        // A report whose reset has passed is ignored.
+        assertThat(store.reportQuota(1, new QuotaUsage(w(100, t0), w(100, t0.minusSeconds(1)))))
+                .isEqualTo(QuotaUsage.NONE);
+        assertThat(load(1).quota()).isEqualTo(QuotaUsage.NONE);
+
+        Instant newer = t0.plus(Duration.ofHours(4));
+        store.reportQuota(1, new QuotaUsage(w(10, newer), null));
+        // An older window's report (reset an hour before), delivered late by another client: ignored.
+        QuotaUsage kept = client().reportQuota(1, new QuotaUsage(w(99, t0.plus(Duration.ofHours(3))), null));
+        assertThat(kept).isEqualTo(new QuotaUsage(w(10, newer), null));
+        assertThat(load(1).quota()).isEqualTo(kept);
+        // The same window reported a few seconds apart: the higher used-% and the later reset.
+        store.reportQuota(1, new QuotaUsage(w(55.25, newer.minusSeconds(2)), null));
+        store.reportQuota(1, new QuotaUsage(w(30, newer.plusSeconds(1)), null));
+        assertThat(load(1).quota()).isEqualTo(new QuotaUsage(w(55.25, newer.plusSeconds(1)), null));
+        // A newer window replaces it, its lower used-% included.
+        Instant next = newer.plus(Duration.ofHours(5));
+        store.reportQuota(1, new QuotaUsage(w(1, next), null));
+        assertThat(load(1).quota()).isEqualTo(new QuotaUsage(w(1, next), null));
     }
 }

@@ -3,6 +3,7 @@ package dev.roster.testkit.fake;
 import dev.roster.core.selection.AccountHealth;
 import dev.roster.core.selection.AccountLoad;
 import dev.roster.core.selection.CooldownKind;
+import dev.roster.core.selection.QuotaUsage;
 import dev.roster.core.selection.SelectRequest;
 import dev.roster.core.selection.SelectionStore;
 import dev.roster.core.selection.SlotAttempt;
@@ -36,6 +37,7 @@ public final class InMemorySelectionStore implements SelectionStore {
     private final Map<Long, Map<String, Streak>> streaks = new HashMap<>();
     private final Map<String, Binding> sticky = new HashMap<>();
     private final Map<Long, Map<String, Instant>> rpm = new HashMap<>();
+    private final Map<Long, QuotaUsage> quota = new HashMap<>();
 
     private final Map<Long, AccountHealth> health = new HashMap<>();
 
@@ -143,7 +145,10 @@ public final class InMemorySelectionStore implements SelectionStore {
             out.put(
                     id,
                     new AccountLoad(
-                            count(slots.get(id), now), count(waits.get(id), now), coolingUntil(id, model, now)));
+                            count(slots.get(id), now),
+                            count(waits.get(id), now),
+                            coolingUntil(id, model, now),
+                            quota.getOrDefault(id, QuotaUsage.NONE).live(now)));
         }
         return out;
     }
@@ -216,6 +221,21 @@ public final class InMemorySelectionStore implements SelectionStore {
         Instant now = clock.instant();
         byModel.values().removeIf(t -> !t.isAfter(now));
         return byModel.merge(m, until, (a, b) -> a.isAfter(b) ? a : b);
+    }
+
+    @Override
+    public synchronized QuotaUsage reportQuota(long accountId, QuotaUsage report) {
+        SelectionStore.requireAccount(accountId);
+        Objects.requireNonNull(report, "report");
+        Instant now = clock.instant();
+        // The Redis store's script applies the same rule (QuotaUsage.merge); passed windows are dropped.
+        QuotaUsage merged = quota.getOrDefault(accountId, QuotaUsage.NONE).merge(report, now);
+        if (merged.isEmpty()) {
+            quota.remove(accountId);
+        } else {
+            quota.put(accountId, merged);
+        }
+        return merged;
     }
 
     @Override

@@ -1,9 +1,11 @@
 package dev.roster.core.selection;
 
 import dev.roster.core.AccountCard;
+import dev.roster.core.AccountLimits;
 import dev.roster.core.GroupLink;
 import java.time.Instant;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** Cards for selection tests: an active anthropic API-key account in group 1 unless changed. */
 final class TestCards {
@@ -42,6 +44,20 @@ final class TestCards {
 
     static AccountCard withGroups(AccountCard c, List<GroupLink> groups) {
         return c.toBuilder().groups(groups).build();
+    }
+
+    static AccountCard withWeight(AccountCard c, int weight) {
+        AccountLimits l = c.limits();
+        return c.toBuilder()
+                .limits(new AccountLimits(l.rpmLimit(), weight, l.quotaThreshold5h(), l.quotaThreshold7d()))
+                .build();
+    }
+
+    static AccountCard withQuotaThresholds(AccountCard c, @Nullable Integer fiveHour, @Nullable Integer sevenDay) {
+        AccountLimits l = c.limits();
+        return c.toBuilder()
+                .limits(new AccountLimits(l.rpmLimit(), l.weight(), fiveHour, sevenDay))
+                .build();
     }
 
     static AccountCard withRateLimit(AccountCard c, Instant until) {
