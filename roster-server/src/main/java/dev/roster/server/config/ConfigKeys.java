@@ -238,6 +238,26 @@ public final class ConfigKeys {
                 "selection.quota.threshold_7d",
                 "100",
                 "used-% of the 7-day quota window at which an account is skipped until it resets (1..100)"));
+        // selection.sticky: when a session's bound account is skipped for its reported health (decisions
+        // SP2-1 to SP2-3); the binding stays, so the session returns once the account is healthy again
+        k.add(
+                i(
+                        "selection.sticky.max_error_percent",
+                        "50",
+                        "reported error rate (%) above which a bound account is skipped for its session's request (1..100; 100 never skips)"));
+        k.add(dur(
+                "selection.sticky.max_ttft",
+                "20s",
+                "mean reported time-to-first-token above which a bound account is skipped (0s..1h; 0s never skips)"));
+        k.add(
+                i(
+                        "selection.sticky.min_samples",
+                        "5",
+                        "weight of recent reports (1 each, halved every half_life) below which health skips nothing (1..10000)"));
+        k.add(dur(
+                "selection.sticky.half_life",
+                "60s",
+                "age at which a report weighs half in the error rate and time-to-first-token means (1s..24h)"));
         Map<String, ConfigKey> m = new LinkedHashMap<>();
         for (ConfigKey key : k) {
             if (m.put(key.path(), key) != null) {

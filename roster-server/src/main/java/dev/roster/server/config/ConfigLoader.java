@@ -16,6 +16,7 @@ import dev.roster.core.config.SchedulingConfig;
 import dev.roster.core.config.ScopeConfig;
 import dev.roster.core.config.SelectionConfig;
 import dev.roster.core.config.ServiceConfig;
+import dev.roster.core.config.StickyHealthThresholds;
 import dev.roster.core.config.TicketSecret;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -395,6 +396,12 @@ public final class ConfigLoader {
                 v.duration(c + "streak_window")));
         QuotaThresholds quota = v.validated(() -> new QuotaThresholds(
                 v.integer("selection.quota.threshold_5h"), v.integer("selection.quota.threshold_7d")));
+        String st = "selection.sticky.";
+        StickyHealthThresholds stickyHealth = v.validated(() -> new StickyHealthThresholds(
+                v.integer(st + "max_error_percent"),
+                v.duration(st + "max_ttft"),
+                v.integer(st + "min_samples"),
+                v.duration(st + "half_life")));
         SelectionConfig selection = v.validated(() -> new SelectionConfig(
                 v.duration("selection.slot_lease_ttl"),
                 v.duration("selection.sticky_ttl"),
@@ -403,7 +410,7 @@ public final class ConfigLoader {
                 quota,
                 v.duration("selection.load_view_max_age"),
                 waitTicketSecret(v),
-                dev.roster.core.config.StickyHealthThresholds.DEFAULTS));
+                stickyHealth));
         ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, selection);
 
         RosterConfig.Database database = database(v);

@@ -7,6 +7,7 @@ import dev.roster.core.Group0Scope;
 import dev.roster.core.RunMode;
 import dev.roster.core.config.ConfigException;
 import dev.roster.core.config.ServiceConfig;
+import dev.roster.core.config.StickyHealthThresholds;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -171,6 +172,47 @@ class ConfigLoaderTest {
                     .hasMessageContaining("selection.quota.threshold_5h")
                     .hasMessageContaining(bad);
         }
+    }
+
+    @Test
+    void sticky_health_thresholds_load_from_file_and_environment_and_are_validated() throws Exception {
+        Path f = dir.resolve("s.yaml");
+        Files.writeString(f, "selection:\n  sticky_ttl: 30m\n  sticky:\n    max_error_percent: 30\n    max_ttft: 8s\n");
+        RosterConfig c = new ConfigLoader(
+                        Map.of("ROSTER_SELECTION_STICKY_MIN_SAMPLES", "12", "ROSTER_SELECTION_STICKY_HALF_LIFE", "2m"),
+                        dir)
+                .load(f)
+                .config();
+        assertThat(c.service().selection().stickyHealth())
+                .isEqualTo(new StickyHealthThresholds(30, Duration.ofSeconds(8), 12, Duration.ofMinutes(2)));
+        assertThat(c.service().selection().stickyTtl()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(new ConfigLoader(Map.of(), dir)
+                        .load(null)
+                        .config()
+                        .service()
+                        .selection()
+                        .stickyHealth())
+                .isEqualTo(StickyHealthThresholds.DEFAULTS);
+        Map<String, List<String>> bad = Map.of(
+                "ROSTER_SELECTION_STICKY_MAX_ERROR_PERCENT", List.of("0", "101", "fifty", "50.5"),
+                "ROSTER_SELECTION_STICKY_MAX_TTFT", List.of("-1s", "61m", "slow"),
+                "ROSTER_SELECTION_STICKY_MIN_SAMPLES", List.of("0", "10001", "five"),
+                "ROSTER_SELECTION_STICKY_HALF_LIFE", List.of("0s", "999ms", "25h", "1"));
+        bad.forEach((env, values) -> {
+            String key = "selection.sticky."
+                    + env.substring("ROSTER_SELECTION_STICKY_".length()).toLowerCase(java.util.Locale.ROOT);
+            for (String value : values) {
+                assertThatThrownBy(() -> new ConfigLoader(Map.of(env, value), dir).load(null))
+                        .as(env + "=" + value)
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining(key)
+                        .hasMessageContaining(value);
+            }
+        });
+        Files.writeString(f, "selection:\n  sticky:\n    max_ttft_ms: 100\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of(), dir).load(f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.sticky.max_ttft_ms");
     }
 
     @Test
