@@ -374,7 +374,26 @@ public final class Roster implements AutoCloseable {
      * @throws dev.roster.core.projection.ProjectionUnavailableException when Redis cannot store the cooldown
      */
     public ReportResult report(long accountId, Outcome outcome) {
-        return selector.report(accountId, outcome);
+        return selector.report(accountId, outcome, null);
+    }
+
+    /**
+     * {@link #report(long, Outcome)} with the call's time-to-first-token. Besides the cooldowns, the
+     * outcome and {@code ttft} join the account's health, shared by every instance (decision SP2-1): a
+     * success or an overload, authentication or other failure is a sample (a 429, an exhausted quota and a
+     * refused model are not). A session bound to an account whose recent error rate or mean
+     * time-to-first-token is above {@code selection.sticky.*} is served by another account for that
+     * request while its binding is kept (decisions SP2-2, SP2-3).
+     *
+     * @param ttft the time from sending the request to the first token, or {@code null} when unknown;
+     *     0..24h
+     * @throws IllegalArgumentException when {@code accountId <= 0} or {@code ttft} is negative or above 24h
+     * @throws dev.roster.core.selection.UnknownAccountException when the account does not exist (nothing
+     *     is written)
+     * @throws dev.roster.core.projection.ProjectionUnavailableException when Redis cannot store the report
+     */
+    public ReportResult report(long accountId, Outcome outcome, @Nullable Duration ttft) {
+        return selector.report(accountId, outcome, ttft);
     }
 
     /** The selector underneath (sweeps, scheduling section in use); owned by this Roster. */

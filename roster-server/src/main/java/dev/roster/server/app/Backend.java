@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the HTTP API and the command line need from a running Roster. The server never wires the
@@ -82,7 +83,12 @@ public interface Backend extends AutoCloseable {
     boolean renew(SlotLease lease);
 
     /** Records what the upstream answered for an account (cooldowns only extend). */
-    ReportResult report(long accountId, Outcome outcome);
+    default ReportResult report(long accountId, Outcome outcome) {
+        return report(accountId, outcome, null);
+    }
+
+    /** {@link #report(long, Outcome)} with the call's time-to-first-token ({@code null}: unknown). */
+    ReportResult report(long accountId, Outcome outcome, @Nullable Duration ttft);
 
     /** This instance's selection counters, for {@code /metrics}. */
     SelectionCounters selectionCounters();

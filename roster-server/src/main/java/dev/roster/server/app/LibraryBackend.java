@@ -35,6 +35,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /** The {@link Backend} over the library's started {@link Roster}: no wiring of its own. */
 public final class LibraryBackend implements Backend {
@@ -108,8 +109,8 @@ public final class LibraryBackend implements Backend {
     }
 
     @Override
-    public ReportResult report(long accountId, Outcome outcome) {
-        return roster.report(accountId, outcome);
+    public ReportResult report(long accountId, Outcome outcome, @Nullable Duration ttft) {
+        return roster.report(accountId, outcome, ttft);
     }
 
     @Override

@@ -13,6 +13,7 @@ import dev.roster.core.selection.UnknownAccountException;
 import dev.roster.core.selection.WaitTicket;
 import dev.roster.server.app.Backend;
 import dev.roster.server.http.Route.Access;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -40,6 +41,8 @@ final class SelectionRoutes {
 
     private static final Pattern TICKET = Pattern.compile("([0-9]{1,19}):([0-9a-f]{32})(?::([0-9a-f]{32}))?");
     private static final int MAX_MESSAGE = Outcome.MAX_MESSAGE;
+    /** The longest time-to-first-token accepted, a day ({@code SelectionStore.requireTtft}). */
+    private static final long MAX_TTFT_MS = 86_400_000L;
 
     private final Supplier<Backend> backend;
 
@@ -85,9 +88,11 @@ final class SelectionRoutes {
                         + " model_unsupported, other): 429 cools it until reset_at / retry_after_seconds (capped) or"
                         + " briefly, escalating; quota_exhausted until its window resets; 529/503 briefly, escalating;"
                         + " 401/402/403 cool it down or mark it error; model_unsupported cools that model on that"
-                        + " account only; a success resets the escalation; deadlines only extend",
+                        + " account only; a success resets the escalation; deadlines only extend. ttft_ms (the"
+                        + " call's time to first token, 0..86400000) and the outcome feed the account's health,"
+                        + " which may pass a bound session over it for a request (selection.sticky.*)",
                 List.of(),
-                "{account_id, status? | error_class?, reset_at?, retry_after_seconds?, model?, message?}",
+                "{account_id, status? | error_class?, reset_at?, retry_after_seconds?, model?, message?, ttft_ms?}",
                 this::report));
     }
 
@@ -124,7 +129,9 @@ final class SelectionRoutes {
             Instant resetAt,
             Long retryAfterSeconds,
             String model,
-            String message) {}
+            String message,
+            // A Number, not a Long: Jackson would otherwise truncate 1.5 to 1 instead of refusing it.
+            Number ttftMs) {}
 
     // ---- answers ---------------------------------------------------------------------------------
 
@@ -330,7 +337,7 @@ final class SelectionRoutes {
         Outcome o = new Outcome(kind, resetAt, in.message(), model);
         ReportResult r;
         try {
-            r = b.report(id, o);
+            r = b.report(id, o, ttft(in.ttftMs()));
         } catch (UnknownAccountException e) {
             throw ApiError.notFound("field account_id: " + e.getMessage());
         }
@@ -372,6 +379,22 @@ final class SelectionRoutes {
             throw ApiError.badRequest("field account_id must be a positive integer, got " + v);
         }
         return v;
+    }
+
+    /** {@code ttft_ms}: the call's time-to-first-token, a health sample (decision SP2-1); absent is unknown. */
+    private static @Nullable Duration ttft(@Nullable Number ms) {
+        if (ms == null) {
+            return null;
+        }
+        boolean integral = ms instanceof Integer || ms instanceof Long || ms instanceof java.math.BigInteger;
+        if (!integral
+                || ms.longValue() < 0
+                || ms.longValue() > MAX_TTFT_MS
+                || !ms.toString().equals(Long.toString(ms.longValue()))) {
+            throw ApiError.badRequest("field ttft_ms must be an integer between 0 and " + MAX_TTFT_MS
+                    + " (milliseconds), got " + Call.clip(ms.toString()));
+        }
+        return Duration.ofMillis(ms.longValue());
     }
 
     private static @Nullable String model(@Nullable String v) {

@@ -307,6 +307,13 @@ class SelectionInputTest {
                     "400",
                     "field message"
                 },
+                new String[] {"/v1/report", "{" + acc + "\"status\":200,\"ttft_ms\":-1}", "400", "field ttft_ms"},
+                new String[] {"/v1/report", "{" + acc + "\"status\":200,\"ttft_ms\":86400001}", "400", "field ttft_ms"},
+                new String[] {"/v1/report", "{" + acc + "\"status\":200,\"ttft_ms\":\"fast\"}", "400", "field ttft_ms"},
+                new String[] {"/v1/report", "{" + acc + "\"status\":200,\"ttft_ms\":1.5}", "400", "field ttft_ms"},
+                new String[] {
+                    "/v1/report", "{" + acc + "\"status\":200,\"ttft_ms\":99999999999999999999}", "400", "field ttft_ms"
+                },
                 new String[] {"/v1/select", selectBody("\"model\":\"" + "m".repeat(129) + "\""), "400", "field model"},
                 new String[] {"/v1/select", selectBody("\"model\":\"gpt/../\\u0000\""), "400", "field model"},
                 new String[] {"/v1/select", selectBody("\"excluded_ids\":[\"x\"]"), "400", "field excluded_ids"},
