@@ -174,6 +174,38 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void prefer_soonest_reset_loads_from_file_and_environment_and_is_validated() throws Exception {
+        assertThat(new ConfigLoader(Map.of(), dir)
+                        .load(null)
+                        .config()
+                        .service()
+                        .selection()
+                        .preferSoonestReset())
+                .isFalse();
+        Path f = dir.resolve("s.yaml");
+        Files.writeString(f, "selection:\n  prefer_soonest_reset: true\n");
+        assertThat(new ConfigLoader(Map.of(), dir)
+                        .load(f)
+                        .config()
+                        .service()
+                        .selection()
+                        .preferSoonestReset())
+                .isTrue();
+        assertThat(new ConfigLoader(Map.of("ROSTER_SELECTION_PREFER_SOONEST_RESET", "true"), dir)
+                        .load(null)
+                        .config()
+                        .service()
+                        .selection()
+                        .preferSoonestReset())
+                .isTrue();
+        assertThatThrownBy(
+                        () -> new ConfigLoader(Map.of("ROSTER_SELECTION_PREFER_SOONEST_RESET", "soon"), dir).load(null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.prefer_soonest_reset")
+                .hasMessageContaining("soon");
+    }
+
+    @Test
     void every_key_has_an_environment_name_and_null_values_mean_default() throws Exception {
         assertThat(ConfigKeys.ALL.get("server.admin_token").envName()).isEqualTo("ROSTER_SERVER_ADMIN_TOKEN");
         assertThat(ConfigKeys.ALL.get("gateway.scheduling.db_fallback_max_qps").envName())
