@@ -26,6 +26,8 @@ import java.util.Objects;
  *     {@link TicketSecret#random()}; decision SP1)
  * @param stickyHealth {@code selection.sticky.*}: when a bound account is skipped for its health (default
  *     {@link StickyHealthThresholds#DEFAULTS})
+ * @param preferSoonestReset {@code selection.prefer_soonest_reset}: within a priority tier, try first the
+ *     accounts whose reported quota window resets soonest (default false; decision SP6)
  */
 public record SelectionConfig(
         Duration slotLeaseTtl,
@@ -35,7 +37,8 @@ public record SelectionConfig(
         QuotaThresholds quota,
         Duration loadViewMaxAge,
         TicketSecret waitTicketSecret,
-        StickyHealthThresholds stickyHealth) {
+        StickyHealthThresholds stickyHealth,
+        boolean preferSoonestReset) {
 
     /** The ticket key of {@link #DEFAULTS} and of the constructors without one: one per process. */
     private static final TicketSecret PROCESS_SECRET = TicketSecret.random();
@@ -54,7 +57,8 @@ public record SelectionConfig(
             QuotaThresholds.DEFAULTS,
             Duration.ofMillis(DEFAULT_LOAD_VIEW_MAX_AGE_MS),
             PROCESS_SECRET,
-            StickyHealthThresholds.DEFAULTS);
+            StickyHealthThresholds.DEFAULTS,
+            false);
 
     public SelectionConfig {
         between("slot_lease_ttl", slotLeaseTtl, Duration.ofSeconds(1), Duration.ofHours(24));
@@ -70,6 +74,28 @@ public record SelectionConfig(
         }
         Objects.requireNonNull(waitTicketSecret, "waitTicketSecret");
         Objects.requireNonNull(stickyHealth, "stickyHealth");
+    }
+
+    /** The given values without preferring the soonest reset (decision SP6). */
+    public SelectionConfig(
+            Duration slotLeaseTtl,
+            Duration stickyTtl,
+            Duration authFailureCooldown,
+            CooldownPolicy cooldowns,
+            QuotaThresholds quota,
+            Duration loadViewMaxAge,
+            TicketSecret waitTicketSecret,
+            StickyHealthThresholds stickyHealth) {
+        this(
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                loadViewMaxAge,
+                waitTicketSecret,
+                stickyHealth,
+                false);
     }
 
     /** The given values with this process's ticket key and the default sticky health thresholds. */
@@ -135,19 +161,43 @@ public record SelectionConfig(
     /** A copy with another slot lease TTL. */
     public SelectionConfig withSlotLeaseTtl(Duration v) {
         return new SelectionConfig(
-                v, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, waitTicketSecret, stickyHealth);
+                v,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                loadViewMaxAge,
+                waitTicketSecret,
+                stickyHealth,
+                preferSoonestReset);
     }
 
     /** A copy with another sticky TTL. */
     public SelectionConfig withStickyTtl(Duration v) {
         return new SelectionConfig(
-                slotLeaseTtl, v, authFailureCooldown, cooldowns, quota, loadViewMaxAge, waitTicketSecret, stickyHealth);
+                slotLeaseTtl,
+                v,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                loadViewMaxAge,
+                waitTicketSecret,
+                stickyHealth,
+                preferSoonestReset);
     }
 
     /** A copy with another cooldown policy. */
     public SelectionConfig withCooldowns(CooldownPolicy v) {
         return new SelectionConfig(
-                slotLeaseTtl, stickyTtl, authFailureCooldown, v, quota, loadViewMaxAge, waitTicketSecret, stickyHealth);
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                v,
+                quota,
+                loadViewMaxAge,
+                waitTicketSecret,
+                stickyHealth,
+                preferSoonestReset);
     }
 
     /** A copy with other default quota thresholds. */
@@ -160,25 +210,64 @@ public record SelectionConfig(
                 v,
                 loadViewMaxAge,
                 waitTicketSecret,
-                stickyHealth);
+                stickyHealth,
+                preferSoonestReset);
     }
 
     /** A copy with another load view max age (0 reads the loads on every select). */
     public SelectionConfig withLoadViewMaxAge(Duration v) {
         return new SelectionConfig(
-                slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, v, waitTicketSecret, stickyHealth);
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                v,
+                waitTicketSecret,
+                stickyHealth,
+                preferSoonestReset);
     }
 
     /** A copy with another wait ticket key. */
     public SelectionConfig withWaitTicketSecret(TicketSecret v) {
         return new SelectionConfig(
-                slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, v, stickyHealth);
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                loadViewMaxAge,
+                v,
+                stickyHealth,
+                preferSoonestReset);
     }
 
     /** A copy with other sticky health thresholds. */
     public SelectionConfig withStickyHealth(StickyHealthThresholds v) {
         return new SelectionConfig(
-                slotLeaseTtl, stickyTtl, authFailureCooldown, cooldowns, quota, loadViewMaxAge, waitTicketSecret, v);
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                loadViewMaxAge,
+                waitTicketSecret,
+                v,
+                preferSoonestReset);
+    }
+
+    /** A copy that does or does not prefer the soonest quota reset within a tier (decision SP6). */
+    public SelectionConfig withPreferSoonestReset(boolean v) {
+        return new SelectionConfig(
+                slotLeaseTtl,
+                stickyTtl,
+                authFailureCooldown,
+                cooldowns,
+                quota,
+                loadViewMaxAge,
+                waitTicketSecret,
+                stickyHealth,
+                v);
     }
 
     private static Duration positive(String key, Duration d) {

@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  *       stably (over the bucket's order) by priority, load rate, then least recently used (never used
  *       first; among never used, OAuth first when {@code preferOAuth}); slots are tried in that order. In a
  *       tier whose weights differ, the weighted load level and the tier's weighted turns replace the load
- *       rate ({@link TierOrder}, decision SP3).
+ *       rate ({@link TierOrder}, decision SP3); with {@code selection.prefer_soonest_reset} the soonest
+ *       quota reset comes first within a tier (decision SP6).
  *       <b>Legacy</b> ({@code false}): the single best account by priority and least recently used,
  *       first in bucket order on ties (U-SEL-5); its slot or a wait plan.
  *   <li>A retry that carries a {@link WaitTicket} first tries a slot on its queue's account, if still a
@@ -86,7 +87,7 @@ public final class Selector {
     private final Set<Long> seen = ConcurrentHashMap.newKeySet();
     private final LoadView view;
     private final WaitTickets tickets;
-    private final TierOrder tiers = new TierOrder();
+    private final TierOrder tiers;
 
     private Selector(Builder b) {
         this.source = Objects.requireNonNull(b.source, "source");
@@ -95,6 +96,7 @@ public final class Selector {
         this.sink = b.sink;
         this.scheduling = b.scheduling;
         this.config = b.selection;
+        this.tiers = new TierOrder(config.preferSoonestReset());
         this.clock = b.clock;
         this.metrics = b.metrics;
         this.view = new LoadView(b.clock, b.selection.loadViewMaxAge());
@@ -356,7 +358,7 @@ public final class Selector {
                         c -> !cooling.contains(c.id())
                                 && !skips.rpmFull(c.id())
                                 && load(passLoads, c).loadRate(c.concurrency()) < 100);
-                order = tiers.order(bucket, order, passLoads, lru);
+                order = tiers.order(bucket, order, passLoads, lru, now);
                 last(order, passedOver);
                 int hidden = fromView ? bestHidden(pool, passLoads, cooling, skips) : Integer.MAX_VALUE;
                 for (AccountCard c : order) {
@@ -368,7 +370,7 @@ public final class Selector {
                     skips.note(c.id(), a);
                     switch (a) {
                         case SlotAttempt.Granted g -> {
-                            tiers.granted(bucket, pool, c);
+                            tiers.granted(bucket, pool, c, passLoads, now);
                             return acquired(c, g, false, Selection.Layer.LOAD_AWARE, rebind, now, skips);
                         }
                         case SlotAttempt.CoolingDown cd -> {

@@ -229,6 +229,11 @@ public final class ConfigKeys {
                         "selection.wait_ticket_secret",
                         "key that signs wait tickets, the same on every instance (32+ characters; empty: a random key per"
                                 + " process, so a retry is accepted only by the instance that issued its ticket; never printed)"));
+        k.add(b(
+                "selection.prefer_soonest_reset",
+                "false",
+                "within a priority tier, try first the accounts whose reported quota window resets soonest"
+                        + " (spend quota that is refilled anyway; no window: last)"));
         // selection.quota: default used-% thresholds of the quota windows; a card's own threshold wins
         k.add(i(
                 "selection.quota.threshold_5h",

@@ -411,6 +411,7 @@ public final class ConfigLoader {
                 v.duration("selection.load_view_max_age"),
                 waitTicketSecret(v),
                 stickyHealth));
+        selection = selection.withPreferSoonestReset(v.bool("selection.prefer_soonest_reset"));
         ServiceConfig service = new ServiceConfig(runMode, scheduling, replay, projection, scope, nearCache, selection);
 
         RosterConfig.Database database = database(v);

@@ -1,10 +1,12 @@
 package dev.roster.server.http;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.roster.core.AccountCard;
 import dev.roster.core.Platforms;
 import dev.roster.core.selection.CooldownKind;
 import dev.roster.core.selection.InvalidWaitTicketException;
 import dev.roster.core.selection.Outcome;
+import dev.roster.core.selection.QuotaUsage;
 import dev.roster.core.selection.ReportResult;
 import dev.roster.core.selection.SelectRequest;
 import dev.roster.core.selection.Selection;
@@ -90,9 +92,15 @@ final class SelectionRoutes {
                         + " 401/402/403 cool it down or mark it error; model_unsupported cools that model on that"
                         + " account only; a success resets the escalation; deadlines only extend. ttft_ms (the"
                         + " call's time to first token, 0..86400000) and the outcome feed the account's health,"
-                        + " which may pass a bound session over it for a request (selection.sticky.*)",
+                        + " which may pass a bound session over it for a request (selection.sticky.*). With any"
+                        + " status, quota_5h_used_percent / quota_7d_used_percent (0..100) with quota_5h_reset_at /"
+                        + " quota_7d_reset_at (RFC 3339 or epoch seconds; each percent needs its reset and the"
+                        + " reverse) report the upstream's quota windows: select skips the account (quota_threshold)"
+                        + " while a window is used at or past its threshold, until that window resets; a reset"
+                        + " already past pauses nothing",
                 List.of(),
-                "{account_id, status? | error_class?, reset_at?, retry_after_seconds?, model?, message?, ttft_ms?}",
+                "{account_id, status? | error_class?, reset_at?, retry_after_seconds?, model?, message?, ttft_ms?,"
+                        + " quota_5h_used_percent?, quota_5h_reset_at?, quota_7d_used_percent?, quota_7d_reset_at?}",
                 this::report));
     }
 
@@ -131,7 +139,12 @@ final class SelectionRoutes {
             String model,
             String message,
             // A Number, not a Long: Jackson would otherwise truncate 1.5 to 1 instead of refusing it.
-            Number ttftMs) {}
+            Number ttftMs,
+            // The digits keep their own word in the wire names (snake_case would give quota5h_...).
+            @JsonProperty("quota_5h_used_percent") Double quota5hUsedPercent,
+            @JsonProperty("quota_5h_reset_at") Instant quota5hResetAt,
+            @JsonProperty("quota_7d_used_percent") Double quota7dUsedPercent,
+            @JsonProperty("quota_7d_reset_at") Instant quota7dResetAt) {}
 
     // ---- answers ---------------------------------------------------------------------------------
 
@@ -333,8 +346,9 @@ final class SelectionRoutes {
         Backend b = backend.get();
         Instant now = b.now();
         check("reset_at", () -> Outcome.requireResetWithin(in.resetAt(), now));
+        QuotaUsage quota = quota(in, now);
         Instant resetAt = in.retryAfterSeconds() != null ? now.plusSeconds(in.retryAfterSeconds()) : in.resetAt();
-        Outcome o = new Outcome(kind, resetAt, in.message(), model);
+        Outcome o = new Outcome(kind, resetAt, in.message(), model).withQuota(quota);
         ReportResult r;
         try {
             r = b.report(id, o, ttft(in.ttftMs()));
@@ -353,6 +367,22 @@ final class SelectionRoutes {
     }
 
     // ---- helpers ---------------------------------------------------------------------------------
+
+    /**
+     * The report's quota windows (decision SP4), checked by the core before anything is written: each
+     * used-% needs its reset and the reverse, 0..100, a reset within the window's length (plus slack).
+     */
+    private static @Nullable QuotaUsage quota(ReportBody in, Instant now) {
+        QuotaUsage q;
+        try {
+            q = QuotaUsage.report(
+                    in.quota5hUsedPercent(), in.quota5hResetAt(), in.quota7dUsedPercent(), in.quota7dResetAt(), now);
+        } catch (IllegalArgumentException e) {
+            // The core's message starts with the field's wire name.
+            throw ApiError.badRequest("field " + e.getMessage());
+        }
+        return q.isEmpty() ? null : q;
+    }
 
     /** Runs a core check of one body field; its {@link IllegalArgumentException} becomes a 400 naming the field. */
     private static void check(String name, Runnable check) {

@@ -175,6 +175,38 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void prefer_soonest_reset_loads_from_file_and_environment_and_is_validated() throws Exception {
+        assertThat(new ConfigLoader(Map.of(), dir)
+                        .load(null)
+                        .config()
+                        .service()
+                        .selection()
+                        .preferSoonestReset())
+                .isFalse();
+        Path f = dir.resolve("s.yaml");
+        Files.writeString(f, "selection:\n  prefer_soonest_reset: true\n");
+        assertThat(new ConfigLoader(Map.of(), dir)
+                        .load(f)
+                        .config()
+                        .service()
+                        .selection()
+                        .preferSoonestReset())
+                .isTrue();
+        assertThat(new ConfigLoader(Map.of("ROSTER_SELECTION_PREFER_SOONEST_RESET", "true"), dir)
+                        .load(null)
+                        .config()
+                        .service()
+                        .selection()
+                        .preferSoonestReset())
+                .isTrue();
+        assertThatThrownBy(
+                        () -> new ConfigLoader(Map.of("ROSTER_SELECTION_PREFER_SOONEST_RESET", "soon"), dir).load(null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("selection.prefer_soonest_reset")
+                .hasMessageContaining("soon");
+    }
+
+    @Test
     void sticky_health_thresholds_load_from_file_and_environment_and_are_validated() throws Exception {
         Path f = dir.resolve("s.yaml");
         Files.writeString(f, "selection:\n  sticky_ttl: 30m\n  sticky:\n    max_error_percent: 30\n    max_ttft: 8s\n");
